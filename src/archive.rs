@@ -1,0 +1,170 @@
+//! Reproducible tar+gzip writing: the same files always give the same bytes.
+//!
+//! Entries carry zeroed mtime, uid and gid, no user or group names, folders 0755 and files 0644
+//! or 0755 (the execute bit is kept). The gzip stream has no timestamp or file name and is made
+//! by the pinned backend and level below; golden-digest tests guard both.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use flate2::write::GzEncoder;
+use flate2::{Compression, GzBuilder};
+
+/// Compression level used for every gzip stream packreg writes (flate2's pure-Rust
+/// miniz_oxide backend). Changing either changes artifact digests.
+pub const GZIP_LEVEL: u32 = 6;
+
+/// One entry to write into a tar stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TarEntry {
+    /// Slash-separated path inside the archive, without a trailing slash.
+    pub name: String,
+    /// What the entry is.
+    pub kind: TarEntryKind,
+}
+
+/// The kind of a [`TarEntry`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TarEntryKind {
+    /// A folder.
+    Dir,
+    /// A regular file read from `source`.
+    File {
+        /// Where the bytes come from.
+        source: PathBuf,
+        /// Whether any execute bit is set.
+        executable: bool,
+    },
+    /// A regular file with the given bytes (small generated content).
+    Bytes(Vec<u8>),
+}
+
+/// A gzip encoder with packreg's fixed header (no mtime, no name) and level.
+pub fn gzip_writer<W: Write>(inner: W) -> GzEncoder<W> {
+    GzBuilder::new()
+        .mtime(0)
+        .operating_system(255)
+        .write(inner, Compression::new(GZIP_LEVEL))
+}
+
+/// Writes `entries`, in the order given, as a tar stream into `out` and returns `out`.
+pub fn write_tar<W: Write>(out: W, entries: &[TarEntry]) -> io::Result<W> {
+    let mut builder = tar::Builder::new(out);
+    builder.mode(tar::HeaderMode::Deterministic);
+    for entry in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_mtime(0);
+        header.set_uid(0);
+        header.set_gid(0);
+        match &entry.kind {
+            TarEntryKind::Dir => {
+                header.set_entry_type(tar::EntryType::Directory);
+                header.set_mode(0o755);
+                header.set_size(0);
+                builder.append_data(&mut header, format!("{}/", entry.name), io::empty())?;
+            }
+            TarEntryKind::File { source, executable } => {
+                let file = File::open(source).map_err(|e| with_path(e, source))?;
+                let size = file.metadata().map_err(|e| with_path(e, source))?.len();
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_mode(if *executable { 0o755 } else { 0o644 });
+                header.set_size(size);
+                // `take` guards against a file that grows while it is archived.
+                builder.append_data(&mut header, &entry.name, file.take(size))?;
+            }
+            TarEntryKind::Bytes(bytes) => {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_mode(0o644);
+                header.set_size(bytes.len() as u64);
+                builder.append_data(&mut header, &entry.name, bytes.as_slice())?;
+            }
+        }
+    }
+    builder.into_inner()
+}
+
+/// Writes `entries` as a gzip-compressed tar into `out` and returns `out`.
+pub fn write_tar_gz<W: Write>(out: W, entries: &[TarEntry]) -> io::Result<W> {
+    let gz = write_tar(gzip_writer(out), entries)?;
+    gz.finish()
+}
+
+fn with_path(err: io::Error, path: &Path) -> io::Error {
+    io::Error::new(err.kind(), format!("{}: {err}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    fn sample() -> Vec<TarEntry> {
+        vec![
+            TarEntry {
+                name: "top".into(),
+                kind: TarEntryKind::Dir,
+            },
+            TarEntry {
+                name: "top/a.txt".into(),
+                kind: TarEntryKind::Bytes(b"hello\n".to_vec()),
+            },
+        ]
+    }
+
+    #[test]
+    fn same_entries_give_same_bytes() {
+        let a = write_tar_gz(Vec::new(), &sample()).unwrap();
+        let b = write_tar_gz(Vec::new(), &sample()).unwrap();
+        assert_eq!(a, b);
+        // gzip header: no mtime, OS byte 255.
+        assert_eq!(&a[4..8], &[0, 0, 0, 0]);
+        assert_eq!(a[9], 255);
+    }
+
+    #[test]
+    fn golden_digest_of_the_compressor() {
+        // Guards the pinned backend and level: if this changes, every artifact digest changes.
+        let bytes = write_tar_gz(Vec::new(), &sample()).unwrap();
+        let digest = hex::encode(Sha256::digest(&bytes));
+        assert_eq!(digest, GOLDEN_SAMPLE_DIGEST, "compressed sample changed");
+    }
+
+    const GOLDEN_SAMPLE_DIGEST: &str =
+        "4eb91145d9409efce4be8abbe84fe7cf0a8856911a77d722858320a0c304ac9d";
+
+    #[test]
+    fn long_names_and_modes_survive() {
+        let long = format!("top/{}", "d".repeat(150));
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("run.sh");
+        std::fs::write(&exe, b"#!/bin/sh\n").unwrap();
+        let entries = vec![
+            TarEntry {
+                name: long.clone(),
+                kind: TarEntryKind::Bytes(b"x".to_vec()),
+            },
+            TarEntry {
+                name: "top/run.sh".into(),
+                kind: TarEntryKind::File {
+                    source: exe,
+                    executable: true,
+                },
+            },
+        ];
+        let bytes = write_tar(Vec::new(), &entries).unwrap();
+        let mut archive = tar::Archive::new(bytes.as_slice());
+        let got: Vec<(String, u32)> = archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.path().unwrap().to_string_lossy().into_owned(),
+                    e.header().mode().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(got, vec![(long, 0o644), ("top/run.sh".into(), 0o755)]);
+    }
+}

@@ -1,0 +1,22 @@
+//! packreg stores Palette packs in OCI registries and local OCI image layouts.
+//!
+//! The crate is layered as `../shared/ARCHITECTURE.md` of the project describes:
+//! [`pack`] models a pack folder (pack.json, values, charts) and validates it; [`archive`]
+//! writes reproducible tar+gzip streams. The command-line tool is a thin layer over this
+//! library.
+//!
+//! ```no_run
+//! let report = packreg::pack::validate(std::path::Path::new("./my-pack"));
+//! for finding in &report.findings {
+//!     println!("{finding}");
+//! }
+//! assert!(report.valid);
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod archive;
+pub mod error;
+pub mod pack;
+
+pub use error::PackError;

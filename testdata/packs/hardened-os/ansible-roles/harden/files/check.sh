@@ -1,0 +1,2 @@
+#!/bin/sh
+grep -q 'PermitRootLogin no' /etc/ssh/sshd_config

@@ -1,0 +1,57 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository's testdata folder.
+pub fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
+}
+
+/// A testdata pack folder.
+pub fn pack(name: &str) -> PathBuf {
+    testdata().join("packs").join(name)
+}
+
+/// The good packs in testdata.
+pub const GOOD_PACKS: &[&str] = &["hello-manifests", "shop", "probe", "hardened-os"];
+
+/// Runs the packreg binary with `args`, with a private HOME and data folder.
+pub fn packreg(args: &[&str]) -> Output {
+    packreg_in(None, args)
+}
+
+/// Runs the packreg binary in `cwd`.
+pub fn packreg_in(cwd: Option<&Path>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_packreg"));
+    cmd.args(args).env_remove("RUST_LOG");
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    cmd.output().expect("packreg runs")
+}
+
+/// stdout as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// stderr as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Copies a folder recursively (files and folders only).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
