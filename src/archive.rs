@@ -94,6 +94,190 @@ fn with_path(err: io::Error, path: &Path) -> io::Error {
     io::Error::new(err.kind(), format!("{}: {err}", path.display()))
 }
 
+/// A tar entry refused while extracting, or an I/O failure.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    /// The entry would land outside the destination or is of a refused kind.
+    #[error("archive entry {entry:?} refused: {reason}")]
+    Unsafe {
+        /// The entry's name in the archive.
+        entry: String,
+        /// Why.
+        reason: String,
+    },
+    /// Reading the archive or writing a file failed.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+fn unsafe_entry(entry: &str, reason: &str) -> ExtractError {
+    ExtractError::Unsafe {
+        entry: entry.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// The normal components of a relative archive path or layer title; refuses absolute paths
+/// and `..`.
+pub fn safe_components(name: &str) -> Result<Vec<String>, ExtractError> {
+    let mut parts = Vec::new();
+    for comp in Path::new(name).components() {
+        match comp {
+            std::path::Component::Normal(p) => match p.to_str() {
+                Some(s) => parts.push(s.to_string()),
+                None => return Err(unsafe_entry(name, "name is not valid UTF-8")),
+            },
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                return Err(unsafe_entry(name, "path contains '..'"))
+            }
+            _ => return Err(unsafe_entry(name, "absolute path")),
+        }
+    }
+    Ok(parts)
+}
+
+/// Refuses to write through a symbolic link made by an earlier entry.
+fn check_ancestors(dest: &Path, parts: &[String], entry: &str) -> Result<(), ExtractError> {
+    let mut path = dest.to_path_buf();
+    for part in parts {
+        path.push(part);
+        if let Ok(md) = std::fs::symlink_metadata(&path) {
+            if md.file_type().is_symlink() {
+                return Err(unsafe_entry(entry, "path goes through a symbolic link"));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_path: &Path, _mode: u32) -> io::Result<()> {
+    Ok(())
+}
+
+/// Extracts a tar stream into `dest`, refusing entries that would escape it: absolute paths,
+/// `..`, links pointing outside, writes through links, device files. With `required_top`,
+/// every entry must sit under that top folder (ORAS's directory convention). Folders get 0755,
+/// files 0644 or 0755 (keeping the execute bit). Returns the number of files written.
+pub fn extract_tar<R: Read>(
+    reader: R,
+    dest: &Path,
+    required_top: Option<&str>,
+) -> Result<u64, ExtractError> {
+    let mut archive = tar::Archive::new(reader);
+    let mut files = 0;
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let parts = safe_components(&name)?;
+        if parts.is_empty() {
+            continue;
+        }
+        if let Some(top) = required_top {
+            if parts[0] != top {
+                return Err(unsafe_entry(
+                    &name,
+                    &format!("not under the layer's folder {top:?}"),
+                ));
+            }
+        }
+        check_ancestors(dest, &parts[..parts.len() - 1], &name)?;
+        let target = parts.iter().fold(dest.to_path_buf(), |p, c| p.join(c));
+        if let Ok(md) = std::fs::symlink_metadata(&target) {
+            if md.file_type().is_symlink() {
+                return Err(unsafe_entry(&name, "would overwrite a symbolic link"));
+            }
+        }
+        let kind = entry.header().entry_type();
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        match kind {
+            tar::EntryType::Directory => {
+                std::fs::create_dir_all(&target)?;
+                set_mode(&target, 0o755)?;
+            }
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                let exec = entry.header().mode().unwrap_or(0o644) & 0o111 != 0;
+                let mut file = File::create(&target)?;
+                io::copy(&mut entry, &mut file)?;
+                drop(file);
+                set_mode(&target, if exec { 0o755 } else { 0o644 })?;
+                files += 1;
+            }
+            tar::EntryType::Symlink => {
+                let link = entry
+                    .link_name()?
+                    .ok_or_else(|| unsafe_entry(&name, "symbolic link without a target"))?
+                    .to_string_lossy()
+                    .into_owned();
+                if link.starts_with('/') {
+                    return Err(unsafe_entry(&name, "symbolic link to an absolute path"));
+                }
+                // Resolve the link lexically from the entry's folder; it must stay inside.
+                let mut depth: Vec<&str> = parts[..parts.len() - 1]
+                    .iter()
+                    .map(String::as_str)
+                    .collect();
+                for comp in link.split('/') {
+                    match comp {
+                        "" | "." => {}
+                        ".." => {
+                            if depth.pop().is_none() {
+                                return Err(unsafe_entry(&name, "symbolic link points outside"));
+                            }
+                        }
+                        c => depth.push(c),
+                    }
+                }
+                make_symlink(&link, &target)?;
+            }
+            tar::EntryType::Link => {
+                let link = entry
+                    .link_name()?
+                    .ok_or_else(|| unsafe_entry(&name, "hard link without a target"))?
+                    .to_string_lossy()
+                    .into_owned();
+                let link_parts = safe_components(&link)?;
+                if let Some(top) = required_top {
+                    if link_parts.first().map(String::as_str) != Some(top) {
+                        return Err(unsafe_entry(
+                            &name,
+                            "hard link points outside the layer's folder",
+                        ));
+                    }
+                }
+                check_ancestors(dest, &link_parts, &name)?;
+                let source = link_parts.iter().fold(dest.to_path_buf(), |p, c| p.join(c));
+                std::fs::hard_link(&source, &target)?;
+                files += 1;
+            }
+            tar::EntryType::XGlobalHeader | tar::EntryType::XHeader => {}
+            _ => return Err(unsafe_entry(&name, "not a file, folder or link")),
+        }
+    }
+    Ok(files)
+}
+
+#[cfg(unix)]
+fn make_symlink(link: &str, target: &Path) -> io::Result<()> {
+    std::os::unix::fs::symlink(link, target)
+}
+
+#[cfg(not(unix))]
+fn make_symlink(_link: &str, _target: &Path) -> io::Result<()> {
+    Err(io::Error::other(
+        "symbolic links are not supported on this system",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +350,86 @@ mod tests {
             })
             .collect();
         assert_eq!(got, vec![(long, 0o644), ("top/run.sh".into(), 0o755)]);
+    }
+
+    type RawEntry<'a> = (&'a str, tar::EntryType, &'a [u8], Option<&'a str>);
+
+    fn raw_tar(entries: &[RawEntry]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, kind, data, link) in entries {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(*kind);
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            // Write the raw name so that unsafe names reach the extractor unchanged.
+            let bytes = name.as_bytes();
+            header.as_old_mut().name[..bytes.len()].copy_from_slice(bytes);
+            if let Some(link) = link {
+                header.set_link_name(link).unwrap();
+            }
+            header.set_cksum();
+            builder.append(&header, *data).unwrap();
+        }
+        builder.into_inner().unwrap()
+    }
+
+    #[test]
+    fn extraction_refuses_escapes() {
+        use tar::EntryType::*;
+        let cases: Vec<Vec<RawEntry>> = vec![
+            vec![("../evil", Regular, b"x", None)],
+            vec![("/tmp/evil", Regular, b"x", None)],
+            vec![("a/../../evil", Regular, b"x", None)],
+            vec![("link", Symlink, b"", Some("../outside"))],
+            vec![("link", Symlink, b"", Some("/etc"))],
+            vec![("d/link", Symlink, b"", Some("../../x"))],
+            vec![("hard", Link, b"", Some("../outside"))],
+            vec![("dev", Char, b"", None)],
+        ];
+        for entries in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let dest = dir.path().join("out");
+            std::fs::create_dir(&dest).unwrap();
+            let err = extract_tar(raw_tar(&entries).as_slice(), &dest, None).unwrap_err();
+            assert!(
+                matches!(err, ExtractError::Unsafe { .. }),
+                "{:?}: {err}",
+                entries[0].0
+            );
+            assert!(!dir.path().join("evil").exists());
+        }
+    }
+
+    #[test]
+    fn extraction_refuses_writing_through_a_link() {
+        use tar::EntryType::*;
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out");
+        std::fs::create_dir(&dest).unwrap();
+        let tar = raw_tar(&[
+            ("sub", Directory, b"", None),
+            ("l", Symlink, b"", Some("sub")),
+            ("l/f", Regular, b"x", None),
+        ]);
+        let err = extract_tar(tar.as_slice(), &dest, None).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+    }
+
+    #[test]
+    fn extraction_keeps_inside_links_and_the_required_top() {
+        use tar::EntryType::*;
+        let dir = tempfile::tempdir().unwrap();
+        let tar = raw_tar(&[
+            ("top/", Directory, b"", None),
+            ("top/a", Regular, b"hello", None),
+            ("top/b", Symlink, b"", Some("a")),
+        ]);
+        assert_eq!(
+            extract_tar(tar.as_slice(), dir.path(), Some("top")).unwrap(),
+            1
+        );
+        assert_eq!(std::fs::read(dir.path().join("top/b")).unwrap(), b"hello");
+        let other = tempfile::tempdir().unwrap();
+        assert!(extract_tar(tar.as_slice(), other.path(), Some("else")).is_err());
     }
 }

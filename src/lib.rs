@@ -16,7 +16,13 @@
 #![warn(missing_docs)]
 
 pub mod archive;
+pub mod artifact;
+pub mod digest;
 pub mod error;
+pub mod oci;
+pub mod ops;
 pub mod pack;
+pub mod reference;
+pub mod store;
 
 pub use error::PackError;

@@ -1,7 +1,12 @@
 //! Command-line parsing and dispatch.
 
 mod build;
+mod inspect;
+mod ls;
 mod output;
+mod pull;
+mod push;
+mod rm;
 mod validate;
 
 use std::process::ExitCode;
@@ -23,6 +28,22 @@ pub struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Registry: `oci:PATH` for a local store, else a registry host[:port][/base/path].
+    /// Default: $PACKREG_REGISTRY, else the local store in the user's data folder.
+    #[arg(short, long, global = true, value_name = "REGISTRY")]
+    pub registry: Option<String>,
+    /// Talk plain HTTP to the registry.
+    #[arg(long, global = true)]
+    pub plain_http: bool,
+    /// Do not verify the registry's TLS certificate.
+    #[arg(long, global = true)]
+    pub insecure: bool,
+    /// Trust this CA certificate (PEM) for the registry.
+    #[arg(long, global = true, value_name = "PEM")]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Read registry credentials from this docker config.json.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub registry_config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -33,6 +54,16 @@ enum Command {
     Validate(validate::Args),
     /// Generate a pack from a Helm chart (.tgz or chart folder).
     Build(build::Args),
+    /// Validate a pack folder and push it to spectro-packs/archive/<name>:<version>.
+    Push(push::Args),
+    /// Pull a pack into a folder.
+    Pull(pull::Args),
+    /// List packs and their versions.
+    Ls(ls::Args),
+    /// Show a pack artifact: digest, format, layers and pack.json.
+    Inspect(inspect::Args),
+    /// Delete one pack version.
+    Rm(rm::Args),
 }
 
 /// Parses the command line, runs the command and returns the process exit code
@@ -44,11 +75,42 @@ pub fn run() -> ExitCode {
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args, &out),
         Command::Build(args) => build::run(args, &out),
+        Command::Push(args) => {
+            with_store(&cli, |rt, store| rt.block_on(push::run(args, store, &out)))
+        }
+        Command::Pull(args) => {
+            with_store(&cli, |rt, store| rt.block_on(pull::run(args, store, &out)))
+        }
+        Command::Ls(args) => with_store(&cli, |rt, store| rt.block_on(ls::run(args, store, &out))),
+        Command::Inspect(args) => with_store(&cli, |rt, store| {
+            rt.block_on(inspect::run(args, store, &out))
+        }),
+        Command::Rm(args) => with_store(&cli, |rt, store| rt.block_on(rm::run(args, store, &out))),
     };
     match result {
         Ok(code) => code,
         Err(failure) => out.fail(&failure),
     }
+}
+
+/// Opens the store the global flags name and runs `command` with it and a tokio runtime.
+fn with_store<F>(cli: &Cli, command: F) -> Result<ExitCode, Failure>
+where
+    F: FnOnce(&tokio::runtime::Runtime, &dyn packreg::store::Store) -> Result<ExitCode, Failure>,
+{
+    let opts = packreg::store::StoreOptions {
+        plain_http: cli.plain_http,
+        insecure: cli.insecure,
+        ca_file: cli.ca_file.clone(),
+        registry_config: cli.registry_config.clone(),
+    };
+    let store = packreg::store::open_store(cli.registry.as_deref(), &opts)
+        .map_err(|e| Failure::new(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))?;
+    command(&runtime, store.as_ref())
 }
 
 fn init_logging(verbose: u8) {

@@ -24,6 +24,21 @@ impl Failure {
     }
 }
 
+impl From<packreg::ops::OpError> for Failure {
+    fn from(err: packreg::ops::OpError) -> Self {
+        Failure::new(err.to_string())
+    }
+}
+
+impl From<packreg::reference::BadReference> for Failure {
+    fn from(err: packreg::reference::BadReference) -> Self {
+        Failure {
+            message: err.to_string(),
+            code: 2,
+        }
+    }
+}
+
 impl From<packreg::PackError> for Failure {
     fn from(err: packreg::PackError) -> Self {
         Failure::new(err.to_string())

@@ -1,0 +1,49 @@
+//! `packreg inspect <NAME>[:<TAG>|@<DIGEST>]`.
+
+use std::process::ExitCode;
+
+use packreg::ops::inspect;
+use packreg::reference::PackRef;
+use packreg::store::Store;
+
+use super::{Failure, Output};
+
+/// Arguments of `inspect`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The pack: NAME (highest version), NAME:TAG or NAME@DIGEST.
+    pub reference: String,
+}
+
+pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCode, Failure> {
+    let pack_ref = PackRef::parse(&args.reference)?;
+    let info = inspect(store, &pack_ref).await?;
+    if out.json {
+        out.print_json(&info);
+        return Ok(ExitCode::SUCCESS);
+    }
+    out.data(format!("Reference:  {}", info.reference));
+    out.data(format!("Digest:     {}", info.digest));
+    out.data(format!("Format:     {}", info.format));
+    out.data(format!("Type:       {}", info.artifact_type));
+    out.data(format!("Size:       {} bytes", info.size));
+    for (key, value) in &info.annotations {
+        out.data(format!("Annotation: {key}={value}"));
+    }
+    out.data("Layers:");
+    for layer in &info.layers {
+        out.data(format!(
+            "  {:<32} {:>10}  {}  {}",
+            layer.title.as_deref().unwrap_or("-"),
+            layer.size,
+            layer.media_type,
+            layer.digest
+        ));
+    }
+    out.data("pack.json:");
+    let text = serde_json::to_string_pretty(&info.pack).unwrap_or_default();
+    for line in text.lines() {
+        out.data(format!("  {line}"));
+    }
+    Ok(ExitCode::SUCCESS)
+}

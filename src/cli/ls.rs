@@ -1,0 +1,76 @@
+//! `packreg ls [NAME]`.
+
+use std::process::ExitCode;
+
+use packreg::ops::list;
+use packreg::reference::is_repository_component;
+use packreg::store::Store;
+
+use super::{Failure, Output};
+
+/// Arguments of `ls`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// List the versions of this pack only.
+    pub name: Option<String>,
+    /// Only packs whose name contains this text.
+    #[arg(long = "name", value_name = "SUBSTR")]
+    pub filter: Option<String>,
+}
+
+pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCode, Failure> {
+    if let Some(name) = &args.name {
+        if !is_repository_component(name) {
+            return Err(Failure {
+                message: format!("{name:?} is not a valid pack name"),
+                code: 2,
+            });
+        }
+    }
+    let rows = list(store, args.name.as_deref(), args.filter.as_deref()).await?;
+    if out.json {
+        out.print_json(&rows);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        out.status(format!("no packs in {}", store.location()));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let table: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.name.clone(),
+                r.version.clone(),
+                r.layer.clone().unwrap_or_else(|| "-".into()),
+                r.display_name.clone().unwrap_or_else(|| "-".into()),
+                r.format.clone(),
+                r.digest.to_string(),
+            ]
+        })
+        .collect();
+    let header = [
+        "NAME",
+        "VERSION",
+        "LAYER",
+        "DISPLAY NAME",
+        "FORMAT",
+        "DIGEST",
+    ]
+    .map(String::from);
+    let mut widths = header.clone().map(|h| h.len());
+    for row in &table {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(table.iter()) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.data(line.join("  ").trim_end());
+    }
+    Ok(ExitCode::SUCCESS)
+}

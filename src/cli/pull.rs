@@ -1,0 +1,42 @@
+//! `packreg pull <NAME>[:<TAG>|@<DIGEST>]`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use packreg::ops::{pull, PullOptions};
+use packreg::reference::PackRef;
+use packreg::store::Store;
+
+use super::{Failure, Output};
+
+/// Arguments of `pull`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The pack: NAME (highest version), NAME:TAG (a version, `1.2.x`, a label) or NAME@DIGEST.
+    pub reference: String,
+    /// Destination folder (default ./<name>-<version>).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Replace the destination folder if it holds files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCode, Failure> {
+    let pack_ref = PackRef::parse(&args.reference)?;
+    let opts = PullOptions {
+        output: args.output.clone(),
+        force: args.force,
+    };
+    let done = pull(store, &pack_ref, &opts).await?;
+    if out.json {
+        out.print_json(&done);
+        return Ok(ExitCode::SUCCESS);
+    }
+    out.status(format!(
+        "Pulled {}@{} ({} format)",
+        done.reference, done.digest, done.format
+    ));
+    out.data(done.dir.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,64 @@
+//! `packreg push <PACK_DIR>`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use packreg::artifact::Format;
+use packreg::ops::{push, PushOptions, PushStatus};
+use packreg::store::Store;
+
+use super::{Failure, Output};
+
+/// Arguments of `push`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The pack folder to push.
+    pub pack_dir: PathBuf,
+    /// Artifact format: native (packreg's, a layer per file and chart) or palette (one
+    /// tarball, as Palette's documented `oras push`).
+    #[arg(long, env = "PACKREG_FORMAT", default_value = "native", value_parser = parse_format)]
+    pub format: Format,
+    /// Replace a version that exists with different content.
+    #[arg(long)]
+    pub force: bool,
+    /// Why the version was replaced; kept as a manifest annotation.
+    #[arg(long, requires = "force")]
+    pub message: Option<String>,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCode, Failure> {
+    let opts = PushOptions {
+        format: args.format,
+        force: args.force,
+        message: args.message.clone(),
+    };
+    let done = push(store, &args.pack_dir, &opts).await?;
+    if out.json {
+        out.print_json(&done);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let verb = match done.status {
+        PushStatus::Pushed => "Pushed",
+        PushStatus::Replaced => "Replaced",
+        PushStatus::Unchanged => "Unchanged (identical content already pushed)",
+    };
+    out.status(format!(
+        "{verb} {} ({} blob(s) uploaded, {} already there)",
+        done.reference, done.blobs_uploaded, done.blobs_skipped
+    ));
+    for parent in &done.parent_tags {
+        if let Some(version) = &parent.version {
+            out.status(format!("  {} -> {version}", parent.tag));
+        }
+    }
+    if out.quiet {
+        out.data(&done.digest);
+    } else {
+        out.data(format!("{}@{}", done.reference, done.digest));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,108 @@
+//! Inspecting one pack artifact: manifest, layers and pack.json, fetching as little as
+//! possible.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::pull::resolve_ref;
+use super::transfer::{parse_manifest, read_blob, read_small_blob};
+use super::OpError;
+use crate::artifact::unpack::read_pack_json_from_tarball;
+use crate::artifact::{classify, ArtifactError, Format};
+use crate::digest::Digest;
+use crate::reference::PackRef;
+use crate::store::Store;
+
+/// One layer of an inspected artifact.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerInfo {
+    /// Title (file or folder name), when it has one.
+    pub title: Option<String>,
+    /// Media type.
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Digest.
+    pub digest: Digest,
+}
+
+/// What `inspect` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    /// Full reference.
+    pub reference: String,
+    /// Manifest digest.
+    pub digest: Digest,
+    /// Manifest media type.
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    /// Artifact type (or config media type).
+    #[serde(rename = "artifactType")]
+    pub artifact_type: String,
+    /// Pack format.
+    pub format: Format,
+    /// Config plus layers, in bytes.
+    pub size: u64,
+    /// Manifest annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// The layers.
+    pub layers: Vec<LayerInfo>,
+    /// pack.json content.
+    pub pack: serde_json::Value,
+}
+
+/// Inspects `pack_ref`. Native packs need the manifest and config only; in a Palette
+/// tarball only the head of the layer is read, up to pack.json.
+pub async fn inspect(store: &dyn Store, pack_ref: &PackRef) -> Result<Inspection, OpError> {
+    let repo = pack_ref.repository();
+    let (reference, raw) = resolve_ref(store, pack_ref).await?;
+    let manifest = parse_manifest(store, &repo, &raw)?;
+    let format = classify(&manifest)?;
+    let pack_json = match format {
+        Format::Native => read_small_blob(store, &repo, &manifest.config).await?,
+        Format::Oras => {
+            let layer = manifest
+                .layers
+                .iter()
+                .find(|l| l.title() == Some("pack.json"))
+                .ok_or_else(|| {
+                    ArtifactError::NotAPack("the artifact has no pack.json layer".into())
+                })?;
+            read_small_blob(store, &repo, layer).await?
+        }
+        Format::Palette => {
+            let layer = &manifest.layers[0];
+            let title = layer.title().unwrap_or("layer").to_string();
+            read_blob(store, &repo, layer, false, move |r| {
+                read_pack_json_from_tarball(&title, r)
+            })
+            .await?
+        }
+    };
+    let pack = serde_json::from_slice(&pack_json).map_err(|e| {
+        ArtifactError::NotAPack(format!("pack.json of {reference} does not parse: {e}"))
+    })?;
+    let size = manifest.config.size + manifest.layers.iter().map(|l| l.size).sum::<u64>();
+    Ok(Inspection {
+        reference: store.reference(&repo, &reference),
+        digest: raw.digest,
+        media_type: raw.media_type,
+        artifact_type: manifest.effective_artifact_type().to_string(),
+        format,
+        size,
+        annotations: manifest.annotations.clone(),
+        layers: manifest
+            .layers
+            .iter()
+            .map(|l| LayerInfo {
+                title: l.title().map(str::to_string),
+                media_type: l.media_type.clone(),
+                size: l.size,
+                digest: l.digest.clone(),
+            })
+            .collect(),
+        pack,
+    })
+}

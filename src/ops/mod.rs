@@ -1,0 +1,84 @@
+//! Operations on packs in any [`Store`](crate::store::Store): push, pull, list, inspect and
+//! remove. The command line is a thin layer over these.
+
+pub mod inspect;
+pub mod list;
+pub mod pull;
+pub mod push;
+pub mod remove;
+pub mod tags;
+pub mod transfer;
+pub mod versions;
+
+use std::path::PathBuf;
+
+pub use inspect::{inspect, Inspection, LayerInfo};
+pub use list::{list, PackVersion};
+pub use pull::{pull, PullOptions, PullOutcome};
+pub use push::{push, PushOptions, PushOutcome, PushStatus};
+pub use remove::{remove, RemoveOutcome};
+
+use crate::artifact::ArtifactError;
+use crate::digest::Digest;
+use crate::error::PackError;
+use crate::pack::Report;
+use crate::store::StoreError;
+
+/// Errors of the operations.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Building or unpacking the artifact failed.
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
+    /// The pack folder could not be loaded.
+    #[error(transparent)]
+    Pack(#[from] PackError),
+    /// The pack failed validation.
+    #[error("{}: the pack is not valid ({} error(s)), first: {}; run `packreg validate {}` to see them all", .report.pack.display(), .report.errors().count(), first_error(.report), .report.pack.display())]
+    Invalid {
+        /// The validation report.
+        report: Box<Report>,
+    },
+    /// The version exists with other content.
+    #[error("{reference} already exists with different content ({existing}); bump the version in pack.json, or pass --force to replace it")]
+    Conflict {
+        /// The reference pushed to.
+        reference: String,
+        /// Digest already there.
+        existing: Digest,
+    },
+    /// A pack has no version at all.
+    #[error("no versions of pack {name} in {location}; `packreg ls` lists what is there")]
+    NoVersions {
+        /// Pack name.
+        name: String,
+        /// The store.
+        location: String,
+    },
+    /// The output folder of a pull holds files.
+    #[error("{}: exists and is not empty; pass --force to replace it, or choose another folder with -o", .0.display())]
+    OutputExists(PathBuf),
+    /// A tag given where a version is needed.
+    #[error("{0:?} is not a version tag; give NAME:VERSION")]
+    NotAVersion(String),
+    /// A background task failed.
+    #[error("internal task failed: {0}")]
+    Task(String),
+}
+
+fn first_error(report: &Report) -> String {
+    report
+        .errors()
+        .next()
+        .map(|f| f.to_string().trim_start_matches("error: ").to_string())
+        .unwrap_or_default()
+}
+
+impl From<tokio::task::JoinError> for OpError {
+    fn from(err: tokio::task::JoinError) -> Self {
+        OpError::Task(err.to_string())
+    }
+}

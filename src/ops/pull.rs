@@ -1,0 +1,220 @@
+//! Pulling a pack into a folder.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::transfer::{parse_manifest, read_blob};
+use super::versions::highest_version;
+use super::OpError;
+use crate::artifact::media::ANNOTATION_FILE_MODE;
+use crate::artifact::unpack::{
+    extract_dir_layer, extract_tarball, find_pack_root, write_file_layer,
+};
+use crate::artifact::{classify, ArtifactError, Format};
+use crate::digest::Digest;
+use crate::oci::{Manifest, ANNOTATION_UNPACK};
+use crate::pack::PackJson;
+use crate::reference::{PackRef, Selector};
+use crate::store::{RawManifest, Store};
+
+/// Choices for [`pull`].
+#[derive(Debug, Clone, Default)]
+pub struct PullOptions {
+    /// Destination folder (default `./<name>-<version>`).
+    pub output: Option<PathBuf>,
+    /// Replace a non-empty destination.
+    pub force: bool,
+}
+
+/// The result of a pull.
+#[derive(Debug, Clone, Serialize)]
+pub struct PullOutcome {
+    /// Full reference pulled.
+    pub reference: String,
+    /// Manifest digest.
+    pub digest: Digest,
+    /// Pack name (from pack.json).
+    pub name: String,
+    /// Pack version (from pack.json).
+    pub version: String,
+    /// Artifact format.
+    pub format: Format,
+    /// Where the pack now is.
+    pub dir: PathBuf,
+    /// Bytes downloaded.
+    pub bytes: u64,
+}
+
+/// Finds the manifest a pack reference selects: the highest version when it names none.
+pub async fn resolve_ref(
+    store: &dyn Store,
+    pack_ref: &PackRef,
+) -> Result<(String, RawManifest), OpError> {
+    let repo = pack_ref.repository();
+    let reference = match &pack_ref.selector {
+        Selector::Tag(tag) => tag.clone(),
+        Selector::Digest(digest) => digest.to_string(),
+        Selector::Latest => {
+            let tags = store.tags(&repo).await?;
+            highest_version(tags.iter().map(String::as_str))
+                .map(str::to_string)
+                .ok_or_else(|| OpError::NoVersions {
+                    name: pack_ref.name.clone(),
+                    location: store.location(),
+                })?
+        }
+    };
+    let raw = store.get_manifest(&repo, &reference).await?;
+    Ok((reference, raw))
+}
+
+fn is_empty_dir(path: &Path) -> bool {
+    std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_none())
+}
+
+fn check_destination(dest: &Path, force: bool) -> Result<(), OpError> {
+    if dest.exists() && !force && !is_empty_dir(dest) {
+        return Err(OpError::OutputExists(dest.to_path_buf()));
+    }
+    Ok(())
+}
+
+/// Pulls the pack `pack_ref` into a folder. Layers are verified as they stream into a staging
+/// folder beside the destination, which is renamed into place only when complete.
+pub async fn pull(
+    store: &dyn Store,
+    pack_ref: &PackRef,
+    opts: &PullOptions,
+) -> Result<PullOutcome, OpError> {
+    let repo = pack_ref.repository();
+    let (reference, raw) = resolve_ref(store, pack_ref).await?;
+    let full_reference = store.reference(&repo, &reference);
+    let manifest = parse_manifest(store, &repo, &raw)?;
+    let format = classify(&manifest)?;
+    if let Some(out) = &opts.output {
+        check_destination(out, opts.force)?;
+    }
+    let parent = match &opts.output {
+        Some(out) => match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        },
+        None => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(|e| ArtifactError::io(&parent, e))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".packreg-pull-")
+        .tempdir_in(&parent)
+        .map_err(|e| ArtifactError::io(&parent, e))?;
+    let content = staging.path().join("pack");
+    std::fs::create_dir(&content).map_err(|e| ArtifactError::io(&content, e))?;
+
+    let bytes = download_layers(store, &repo, &manifest, format, &content).await?;
+    let root = if format == Format::Palette {
+        let title = manifest.layers[0].title().unwrap_or("layer").to_string();
+        find_pack_root(&content, &title)?
+    } else {
+        content.clone()
+    };
+    let pack_json_path = root.join("pack.json");
+    let pack_json = std::fs::read(&pack_json_path).map_err(|_| {
+        ArtifactError::NotAPack(format!("{full_reference} carries no pack.json: not a pack"))
+    })?;
+    let meta = PackJson::parse(&pack_json).map_err(|(field, message)| {
+        ArtifactError::NotAPack(format!(
+            "{full_reference}: pack.json {field} does not parse: {message}"
+        ))
+    })?;
+    let name = meta.name().to_string();
+    let version = meta.version().to_string();
+    let dest = match &opts.output {
+        Some(out) => out.clone(),
+        None => {
+            let fallback = if name.is_empty() {
+                pack_ref.name.clone()
+            } else {
+                name.clone()
+            };
+            let out = PathBuf::from(format!("{fallback}-{version}"));
+            check_destination(&out, opts.force)?;
+            out
+        }
+    };
+    set_dir_mode(&root)?;
+    let old = staging.path().join("old");
+    let replaced = dest.exists();
+    if replaced {
+        // Empty, or --force: move the old folder into staging, where it is deleted.
+        std::fs::rename(&dest, &old).map_err(|e| ArtifactError::io(&dest, e))?;
+    }
+    if let Err(e) = std::fs::rename(&root, &dest) {
+        if replaced {
+            let _ = std::fs::rename(&old, &dest);
+        }
+        return Err(ArtifactError::io(&dest, e).into());
+    }
+    drop(staging);
+    Ok(PullOutcome {
+        reference: full_reference,
+        digest: raw.digest,
+        name,
+        version,
+        format,
+        dir: dest,
+        bytes,
+    })
+}
+
+#[cfg(unix)]
+fn set_dir_mode(dir: &Path) -> Result<(), OpError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| ArtifactError::io(dir, e).into())
+}
+
+#[cfg(not(unix))]
+fn set_dir_mode(_dir: &Path) -> Result<(), OpError> {
+    Ok(())
+}
+
+async fn download_layers(
+    store: &dyn Store,
+    repo: &str,
+    manifest: &Manifest,
+    format: Format,
+    dest: &Path,
+) -> Result<u64, OpError> {
+    let mut bytes = 0;
+    for layer in &manifest.layers {
+        let dest = dest.to_path_buf();
+        let title = layer.title().map(str::to_string);
+        if format == Format::Palette {
+            let name = title.unwrap_or_else(|| layer.digest.to_string());
+            read_blob(store, repo, layer, true, move |r| {
+                extract_tarball(&dest, &name, r)
+            })
+            .await?;
+        } else {
+            // As ORAS does: layers without a title are not files of the pack.
+            let Some(title) = title else { continue };
+            let unpack =
+                layer.annotations.get(ANNOTATION_UNPACK).map(String::as_str) == Some("true");
+            let executable = layer
+                .annotations
+                .get(ANNOTATION_FILE_MODE)
+                .map(String::as_str)
+                == Some("0755");
+            read_blob(store, repo, layer, true, move |r| {
+                if unpack {
+                    extract_dir_layer(&dest, &title, r)
+                } else {
+                    write_file_layer(&dest, &title, r, executable)
+                }
+            })
+            .await?;
+        }
+        bytes += layer.size;
+    }
+    Ok(bytes)
+}

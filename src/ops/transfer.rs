@@ -1,0 +1,114 @@
+//! Moving blobs between a store and the artifact layer: uploads streamed from files, downloads
+//! verified against their digest and size while they stream.
+
+use std::io::Read;
+
+use tokio_util::io::SyncIoBridge;
+
+use super::OpError;
+use crate::artifact::{ArtifactError, Blob, BlobSource};
+use crate::digest::VerifyingReader;
+use crate::oci::{Descriptor, Manifest, MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_MANIFEST};
+use crate::store::{BlobReader, RawManifest, Store, StoreError};
+
+/// Uploads `blob` unless the store has it; returns whether bytes were sent.
+pub async fn upload(store: &dyn Store, repo: &str, blob: &Blob) -> Result<bool, OpError> {
+    let desc = &blob.descriptor;
+    if store.has_blob(repo, &desc.digest).await? {
+        return Ok(false);
+    }
+    let reader: BlobReader = match &blob.source {
+        BlobSource::Bytes(bytes) => Box::pin(std::io::Cursor::new(bytes.clone())),
+        BlobSource::File(path) => Box::pin(
+            tokio::fs::File::open(path)
+                .await
+                .map_err(|e| ArtifactError::io(path, e))?,
+        ),
+    };
+    store
+        .put_blob(repo, &desc.digest, desc.size, reader)
+        .await?;
+    Ok(true)
+}
+
+/// Streams blob `desc` of `repo` into `consume` on a blocking thread. With `whole`, the rest
+/// of the blob is read after `consume` returns and its digest and size are checked; without,
+/// `consume` may stop early (reading the head of a layer) and only what it read is trusted.
+pub async fn read_blob<T, F>(
+    store: &dyn Store,
+    repo: &str,
+    desc: &Descriptor,
+    whole: bool,
+    consume: F,
+) -> Result<T, OpError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut dyn Read) -> Result<T, ArtifactError> + Send + 'static,
+{
+    let blob = store.get_blob(repo, &desc.digest).await?;
+    let bridge = SyncIoBridge::new(blob);
+    let digest = desc.digest.clone();
+    let size = desc.size;
+    let location = store.reference(repo, digest.as_str());
+    tokio::task::spawn_blocking(move || -> Result<T, OpError> {
+        let mut reader = VerifyingReader::new(bridge, digest, size);
+        let out = consume(&mut reader)?;
+        if whole {
+            reader.drain().map_err(|e| StoreError::Integrity {
+                location,
+                message: e.to_string(),
+            })?;
+        }
+        Ok(out)
+    })
+    .await?
+}
+
+/// Reads a small blob (config, pack.json) whole, verified.
+pub async fn read_small_blob(
+    store: &dyn Store,
+    repo: &str,
+    desc: &Descriptor,
+) -> Result<Vec<u8>, OpError> {
+    const LIMIT: u64 = 4 * 1024 * 1024;
+    if desc.size > LIMIT {
+        return Err(StoreError::Corrupt {
+            location: store.reference(repo, desc.digest.as_str()),
+            message: format!("blob of {} bytes is too large for metadata", desc.size),
+        }
+        .into());
+    }
+    read_blob(store, repo, desc, true, |r| {
+        let mut bytes = Vec::new();
+        r.read_to_end(&mut bytes)
+            .map_err(|e| ArtifactError::Layer {
+                layer: "metadata".into(),
+                message: e.to_string(),
+            })?;
+        Ok(bytes)
+    })
+    .await
+}
+
+/// Parses raw bytes as an image manifest; indexes and other documents are not packs.
+pub fn parse_manifest(
+    store: &dyn Store,
+    repo: &str,
+    raw: &RawManifest,
+) -> Result<Manifest, OpError> {
+    if raw.media_type != MEDIA_TYPE_MANIFEST && raw.media_type != MEDIA_TYPE_DOCKER_MANIFEST {
+        return Err(ArtifactError::NotAPack(format!(
+            "{} is a {}, not an image manifest: not a pack",
+            store.reference(repo, raw.digest.as_str()),
+            raw.media_type
+        ))
+        .into());
+    }
+    serde_json::from_slice(&raw.bytes).map_err(|e| {
+        StoreError::Corrupt {
+            location: store.reference(repo, raw.digest.as_str()),
+            message: format!("manifest does not parse: {e}"),
+        }
+        .into()
+    })
+}

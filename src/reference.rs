@@ -1,0 +1,194 @@
+//! References: OCI repository and tag grammar, and the `NAME[:TAG|@DIGEST]` pack references
+//! the commands take.
+
+use std::fmt;
+
+use crate::digest::Digest;
+
+/// Where packs live inside a registry or local store, before the pack name.
+pub const PACKS_PREFIX: &str = "spectro-packs/archive/";
+
+/// Whether `name` is one OCI repository path component:
+/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
+pub fn is_repository_component(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if bytes.is_empty() || !alnum(bytes[0]) || !alnum(bytes[bytes.len() - 1]) {
+        return false;
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        if alnum(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && !alnum(bytes[i]) {
+            i += 1;
+        }
+        let sep = &name[start..i];
+        let ok = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|b| b == b'-');
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+/// Whether `path` is a valid repository path: components joined by `/`.
+pub fn is_repository_path(path: &str) -> bool {
+    !path.is_empty() && path.split('/').all(is_repository_component)
+}
+
+/// Whether `tag` is a valid OCI tag: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
+pub fn is_valid_tag(tag: &str) -> bool {
+    let bytes = tag.as_bytes();
+    let first = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let rest = |b: u8| first(b) || b == b'.' || b == b'-';
+    !bytes.is_empty()
+        && bytes.len() <= 128
+        && first(bytes[0])
+        && bytes[1..].iter().all(|&b| rest(b))
+}
+
+/// The registry tag for a pack version: `+` (semver build metadata) becomes `_`, as Helm does.
+pub fn version_to_tag(version: &str) -> String {
+    version.replace('+', "_")
+}
+
+/// The repository of pack `name` (`spectro-packs/archive/<name>`).
+pub fn pack_repository(name: &str) -> String {
+    format!("{PACKS_PREFIX}{name}")
+}
+
+/// What a pack reference selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    /// The highest version.
+    Latest,
+    /// A tag: a version, a parent tag (`1.2.x`) or a label.
+    Tag(String),
+    /// A manifest digest.
+    Digest(Digest),
+}
+
+/// A pack reference as the commands take it: `NAME`, `NAME:TAG` or `NAME@DIGEST`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackRef {
+    /// Pack name.
+    pub name: String,
+    /// Which manifest.
+    pub selector: Selector,
+}
+
+/// Why a pack reference does not parse.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BadReference {
+    /// The name part is not a valid repository name.
+    #[error("{0:?} is not a valid pack name: use lowercase letters, digits, '.', '_' and '-'")]
+    Name(String),
+    /// The tag part is invalid.
+    #[error("{0:?} is not a valid tag: letters, digits, '.', '_', '-' (a version's '+' may be written as is)")]
+    Tag(String),
+    /// The digest part is invalid.
+    #[error(transparent)]
+    Digest(#[from] crate::digest::BadDigest),
+}
+
+impl PackRef {
+    /// Parses `NAME[:TAG|@DIGEST]`. A `+` in the tag is mapped to `_` as push does.
+    pub fn parse(text: &str) -> Result<PackRef, BadReference> {
+        let (name, selector) = if let Some((name, digest)) = text.split_once('@') {
+            (name, Selector::Digest(digest.parse()?))
+        } else if let Some((name, tag)) = text.split_once(':') {
+            let tag = version_to_tag(tag);
+            if !is_valid_tag(&tag) {
+                return Err(BadReference::Tag(tag));
+            }
+            (name, Selector::Tag(tag))
+        } else {
+            (text, Selector::Latest)
+        };
+        if !is_repository_component(name) {
+            return Err(BadReference::Name(name.to_string()));
+        }
+        Ok(PackRef {
+            name: name.to_string(),
+            selector,
+        })
+    }
+
+    /// The pack's repository.
+    pub fn repository(&self) -> String {
+        pack_repository(&self.name)
+    }
+}
+
+impl fmt::Display for PackRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.selector {
+            Selector::Latest => write!(f, "{}", self.name),
+            Selector::Tag(t) => write!(f, "{}:{t}", self.name),
+            Selector::Digest(d) => write!(f, "{}@{d}", self.name),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_components() {
+        for ok in [
+            "nginx",
+            "ingress-nginx",
+            "a.b",
+            "a_b",
+            "a__b",
+            "a---b",
+            "k8s",
+            "1",
+        ] {
+            assert!(is_repository_component(ok), "{ok}");
+        }
+        for bad in [
+            "", "Nginx", "-a", "a-", "a..b", "a___b", "a/b", "a b", "a._b", "ü", "..",
+        ] {
+            assert!(!is_repository_component(bad), "{bad}");
+        }
+        assert!(is_repository_path("spectro-packs/archive/nginx"));
+        assert!(!is_repository_path("spectro-packs/../etc"));
+        assert!(!is_repository_path("a//b"));
+    }
+
+    #[test]
+    fn tags() {
+        assert_eq!(version_to_tag("1.2.3+build.5"), "1.2.3_build.5");
+        assert!(is_valid_tag("1.2.3_build.5"));
+        assert!(is_valid_tag("_x"));
+        assert!(!is_valid_tag(".x"));
+        assert!(!is_valid_tag("-x"));
+        assert!(!is_valid_tag(&"1".repeat(129)));
+        assert!(is_valid_tag(&"1".repeat(128)));
+        assert!(!is_valid_tag("1.0 beta"));
+    }
+
+    #[test]
+    fn pack_references() {
+        assert_eq!(PackRef::parse("nginx").unwrap().selector, Selector::Latest);
+        assert_eq!(
+            PackRef::parse("nginx:1.2.3+b").unwrap().selector,
+            Selector::Tag("1.2.3_b".into())
+        );
+        let d = Digest::of(b"x");
+        assert_eq!(
+            PackRef::parse(&format!("nginx@{d}")).unwrap().selector,
+            Selector::Digest(d)
+        );
+        assert!(PackRef::parse("Nginx:1").is_err());
+        assert!(PackRef::parse("nginx:").is_err());
+        assert!(PackRef::parse("nginx@sha256:zz").is_err());
+        assert!(PackRef::parse("../x:1").is_err());
+    }
+}

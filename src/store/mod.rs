@@ -1,0 +1,169 @@
+//! Where artifacts live. A [`Store`] moves manifests (raw bytes, never re-serialised) and
+//! blobs (streams), lists repositories and tags and deletes; it knows nothing of packs.
+//!
+//! [`layout::LayoutStore`] is a tree of OCI image layouts on disk (`oci:PATH`).
+
+pub mod layout;
+pub mod open;
+
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use tokio::io::AsyncRead;
+
+use crate::digest::Digest;
+
+pub use open::{default_store_path, open_store, StoreOptions, DEFAULT_STORE_ENV};
+
+/// A stream of blob bytes.
+pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;
+
+/// A manifest as stored: its exact bytes, media type and digest.
+#[derive(Debug, Clone)]
+pub struct RawManifest {
+    /// The bytes, exactly as pushed.
+    pub bytes: Vec<u8>,
+    /// Media type.
+    pub media_type: String,
+    /// Digest of the bytes.
+    pub digest: Digest,
+}
+
+/// Errors of a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The repository, tag, manifest or blob does not exist.
+    #[error("{what} not found in {location}")]
+    NotFound {
+        /// What was looked for (`tag 1.0.0 of spectro-packs/archive/x`).
+        what: String,
+        /// The store.
+        location: String,
+    },
+    /// Content did not match its digest or size.
+    #[error("{location}: {message}")]
+    Integrity {
+        /// Where.
+        location: String,
+        /// What did not match.
+        message: String,
+    },
+    /// A file of a local store could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The store holds a document packreg cannot read.
+    #[error("{location}: {message}")]
+    Corrupt {
+        /// The file or URL.
+        location: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The registry string or options are unusable.
+    #[error("{0}")]
+    Config(String),
+    /// The store cannot do this.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl StoreError {
+    /// Whether this is a not-found error.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, StoreError::NotFound { .. })
+    }
+
+    pub(crate) fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+        StoreError::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
+    }
+}
+
+/// A guard that keeps a repository locked for a write session until dropped.
+pub type RepoLock = Box<dyn Send + Sync>;
+
+/// Storage for OCI artifacts, addressed by repository path (`spectro-packs/archive/nginx`).
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// A human-readable name of the store for messages (`oci:/path` or `host/base`).
+    fn location(&self) -> String;
+
+    /// Full reference text of `repo` with `tag_or_digest` (`:tag` or `@sha256:…`), for messages.
+    fn reference(&self, repo: &str, tag_or_digest: &str) -> String {
+        let sep = if tag_or_digest.starts_with("sha256:") {
+            "@"
+        } else {
+            ":"
+        };
+        format!("{}/{repo}{sep}{tag_or_digest}", self.location())
+    }
+
+    /// Repositories under `prefix` (a path such as `spectro-packs/archive/`), sorted.
+    async fn repositories(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Tags of `repo`, sorted; empty when the repository does not exist.
+    async fn tags(&self, repo: &str) -> Result<Vec<String>, StoreError>;
+
+    /// The manifest `reference` (a tag or a digest) of `repo`.
+    async fn get_manifest(&self, repo: &str, reference: &str) -> Result<RawManifest, StoreError>;
+
+    /// Digest of the manifest `reference`, or None when there is none. Cheaper than
+    /// [`Store::get_manifest`] where the store allows.
+    async fn resolve(&self, repo: &str, reference: &str) -> Result<Option<Digest>, StoreError> {
+        match self.get_manifest(repo, reference).await {
+            Ok(m) => Ok(Some(m.digest)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stores manifest `bytes` and, when `tag` is given, points the tag at it. Every blob and
+    /// child manifest it references must already be stored.
+    async fn put_manifest(
+        &self,
+        repo: &str,
+        tag: Option<&str>,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> Result<Digest, StoreError>;
+
+    /// Whether blob `digest` is stored in `repo`.
+    async fn has_blob(&self, repo: &str, digest: &Digest) -> Result<bool, StoreError>;
+
+    /// Streams blob `digest`. The caller verifies digest and size as it reads.
+    async fn get_blob(&self, repo: &str, digest: &Digest) -> Result<BlobReader, StoreError>;
+
+    /// Stores a blob of `size` bytes read from `reader`, verifying its digest and size before it
+    /// becomes visible.
+    async fn put_blob(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        size: u64,
+        reader: BlobReader,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes the manifest `digest`, and with it every tag pointing at it (registries delete
+    /// by digest).
+    async fn delete_manifest(&self, repo: &str, digest: &Digest) -> Result<(), StoreError>;
+
+    /// Removes one tag, leaving the manifest and its other tags. Stores that cannot delete a
+    /// tag by name answer [`StoreError::Unsupported`].
+    async fn delete_tag(&self, repo: &str, tag: &str) -> Result<(), StoreError>;
+
+    /// Locks `repo` for a write session (push, rm) so that concurrent writers and garbage
+    /// collection do not interleave. Registries serialise writes themselves: no-op there.
+    async fn lock(&self, repo: &str) -> Result<RepoLock, StoreError>;
+
+    /// Removes blobs nothing references any more (local stores; registries run their own
+    /// garbage collection). Call while holding [`Store::lock`].
+    async fn collect_garbage(&self, repo: &str) -> Result<(), StoreError>;
+}

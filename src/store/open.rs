@@ -1,0 +1,71 @@
+//! Opening a store from the registry string the commands take.
+
+use std::path::PathBuf;
+
+use super::layout::LayoutStore;
+use super::{Store, StoreError};
+
+/// Environment variable naming the registry used when `-r` is not given.
+pub const DEFAULT_STORE_ENV: &str = "PACKREG_REGISTRY";
+
+/// Connection settings for remote registries (ignored by local stores).
+#[derive(Debug, Clone, Default)]
+pub struct StoreOptions {
+    /// Use plain HTTP.
+    pub plain_http: bool,
+    /// Skip TLS certificate verification.
+    pub insecure: bool,
+    /// An extra root certificate (PEM).
+    pub ca_file: Option<PathBuf>,
+    /// A docker config.json to read credentials from.
+    pub registry_config: Option<PathBuf>,
+}
+
+/// The embedded default store: `$XDG_DATA_HOME/packreg/store`, else
+/// `~/.local/share/packreg/store`.
+pub fn default_store_path() -> Result<PathBuf, StoreError> {
+    if let Some(data) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        let data = PathBuf::from(data);
+        if data.is_absolute() {
+            return Ok(data.join("packreg").join("store"));
+        }
+    }
+    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        Some(home) => Ok(PathBuf::from(home)
+            .join(".local")
+            .join("share")
+            .join("packreg")
+            .join("store")),
+        None => Err(StoreError::Config(
+            "no registry given and neither XDG_DATA_HOME nor HOME is set; pass -r oci:PATH or -r HOST"
+                .into(),
+        )),
+    }
+}
+
+/// Opens the store named by `registry`: `oci:PATH` is a local store; `None` means
+/// `$PACKREG_REGISTRY`, else the embedded default local store.
+pub fn open_store(
+    registry: Option<&str>,
+    opts: &StoreOptions,
+) -> Result<Box<dyn Store>, StoreError> {
+    let from_env = std::env::var(DEFAULT_STORE_ENV)
+        .ok()
+        .filter(|v| !v.is_empty());
+    let registry = registry.map(str::to_string).or(from_env);
+    let Some(registry) = registry else {
+        return Ok(Box::new(LayoutStore::new(default_store_path()?)));
+    };
+    if let Some(path) = registry.strip_prefix("oci:") {
+        if path.is_empty() {
+            return Err(StoreError::Config(
+                "oci: needs a folder, as in -r oci:./packs".into(),
+            ));
+        }
+        return Ok(Box::new(LayoutStore::new(path)));
+    }
+    let _ = opts;
+    Err(StoreError::Unsupported(format!(
+        "{registry}: remote registries are not supported by this build yet; use a local store with -r oci:PATH"
+    )))
+}
