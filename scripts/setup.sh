@@ -4,7 +4,7 @@
 set -euo pipefail
 
 # Debian packages the tests use.
-APT_PACKAGES=()
+APT_PACKAGES=(skopeo)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

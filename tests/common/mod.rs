@@ -25,7 +25,10 @@ pub fn packreg(args: &[&str]) -> Output {
 /// Runs the packreg binary in `cwd`.
 pub fn packreg_in(cwd: Option<&Path>, args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_packreg"));
-    cmd.args(args).env_remove("RUST_LOG");
+    cmd.args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("PACKREG_REGISTRY")
+        .env_remove("PACKREG_FORMAT");
     if let Some(dir) = cwd {
         cmd.current_dir(dir);
     }
@@ -54,4 +57,63 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
+}
+
+/// Runs packreg with extra environment variables.
+pub fn packreg_env(cwd: Option<&Path>, env: &[(&str, &Path)], args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_packreg"));
+    cmd.args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("PACKREG_REGISTRY")
+        .env_remove("PACKREG_FORMAT");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    cmd.output().expect("packreg runs")
+}
+
+/// A file's bytes and execute bit; None for a folder.
+pub type Content = Option<(Vec<u8>, bool)>;
+
+/// Every file under `root` (relative path, bytes, executable bit), and every folder.
+pub fn snapshot(root: &Path) -> Vec<(String, Content)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let md = std::fs::metadata(&path).unwrap();
+            if md.is_dir() {
+                out.push((rel, None));
+                stack.push(path);
+            } else {
+                let exec = md.permissions().mode() & 0o111 != 0;
+                out.push((rel, Some((std::fs::read(&path).unwrap(), exec))));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Asserts a command succeeded, showing its output when not.
+pub fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        stdout(out),
+        stderr(out)
+    );
+    stdout(out)
 }
