@@ -18,7 +18,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into();
     let work = tempfile::tempdir()?;
     let registry = format!("oci:{}", work.path().join("store").display());
-    let store = open_store(Some(&registry), &StoreOptions::default())?;
+    let store = open_store(Some(&registry), &StoreOptions::default()).await?;
 
     let pushed = push(store.as_ref(), &pack_dir, &PushOptions::default()).await?;
     println!("pushed {} as {}", pushed.reference, pushed.digest);

@@ -17,6 +17,7 @@
 
 pub mod archive;
 pub mod artifact;
+pub mod auth;
 pub mod digest;
 pub mod error;
 pub mod oci;

@@ -104,12 +104,13 @@ where
         ca_file: cli.ca_file.clone(),
         registry_config: cli.registry_config.clone(),
     };
-    let store = packreg::store::open_store(cli.registry.as_deref(), &opts)
-        .map_err(|e| Failure::new(e.to_string()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))?;
+    let store = runtime
+        .block_on(packreg::store::open_store(cli.registry.as_deref(), &opts))
+        .map_err(|e| Failure::new(e.to_string()))?;
     command(&runtime, store.as_ref())
 }
 

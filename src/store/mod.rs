@@ -5,6 +5,7 @@
 
 pub mod layout;
 pub mod open;
+pub mod remote;
 
 use std::pin::Pin;
 
@@ -71,6 +72,28 @@ pub enum StoreError {
     /// The store cannot do this.
     #[error("{0}")]
     Unsupported(String),
+    /// The registry wants credentials, or refused the ones given.
+    #[error("{location}: {message}")]
+    Unauthorized {
+        /// Registry or reference.
+        location: String,
+        /// What to do.
+        message: String,
+    },
+    /// The credentials are valid but lack permission.
+    #[error("{location}: access denied (DENIED): the account lacks permission for this; ask the registry's owner for push/pull rights")]
+    Denied {
+        /// Registry or reference.
+        location: String,
+    },
+    /// The registry answered with an error, or could not be reached.
+    #[error("{location}: {message}")]
+    Remote {
+        /// Registry or reference.
+        location: String,
+        /// What happened and what to do.
+        message: String,
+    },
 }
 
 impl StoreError {
@@ -158,6 +181,17 @@ pub trait Store: Send + Sync {
     /// Removes one tag, leaving the manifest and its other tags. Stores that cannot delete a
     /// tag by name answer [`StoreError::Unsupported`].
     async fn delete_tag(&self, repo: &str, tag: &str) -> Result<(), StoreError>;
+
+    /// Makes blob `digest` of `from_repo` (same store) available in `repo` without copying it.
+    /// Returns false when the store could not (the caller uploads instead).
+    async fn mount_blob(
+        &self,
+        _repo: &str,
+        _from_repo: &str,
+        _digest: &Digest,
+    ) -> Result<bool, StoreError> {
+        Ok(false)
+    }
 
     /// Locks `repo` for a write session (push, rm) so that concurrent writers and garbage
     /// collection do not interleave. Registries serialise writes themselves: no-op there.

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::layout::LayoutStore;
+use super::remote::RemoteStore;
 use super::{Store, StoreError};
 
 /// Environment variable naming the registry used when `-r` is not given.
@@ -43,9 +44,10 @@ pub fn default_store_path() -> Result<PathBuf, StoreError> {
     }
 }
 
-/// Opens the store named by `registry`: `oci:PATH` is a local store; `None` means
-/// `$PACKREG_REGISTRY`, else the embedded default local store.
-pub fn open_store(
+/// Opens the store named by `registry`: `oci:PATH` is a local store, anything else a remote
+/// registry `host[:port][/base/path]`; `None` means `$PACKREG_REGISTRY`, else the embedded
+/// default local store.
+pub async fn open_store(
     registry: Option<&str>,
     opts: &StoreOptions,
 ) -> Result<Box<dyn Store>, StoreError> {
@@ -64,8 +66,5 @@ pub fn open_store(
         }
         return Ok(Box::new(LayoutStore::new(path)));
     }
-    let _ = opts;
-    Err(StoreError::Unsupported(format!(
-        "{registry}: remote registries are not supported by this build yet; use a local store with -r oci:PATH"
-    )))
+    Ok(Box::new(RemoteStore::connect(&registry, opts).await?))
 }

@@ -1,0 +1,88 @@
+//! Connection settings `login` remembers per host (plain HTTP, skip verification, CA file),
+//! in `$XDG_CONFIG_HOME/packreg/hosts.json` (else `~/.config/packreg/hosts.json`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Connection settings of one host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostSettings {
+    /// Talk plain HTTP.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub plain_http: bool,
+    /// Skip certificate verification.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
+    /// Extra root certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The remembered settings of every host.
+#[derive(Debug, Clone, Default)]
+pub struct HostsFile {
+    path: Option<PathBuf>,
+    hosts: BTreeMap<String, HostSettings>,
+}
+
+fn default_path() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(dir).join("packreg").join("hosts.json"));
+    }
+    std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| {
+        PathBuf::from(h)
+            .join(".config")
+            .join("packreg")
+            .join("hosts.json")
+    })
+}
+
+impl HostsFile {
+    /// Reads the file (a missing or unreadable one is empty).
+    pub fn load() -> HostsFile {
+        let path = default_path();
+        let hosts = path
+            .as_deref()
+            .and_then(|p| std::fs::read(p).ok())
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        HostsFile { path, hosts }
+    }
+
+    /// Settings of `host`, if remembered.
+    pub fn get(&self, host: &str) -> Option<&HostSettings> {
+        self.hosts.get(host)
+    }
+
+    /// Remembers `settings` for `host` and writes the file.
+    pub fn remember(&mut self, host: &str, settings: HostSettings) -> std::io::Result<()> {
+        self.hosts.insert(host.to_string(), settings);
+        self.save()
+    }
+
+    /// Forgets `host` and writes the file.
+    pub fn forget(&mut self, host: &str) -> std::io::Result<()> {
+        if self.hosts.remove(host).is_some() {
+            self.save()?;
+        }
+        Ok(())
+    }
+
+    fn save(&self) -> std::io::Result<()> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)?;
+        let tmp = tempfile::NamedTempFile::new_in(dir)?;
+        std::fs::write(
+            tmp.path(),
+            serde_json::to_vec_pretty(&self.hosts).unwrap_or_default(),
+        )?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    }
+}

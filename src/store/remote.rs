@@ -1,0 +1,1047 @@
+//! A remote registry speaking the OCI distribution API, built on the `oci-client` crate.
+//!
+//! Where the crate falls short, this module extends around it: manifests are always moved as
+//! raw bytes (the crate's typed manifest drops fields), tags and the catalog are paged with
+//! `n`/`last`, DELETE and cross-repository mounts (201 or 202) are requests of our own with
+//! the same credentials, and transient failures are retried with backoff.
+
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use futures_util::TryStreamExt;
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
+use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference, RegistryOperation};
+use reqwest::StatusCode;
+use tokio_util::io::{ReaderStream, StreamReader};
+
+use super::{BlobReader, RawManifest, RepoLock, Store, StoreError, StoreOptions};
+use crate::auth::{load_credential, Credential, HostSettings, HostsFile};
+use crate::digest::Digest;
+use crate::oci::{
+    self, Descriptor, Manifest, MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_DOCKER_MANIFEST,
+    MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST,
+};
+use crate::reference::{is_repository_path, is_valid_tag};
+
+const ACCEPTED_MANIFESTS: &[&str] = &[
+    MEDIA_TYPE_MANIFEST,
+    MEDIA_TYPE_INDEX,
+    MEDIA_TYPE_DOCKER_MANIFEST,
+    MEDIA_TYPE_DOCKER_LIST,
+];
+const PAGE_SIZE: usize = 1000;
+const ATTEMPTS: u32 = 4;
+const USER_AGENT: &str = concat!("packreg/", env!("CARGO_PKG_VERSION"));
+const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
+
+/// How to talk to the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// Plain HTTP.
+    Http,
+    /// HTTPS.
+    Https,
+}
+
+impl Scheme {
+    fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+/// A registry at `host[:port][/base/path]`.
+pub struct RemoteStore {
+    host: String,
+    base: String,
+    scheme: Scheme,
+    client: Client,
+    http: reqwest::Client,
+    auth: RegistryAuth,
+}
+
+impl std::fmt::Debug for RemoteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteStore")
+            .field("host", &self.host)
+            .field("base", &self.base)
+            .field("scheme", &self.scheme)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Splits `host[:port][/base/path]`.
+pub fn split_registry(spec: &str) -> Result<(String, String), StoreError> {
+    let spec = spec
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let (host, base) = spec.split_once('/').unwrap_or((spec, ""));
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+    if !host_ok {
+        return Err(StoreError::Config(format!(
+            "{spec:?} is not a registry: give host[:port][/base/path], or oci:PATH for a local store"
+        )));
+    }
+    if !base.is_empty() && !is_repository_path(base) {
+        return Err(StoreError::Config(format!(
+            "{base:?} (in {spec}) is not a valid base path: lowercase letters, digits, '.', '_', '-' and '/'"
+        )));
+    }
+    Ok((host.to_ascii_lowercase(), base.to_string()))
+}
+
+/// Whether `host` (with an optional port) is a loopback address.
+pub fn is_loopback(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host)
+    };
+    name == "localhost"
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The full text of an error and its causes.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+fn certificate_files(host: &str, ca_file: Option<&Path>) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<std::path::PathBuf> = ca_file.into_iter().map(Path::to_path_buf).collect();
+    // docker's per-host trust folders.
+    let mut dirs = vec![Path::new("/etc/docker/certs.d").join(host)];
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(Path::new(&home).join(".docker/certs.d").join(host));
+    }
+    for dir in dirs {
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            let mut found: Vec<_> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "crt"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        }
+    }
+    files
+}
+
+impl RemoteStore {
+    /// Connects to the registry `spec` (`host[:port][/base/path]`). Flags in `opts` win over
+    /// what `login` remembered for the host. On a loopback host without flags, HTTPS is tried
+    /// first and plain HTTP used only when the server answers in plain HTTP.
+    pub async fn connect(spec: &str, opts: &StoreOptions) -> Result<RemoteStore, StoreError> {
+        let (host, base) = split_registry(spec)?;
+        let flags = opts.plain_http || opts.insecure || opts.ca_file.is_some();
+        let remembered = HostsFile::load().get(&host).cloned();
+        let settings = if flags {
+            HostSettings {
+                plain_http: opts.plain_http,
+                insecure: opts.insecure,
+                ca_file: opts.ca_file.clone(),
+            }
+        } else {
+            remembered.clone().unwrap_or_default()
+        };
+        let mut pems = Vec::new();
+        for file in certificate_files(&host, settings.ca_file.as_deref()) {
+            let pem = std::fs::read(&file).map_err(|e| {
+                StoreError::Config(format!(
+                    "{}: cannot read CA certificate: {e}",
+                    file.display()
+                ))
+            })?;
+            reqwest::Certificate::from_pem(&pem).map_err(|e| {
+                StoreError::Config(format!("{}: not a PEM certificate: {e}", file.display()))
+            })?;
+            pems.push(pem);
+        }
+        let mut builder = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(Duration::from_secs(15))
+            .danger_accept_invalid_certs(settings.insecure);
+        for pem in &pems {
+            if let Ok(cert) = reqwest::Certificate::from_pem(pem) {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().map_err(|e| {
+            StoreError::Config(format!("cannot set up HTTP for {host}: {}", chain(&e)))
+        })?;
+
+        let scheme = if settings.plain_http {
+            Scheme::Http
+        } else if !flags && remembered.is_none() && is_loopback(&host) {
+            probe_scheme(&http, &host).await?
+        } else {
+            Scheme::Https
+        };
+
+        let (credential, warning) = load_credential(&host, opts.registry_config.as_deref());
+        if let Some(warning) = warning {
+            tracing::warn!("{warning}");
+        }
+        let auth = match credential {
+            Credential::Anonymous => RegistryAuth::Anonymous,
+            Credential::Basic { username, password } => {
+                RegistryAuth::Basic(username, password.expose().to_string())
+            }
+            Credential::IdentityToken(token) => {
+                exchange_identity_token(&http, scheme, &host, token.expose()).await?
+            }
+        };
+
+        let config = ClientConfig {
+            protocol: match scheme {
+                Scheme::Http => ClientProtocol::Http,
+                Scheme::Https => ClientProtocol::Https,
+            },
+            accept_invalid_certificates: settings.insecure,
+            extra_root_certificates: pems
+                .into_iter()
+                .map(|data| Certificate {
+                    encoding: CertificateEncoding::Pem,
+                    data,
+                })
+                .collect(),
+            // One streamed PUT per blob: fastest, and never holds a blob in memory.
+            use_monolithic_push: true,
+            user_agent: USER_AGENT,
+            connect_timeout: Some(Duration::from_secs(15)),
+            read_timeout: Some(Duration::from_secs(300)),
+            ..ClientConfig::default()
+        };
+        let client = Client::try_from(config).map_err(|e| {
+            StoreError::Config(format!("cannot set up the registry client for {host}: {e}"))
+        })?;
+        Ok(RemoteStore {
+            host,
+            base,
+            scheme,
+            client,
+            http,
+            auth,
+        })
+    }
+
+    /// The registry host (with port).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// HTTP or HTTPS, as decided at connection.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    fn full_repo(&self, repo: &str) -> Result<String, StoreError> {
+        if !is_repository_path(repo) {
+            return Err(StoreError::Config(format!(
+                "{repo:?} is not a valid repository path"
+            )));
+        }
+        Ok(if self.base.is_empty() {
+            repo.to_string()
+        } else {
+            format!("{}/{repo}", self.base)
+        })
+    }
+
+    fn image(&self, repo: &str, reference: &str) -> Result<Reference, StoreError> {
+        let full = self.full_repo(repo)?;
+        Ok(if reference.starts_with("sha256:") {
+            Reference::with_digest(self.host.clone(), full, reference.to_string())
+        } else {
+            Reference::with_tag(self.host.clone(), full, reference.to_string())
+        })
+    }
+
+    fn url(&self, full_repo: &str, rest: &str) -> String {
+        format!(
+            "{}://{}/v2/{full_repo}/{rest}",
+            self.scheme.as_str(),
+            self.host
+        )
+    }
+
+    /// The Authorization header for a request of our own on `image`.
+    async fn authorization(
+        &self,
+        image: &Reference,
+        op: RegistryOperation,
+    ) -> Result<Option<String>, StoreError> {
+        let token = self
+            .client
+            .auth(image, &self.auth, op)
+            .await
+            .map_err(|e| self.map_error(e, &image.whole()))?;
+        Ok(match (token, &self.auth) {
+            (Some(token), _) => Some(format!("Bearer {token}")),
+            (None, RegistryAuth::Basic(user, pass)) => Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+            )),
+            (None, RegistryAuth::Bearer(token)) => Some(format!("Bearer {token}")),
+            _ => None,
+        })
+    }
+
+    async fn send_own(
+        &self,
+        image: &Reference,
+        op: RegistryOperation,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, StoreError> {
+        let header = self.authorization(image, op).await?;
+        let mut last = None;
+        for attempt in 0..ATTEMPTS {
+            let mut request = build(&self.http);
+            if let Some(h) = &header {
+                request = request.header(reqwest::header::AUTHORIZATION, h);
+            }
+            match request.send().await {
+                Ok(resp)
+                    if (resp.status().is_server_error()
+                        || resp.status() == StatusCode::TOO_MANY_REQUESTS)
+                        && attempt + 1 < ATTEMPTS =>
+                {
+                    backoff(attempt).await;
+                }
+                Ok(resp) => return Ok(resp),
+                Err(e) if (e.is_connect() || e.is_timeout()) && attempt + 1 < ATTEMPTS => {
+                    last = Some(e);
+                    backoff(attempt).await;
+                }
+                Err(e) => return Err(self.network_error(&e)),
+            }
+        }
+        Err(match last {
+            Some(e) => self.network_error(&e),
+            None => StoreError::Remote {
+                location: self.host.clone(),
+                message: "the registry kept failing; try again later".into(),
+            },
+        })
+    }
+
+    fn network_error(&self, err: &reqwest::Error) -> StoreError {
+        network_error(&self.host, err)
+    }
+
+    /// Maps an oci-client error to a sentence that says what to do.
+    fn map_error(&self, err: OciDistributionError, what: &str) -> StoreError {
+        let location = what.to_string();
+        let login = format!(
+            "authentication required or credentials rejected (UNAUTHORIZED); run `packreg login {}`, or check the credentials in the docker config",
+            self.host
+        );
+        match err {
+            OciDistributionError::UnauthorizedError { .. } => StoreError::Unauthorized {
+                location,
+                message: login,
+            },
+            OciDistributionError::AuthenticationFailure(_) => StoreError::Unauthorized {
+                location,
+                message: format!(
+                    "the registry's token service refused the credentials; run `packreg login {}`",
+                    self.host
+                ),
+            },
+            OciDistributionError::ImageManifestNotFoundError(_) => StoreError::NotFound {
+                what: location,
+                location: self.host.clone(),
+            },
+            OciDistributionError::RegistryError { envelope, .. } => {
+                let first = envelope.errors.first();
+                let code = first.map(|e| &e.code);
+                let message = first.map(|e| e.message.clone()).unwrap_or_default();
+                match code {
+                    Some(OciErrorCode::Unauthorized) => StoreError::Unauthorized {
+                        location,
+                        message: login,
+                    },
+                    Some(OciErrorCode::Denied) => StoreError::Denied { location },
+                    Some(
+                        OciErrorCode::NameUnknown
+                        | OciErrorCode::ManifestUnknown
+                        | OciErrorCode::BlobUnknown,
+                    ) => StoreError::NotFound {
+                        what: location,
+                        location: self.host.clone(),
+                    },
+                    Some(OciErrorCode::Toomanyrequests) => StoreError::Remote {
+                        location,
+                        message:
+                            "the registry is rate limiting (TOOMANYREQUESTS); wait and try again"
+                                .into(),
+                    },
+                    Some(OciErrorCode::DigestInvalid | OciErrorCode::SizeInvalid) => {
+                        StoreError::Integrity {
+                            location,
+                            message: format!("the registry refused the content: {message}"),
+                        }
+                    }
+                    Some(OciErrorCode::Unsupported) => StoreError::Unsupported(format!(
+                        "{location}: the registry does not support this ({message})"
+                    )),
+                    Some(code) => StoreError::Remote {
+                        location,
+                        message: format!("the registry answered {code:?}: {message}"),
+                    },
+                    None => StoreError::Remote {
+                        location,
+                        message: "the registry answered an error without details".into(),
+                    },
+                }
+            }
+            OciDistributionError::ServerError { code, message, .. } => match code {
+                401 => StoreError::Unauthorized {
+                    location,
+                    message: login,
+                },
+                403 => StoreError::Denied { location },
+                404 => StoreError::NotFound {
+                    what: location,
+                    location: self.host.clone(),
+                },
+                _ => StoreError::Remote {
+                    location,
+                    message: format!(
+                        "the registry answered HTTP {code}: {}",
+                        message.chars().take(200).collect::<String>().trim()
+                    ),
+                },
+            },
+            OciDistributionError::RequestError(e) => match e.status() {
+                Some(StatusCode::UNAUTHORIZED) => StoreError::Unauthorized {
+                    location,
+                    message: login,
+                },
+                Some(StatusCode::FORBIDDEN) => StoreError::Denied { location },
+                Some(StatusCode::NOT_FOUND) => StoreError::NotFound {
+                    what: location,
+                    location: self.host.clone(),
+                },
+                _ => network_error(&self.host, &e),
+            },
+            OciDistributionError::DigestError(e) => StoreError::Integrity {
+                location,
+                message: e.to_string(),
+            },
+            other => StoreError::Remote {
+                location,
+                message: chain(&other),
+            },
+        }
+    }
+
+    /// Runs `op` and retries transient failures (connection errors, 5xx, 429) with backoff.
+    async fn retry<T, F, Fut>(&self, mut op: F) -> Result<T, OciDistributionError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, OciDistributionError>>,
+    {
+        let mut attempt = 0;
+        loop {
+            match op().await {
+                Err(e) if attempt + 1 < ATTEMPTS && is_transient(&e) => {
+                    tracing::debug!("retrying after a transient failure: {e}");
+                    backoff(attempt).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Checks that the registry accepts the client's credentials (used by `login`).
+    pub async fn check_access(&self) -> Result<(), StoreError> {
+        let image =
+            Reference::with_tag(self.host.clone(), "packreg/login-check".into(), "x".into());
+        let header = self.authorization(&image, RegistryOperation::Pull).await?;
+        let mut request = self
+            .http
+            .get(format!("{}://{}/v2/", self.scheme.as_str(), self.host));
+        if let Some(h) = &header {
+            request = request.header(reqwest::header::AUTHORIZATION, h);
+        }
+        let resp = request.send().await.map_err(|e| self.network_error(&e))?;
+        match resp.status() {
+            s if s.is_success() => Ok(()),
+            StatusCode::UNAUTHORIZED => Err(StoreError::Unauthorized {
+                location: self.host.clone(),
+                message: "the registry rejected the user name or password".into(),
+            }),
+            s => Err(StoreError::Remote {
+                location: self.host.clone(),
+                message: format!(
+                    "the registry answered HTTP {s} to /v2/; is this an OCI registry?"
+                ),
+            }),
+        }
+    }
+}
+
+async fn backoff(attempt: u32) {
+    tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt))).await;
+}
+
+fn is_transient(err: &OciDistributionError) -> bool {
+    match err {
+        OciDistributionError::RequestError(e) => {
+            e.is_connect()
+                || e.is_timeout()
+                || e.status()
+                    .is_some_and(|s| s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS)
+        }
+        OciDistributionError::ServerError { code, .. } => *code >= 500 || *code == 429,
+        OciDistributionError::RegistryError { envelope, .. } => envelope
+            .errors
+            .iter()
+            .any(|e| e.code == OciErrorCode::Toomanyrequests),
+        _ => false,
+    }
+}
+
+fn network_error(host: &str, err: &reqwest::Error) -> StoreError {
+    let detail = chain(err);
+    let lower = detail.to_ascii_lowercase();
+    let message = if lower.contains("certificate")
+        || lower.contains("self signed")
+        || lower.contains("self-signed")
+    {
+        format!(
+            "the registry's TLS certificate is not trusted ({detail}); pass --ca-file with the CA certificate (PEM) that signed it, or --insecure to skip verification"
+        )
+    } else if err.is_connect() {
+        format!("cannot connect ({detail}); check the address and that the registry is running (add --plain-http for a registry without TLS)")
+    } else if err.is_timeout() {
+        format!("the registry did not answer in time ({detail})")
+    } else {
+        detail
+    };
+    StoreError::Remote {
+        location: host.to_string(),
+        message,
+    }
+}
+
+/// For a loopback host: HTTPS when it answers, plain HTTP when only that answers like a
+/// registry (200 or 401 on /v2/).
+async fn probe_scheme(http: &reqwest::Client, host: &str) -> Result<Scheme, StoreError> {
+    let https = http
+        .get(format!("https://{host}/v2/"))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await;
+    let https_err = match https {
+        Ok(_) => return Ok(Scheme::Https),
+        Err(e) => e,
+    };
+    let plain = http
+        .get(format!("http://{host}/v2/"))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await;
+    match plain {
+        Ok(resp) if matches!(resp.status(), StatusCode::OK | StatusCode::UNAUTHORIZED) => {
+            tracing::info!("{host} answers in plain HTTP; using it (loopback only)");
+            Ok(Scheme::Http)
+        }
+        _ => Err(network_error(host, &https_err)),
+    }
+}
+
+/// Exchanges an identity (refresh) token for an access token, as docker and oras do
+/// (OAuth2 `refresh_token` grant against the realm of the registry's Bearer challenge).
+async fn exchange_identity_token(
+    http: &reqwest::Client,
+    scheme: Scheme,
+    host: &str,
+    refresh_token: &str,
+) -> Result<RegistryAuth, StoreError> {
+    let fail = |message: String| StoreError::Unauthorized {
+        location: host.to_string(),
+        message,
+    };
+    let resp = http
+        .get(format!("{}://{host}/v2/", scheme.as_str()))
+        .send()
+        .await
+        .map_err(|e| network_error(host, &e))?;
+    let challenge = resp
+        .headers()
+        .get(reqwest::header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let params = parse_bearer_challenge(&challenge).ok_or_else(|| {
+        fail("the docker config holds an identity token, but the registry does not use token authentication".into())
+    })?;
+    let realm = params.get("realm").cloned().unwrap_or_default();
+    let mut form = vec![
+        ("grant_type", "refresh_token".to_string()),
+        ("refresh_token", refresh_token.to_string()),
+        ("client_id", "packreg".to_string()),
+        // Access to every repository the account may use; the token service narrows it.
+        ("scope", "repository:*:pull,push".to_string()),
+    ];
+    if let Some(service) = params.get("service") {
+        form.push(("service", service.clone()));
+    }
+    let resp = http
+        .post(&realm)
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| network_error(host, &e))?;
+    if !resp.status().is_success() {
+        return Err(fail(format!(
+            "the token service refused the identity token (HTTP {}); run `packreg login {host}` again",
+            resp.status()
+        )));
+    }
+    let body: serde_json::Value = resp
+        .json()
+        .await
+        .map_err(|_| fail("the token service answered something that is not JSON".into()))?;
+    let token = body
+        .get("access_token")
+        .or_else(|| body.get("token"))
+        .and_then(|t| t.as_str())
+        .ok_or_else(|| fail("the token service gave no access token".into()))?;
+    Ok(RegistryAuth::Bearer(token.to_string()))
+}
+
+/// Parameters of a `Bearer realm="…",service="…"` challenge.
+fn parse_bearer_challenge(header: &str) -> Option<std::collections::HashMap<String, String>> {
+    let rest = header.trim().strip_prefix("Bearer ")?;
+    let mut params = std::collections::HashMap::new();
+    for part in rest.split(',') {
+        if let Some((k, v)) = part.trim().split_once('=') {
+            params.insert(k.trim().to_string(), v.trim().trim_matches('"').to_string());
+        }
+    }
+    params.contains_key("realm").then_some(params)
+}
+
+#[async_trait]
+impl Store for RemoteStore {
+    fn location(&self) -> String {
+        if self.base.is_empty() {
+            self.host.clone()
+        } else {
+            format!("{}/{}", self.host, self.base)
+        }
+    }
+
+    async fn repositories(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let full_prefix = self.full_repo(prefix.trim_end_matches('/'))? + "/";
+        let image = Reference::with_tag(
+            self.host.clone(),
+            full_prefix.trim_end_matches('/').into(),
+            "x".into(),
+        );
+        let mut repos = Vec::new();
+        let mut last: Option<String> = None;
+        loop {
+            let page = self
+                .retry(|| {
+                    self.client
+                        .catalog(&image, &self.auth, Some(PAGE_SIZE), last.as_deref())
+                })
+                .await;
+            let page = match page {
+                Ok(p) => p,
+                Err(e) => {
+                    return Err(match self.map_error(e, &format!("{}/v2/_catalog", self.host)) {
+                        StoreError::Unauthorized { .. }
+                        | StoreError::Denied { .. }
+                        | StoreError::NotFound { .. }
+                        | StoreError::Unsupported(_) => StoreError::Unsupported(format!(
+                            "{} does not let packreg list its repositories (_catalog); list one pack's versions with `packreg ls NAME`",
+                            self.host
+                        )),
+                        other => other,
+                    })
+                }
+            };
+            let count = page.repositories.len();
+            let next = page.repositories.last().cloned();
+            repos.extend(
+                page.repositories
+                    .into_iter()
+                    .filter_map(|r| {
+                        r.strip_prefix(&full_prefix)
+                            .map(|rest| format!("{prefix}{rest}"))
+                    })
+                    .map(|r| r.replace("//", "/")),
+            );
+            if count < PAGE_SIZE || next.is_none() || next == last {
+                break;
+            }
+            last = next;
+        }
+        repos.sort();
+        repos.dedup();
+        Ok(repos)
+    }
+
+    async fn tags(&self, repo: &str) -> Result<Vec<String>, StoreError> {
+        let image = self.image(repo, "latest")?;
+        let mut tags = Vec::new();
+        let mut last: Option<String> = None;
+        loop {
+            let page = self
+                .retry(|| {
+                    self.client
+                        .list_tags(&image, &self.auth, Some(PAGE_SIZE), last.as_deref())
+                })
+                .await;
+            let page = match page {
+                Ok(p) => p,
+                Err(e) => {
+                    return match self.map_error(e, &format!("tags of {}", image.repository())) {
+                        StoreError::NotFound { .. } => Ok(Vec::new()),
+                        other => Err(other),
+                    }
+                }
+            };
+            let count = page.tags.len();
+            let next = page.tags.last().cloned();
+            tags.extend(page.tags);
+            if count < PAGE_SIZE || next.is_none() || next == last {
+                break;
+            }
+            last = next;
+        }
+        tags.sort();
+        tags.dedup();
+        Ok(tags)
+    }
+
+    async fn get_manifest(&self, repo: &str, reference: &str) -> Result<RawManifest, StoreError> {
+        let image = self.image(repo, reference)?;
+        let what = self.reference(repo, reference);
+        let (bytes, header_digest) = self
+            .retry(|| {
+                self.client
+                    .pull_manifest_raw(&image, &self.auth, ACCEPTED_MANIFESTS)
+            })
+            .await
+            .map_err(|e| self.map_error(e, &what))?;
+        let digest = Digest::of(&bytes);
+        let expected = reference
+            .parse::<Digest>()
+            .ok()
+            .or_else(|| header_digest.parse::<Digest>().ok());
+        if let Some(expected) = expected {
+            if expected != digest {
+                return Err(StoreError::Integrity {
+                    location: what,
+                    message: format!("manifest content hashes to {digest}, not {expected}"),
+                });
+            }
+        }
+        let media_type = oci::sniff_media_type(&bytes).ok_or_else(|| StoreError::Corrupt {
+            location: what,
+            message: "the registry returned something that is not a manifest".into(),
+        })?;
+        Ok(RawManifest {
+            bytes: bytes.to_vec(),
+            media_type,
+            digest,
+        })
+    }
+
+    async fn resolve(&self, repo: &str, reference: &str) -> Result<Option<Digest>, StoreError> {
+        let image = self.image(repo, reference)?;
+        let what = self.reference(repo, reference);
+        match self
+            .retry(|| self.client.fetch_manifest_digest(&image, &self.auth))
+            .await
+        {
+            Ok(d) => d.parse().map(Some).map_err(|_| StoreError::Corrupt {
+                location: what,
+                message: format!("the registry gave an unusable digest {d:?}"),
+            }),
+            Err(e) => match self.map_error(e, &what) {
+                StoreError::NotFound { .. } => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn put_manifest(
+        &self,
+        repo: &str,
+        tag: Option<&str>,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> Result<Digest, StoreError> {
+        let digest = Digest::of(bytes);
+        let reference = match tag {
+            Some(tag) if is_valid_tag(tag) => tag.to_string(),
+            Some(tag) => return Err(StoreError::Config(format!("{tag:?} is not a valid tag"))),
+            None => digest.to_string(),
+        };
+        let image = self.image(repo, &reference)?;
+        let what = self.reference(repo, &reference);
+        let content_type = reqwest::header::HeaderValue::from_str(media_type)
+            .map_err(|_| StoreError::Config(format!("{media_type:?} is not a valid media type")))?;
+        let body = bytes::Bytes::copy_from_slice(bytes);
+        self.retry(|| {
+            self.client
+                .push_manifest_raw(&image, body.clone(), content_type.clone())
+        })
+        .await
+        .map_err(|e| self.map_error(e, &what))?;
+        Ok(digest)
+    }
+
+    async fn has_blob(&self, repo: &str, digest: &Digest) -> Result<bool, StoreError> {
+        let image = self.image(repo, digest.as_str())?;
+        self.retry(|| self.client.blob_exists(&image, digest.as_str()))
+            .await
+            .map_err(|e| self.map_error(e, &self.reference(repo, digest.as_str())))
+    }
+
+    async fn get_blob(&self, repo: &str, digest: &Digest) -> Result<BlobReader, StoreError> {
+        let image = self.image(repo, digest.as_str())?;
+        self.client
+            .store_auth_if_needed(&self.host, &self.auth)
+            .await;
+        let stream = self
+            .retry(|| self.client.pull_blob_stream(&image, digest.as_str()))
+            .await
+            .map_err(|e| self.map_error(e, &self.reference(repo, digest.as_str())))?;
+        Ok(Box::pin(StreamReader::new(stream.stream)))
+    }
+
+    async fn put_blob(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        size: u64,
+        reader: BlobReader,
+    ) -> Result<(), StoreError> {
+        let image = self.image(repo, digest.as_str())?;
+        self.client
+            .store_auth_if_needed(&self.host, &self.auth)
+            .await;
+        let stream =
+            ReaderStream::with_capacity(reader, 256 * 1024).map_err(OciDistributionError::IoError);
+        self.client
+            .push_blob_stream(&image, stream, digest.as_str(), Some(size))
+            .await
+            .map_err(|e| self.map_error(e, &self.reference(repo, digest.as_str())))?;
+        Ok(())
+    }
+
+    async fn mount_blob(
+        &self,
+        repo: &str,
+        from_repo: &str,
+        digest: &Digest,
+    ) -> Result<bool, StoreError> {
+        let image = self.image(repo, digest.as_str())?;
+        let full = self.full_repo(repo)?;
+        let from = self.full_repo(from_repo)?;
+        let url = self.url(&full, "blobs/uploads/");
+        let resp = self
+            .send_own(&image, RegistryOperation::Push, |http| {
+                http.post(&url)
+                    .query(&[("mount", digest.as_str()), ("from", from.as_str())])
+                    .header(reqwest::header::CONTENT_LENGTH, 0)
+            })
+            .await?;
+        match resp.status() {
+            StatusCode::CREATED => Ok(true),
+            StatusCode::ACCEPTED => {
+                // Not mounted: the registry opened an ordinary upload session instead. Cancel it;
+                // the caller uploads through its own.
+                if let Some(location) = resp
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                {
+                    let location = if location.starts_with('/') {
+                        format!("{}://{}{location}", self.scheme.as_str(), self.host)
+                    } else {
+                        location.to_string()
+                    };
+                    let _ = self
+                        .send_own(&image, RegistryOperation::Push, |http| {
+                            http.delete(&location)
+                        })
+                        .await;
+                }
+                Ok(false)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn delete_manifest(&self, repo: &str, digest: &Digest) -> Result<(), StoreError> {
+        let image = self.image(repo, digest.as_str())?;
+        let full = self.full_repo(repo)?;
+        let url = self.url(&full, &format!("manifests/{digest}"));
+        let resp = self
+            .send_own(&image, RegistryOperation::Push, |http| http.delete(&url))
+            .await?;
+        let what = self.reference(repo, digest.as_str());
+        match resp.status() {
+            s if s.is_success() => Ok(()),
+            StatusCode::NOT_FOUND => Err(StoreError::NotFound {
+                what,
+                location: self.host.clone(),
+            }),
+            StatusCode::METHOD_NOT_ALLOWED => Err(StoreError::Unsupported(format!(
+                "{what}: the registry does not allow deletes (CNCF distribution needs storage.delete.enabled: true)"
+            ))),
+            StatusCode::UNAUTHORIZED => Err(StoreError::Unauthorized {
+                location: what,
+                message: format!("deleting needs credentials; run `packreg login {}`", self.host),
+            }),
+            StatusCode::FORBIDDEN => Err(StoreError::Denied { location: what }),
+            s => Err(StoreError::Remote {
+                location: what,
+                message: format!("the registry answered HTTP {s} to the delete"),
+            }),
+        }
+    }
+
+    async fn delete_tag(&self, repo: &str, tag: &str) -> Result<(), StoreError> {
+        let image = self.image(repo, tag)?;
+        let full = self.full_repo(repo)?;
+        let url = self.url(&full, &format!("manifests/{tag}"));
+        let resp = self
+            .send_own(&image, RegistryOperation::Push, |http| http.delete(&url))
+            .await?;
+        match resp.status() {
+            s if s.is_success() => return Ok(()),
+            StatusCode::NOT_FOUND => {
+                return Err(StoreError::NotFound {
+                    what: self.reference(repo, tag),
+                    location: self.host.clone(),
+                })
+            }
+            _ => {}
+        }
+        // CNCF distribution deletes by digest only (DIGEST_INVALID), which would drop every
+        // tag on the manifest. Point the tag at a unique throwaway manifest and delete that.
+        let empty = b"{}";
+        let empty_digest = Digest::of(empty);
+        if !self.has_blob(repo, &empty_digest).await? {
+            self.put_blob(
+                repo,
+                &empty_digest,
+                2,
+                Box::pin(std::io::Cursor::new(empty.to_vec())),
+            )
+            .await?;
+        }
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let mut throwaway = Manifest {
+            schema_version: 2,
+            media_type: Some(MEDIA_TYPE_MANIFEST.into()),
+            artifact_type: Some("application/vnd.packreg.tag-removal.v1".into()),
+            config: Descriptor::new(EMPTY_MEDIA_TYPE, empty_digest.clone(), 2),
+            layers: vec![Descriptor::new(EMPTY_MEDIA_TYPE, empty_digest, 2)],
+            subject: None,
+            annotations: Default::default(),
+            extra: Default::default(),
+        };
+        throwaway.annotations.insert(
+            "io.packreg.tag-removal".into(),
+            format!("{tag} {nonce} {}", std::process::id()),
+        );
+        let digest = self
+            .put_manifest(repo, Some(tag), &throwaway.to_bytes(), MEDIA_TYPE_MANIFEST)
+            .await?;
+        self.delete_manifest(repo, &digest).await
+    }
+
+    async fn lock(&self, _repo: &str) -> Result<RepoLock, StoreError> {
+        // Registries serialise writes themselves.
+        Ok(Box::new(()))
+    }
+
+    async fn collect_garbage(&self, _repo: &str) -> Result<(), StoreError> {
+        // Registries collect unreferenced blobs with their own garbage collector.
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_strings() {
+        assert_eq!(
+            split_registry("127.0.0.1:5000/team/packs").unwrap(),
+            ("127.0.0.1:5000".into(), "team/packs".into())
+        );
+        assert_eq!(
+            split_registry("Reg.Example.com").unwrap(),
+            ("reg.example.com".into(), "".into())
+        );
+        assert!(split_registry("reg.example.com/Bad Path").is_err());
+        assert!(split_registry("").is_err());
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for h in [
+            "localhost:5000",
+            "127.0.0.1",
+            "127.3.2.1:80",
+            "[::1]:5000",
+            "::1",
+        ] {
+            assert!(is_loopback(h), "{h}");
+        }
+        for h in ["example.com", "10.0.0.1:5000", "[2001:db8::1]:443"] {
+            assert!(!is_loopback(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn bearer_challenges() {
+        let p = parse_bearer_challenge(
+            r#"Bearer realm="https://auth.example/token",service="registry.example""#,
+        )
+        .unwrap();
+        assert_eq!(p["realm"], "https://auth.example/token");
+        assert_eq!(p["service"], "registry.example");
+        assert!(parse_bearer_challenge(r#"Basic realm="x""#).is_none());
+    }
+}
