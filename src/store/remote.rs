@@ -105,6 +105,8 @@ pub fn split_registry(spec: &str) -> Result<(String, String), StoreError> {
 pub fn is_loopback(host: &str) -> bool {
     let name = if let Some(rest) = host.strip_prefix('[') {
         rest.split(']').next().unwrap_or("")
+    } else if host.parse::<std::net::IpAddr>().is_ok() {
+        host
     } else {
         host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host)
     };
