@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs on a Debian machine with a Rust toolchain. Safe to re-run:
-# it installs only what is missing.
+# Installs what the build and the test suite need on a Debian machine with a Rust toolchain.
+# Safe to re-run: it installs only what is missing.
 set -euo pipefail
 
-# Debian packages the tests use.
-APT_PACKAGES=(skopeo)
+# Debian packages: OpenSSL headers for the TLS stack, the registry the integration tests start
+# (CNCF distribution 2.8), htpasswd for its basic auth, openssl to make test certificates, and
+# skopeo, a peer the interop tests use.
+APT_PACKAGES=(pkg-config libssl-dev openssl docker-registry apache2-utils skopeo)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -15,4 +17,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The ORAS Python SDK, the other interop peer.
+if ! python3 -c 'import oras.client' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check oras
 fi

@@ -2,6 +2,7 @@
 
 mod build;
 mod inspect;
+mod login;
 mod ls;
 mod output;
 mod pull;
@@ -64,6 +65,10 @@ enum Command {
     Inspect(inspect::Args),
     /// Delete one pack version.
     Rm(rm::Args),
+    /// Check credentials against a registry and store them in the docker config.
+    Login(login::LoginArgs),
+    /// Remove a registry's credentials from the docker config.
+    Logout(login::LogoutArgs),
 }
 
 /// Parses the command line, runs the command and returns the process exit code
@@ -86,6 +91,8 @@ pub fn run() -> ExitCode {
             rt.block_on(inspect::run(args, store, &out))
         }),
         Command::Rm(args) => with_store(&cli, |rt, store| rt.block_on(rm::run(args, store, &out))),
+        Command::Login(args) => login::login(args, &cli, &out),
+        Command::Logout(args) => login::logout(args, &cli, &out),
     };
     match result {
         Ok(code) => code,

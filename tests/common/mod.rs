@@ -117,3 +117,72 @@ pub fn ok(out: &Output) -> String {
     );
     stdout(out)
 }
+pub mod registry;
+
+/// A private HOME, docker config and packreg config for commands run against registries.
+pub struct Sandbox {
+    /// The temporary HOME.
+    pub home: tempfile::TempDir,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sandbox {
+    /// A new empty sandbox.
+    pub fn new() -> Sandbox {
+        Sandbox {
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A path inside the sandbox.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.home.path().join(rel)
+    }
+
+    /// Runs packreg with the sandbox's HOME, DOCKER_CONFIG and XDG folders.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with_stdin(args, None)
+    }
+
+    /// Runs packreg with `stdin` as standard input.
+    pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        use std::io::Write;
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_packreg"));
+        cmd.args(args)
+            .env_remove("RUST_LOG")
+            .env_remove("PACKREG_REGISTRY")
+            .env_remove("PACKREG_FORMAT")
+            .env("HOME", self.home.path())
+            .env("DOCKER_CONFIG", self.home.path().join(".docker"))
+            .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
+            .env("XDG_DATA_HOME", self.home.path().join(".local/share"))
+            .current_dir(self.home.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("packreg runs");
+        if let Some(input) = stdin {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        } else {
+            drop(child.stdin.take());
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    /// Runs packreg with `--json` and parses stdout.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut full = vec!["--json"];
+        full.extend_from_slice(args);
+        serde_json::from_str(&ok(&self.run(&full))).unwrap()
+    }
+}

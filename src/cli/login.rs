@@ -1,0 +1,140 @@
+//! `packreg login <HOST>` and `packreg logout <HOST>`.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use packreg::auth::{remove_credential, store_credential, HostSettings, HostsFile, Secret};
+use packreg::store::remote::{split_registry, RemoteStore};
+use packreg::store::StoreOptions;
+
+use super::{Cli, Failure, Output};
+
+/// Arguments of `login`.
+#[derive(Debug, clap::Args)]
+pub struct LoginArgs {
+    /// The registry host[:port].
+    pub host: String,
+    /// User name.
+    #[arg(short, long)]
+    pub username: Option<String>,
+    /// Password (visible in the process list and shell history: prefer --password-stdin).
+    #[arg(short, long)]
+    pub password: Option<String>,
+    /// Read the password from standard input.
+    #[arg(long, conflicts_with = "password")]
+    pub password_stdin: bool,
+}
+
+/// Arguments of `logout`.
+#[derive(Debug, clap::Args)]
+pub struct LogoutArgs {
+    /// The registry host[:port].
+    pub host: String,
+}
+
+fn store_options(cli: &Cli) -> StoreOptions {
+    StoreOptions {
+        plain_http: cli.plain_http,
+        insecure: cli.insecure,
+        ca_file: cli.ca_file.clone(),
+        registry_config: cli.registry_config.clone(),
+    }
+}
+
+pub fn login(args: &LoginArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
+    let (host, _) = split_registry(&args.host).map_err(|e| Failure {
+        message: e.to_string(),
+        code: 2,
+    })?;
+    let username = args.username.clone().ok_or_else(|| Failure {
+        message: format!("give the user name for {host} with -u USER"),
+        code: 2,
+    })?;
+    let password = if args.password_stdin {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map_err(|e| {
+            Failure::new(format!("cannot read the password from standard input: {e}"))
+        })?;
+        text.trim_end_matches(['\n', '\r']).to_string()
+    } else if let Some(p) = &args.password {
+        eprintln!(
+            "warning: using --password on the command line is insecure; use --password-stdin"
+        );
+        p.clone()
+    } else {
+        return Err(Failure {
+            message: "give the password with --password-stdin (or -p PASSWORD)".into(),
+            code: 2,
+        });
+    };
+    if password.is_empty() {
+        return Err(Failure {
+            message: "the password is empty".into(),
+            code: 2,
+        });
+    }
+    let password = Secret::new(password);
+
+    // Check the credentials against the registry before storing them, with a private config
+    // that holds only them.
+    let check_dir = tempfile::tempdir().map_err(|e| Failure::new(e.to_string()))?;
+    let check_config = check_dir.path().join("config.json");
+    store_credential(&host, &username, &password, Some(&check_config))
+        .map_err(|e| Failure::new(e.to_string()))?;
+    let mut opts = store_options(cli);
+    opts.registry_config = Some(check_config);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))?;
+    let scheme = runtime
+        .block_on(async {
+            let store = RemoteStore::connect(&host, &opts).await?;
+            store.check_access().await?;
+            Ok::<_, packreg::store::StoreError>(store.scheme())
+        })
+        .map_err(|e| Failure::new(e.to_string()))?;
+    drop(check_dir);
+
+    let written = store_credential(&host, &username, &password, cli.registry_config.as_deref())
+        .map_err(|e| Failure::new(e.to_string()))?;
+    let settings = HostSettings {
+        plain_http: scheme == packreg::store::remote::Scheme::Http,
+        insecure: cli.insecure,
+        ca_file: cli
+            .ca_file
+            .as_ref()
+            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
+    };
+    if let Err(e) = HostsFile::load().remember(&host, settings) {
+        tracing::warn!("could not remember the connection settings of {host}: {e}");
+    }
+    if out.json {
+        out.print_json(
+            &serde_json::json!({ "host": host, "username": username, "stored": written }),
+        );
+    } else {
+        out.status(format!(
+            "Login succeeded for {username} at {host} (credentials stored in {written})"
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn logout(args: &LogoutArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
+    let (host, _) = split_registry(&args.host).map_err(|e| Failure {
+        message: e.to_string(),
+        code: 2,
+    })?;
+    let removed = remove_credential(&host, cli.registry_config.as_deref())
+        .map_err(|e| Failure::new(e.to_string()))?;
+    let _ = HostsFile::load().forget(&host);
+    if out.json {
+        out.print_json(&serde_json::json!({ "host": host, "removed": removed }));
+    } else if removed {
+        out.status(format!("Removed the credentials of {host}"));
+    } else {
+        out.status(format!("No credentials stored for {host}"));
+    }
+    Ok(ExitCode::SUCCESS)
+}

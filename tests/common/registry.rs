@@ -1,0 +1,235 @@
+//! Starts Debian's `docker-registry` (CNCF distribution 2.8) on a free loopback port with a
+//! temporary storage folder, plain, with htpasswd basic auth, or with TLS certificates made by
+//! `openssl` here.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Whether `cmd` is on PATH.
+pub fn have(cmd: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join(cmd).is_file()))
+}
+
+/// Whether the real peers are here; in CI (CI set) their absence fails the test.
+pub fn peers_available(cmds: &[&str]) -> bool {
+    let missing: Vec<&&str> = cmds.iter().filter(|c| !have(c)).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{missing:?} must be installed in CI (scripts/setup.sh installs them)"
+    );
+    eprintln!("skipping: {missing:?} not installed; run scripts/setup.sh");
+    false
+}
+
+/// TLS set-up of a test registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    /// Plain HTTP.
+    None,
+    /// A certificate from `openssl req -x509` (CA:TRUE, as Debian's defaults make it).
+    SelfSigned,
+    /// A server certificate signed by a test CA.
+    CaSigned,
+}
+
+/// A running registry, stopped when dropped.
+pub struct Registry {
+    child: Child,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    /// The folder holding its config, storage, log and certificates.
+    pub dir: tempfile::TempDir,
+    /// The certificate a client must trust (the CA for CaSigned, the certificate itself for
+    /// SelfSigned).
+    pub ca: Option<PathBuf>,
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().expect("command runs");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn make_certs(dir: &Path, tls: Tls) -> (PathBuf, PathBuf, PathBuf) {
+    let key = dir.join("server.key");
+    let cert = dir.join("server.crt");
+    let san = "subjectAltName=IP:127.0.0.1,DNS:localhost";
+    match tls {
+        Tls::SelfSigned => {
+            run(Command::new("openssl")
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-addext",
+                    san,
+                    "-keyout",
+                ])
+                .arg(&key)
+                .arg("-out")
+                .arg(&cert));
+            (cert.clone(), key, cert)
+        }
+        Tls::CaSigned => {
+            let ca_key = dir.join("ca.key");
+            let ca = dir.join("ca.crt");
+            run(Command::new("openssl")
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=packreg test CA",
+                    "-keyout",
+                ])
+                .arg(&ca_key)
+                .arg("-out")
+                .arg(&ca));
+            let csr = dir.join("server.csr");
+            run(Command::new("openssl")
+                .args([
+                    "req",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-keyout",
+                ])
+                .arg(&key)
+                .arg("-out")
+                .arg(&csr));
+            let ext = dir.join("ext.cnf");
+            std::fs::write(&ext, format!("basicConstraints=CA:FALSE\n{san}\n")).unwrap();
+            run(Command::new("openssl")
+                .args(["x509", "-req", "-days", "2", "-in"])
+                .arg(&csr)
+                .arg("-CA")
+                .arg(&ca)
+                .arg("-CAkey")
+                .arg(&ca_key)
+                .args(["-CAcreateserial", "-out"])
+                .arg(&cert)
+                .arg("-extfile")
+                .arg(&ext));
+            (ca, key, cert)
+        }
+        Tls::None => unreachable!(),
+    }
+}
+
+impl Registry {
+    /// Starts a registry; `htpasswd` holds (user, password) for basic auth.
+    pub fn start(tls: Tls, htpasswd: Option<(&str, &str)>) -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
+            dir.path().join("data").display()
+        );
+        let mut ca = None;
+        if tls != Tls::None {
+            let (trust, key, cert) = make_certs(dir.path(), tls);
+            config.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                cert.display(),
+                key.display()
+            ));
+            ca = Some(trust);
+        }
+        if let Some((user, pass)) = htpasswd {
+            let file = dir.path().join("htpasswd");
+            run(Command::new("htpasswd")
+                .args(["-Bbc"])
+                .arg(&file)
+                .args([user, pass]));
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: packreg-test\n    path: {}\n",
+                file.display()
+            ));
+        }
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("docker-registry starts");
+        let registry = Registry {
+            child,
+            addr,
+            dir,
+            ca,
+        };
+        registry.wait_ready();
+        registry
+    }
+
+    fn wait_ready(&self) {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            if std::net::TcpStream::connect(&self.addr).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("registry did not start: {}", self.log());
+    }
+
+    /// The registry's log so far.
+    pub fn log(&self) -> String {
+        let mut text = String::new();
+        if let Ok(mut f) = std::fs::File::open(self.dir.path().join("registry.log")) {
+            let _ = f.read_to_string(&mut text);
+        }
+        text
+    }
+
+    /// How many blob upload sessions (`POST …/blobs/uploads/`) the registry has seen.
+    pub fn upload_requests(&self) -> usize {
+        self.log()
+            .lines()
+            .filter(|l| l.contains("\"POST /v2/") && l.contains("/blobs/uploads/"))
+            .count()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

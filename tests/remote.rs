@@ -1,0 +1,422 @@
+//! Every command against a real registry: Debian's docker-registry (CNCF distribution 2.8)
+//! started on a loopback port, plain, with htpasswd auth and with TLS.
+
+mod common;
+
+use common::registry::{peers_available, Registry, Tls};
+use common::{copy_dir, ok, pack, snapshot, stderr, stdout, Sandbox, GOOD_PACKS};
+use serde_json::Value;
+
+fn s(p: &std::path::Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn round_trips_every_pack_in_both_formats() {
+    if !peers_available(&["docker-registry"]) {
+        return;
+    }
+    let reg = Registry::start(Tls::None, None);
+    let sb = Sandbox::new();
+    for format in ["native", "palette"] {
+        // A base path per format keeps the two sets of packs apart on one registry.
+        let target = format!("{}/{format}", reg.addr);
+        for name in GOOD_PACKS {
+            let pushed = sb.json(&["-r", &target, "push", "--format", format, s(&pack(name))]);
+            assert_eq!(pushed["status"], "pushed", "{name}");
+            let info = sb.json(&["-r", &target, "inspect", name]);
+            assert_eq!(info["digest"], pushed["digest"]);
+            assert_eq!(info["format"], format);
+            let out = sb.path(&format!("{format}-{name}"));
+            ok(&sb.run(&["-r", &target, "pull", name, "-o", s(&out)]));
+            assert_eq!(snapshot(&out), snapshot(&pack(name)), "{format} {name}");
+        }
+        let rows = sb.json(&["-r", &target, "ls"]);
+        assert_eq!(rows.as_array().unwrap().len(), GOOD_PACKS.len(), "{rows}");
+
+        // A second push of the same packs uploads nothing.
+        let before = reg.upload_requests();
+        for name in GOOD_PACKS {
+            let again = sb.json(&["-r", &target, "push", "--format", format, s(&pack(name))]);
+            assert_eq!(again["status"], "unchanged");
+        }
+        assert_eq!(
+            reg.upload_requests(),
+            before,
+            "re-push opened upload sessions"
+        );
+    }
+    // The same folder gives the same digest on a registry as in a local store.
+    let local = sb.json(&[
+        "-r",
+        &format!("oci:{}", s(&sb.path("store"))),
+        "push",
+        s(&pack("shop")),
+    ]);
+    let remote = sb.json(&["-r", &format!("{}/native", reg.addr), "inspect", "shop"]);
+    assert_eq!(local["digest"], remote["digest"]);
+}
+
+#[test]
+fn versions_parent_tags_and_rm_on_a_registry() {
+    if !peers_available(&["docker-registry"]) {
+        return;
+    }
+    let reg = Registry::start(Tls::None, None);
+    let sb = Sandbox::new();
+    for v in ["1.0.0", "1.1.0", "1.2.0"] {
+        let dir = sb.path(&format!("src-{v}"));
+        copy_dir(&pack("hello-manifests"), &dir);
+        let path = dir.join("pack.json");
+        let mut meta: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        meta["version"] = Value::from(v);
+        std::fs::write(&path, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+        ok(&sb.run(&["-r", &reg.addr, "push", s(&dir)]));
+    }
+    let digest = |tag: &str| {
+        sb.json(&[
+            "-r",
+            &reg.addr,
+            "inspect",
+            &format!("hello-manifests:{tag}"),
+        ])["digest"]
+            .clone()
+    };
+    assert_eq!(digest("1.x"), digest("1.2.0"));
+    let removed = sb.json(&["-r", &reg.addr, "rm", "hello-manifests:1.2.0"]);
+    assert!(removed["digest"].is_string());
+    assert_eq!(digest("1.x"), digest("1.1.0"), "1.x re-pointed after rm");
+    let gone = sb.run(&["-r", &reg.addr, "inspect", "hello-manifests:1.2.x"]);
+    assert_eq!(gone.status.code(), Some(1), "1.2.x removed with its line");
+    let rows = sb.json(&["-r", &reg.addr, "ls", "hello-manifests"]);
+    let versions: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, vec!["1.0.0", "1.1.0"]);
+    let latest = sb.json(&[
+        "-r",
+        &reg.addr,
+        "pull",
+        "hello-manifests",
+        "-o",
+        s(&sb.path("latest")),
+    ]);
+    assert_eq!(latest["version"], "1.1.0");
+}
+
+#[test]
+fn basic_auth_login_logout_and_no_leaked_password() {
+    if !peers_available(&["docker-registry", "htpasswd"]) {
+        return;
+    }
+    const PASSWORD: &str = "Pa55-word-that-must-not-leak";
+    let reg = Registry::start(Tls::None, Some(("alice", PASSWORD)));
+    let sb = Sandbox::new();
+    let mut outputs = Vec::new();
+
+    let anon = sb.run(&["-r", &reg.addr, "--plain-http", "push", s(&pack("probe"))]);
+    assert_eq!(anon.status.code(), Some(1));
+    assert!(stderr(&anon).contains("packreg login"), "{}", stderr(&anon));
+    outputs.push(anon);
+
+    let wrong = sb.run_with_stdin(
+        &[
+            "login",
+            &reg.addr,
+            "-u",
+            "alice",
+            "--password-stdin",
+            "-vvv",
+        ],
+        Some("not-it\n"),
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(stderr(&wrong).contains("rejected"), "{}", stderr(&wrong));
+    outputs.push(wrong);
+
+    let login = sb.run_with_stdin(
+        &[
+            "login",
+            &reg.addr,
+            "-u",
+            "alice",
+            "--password-stdin",
+            "-vvv",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert!(login.status.success(), "{}", stderr(&login));
+    outputs.push(login);
+    let config = std::fs::read_to_string(sb.path(".docker/config.json")).unwrap();
+    assert!(config.contains(&reg.addr), "{config}");
+
+    // login remembered that this loopback registry speaks plain HTTP.
+    let push = sb.run(&["-r", &reg.addr, "-vvv", "push", s(&pack("probe"))]);
+    assert!(push.status.success(), "{}", stderr(&push));
+    outputs.push(push);
+    let pull = sb.run(&[
+        "-r",
+        &reg.addr,
+        "-vvv",
+        "pull",
+        "probe",
+        "-o",
+        s(&sb.path("p")),
+    ]);
+    assert!(pull.status.success(), "{}", stderr(&pull));
+    outputs.push(pull);
+
+    // -p works but warns.
+    let with_p = sb.run(&["login", &reg.addr, "-u", "alice", "-p", PASSWORD]);
+    assert!(with_p.status.success());
+    assert!(stderr(&with_p).contains("insecure"), "{}", stderr(&with_p));
+
+    ok(&sb.run(&["logout", &reg.addr]));
+    let after = sb.run(&["-r", &reg.addr, "ls", "probe"]);
+    assert_eq!(after.status.code(), Some(1), "logged out");
+    outputs.push(after);
+
+    // Credentials in a docker config file given with --registry-config.
+    let other = Sandbox::new();
+    let file = other.path("creds.json");
+    let auth = base64_encode(&format!("alice:{PASSWORD}"));
+    std::fs::write(
+        &file,
+        format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, reg.addr),
+    )
+    .unwrap();
+    let listed = other.run(&[
+        "-r",
+        &reg.addr,
+        "--registry-config",
+        s(&file),
+        "-vvv",
+        "ls",
+        "probe",
+    ]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    assert!(stdout(&listed).contains("probe"));
+    outputs.push(listed);
+
+    for out in &outputs {
+        for text in [stdout(out), stderr(out)] {
+            assert!(!text.contains(PASSWORD), "password leaked: {text}");
+            assert!(!text.contains(&auth), "encoded credentials leaked: {text}");
+        }
+    }
+}
+
+fn base64_encode(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+#[test]
+fn tls_with_ca_file_insecure_and_a_clear_error_without() {
+    if !peers_available(&["docker-registry", "openssl"]) {
+        return;
+    }
+    for tls in [Tls::SelfSigned, Tls::CaSigned] {
+        let reg = Registry::start(tls, None);
+        let sb = Sandbox::new();
+        let ca = reg.ca.clone().unwrap();
+
+        let untrusted = sb.run(&["-r", &reg.addr, "push", s(&pack("probe"))]);
+        assert_eq!(untrusted.status.code(), Some(1), "{tls:?}");
+        let msg = stderr(&untrusted);
+        assert!(
+            msg.contains("certificate") && msg.contains("--ca-file"),
+            "{tls:?}: {msg}"
+        );
+
+        let pushed = sb.json(&[
+            "-r",
+            &reg.addr,
+            "--ca-file",
+            s(&ca),
+            "push",
+            s(&pack("probe")),
+        ]);
+        assert_eq!(pushed["status"], "pushed");
+        let out = sb.path("pulled");
+        ok(&sb.run(&[
+            "-r",
+            &reg.addr,
+            "--insecure",
+            "pull",
+            "probe",
+            "-o",
+            s(&out),
+        ]));
+        assert_eq!(snapshot(&out), snapshot(&pack("probe")));
+        // Plain HTTP against a TLS registry fails rather than silently downgrading.
+        let plain = sb.run(&["-r", &reg.addr, "--plain-http", "ls", "probe"]);
+        assert_eq!(plain.status.code(), Some(1), "{tls:?}");
+    }
+}
+
+#[test]
+fn oras_sdk_and_skopeo_interoperate() {
+    if !peers_available(&["docker-registry", "skopeo", "python3"]) {
+        return;
+    }
+    let has_oras = std::process::Command::new("python3")
+        .args(["-c", "import oras.client"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_oras {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the oras Python package must be installed in CI"
+        );
+        eprintln!("skipping: pip install oras");
+        return;
+    }
+    let reg = Registry::start(Tls::None, None);
+    let sb = Sandbox::new();
+
+    // A native pack pushed by packreg, pulled by the ORAS Python SDK into the pack's files.
+    for name in ["shop", "hardened-os", "probe"] {
+        let pushed = sb.json(&["-r", &reg.addr, "push", s(&pack(name))]);
+        let out = sb.path(&format!("oras-{name}"));
+        let target = format!(
+            "{}/spectro-packs/archive/{name}:{}",
+            reg.addr,
+            pushed["tag"].as_str().unwrap()
+        );
+        let script = "import sys, oras.client\nc = oras.client.OrasClient(hostname=sys.argv[1], insecure=True)\nc.pull(target=sys.argv[2], outdir=sys.argv[3])\n";
+        let py = std::process::Command::new("python3")
+            .args(["-c", script, &reg.addr, &target, s(&out)])
+            .output()
+            .unwrap();
+        assert!(
+            py.status.success(),
+            "oras pull {name}: {}",
+            String::from_utf8_lossy(&py.stderr)
+        );
+        let got: Vec<(String, Vec<u8>)> = snapshot(&out)
+            .into_iter()
+            .filter_map(|(p, c)| c.map(|(bytes, _)| (p, bytes)))
+            .collect();
+        let want: Vec<(String, Vec<u8>)> = snapshot(&pack(name))
+            .into_iter()
+            .filter_map(|(p, c)| c.map(|(bytes, _)| (p, bytes)))
+            .collect();
+        assert_eq!(got, want, "ORAS SDK pull of {name} gives the pack's files");
+    }
+
+    // A pack pushed with the ORAS SDK as Palette's docs show, pulled by packreg.
+    let work = sb.path("oras-push");
+    std::fs::create_dir_all(&work).unwrap();
+    copy_dir(
+        &pack("hello-manifests"),
+        &work.join("hello-manifests-1.0.0"),
+    );
+    let tar = std::process::Command::new("tar")
+        .args([
+            "-czf",
+            "hello-manifests-1.0.0.tar.gz",
+            "hello-manifests-1.0.0",
+        ])
+        .current_dir(&work)
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let target = format!("{}/spectro-packs/archive/hello-manifests:1.0.0", reg.addr);
+    let script = "import sys, oras.client\nc = oras.client.OrasClient(hostname=sys.argv[1], insecure=True)\nc.push(target=sys.argv[2], files=['hello-manifests-1.0.0.tar.gz'])\n";
+    let py = std::process::Command::new("python3")
+        .args(["-c", script, &reg.addr, &target])
+        .current_dir(&work)
+        .output()
+        .unwrap();
+    assert!(
+        py.status.success(),
+        "oras push: {}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let info = sb.json(&["-r", &reg.addr, "inspect", "hello-manifests:1.0.0"]);
+    assert_eq!(info["format"], "palette");
+    assert_eq!(info["pack"]["name"], "hello-manifests");
+    let rows = sb.json(&["-r", &reg.addr, "ls", "hello-manifests"]);
+    assert_eq!(
+        rows[0]["version"], "1.0.0",
+        "a tag without annotations lists by its tag"
+    );
+    let out = sb.path("from-oras");
+    ok(&sb.run(&[
+        "-r",
+        &reg.addr,
+        "pull",
+        "hello-manifests:1.0.0",
+        "-o",
+        s(&out),
+    ]));
+    assert_eq!(snapshot(&out), snapshot(&pack("hello-manifests")));
+
+    // skopeo copy of a packreg pack to another repository: same digest, pulled unchanged.
+    let source = format!("{}/src", reg.addr);
+    let pushed = sb.json(&[
+        "-r",
+        &source,
+        "push",
+        "--format",
+        "palette",
+        s(&pack("probe")),
+    ]);
+    let src = format!("docker://{source}/spectro-packs/archive/probe:0.1.0");
+    let dst = format!(
+        "docker://{}/mirror/spectro-packs/archive/probe:0.1.0",
+        reg.addr
+    );
+    let copy = std::process::Command::new("skopeo")
+        .args([
+            "copy",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            "--preserve-digests",
+            &src,
+            &dst,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        copy.status.success(),
+        "skopeo copy: {}",
+        String::from_utf8_lossy(&copy.stderr)
+    );
+    let mirror = format!("{}/mirror", reg.addr);
+    let copied = sb.json(&[
+        "-r",
+        &mirror,
+        "pull",
+        "probe:0.1.0",
+        "-o",
+        s(&sb.path("copied")),
+    ]);
+    assert_eq!(copied["digest"], pushed["digest"]);
+    assert_eq!(snapshot(&sb.path("copied")), snapshot(&pack("probe")));
+}
+
+#[test]
+fn unreachable_registry_and_catalog_errors_are_clear() {
+    let sb = Sandbox::new();
+    // Nothing listens on this port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = sb.run(&["-r", &format!("127.0.0.1:{port}"), "ls"]);
+    assert_eq!(out.status.code(), Some(1));
+    let msg = stderr(&out);
+    assert!(
+        msg.contains(&format!("127.0.0.1:{port}")) && msg.contains("connect"),
+        "{msg}"
+    );
+    let bad = sb.run(&["-r", "not a host", "ls"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("not a registry"), "{}", stderr(&bad));
+}
