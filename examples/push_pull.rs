@@ -31,7 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pack_ref = PackRef::parse(&pushed.name)?;
     let opts = PullOptions {
         output: Some(out.clone()),
-        force: false,
+        ..PullOptions::default()
     };
     let pulled = pull(store.as_ref(), &pack_ref, &opts).await?;
     println!(

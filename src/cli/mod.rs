@@ -5,6 +5,7 @@ mod inspect;
 mod login;
 mod ls;
 mod output;
+mod progress;
 mod pull;
 mod push;
 mod rm;

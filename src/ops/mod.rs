@@ -3,6 +3,7 @@
 
 pub mod inspect;
 pub mod list;
+pub mod progress;
 pub mod pull;
 pub mod push;
 pub mod remove;

@@ -1,10 +1,14 @@
 //! Pulling a pack into a folder.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
-use super::transfer::{parse_manifest, read_blob};
+use super::progress::{NoProgress, Progress};
+use super::push::DEFAULT_CONCURRENCY;
+use super::transfer::{parse_manifest, read_blob_with_progress};
 use super::versions::highest_version;
 use super::OpError;
 use crate::artifact::media::ANNOTATION_FILE_MODE;
@@ -19,12 +23,27 @@ use crate::reference::{PackRef, Selector};
 use crate::store::{RawManifest, Store};
 
 /// Choices for [`pull`].
-#[derive(Debug, Clone, Default)]
+#[derive(Clone)]
 pub struct PullOptions {
     /// Destination folder (default `./<name>-<version>`).
     pub output: Option<PathBuf>,
     /// Replace a non-empty destination.
     pub force: bool,
+    /// Blobs downloaded at once.
+    pub concurrency: usize,
+    /// Where to report transfer progress.
+    pub progress: Arc<dyn Progress>,
+}
+
+impl Default for PullOptions {
+    fn default() -> Self {
+        PullOptions {
+            output: None,
+            force: false,
+            concurrency: DEFAULT_CONCURRENCY,
+            progress: Arc::new(NoProgress),
+        }
+    }
 }
 
 /// The result of a pull.
@@ -110,7 +129,7 @@ pub async fn pull(
     let content = staging.path().join("pack");
     std::fs::create_dir(&content).map_err(|e| ArtifactError::io(&content, e))?;
 
-    let bytes = download_layers(store, &repo, &manifest, format, &content).await?;
+    let bytes = download_layers(store, &repo, &manifest, format, &content, opts).await?;
     let root = if format == Format::Palette {
         let title = manifest.layers[0].title().unwrap_or("layer").to_string();
         find_pack_root(&content, &title)?
@@ -184,20 +203,25 @@ async fn download_layers(
     manifest: &Manifest,
     format: Format,
     dest: &Path,
+    opts: &PullOptions,
 ) -> Result<u64, OpError> {
-    let mut bytes = 0;
-    for layer in &manifest.layers {
-        let dest = dest.to_path_buf();
-        let title = layer.title().map(str::to_string);
-        if format == Format::Palette {
-            let name = title.unwrap_or_else(|| layer.digest.to_string());
-            read_blob(store, repo, layer, true, move |r| {
-                extract_tarball(&dest, &name, r)
-            })
-            .await?;
-        } else {
+    let progress = opts.progress.as_ref();
+    let sizes: Vec<u64> = stream::iter(&manifest.layers)
+        .map(|layer| async move {
+            let dest = dest.to_path_buf();
+            let title = layer.title().map(str::to_string);
+            if format == Format::Palette {
+                let name = title.unwrap_or_else(|| layer.digest.to_string());
+                read_blob_with_progress(store, repo, layer, true, progress, move |r| {
+                    extract_tarball(&dest, &name, r)
+                })
+                .await?;
+                return Ok::<_, OpError>(layer.size);
+            }
             // As ORAS does: layers without a title are not files of the pack.
-            let Some(title) = title else { continue };
+            let Some(title) = title else {
+                return Ok(0);
+            };
             let unpack =
                 layer.annotations.get(ANNOTATION_UNPACK).map(String::as_str) == Some("true");
             let executable = layer
@@ -205,7 +229,7 @@ async fn download_layers(
                 .get(ANNOTATION_FILE_MODE)
                 .map(String::as_str)
                 == Some("0755");
-            read_blob(store, repo, layer, true, move |r| {
+            read_blob_with_progress(store, repo, layer, true, progress, move |r| {
                 if unpack {
                     extract_dir_layer(&dest, &title, r)
                 } else {
@@ -213,8 +237,14 @@ async fn download_layers(
                 }
             })
             .await?;
-        }
-        bytes += layer.size;
-    }
-    Ok(bytes)
+            Ok(layer.size)
+        })
+        .buffer_unordered(opts.concurrency.max(1))
+        // Every transfer runs to its end before an error is returned: a blocking extraction
+        // still writing into the staging folder would outlive its removal otherwise.
+        .collect::<Vec<Result<u64, OpError>>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    Ok(sizes.iter().sum())
 }

@@ -1,9 +1,12 @@
 //! Pushing a pack folder to a store.
 
 use std::path::Path;
+use std::sync::Arc;
 
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
+use super::progress::{NoProgress, Progress};
 use super::tags::{update_parent_tags, ParentTag};
 use super::transfer::{parse_manifest, upload};
 use super::versions::parent_tags;
@@ -15,8 +18,11 @@ use crate::pack::{validate, Pack};
 use crate::reference::{pack_repository, version_to_tag};
 use crate::store::Store;
 
+/// Blobs moved at once by default.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+
 /// Choices for [`push`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PushOptions {
     /// Artifact format.
     pub format: Format,
@@ -24,6 +30,10 @@ pub struct PushOptions {
     pub force: bool,
     /// Kept as a manifest annotation.
     pub message: Option<String>,
+    /// Blobs uploaded at once.
+    pub concurrency: usize,
+    /// Where to report transfer progress.
+    pub progress: Arc<dyn Progress>,
 }
 
 impl Default for PushOptions {
@@ -32,6 +42,8 @@ impl Default for PushOptions {
             format: Format::Native,
             force: false,
             message: None,
+            concurrency: DEFAULT_CONCURRENCY,
+            progress: Arc::new(NoProgress),
         }
     }
 }
@@ -140,13 +152,28 @@ pub async fn push(
 
     let (mut uploaded, mut skipped, mut bytes) = (0, 0, 0);
     if status != PushStatus::Unchanged {
-        for blob in &artifact.blobs {
-            if upload(store, &repo, blob).await? {
-                uploaded += 1;
-                bytes += blob.descriptor.size;
-                tracing::debug!("uploaded {}", blob.descriptor.digest);
-            } else {
-                skipped += 1;
+        let progress = opts.progress.as_ref();
+        let repo_ref = repo.as_str();
+        let sent: Vec<Option<u64>> = stream::iter(&artifact.blobs)
+            .map(|blob| async move {
+                let sent = upload(store, repo_ref, blob, progress).await?;
+                tracing::debug!(
+                    "{} {}",
+                    if sent { "uploaded" } else { "skipped" },
+                    blob.descriptor.digest
+                );
+                Ok::<_, OpError>(sent.then_some(blob.descriptor.size))
+            })
+            .buffer_unordered(opts.concurrency.max(1))
+            .try_collect()
+            .await?;
+        for size in sent {
+            match size {
+                Some(size) => {
+                    uploaded += 1;
+                    bytes += size;
+                }
+                None => skipped += 1,
             }
         }
         store

@@ -5,30 +5,58 @@ use std::io::Read;
 
 use tokio_util::io::SyncIoBridge;
 
+use super::progress::{Counted, Progress};
 use super::OpError;
 use crate::artifact::{ArtifactError, Blob, BlobSource};
 use crate::digest::VerifyingReader;
 use crate::oci::{Descriptor, Manifest, MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_MANIFEST};
 use crate::store::{BlobReader, RawManifest, Store, StoreError};
 
-/// Uploads `blob` unless the store has it; returns whether bytes were sent.
-pub async fn upload(store: &dyn Store, repo: &str, blob: &Blob) -> Result<bool, OpError> {
+/// How many times an upload is tried when the connection fails mid-stream.
+const UPLOAD_ATTEMPTS: u32 = 3;
+
+/// Uploads `blob` unless the store has it; returns whether bytes were sent. A transfer that
+/// fails on the network is started again from the source, a bounded number of times.
+pub async fn upload(
+    store: &dyn Store,
+    repo: &str,
+    blob: &Blob,
+    progress: &dyn Progress,
+) -> Result<bool, OpError> {
     let desc = &blob.descriptor;
     if store.has_blob(repo, &desc.digest).await? {
         return Ok(false);
     }
-    let reader: BlobReader = match &blob.source {
-        BlobSource::Bytes(bytes) => Box::pin(std::io::Cursor::new(bytes.clone())),
-        BlobSource::File(path) => Box::pin(
-            tokio::fs::File::open(path)
-                .await
-                .map_err(|e| ArtifactError::io(path, e))?,
-        ),
-    };
-    store
-        .put_blob(repo, &desc.digest, desc.size, reader)
-        .await?;
-    Ok(true)
+    let label = desc
+        .title()
+        .map(str::to_string)
+        .unwrap_or_else(|| desc.digest.hex()[..12].to_string());
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let bar = progress.start(&label, desc.size);
+        let reader: BlobReader = match &blob.source {
+            BlobSource::Bytes(bytes) => Box::pin(Counted::new(
+                std::io::Cursor::new(bytes.clone()),
+                bar.clone(),
+            )),
+            BlobSource::File(path) => Box::pin(Counted::new(
+                tokio::fs::File::open(path)
+                    .await
+                    .map_err(|e| ArtifactError::io(path, e))?,
+                bar.clone(),
+            )),
+        };
+        let result = store.put_blob(repo, &desc.digest, desc.size, reader).await;
+        bar.finish();
+        match result {
+            Ok(()) => return Ok(true),
+            Err(StoreError::Remote { message, .. }) if attempt < UPLOAD_ATTEMPTS => {
+                tracing::warn!("upload of {label} failed ({message}); trying again");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Streams blob `desc` of `repo` into `consume` on a blocking thread. With `whole`, the rest
@@ -45,8 +73,38 @@ where
     T: Send + 'static,
     F: FnOnce(&mut dyn Read) -> Result<T, ArtifactError> + Send + 'static,
 {
+    read_blob_with_progress(
+        store,
+        repo,
+        desc,
+        whole,
+        &super::progress::NoProgress,
+        consume,
+    )
+    .await
+}
+
+/// [`read_blob`], reporting bytes to `progress`.
+pub async fn read_blob_with_progress<T, F>(
+    store: &dyn Store,
+    repo: &str,
+    desc: &Descriptor,
+    whole: bool,
+    progress: &dyn Progress,
+    consume: F,
+) -> Result<T, OpError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut dyn Read) -> Result<T, ArtifactError> + Send + 'static,
+{
+    let label = desc
+        .title()
+        .map(str::to_string)
+        .unwrap_or_else(|| desc.digest.hex()[..12].to_string());
+    let bar = progress.start(&label, desc.size);
     let blob = store.get_blob(repo, &desc.digest).await?;
-    let bridge = SyncIoBridge::new(blob);
+    let bridge = SyncIoBridge::new(Counted::new(blob, bar.clone()));
+    let _finish = FinishOnDrop(bar);
     let digest = desc.digest.clone();
     let size = desc.size;
     let location = store.reference(repo, digest.as_str());
@@ -62,6 +120,14 @@ where
         Ok(out)
     })
     .await?
+}
+
+struct FinishOnDrop(std::sync::Arc<dyn super::progress::Bar>);
+
+impl Drop for FinishOnDrop {
+    fn drop(&mut self) {
+        self.0.finish();
+    }
 }
 
 /// Reads a small blob (config, pack.json) whole, verified.
