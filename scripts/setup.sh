@@ -19,7 +19,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The ORAS Python SDK, the other interop peer.
+# The ORAS Python SDK, the other interop peer, and cryptography, with which the test token
+# issuer signs its JWTs.
 if ! python3 -c 'import oras.client' >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check oras
+fi
+if ! python3 -c 'import cryptography.x509' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check cryptography
 fi

@@ -420,3 +420,107 @@ fn unreachable_registry_and_catalog_errors_are_clear() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("not a registry"), "{}", stderr(&bad));
 }
+
+#[test]
+fn bearer_tokens_scopes_and_identity_tokens() {
+    if !peers_available(&["docker-registry", "openssl", "python3"]) {
+        return;
+    }
+    use common::registry::TokenUser;
+    const ALICE_PW: &str = "alice-token-pw-9f3";
+    const READER_PW: &str = "reader-token-pw-1c7";
+    const REFRESH: &str = "refresh-token-for-alice-77aa";
+    let reg = Registry::start_with_tokens(&[
+        TokenUser {
+            name: "alice",
+            password: ALICE_PW,
+            actions: &["pull", "push", "catalog"],
+            refresh_token: Some(REFRESH),
+        },
+        TokenUser {
+            name: "reader",
+            password: READER_PW,
+            actions: &["pull"],
+            refresh_token: None,
+        },
+    ]);
+    let mut outputs = Vec::new();
+
+    let alice = Sandbox::new();
+    let anon = alice.run(&["-r", &reg.addr, "push", s(&pack("probe"))]);
+    assert_eq!(anon.status.code(), Some(1));
+    outputs.push(anon);
+    let login = alice.run_with_stdin(
+        &["login", &reg.addr, "-u", "alice", "--password-stdin"],
+        Some(ALICE_PW),
+    );
+    assert!(login.status.success(), "{}", stderr(&login));
+    outputs.push(login);
+    let pushed = alice.run(&["-r", &reg.addr, "-vv", "--json", "push", s(&pack("probe"))]);
+    assert!(
+        pushed.status.success(),
+        "push through the token flow: {}\n{}",
+        stderr(&pushed),
+        reg.log()
+    );
+    outputs.push(pushed);
+    let listed = alice.run(&["-r", &reg.addr, "--json", "ls"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    outputs.push(listed);
+
+    // A token scoped to pull only cannot push.
+    let reader = Sandbox::new();
+    ok(&reader.run_with_stdin(
+        &["login", &reg.addr, "-u", "reader", "--password-stdin"],
+        Some(READER_PW),
+    ));
+    let pulled = reader.run(&["-r", &reg.addr, "pull", "probe", "-o", s(&reader.path("p"))]);
+    assert!(pulled.status.success(), "{}", stderr(&pulled));
+    assert_eq!(snapshot(&reader.path("p")), snapshot(&pack("probe")));
+    let dir = reader.path("v2");
+    copy_dir(&pack("probe"), &dir);
+    let meta_path = dir.join("pack.json");
+    let mut meta: Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    meta["version"] = Value::from("0.2.0");
+    std::fs::write(&meta_path, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+    let denied = reader.run(&["-r", &reg.addr, "push", s(&dir)]);
+    assert_eq!(denied.status.code(), Some(1), "a pull-only token pushed");
+    let msg = stderr(&denied);
+    assert!(
+        msg.contains("UNAUTHORIZED") || msg.contains("DENIED") || msg.contains("login"),
+        "{msg}"
+    );
+    outputs.push(denied);
+
+    // An identity token in the docker config is exchanged for access tokens.
+    let ident = Sandbox::new();
+    std::fs::create_dir_all(ident.path(".docker")).unwrap();
+    std::fs::write(
+        ident.path(".docker/config.json"),
+        format!(
+            r#"{{"auths":{{"{}":{{"identitytoken":"{REFRESH}"}}}}}}"#,
+            reg.addr
+        ),
+    )
+    .unwrap();
+    let via_identity = ident.run(&[
+        "-r",
+        &reg.addr,
+        "--plain-http",
+        "-vv",
+        "pull",
+        "probe",
+        "-o",
+        s(&ident.path("p")),
+    ]);
+    assert!(via_identity.status.success(), "{}", stderr(&via_identity));
+    outputs.push(via_identity);
+
+    for out in &outputs {
+        for text in [stdout(out), stderr(out)] {
+            for secret in [ALICE_PW, READER_PW, REFRESH] {
+                assert!(!text.contains(secret), "secret leaked: {text}");
+            }
+        }
+    }
+}

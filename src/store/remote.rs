@@ -62,9 +62,59 @@ pub struct RemoteStore {
     host: String,
     base: String,
     scheme: Scheme,
-    client: Client,
     http: reqwest::Client,
-    auth: RegistryAuth,
+    tls: TlsSettings,
+    credentials: Credentials,
+    /// The client for fixed credentials (anonymous, basic).
+    shared: Client,
+    /// Clients holding an access token for one scope, made from an identity token.
+    sessions: tokio::sync::Mutex<std::collections::HashMap<String, (Client, RegistryAuth)>>,
+}
+
+/// What the clients are built with.
+#[derive(Clone)]
+struct TlsSettings {
+    scheme: Scheme,
+    insecure: bool,
+    pems: Vec<Vec<u8>>,
+}
+
+/// How the store authenticates.
+enum Credentials {
+    /// The same credentials for every request (oci-client runs the challenge flows).
+    Fixed(RegistryAuth),
+    /// An OAuth2 refresh token exchanged for an access token per scope, as docker and oras do.
+    Identity {
+        refresh: crate::auth::Secret,
+        realm: String,
+        service: Option<String>,
+    },
+}
+
+fn new_client(tls: &TlsSettings) -> Result<Client, StoreError> {
+    let config = ClientConfig {
+        protocol: match tls.scheme {
+            Scheme::Http => ClientProtocol::Http,
+            Scheme::Https => ClientProtocol::Https,
+        },
+        accept_invalid_certificates: tls.insecure,
+        extra_root_certificates: tls
+            .pems
+            .iter()
+            .map(|data| Certificate {
+                encoding: CertificateEncoding::Pem,
+                data: data.clone(),
+            })
+            .collect(),
+        // One streamed PUT per blob: fastest, and never holds a blob in memory.
+        use_monolithic_push: true,
+        user_agent: USER_AGENT,
+        connect_timeout: Some(Duration::from_secs(15)),
+        read_timeout: Some(Duration::from_secs(300)),
+        ..ClientConfig::default()
+    };
+    Client::try_from(config)
+        .map_err(|e| StoreError::Config(format!("cannot set up the registry client: {e}")))
 }
 
 impl std::fmt::Debug for RemoteStore {
@@ -207,47 +257,76 @@ impl RemoteStore {
         if let Some(warning) = warning {
             tracing::warn!("{warning}");
         }
-        let auth = match credential {
-            Credential::Anonymous => RegistryAuth::Anonymous,
+        let credentials = match credential {
+            Credential::Anonymous => Credentials::Fixed(RegistryAuth::Anonymous),
             Credential::Basic { username, password } => {
-                RegistryAuth::Basic(username, password.expose().to_string())
+                Credentials::Fixed(RegistryAuth::Basic(username, password.expose().to_string()))
             }
-            Credential::IdentityToken(token) => {
-                exchange_identity_token(&http, scheme, &host, token.expose()).await?
+            Credential::IdentityToken(refresh) => {
+                let (realm, service) = bearer_realm(&http, scheme, &host).await?;
+                Credentials::Identity {
+                    refresh,
+                    realm,
+                    service,
+                }
             }
         };
-
-        let config = ClientConfig {
-            protocol: match scheme {
-                Scheme::Http => ClientProtocol::Http,
-                Scheme::Https => ClientProtocol::Https,
-            },
-            accept_invalid_certificates: settings.insecure,
-            extra_root_certificates: pems
-                .into_iter()
-                .map(|data| Certificate {
-                    encoding: CertificateEncoding::Pem,
-                    data,
-                })
-                .collect(),
-            // One streamed PUT per blob: fastest, and never holds a blob in memory.
-            use_monolithic_push: true,
-            user_agent: USER_AGENT,
-            connect_timeout: Some(Duration::from_secs(15)),
-            read_timeout: Some(Duration::from_secs(300)),
-            ..ClientConfig::default()
+        let tls = TlsSettings {
+            scheme,
+            insecure: settings.insecure,
+            pems,
         };
-        let client = Client::try_from(config).map_err(|e| {
-            StoreError::Config(format!("cannot set up the registry client for {host}: {e}"))
-        })?;
+        let shared = new_client(&tls)?;
+        if let Credentials::Fixed(auth) = &credentials {
+            shared.store_auth_if_needed(&host, auth).await;
+        }
         Ok(RemoteStore {
             host,
             base,
             scheme,
-            client,
             http,
-            auth,
+            tls,
+            credentials,
+            shared,
+            sessions: Default::default(),
         })
+    }
+
+    /// The client and credentials for requests within `scope`
+    /// (`repository:<name>:pull,push` or `registry:catalog:*`).
+    async fn session(&self, scope: &str) -> Result<(Client, RegistryAuth), StoreError> {
+        let (refresh, realm, service) = match &self.credentials {
+            Credentials::Fixed(auth) => return Ok((self.shared.clone(), auth.clone())),
+            Credentials::Identity {
+                refresh,
+                realm,
+                service,
+            } => (refresh, realm, service),
+        };
+        let mut sessions = self.sessions.lock().await;
+        if let Some(session) = sessions.get(scope) {
+            return Ok(session.clone());
+        }
+        let token = exchange_identity_token(
+            &self.http,
+            &self.host,
+            realm,
+            service.as_deref(),
+            scope,
+            refresh.expose(),
+        )
+        .await?;
+        let auth = RegistryAuth::Bearer(token);
+        let client = new_client(&self.tls)?;
+        client.store_auth_if_needed(&self.host, &auth).await;
+        sessions.insert(scope.to_string(), (client.clone(), auth.clone()));
+        Ok((client, auth))
+    }
+
+    /// The session for the repository `repo` (relative to the base path).
+    async fn repo_session(&self, repo: &str) -> Result<(Client, RegistryAuth), StoreError> {
+        let full = self.full_repo(repo)?;
+        self.session(&format!("repository:{full}:pull,push")).await
     }
 
     /// The registry host (with port).
@@ -296,12 +375,14 @@ impl RemoteStore {
         image: &Reference,
         op: RegistryOperation,
     ) -> Result<Option<String>, StoreError> {
-        let token = self
-            .client
-            .auth(image, &self.auth, op)
+        let (client, auth) = self
+            .session(&format!("repository:{}:pull,push", image.repository()))
+            .await?;
+        let token = client
+            .auth(image, &auth, op)
             .await
             .map_err(|e| self.map_error(e, &image.whole()))?;
-        Ok(match (token, &self.auth) {
+        Ok(match (token, &auth) {
             (Some(token), _) => Some(format!("Bearer {token}")),
             (None, RegistryAuth::Basic(user, pass)) => Some(format!(
                 "Basic {}",
@@ -312,6 +393,62 @@ impl RemoteStore {
         })
     }
 
+    /// The Authorization header for `_catalog`, which needs the `registry:catalog:*` scope
+    /// (oci-client would ask for a repository scope, which token services refuse).
+    async fn catalog_authorization(&self) -> Result<Option<String>, StoreError> {
+        const SCOPE: &str = "registry:catalog:*";
+        let basic = match &self.credentials {
+            Credentials::Identity { .. } => {
+                return Ok(match self.session(SCOPE).await?.1 {
+                    RegistryAuth::Bearer(token) => Some(format!("Bearer {token}")),
+                    _ => None,
+                })
+            }
+            Credentials::Fixed(RegistryAuth::Basic(user, pass)) => Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+            )),
+            Credentials::Fixed(RegistryAuth::Bearer(token)) => {
+                return Ok(Some(format!("Bearer {token}")))
+            }
+            Credentials::Fixed(_) => None,
+        };
+        let resp = self
+            .http
+            .get(format!("{}://{}/v2/", self.scheme.as_str(), self.host))
+            .send()
+            .await
+            .map_err(|e| self.network_error(&e))?;
+        let challenge = resp
+            .headers()
+            .get(reqwest::header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let Some(params) = parse_bearer_challenge(&challenge) else {
+            return Ok(basic);
+        };
+        let mut query = vec![("scope", SCOPE.to_string())];
+        if let Some(service) = params.get("service") {
+            query.push(("service", service.clone()));
+        }
+        let realm = params.get("realm").cloned().unwrap_or_default();
+        let mut request = self.http.get(&realm).query(&query);
+        if let Some(basic) = &basic {
+            request = request.header(reqwest::header::AUTHORIZATION, basic);
+        }
+        let resp = request.send().await.map_err(|e| self.network_error(&e))?;
+        if !resp.status().is_success() {
+            return Ok(None);
+        }
+        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        Ok(body
+            .get("token")
+            .or_else(|| body.get("access_token"))
+            .and_then(|t| t.as_str())
+            .map(|t| format!("Bearer {t}")))
+    }
+
     async fn send_own(
         &self,
         image: &Reference,
@@ -319,10 +456,19 @@ impl RemoteStore {
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, StoreError> {
         let header = self.authorization(image, op).await?;
+        self.send_with(header.as_deref(), build).await
+    }
+
+    /// Sends a request of our own with `header` as Authorization, retrying transient failures.
+    async fn send_with(
+        &self,
+        header: Option<&str>,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, StoreError> {
         let mut last = None;
         for attempt in 0..ATTEMPTS {
             let mut request = build(&self.http);
-            if let Some(h) = &header {
+            if let Some(h) = header {
                 request = request.header(reqwest::header::AUTHORIZATION, h);
             }
             match request.send().await {
@@ -578,18 +724,12 @@ async fn probe_scheme(http: &reqwest::Client, host: &str) -> Result<Scheme, Stor
     }
 }
 
-/// Exchanges an identity (refresh) token for an access token, as docker and oras do
-/// (OAuth2 `refresh_token` grant against the realm of the registry's Bearer challenge).
-async fn exchange_identity_token(
+/// The realm and service of the registry's Bearer challenge.
+async fn bearer_realm(
     http: &reqwest::Client,
     scheme: Scheme,
     host: &str,
-    refresh_token: &str,
-) -> Result<RegistryAuth, StoreError> {
-    let fail = |message: String| StoreError::Unauthorized {
-        location: host.to_string(),
-        message,
-    };
+) -> Result<(String, Option<String>), StoreError> {
     let resp = http
         .get(format!("{}://{host}/v2/", scheme.as_str()))
         .send()
@@ -601,22 +741,41 @@ async fn exchange_identity_token(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let params = parse_bearer_challenge(&challenge).ok_or_else(|| {
-        fail("the docker config holds an identity token, but the registry does not use token authentication".into())
+    let params = parse_bearer_challenge(&challenge).ok_or_else(|| StoreError::Unauthorized {
+        location: host.to_string(),
+        message: "the docker config holds an identity token for this registry, but it does not use token authentication; run `packreg login` with a user name and password".into(),
     })?;
-    let realm = params.get("realm").cloned().unwrap_or_default();
+    Ok((
+        params.get("realm").cloned().unwrap_or_default(),
+        params.get("service").cloned(),
+    ))
+}
+
+/// Exchanges an identity (refresh) token for an access token for `scope`, as docker and oras
+/// do (OAuth2 `refresh_token` grant at the realm).
+async fn exchange_identity_token(
+    http: &reqwest::Client,
+    host: &str,
+    realm: &str,
+    service: Option<&str>,
+    scope: &str,
+    refresh_token: &str,
+) -> Result<String, StoreError> {
+    let fail = |message: String| StoreError::Unauthorized {
+        location: host.to_string(),
+        message,
+    };
     let mut form = vec![
-        ("grant_type", "refresh_token".to_string()),
-        ("refresh_token", refresh_token.to_string()),
-        ("client_id", "packreg".to_string()),
-        // Access to every repository the account may use; the token service narrows it.
-        ("scope", "repository:*:pull,push".to_string()),
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+        ("client_id", "packreg"),
+        ("scope", scope),
     ];
-    if let Some(service) = params.get("service") {
-        form.push(("service", service.clone()));
+    if let Some(service) = service {
+        form.push(("service", service));
     }
     let resp = http
-        .post(&realm)
+        .post(realm)
         .form(&form)
         .send()
         .await
@@ -631,12 +790,11 @@ async fn exchange_identity_token(
         .json()
         .await
         .map_err(|_| fail("the token service answered something that is not JSON".into()))?;
-    let token = body
-        .get("access_token")
+    body.get("access_token")
         .or_else(|| body.get("token"))
         .and_then(|t| t.as_str())
-        .ok_or_else(|| fail("the token service gave no access token".into()))?;
-    Ok(RegistryAuth::Bearer(token.to_string()))
+        .map(str::to_string)
+        .ok_or_else(|| fail("the token service gave no access token".into()))
 }
 
 /// Parameters of a `Bearer realm="…",service="…"` challenge.
@@ -663,46 +821,43 @@ impl Store for RemoteStore {
 
     async fn repositories(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let full_prefix = self.full_repo(prefix.trim_end_matches('/'))? + "/";
-        let image = Reference::with_tag(
-            self.host.clone(),
-            full_prefix.trim_end_matches('/').into(),
-            "x".into(),
-        );
+        let header = self.catalog_authorization().await?;
+        let refused = || {
+            StoreError::Unsupported(format!(
+                "{} does not let packreg list its repositories (_catalog); list one pack's versions with `packreg ls NAME`",
+                self.host
+            ))
+        };
+        let url = format!("{}://{}/v2/_catalog", self.scheme.as_str(), self.host);
         let mut repos = Vec::new();
         let mut last: Option<String> = None;
         loop {
-            let page = self
-                .retry(|| {
-                    self.client
-                        .catalog(&image, &self.auth, Some(PAGE_SIZE), last.as_deref())
+            let mut query = vec![("n", PAGE_SIZE.to_string())];
+            if let Some(last) = &last {
+                query.push(("last", last.clone()));
+            }
+            let resp = self
+                .send_with(header.as_deref(), |http| http.get(&url).query(&query))
+                .await?;
+            if !resp.status().is_success() {
+                return Err(refused());
+            }
+            let page: serde_json::Value = resp.json().await.map_err(|_| refused())?;
+            let names: Vec<String> = page
+                .get("repositories")
+                .and_then(|r| r.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
                 })
-                .await;
-            let page = match page {
-                Ok(p) => p,
-                Err(e) => {
-                    return Err(match self.map_error(e, &format!("{}/v2/_catalog", self.host)) {
-                        StoreError::Unauthorized { .. }
-                        | StoreError::Denied { .. }
-                        | StoreError::NotFound { .. }
-                        | StoreError::Unsupported(_) => StoreError::Unsupported(format!(
-                            "{} does not let packreg list its repositories (_catalog); list one pack's versions with `packreg ls NAME`",
-                            self.host
-                        )),
-                        other => other,
-                    })
-                }
-            };
-            let count = page.repositories.len();
-            let next = page.repositories.last().cloned();
-            repos.extend(
-                page.repositories
-                    .into_iter()
-                    .filter_map(|r| {
-                        r.strip_prefix(&full_prefix)
-                            .map(|rest| format!("{prefix}{rest}"))
-                    })
-                    .map(|r| r.replace("//", "/")),
-            );
+                .unwrap_or_default();
+            let count = names.len();
+            let next = names.last().cloned();
+            repos.extend(names.into_iter().filter_map(|r| {
+                r.strip_prefix(&full_prefix)
+                    .map(|rest| format!("{}/{rest}", prefix.trim_end_matches('/')))
+            }));
             if count < PAGE_SIZE || next.is_none() || next == last {
                 break;
             }
@@ -714,15 +869,13 @@ impl Store for RemoteStore {
     }
 
     async fn tags(&self, repo: &str) -> Result<Vec<String>, StoreError> {
+        let (client, auth) = self.repo_session(repo).await?;
         let image = self.image(repo, "latest")?;
         let mut tags = Vec::new();
         let mut last: Option<String> = None;
         loop {
             let page = self
-                .retry(|| {
-                    self.client
-                        .list_tags(&image, &self.auth, Some(PAGE_SIZE), last.as_deref())
-                })
+                .retry(|| client.list_tags(&image, &auth, Some(PAGE_SIZE), last.as_deref()))
                 .await;
             let page = match page {
                 Ok(p) => p,
@@ -747,13 +900,11 @@ impl Store for RemoteStore {
     }
 
     async fn get_manifest(&self, repo: &str, reference: &str) -> Result<RawManifest, StoreError> {
+        let (client, auth) = self.repo_session(repo).await?;
         let image = self.image(repo, reference)?;
         let what = self.reference(repo, reference);
         let (bytes, header_digest) = self
-            .retry(|| {
-                self.client
-                    .pull_manifest_raw(&image, &self.auth, ACCEPTED_MANIFESTS)
-            })
+            .retry(|| client.pull_manifest_raw(&image, &auth, ACCEPTED_MANIFESTS))
             .await
             .map_err(|e| self.map_error(e, &what))?;
         let digest = Digest::of(&bytes);
@@ -781,10 +932,11 @@ impl Store for RemoteStore {
     }
 
     async fn resolve(&self, repo: &str, reference: &str) -> Result<Option<Digest>, StoreError> {
+        let (client, auth) = self.repo_session(repo).await?;
         let image = self.image(repo, reference)?;
         let what = self.reference(repo, reference);
         match self
-            .retry(|| self.client.fetch_manifest_digest(&image, &self.auth))
+            .retry(|| client.fetch_manifest_digest(&image, &auth))
             .await
         {
             Ok(d) => d.parse().map(Some).map_err(|_| StoreError::Corrupt {
@@ -805,6 +957,7 @@ impl Store for RemoteStore {
         bytes: &[u8],
         media_type: &str,
     ) -> Result<Digest, StoreError> {
+        let (client, _) = self.repo_session(repo).await?;
         let digest = Digest::of(bytes);
         let reference = match tag {
             Some(tag) if is_valid_tag(tag) => tag.to_string(),
@@ -816,29 +969,25 @@ impl Store for RemoteStore {
         let content_type = reqwest::header::HeaderValue::from_str(media_type)
             .map_err(|_| StoreError::Config(format!("{media_type:?} is not a valid media type")))?;
         let body = bytes::Bytes::copy_from_slice(bytes);
-        self.retry(|| {
-            self.client
-                .push_manifest_raw(&image, body.clone(), content_type.clone())
-        })
-        .await
-        .map_err(|e| self.map_error(e, &what))?;
+        self.retry(|| client.push_manifest_raw(&image, body.clone(), content_type.clone()))
+            .await
+            .map_err(|e| self.map_error(e, &what))?;
         Ok(digest)
     }
 
     async fn has_blob(&self, repo: &str, digest: &Digest) -> Result<bool, StoreError> {
+        let (client, _) = self.repo_session(repo).await?;
         let image = self.image(repo, digest.as_str())?;
-        self.retry(|| self.client.blob_exists(&image, digest.as_str()))
+        self.retry(|| client.blob_exists(&image, digest.as_str()))
             .await
             .map_err(|e| self.map_error(e, &self.reference(repo, digest.as_str())))
     }
 
     async fn get_blob(&self, repo: &str, digest: &Digest) -> Result<BlobReader, StoreError> {
+        let (client, _) = self.repo_session(repo).await?;
         let image = self.image(repo, digest.as_str())?;
-        self.client
-            .store_auth_if_needed(&self.host, &self.auth)
-            .await;
         let stream = self
-            .retry(|| self.client.pull_blob_stream(&image, digest.as_str()))
+            .retry(|| client.pull_blob_stream(&image, digest.as_str()))
             .await
             .map_err(|e| self.map_error(e, &self.reference(repo, digest.as_str())))?;
         Ok(Box::pin(StreamReader::new(stream.stream)))
@@ -851,13 +1000,11 @@ impl Store for RemoteStore {
         size: u64,
         reader: BlobReader,
     ) -> Result<(), StoreError> {
+        let (client, _) = self.repo_session(repo).await?;
         let image = self.image(repo, digest.as_str())?;
-        self.client
-            .store_auth_if_needed(&self.host, &self.auth)
-            .await;
         let stream =
             ReaderStream::with_capacity(reader, 256 * 1024).map_err(OciDistributionError::IoError);
-        self.client
+        client
             .push_blob_stream(&image, stream, digest.as_str(), Some(size))
             .await
             .map_err(|e| self.map_error(e, &self.reference(repo, digest.as_str())))?;

@@ -42,6 +42,7 @@ pub enum Tls {
 /// A running registry, stopped when dropped.
 pub struct Registry {
     child: Child,
+    token_server: Option<Child>,
     /// `127.0.0.1:PORT`.
     pub addr: String,
     /// The folder holding its config, storage, log and certificates.
@@ -146,10 +147,104 @@ fn make_certs(dir: &Path, tls: Tls) -> (PathBuf, PathBuf, PathBuf) {
     }
 }
 
+/// A user of the token issuer: password, granted actions (`pull`, `push`, `catalog`) and an
+/// optional refresh token (identity token).
+pub struct TokenUser<'a> {
+    /// Name.
+    pub name: &'a str,
+    /// Password.
+    pub password: &'a str,
+    /// Actions the issuer grants.
+    pub actions: &'a [&'a str],
+    /// Refresh token accepted for the OAuth2 refresh_token grant.
+    pub refresh_token: Option<&'a str>,
+}
+
 impl Registry {
+    /// Starts a plain-HTTP registry using token authentication, with a token issuer (the
+    /// Python script in tests/support) that signs JWTs with a key made here.
+    pub fn start_with_tokens(users: &[TokenUser]) -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("token.key");
+        let cert = dir.path().join("token.crt");
+        run(Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=packreg token issuer",
+                "-keyout",
+            ])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert));
+        let users_json: serde_json::Map<String, serde_json::Value> = users
+            .iter()
+            .map(|u| {
+                (
+                    u.name.to_string(),
+                    serde_json::json!({"password": u.password, "actions": u.actions, "refresh_token": u.refresh_token}),
+                )
+            })
+            .collect();
+        let port_file = dir.path().join("token.port");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/token_server.py");
+        let log = std::fs::File::create(dir.path().join("token.log")).unwrap();
+        let server = Command::new("python3")
+            .arg(script)
+            .arg(&key)
+            .arg(&cert)
+            .arg(&port_file)
+            .args(["packreg-test-issuer", "packreg-test"])
+            .arg(serde_json::Value::Object(users_json).to_string())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("python3 runs the token server");
+        let start = Instant::now();
+        let port = loop {
+            if let Ok(p) = std::fs::read_to_string(&port_file) {
+                break p;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "token server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let auth = format!(
+            "auth:\n  token:\n    realm: http://127.0.0.1:{port}/token\n    service: packreg-test\n    issuer: packreg-test-issuer\n    rootcertbundle: {}\n",
+            cert.display()
+        );
+        let mut registry = Self::launch(dir, Tls::None, &auth);
+        registry.token_server = Some(server);
+        registry
+    }
+
     /// Starts a registry; `htpasswd` holds (user, password) for basic auth.
     pub fn start(tls: Tls, htpasswd: Option<(&str, &str)>) -> Registry {
         let dir = tempfile::tempdir().unwrap();
+        let mut auth = String::new();
+        if let Some((user, pass)) = htpasswd {
+            let file = dir.path().join("htpasswd");
+            run(Command::new("htpasswd")
+                .args(["-Bbc"])
+                .arg(&file)
+                .args([user, pass]));
+            auth = format!(
+                "auth:\n  htpasswd:\n    realm: packreg-test\n    path: {}\n",
+                file.display()
+            );
+        }
+        Self::launch(dir, tls, &auth)
+    }
+
+    fn launch(dir: tempfile::TempDir, tls: Tls, auth: &str) -> Registry {
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
         let mut config = format!(
@@ -166,17 +261,7 @@ impl Registry {
             ));
             ca = Some(trust);
         }
-        if let Some((user, pass)) = htpasswd {
-            let file = dir.path().join("htpasswd");
-            run(Command::new("htpasswd")
-                .args(["-Bbc"])
-                .arg(&file)
-                .args([user, pass]));
-            config.push_str(&format!(
-                "auth:\n  htpasswd:\n    realm: packreg-test\n    path: {}\n",
-                file.display()
-            ));
-        }
+        config.push_str(auth);
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).unwrap();
         let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
@@ -190,6 +275,7 @@ impl Registry {
             .expect("docker-registry starts");
         let registry = Registry {
             child,
+            token_server: None,
             addr,
             dir,
             ca,
@@ -231,5 +317,9 @@ impl Drop for Registry {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(server) = &mut self.token_server {
+            let _ = server.kill();
+            let _ = server.wait();
+        }
     }
 }
