@@ -646,3 +646,37 @@ fn concurrent_pushes_to_one_pack_all_land() {
     let x = env.json(&["inspect", "probe:3.x"]);
     assert_eq!(x["pack"]["version"], "3.3.0");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_shared_chart_is_linked_not_copied_in_a_local_store() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let store = home.join("store");
+    let reg = format!("oci:{}", store.display());
+    let env = [("HOME", home), ("XDG_CACHE_HOME", home)];
+    ok(&packreg_env(
+        Some(home),
+        &env,
+        &["-r", &reg, "push", s(&pack("shop"))],
+    ));
+    ok(&packreg_env(
+        Some(home),
+        &env,
+        &["-r", &reg, "push", s(&pack("probe"))],
+    ));
+    let chart = std::fs::read(pack("probe").join("charts/web-1.2.0.tgz")).unwrap();
+    let hex = packreg::digest::Digest::of(&chart).hex().to_string();
+    let a = store
+        .join("spectro-packs/archive/shop/blobs/sha256")
+        .join(&hex);
+    let b = store
+        .join("spectro-packs/archive/probe/blobs/sha256")
+        .join(&hex);
+    assert_eq!(
+        std::fs::metadata(&a).unwrap().ino(),
+        std::fs::metadata(&b).unwrap().ino(),
+        "the chart is stored once"
+    );
+}

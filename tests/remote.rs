@@ -524,3 +524,42 @@ fn bearer_tokens_scopes_and_identity_tokens() {
         }
     }
 }
+
+#[test]
+fn a_chart_known_in_another_pack_is_mounted_not_uploaded() {
+    if !peers_available(&["docker-registry"]) {
+        return;
+    }
+    let reg = Registry::start(Tls::None, None);
+    let sb = Sandbox::new();
+    // shop and probe carry the same web chart archive.
+    let shop = sb.json(&["-r", &reg.addr, "push", s(&pack("shop"))]);
+    assert_eq!(shop["status"], "pushed");
+    let info = sb.json(&["-r", &reg.addr, "inspect", "shop"]);
+    let web = info["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["title"] == "charts/web-1.2.0.tgz")
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+    let probe = sb.json(&["-r", &reg.addr, "push", s(&pack("probe"))]);
+    assert_eq!(probe["status"], "pushed");
+    let log = reg.log();
+    let mounted = log.lines().any(|l| {
+        l.contains("\"POST /v2/spectro-packs/archive/probe/blobs/uploads/?")
+            && l.contains("mount=")
+            && l.contains(&web)
+            && l.contains("\" 201 ")
+    });
+    assert!(
+        mounted,
+        "no 201 mount of the shared chart in the registry log:\n{log}"
+    );
+    let out = sb.path("probe");
+    ok(&sb.run(&["-r", &reg.addr, "pull", "probe", "-o", s(&out)]));
+    assert_eq!(snapshot(&out), snapshot(&pack("probe")));
+}

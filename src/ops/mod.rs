@@ -1,6 +1,7 @@
 //! Operations on packs in any [`Store`](crate::store::Store): push, pull, list, inspect and
 //! remove. The command line is a thin layer over these.
 
+pub mod blobcache;
 pub mod inspect;
 pub mod list;
 pub mod progress;

@@ -130,6 +130,12 @@ pub async fn pull(
     std::fs::create_dir(&content).map_err(|e| ArtifactError::io(&content, e))?;
 
     let bytes = download_layers(store, &repo, &manifest, format, &content, opts).await?;
+    let mut cache = super::blobcache::BlobCache::load();
+    let location = store.location();
+    for layer in &manifest.layers {
+        cache.record(&location, &repo, &layer.digest);
+    }
+    cache.save();
     let root = if format == Format::Palette {
         let title = manifest.layers[0].title().unwrap_or("layer").to_string();
         find_pack_root(&content, &title)?

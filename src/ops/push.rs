@@ -6,9 +6,10 @@ use std::sync::Arc;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
+use super::blobcache::BlobCache;
 use super::progress::{NoProgress, Progress};
 use super::tags::{update_parent_tags, ParentTag};
-use super::transfer::{parse_manifest, upload};
+use super::transfer::{parse_manifest, upload_or_mount};
 use super::versions::parent_tags;
 use super::OpError;
 use crate::artifact::{build_artifact, content_identity, Format};
@@ -154,9 +155,15 @@ pub async fn push(
     if status != PushStatus::Unchanged {
         let progress = opts.progress.as_ref();
         let repo_ref = repo.as_str();
+        let location = store.location();
+        let mut cache = BlobCache::load();
+        let cache_ref = &cache;
+        let location_ref = location.as_str();
         let sent: Vec<Option<u64>> = stream::iter(&artifact.blobs)
             .map(|blob| async move {
-                let sent = upload(store, repo_ref, blob, progress).await?;
+                let from = cache_ref.elsewhere(location_ref, repo_ref, &blob.descriptor.digest);
+                let sent =
+                    upload_or_mount(store, repo_ref, blob, from.as_deref(), progress).await?;
                 tracing::debug!(
                     "{} {}",
                     if sent { "uploaded" } else { "skipped" },
@@ -167,6 +174,10 @@ pub async fn push(
             .buffer_unordered(opts.concurrency.max(1))
             .try_collect()
             .await?;
+        for blob in &artifact.blobs {
+            cache.record(&location, &repo, &blob.descriptor.digest);
+        }
+        cache.save();
         for size in sent {
             match size {
                 Some(size) => {

@@ -23,9 +23,31 @@ pub async fn upload(
     blob: &Blob,
     progress: &dyn Progress,
 ) -> Result<bool, OpError> {
+    upload_or_mount(store, repo, blob, None, progress).await
+}
+
+/// [`upload`], but first tries to mount the blob from `mount_from`, another repository of the
+/// same store known to hold it.
+pub async fn upload_or_mount(
+    store: &dyn Store,
+    repo: &str,
+    blob: &Blob,
+    mount_from: Option<&str>,
+    progress: &dyn Progress,
+) -> Result<bool, OpError> {
     let desc = &blob.descriptor;
     if store.has_blob(repo, &desc.digest).await? {
         return Ok(false);
+    }
+    if let Some(from) = mount_from {
+        match store.mount_blob(repo, from, &desc.digest).await {
+            Ok(true) => {
+                tracing::info!("mounted {} from {from}", desc.digest);
+                return Ok(false);
+            }
+            Ok(false) => {}
+            Err(e) => tracing::debug!("mount of {} from {from} failed: {e}", desc.digest),
+        }
     }
     let label = desc
         .title()

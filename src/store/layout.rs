@@ -396,6 +396,36 @@ impl Store for LayoutStore {
         Ok(())
     }
 
+    async fn mount_blob(
+        &self,
+        repo: &str,
+        from_repo: &str,
+        digest: &Digest,
+    ) -> Result<bool, StoreError> {
+        let source = Self::blob_path(&self.repo_dir(from_repo)?, digest);
+        if !source.is_file() {
+            return Ok(false);
+        }
+        let dir = self.repo_dir(repo)?;
+        ensure_layout(&dir)?;
+        let target = Self::blob_path(&dir, digest);
+        // A hard link shares the bytes; where links are impossible, copy through a verified
+        // upload.
+        if fs::hard_link(&source, &target).is_ok() || target.is_file() {
+            return Ok(true);
+        }
+        let file = tokio::fs::File::open(&source)
+            .await
+            .map_err(|e| StoreError::io(&source, e))?;
+        let size = file
+            .metadata()
+            .await
+            .map_err(|e| StoreError::io(&source, e))?
+            .len();
+        self.put_blob(repo, digest, size, Box::pin(file)).await?;
+        Ok(true)
+    }
+
     async fn delete_manifest(&self, repo: &str, digest: &Digest) -> Result<(), StoreError> {
         let dir = self.repo_dir(repo)?;
         let not_found = self.not_found(format!("manifest {digest} of {repo}"));
