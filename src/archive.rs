@@ -206,9 +206,9 @@ pub fn extract_tar<R: Read>(
             }
             tar::EntryType::Regular | tar::EntryType::Continuous => {
                 let exec = entry.header().mode().unwrap_or(0o644) & 0o111 != 0;
-                let mut file = File::create(&target)?;
+                let mut file = io::BufWriter::with_capacity(1 << 20, File::create(&target)?);
                 io::copy(&mut entry, &mut file)?;
-                drop(file);
+                file.into_inner().map_err(|e| e.into_error())?;
                 set_mode(&target, if exec { 0o755 } else { 0o644 })?;
                 files += 1;
             }

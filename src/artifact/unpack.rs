@@ -42,8 +42,13 @@ pub fn write_file_layer(
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| ArtifactError::io(parent, e))?;
     }
-    let mut file = File::create(&path).map_err(|e| ArtifactError::io(&path, e))?;
-    io::copy(reader, &mut file).map_err(|e| layer_error(title, e))?;
+    let file = File::create(&path).map_err(|e| ArtifactError::io(&path, e))?;
+    // A large buffered writer lets io::copy move big chunks instead of 8 KiB ones.
+    let mut out = io::BufWriter::with_capacity(1 << 20, file);
+    io::copy(reader, &mut out).map_err(|e| layer_error(title, e))?;
+    let file = out
+        .into_inner()
+        .map_err(|e| ArtifactError::io(&path, e.into_error()))?;
     file.sync_data().map_err(|e| ArtifactError::io(&path, e))?;
     #[cfg(unix)]
     {

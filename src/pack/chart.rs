@@ -75,6 +75,16 @@ fn read_limited(mut reader: impl Read, what: &str) -> Result<String, String> {
 /// Reads a packaged chart: a gzip tar whose `<top>/Chart.yaml` describes it. The error is a
 /// sentence fragment for the caller to prefix with the file name.
 pub fn read_chart_archive(path: &Path) -> Result<Chart, String> {
+    read_chart_archive_parts(path, true)
+}
+
+/// Reads only the Chart.yaml of a packaged chart, stopping as soon as it has it (`helm
+/// package` writes it first), so validating a pack with a large chart stays cheap.
+pub fn read_chart_info(path: &Path) -> Result<ChartInfo, String> {
+    read_chart_archive_parts(path, false).map(|c| c.info)
+}
+
+fn read_chart_archive_parts(path: &Path, want_values: bool) -> Result<Chart, String> {
     let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
     let entries = archive
@@ -82,6 +92,7 @@ pub fn read_chart_archive(path: &Path) -> Result<Chart, String> {
         .map_err(|e| format!("not a readable gzip tar: {e}"))?;
     let mut info = None;
     let mut values = String::new();
+    let mut seen_values = false;
     for entry in entries {
         let entry = entry.map_err(|e| format!("not a readable gzip tar: {e}"))?;
         let name = entry
@@ -95,8 +106,14 @@ pub fn read_chart_archive(path: &Path) -> Result<Chart, String> {
         }
         match parts[1] {
             "Chart.yaml" => info = Some(parse_chart_yaml(&read_limited(entry, "Chart.yaml")?)?),
-            "values.yaml" => values = read_limited(entry, "values.yaml")?,
+            "values.yaml" if want_values => {
+                values = read_limited(entry, "values.yaml")?;
+                seen_values = true;
+            }
             _ => {}
+        }
+        if info.is_some() && (seen_values || !want_values) {
+            break;
         }
     }
     match info {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_norway::Value as Yaml;
 
-use super::chart::{read_chart_archive, read_chart_dir, Chart};
+use super::chart::{read_chart_dir, read_chart_info, Chart};
 use super::meta::PackJson;
 use super::rules::{
     is_repository_component, is_valid_tag, version_to_tag, CLOUD_TYPES, DEPENDENCY_TYPES, LAYERS,
@@ -349,8 +349,14 @@ fn check_charts(
     archives.dedup();
     let mut charts = Vec::new();
     for rel in archives {
-        match read_chart_archive(&tree.root.join(&rel)) {
-            Ok(chart) => charts.push((rel, chart)),
+        match read_chart_info(&tree.root.join(&rel)) {
+            Ok(info) => charts.push((
+                rel,
+                Chart {
+                    info,
+                    values: String::new(),
+                },
+            )),
             Err(message) => {
                 out.error(&rel, None, message);
                 unreadable.push(rel);

@@ -62,7 +62,9 @@ pub struct RemoteStore {
     host: String,
     base: String,
     scheme: Scheme,
-    http: reqwest::Client,
+    /// For the requests oci-client lacks; built on first use (a TLS client costs ~0.1 s of
+    /// certificate loading).
+    http: tokio::sync::OnceCell<reqwest::Client>,
     tls: TlsSettings,
     credentials: Credentials,
     /// The client for fixed credentials (anonymous, basic).
@@ -89,6 +91,21 @@ enum Credentials {
         realm: String,
         service: Option<String>,
     },
+}
+
+fn build_http(tls: &TlsSettings) -> Result<reqwest::Client, StoreError> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(Duration::from_secs(15))
+        .danger_accept_invalid_certs(tls.insecure);
+    for pem in &tls.pems {
+        if let Ok(cert) = reqwest::Certificate::from_pem(pem) {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder
+        .build()
+        .map_err(|e| StoreError::Config(format!("cannot set up HTTP: {}", chain(&e))))
 }
 
 fn new_client(tls: &TlsSettings) -> Result<Client, StoreError> {
@@ -232,26 +249,19 @@ impl RemoteStore {
             })?;
             pems.push(pem);
         }
-        let mut builder = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(Duration::from_secs(15))
-            .danger_accept_invalid_certs(settings.insecure);
-        for pem in &pems {
-            if let Ok(cert) = reqwest::Certificate::from_pem(pem) {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        let http = builder.build().map_err(|e| {
-            StoreError::Config(format!("cannot set up HTTP for {host}: {}", chain(&e)))
-        })?;
-
         let scheme = if settings.plain_http {
             Scheme::Http
         } else if !flags && remembered.is_none() && is_loopback(&host) {
-            probe_scheme(&http, &host).await?
+            probe_scheme(&host).await
         } else {
             Scheme::Https
         };
+        let tls = TlsSettings {
+            scheme,
+            insecure: settings.insecure,
+            pems,
+        };
+        let http = tokio::sync::OnceCell::new();
 
         let (credential, warning) = load_credential(&host, opts.registry_config.as_deref());
         if let Some(warning) = warning {
@@ -263,18 +273,14 @@ impl RemoteStore {
                 Credentials::Fixed(RegistryAuth::Basic(username, password.expose().to_string()))
             }
             Credential::IdentityToken(refresh) => {
-                let (realm, service) = bearer_realm(&http, scheme, &host).await?;
+                let client = http.get_or_try_init(|| async { build_http(&tls) }).await?;
+                let (realm, service) = bearer_realm(client, scheme, &host).await?;
                 Credentials::Identity {
                     refresh,
                     realm,
                     service,
                 }
             }
-        };
-        let tls = TlsSettings {
-            scheme,
-            insecure: settings.insecure,
-            pems,
         };
         let shared = new_client(&tls)?;
         if let Credentials::Fixed(auth) = &credentials {
@@ -308,7 +314,7 @@ impl RemoteStore {
             return Ok(session.clone());
         }
         let token = exchange_identity_token(
-            &self.http,
+            self.http().await?,
             &self.host,
             realm,
             service.as_deref(),
@@ -327,6 +333,13 @@ impl RemoteStore {
     async fn repo_session(&self, repo: &str) -> Result<(Client, RegistryAuth), StoreError> {
         let full = self.full_repo(repo)?;
         self.session(&format!("repository:{full}:pull,push")).await
+    }
+
+    /// The HTTP client for requests of our own, built on first use.
+    async fn http(&self) -> Result<&reqwest::Client, StoreError> {
+        self.http
+            .get_or_try_init(|| async { build_http(&self.tls) })
+            .await
     }
 
     /// The registry host (with port).
@@ -414,7 +427,8 @@ impl RemoteStore {
             Credentials::Fixed(_) => None,
         };
         let resp = self
-            .http
+            .http()
+            .await?
             .get(format!("{}://{}/v2/", self.scheme.as_str(), self.host))
             .send()
             .await
@@ -433,7 +447,7 @@ impl RemoteStore {
             query.push(("service", service.clone()));
         }
         let realm = params.get("realm").cloned().unwrap_or_default();
-        let mut request = self.http.get(&realm).query(&query);
+        let mut request = self.http().await?.get(&realm).query(&query);
         if let Some(basic) = &basic {
             request = request.header(reqwest::header::AUTHORIZATION, basic);
         }
@@ -467,7 +481,7 @@ impl RemoteStore {
     ) -> Result<reqwest::Response, StoreError> {
         let mut last = None;
         for attempt in 0..ATTEMPTS {
-            let mut request = build(&self.http);
+            let mut request = build(self.http().await?);
             if let Some(h) = header {
                 request = request.header(reqwest::header::AUTHORIZATION, h);
             }
@@ -631,9 +645,10 @@ impl RemoteStore {
         let image =
             Reference::with_tag(self.host.clone(), "packreg/login-check".into(), "x".into());
         let header = self.authorization(&image, RegistryOperation::Pull).await?;
-        let mut request = self
-            .http
-            .get(format!("{}://{}/v2/", self.scheme.as_str(), self.host));
+        let mut request =
+            self.http()
+                .await?
+                .get(format!("{}://{}/v2/", self.scheme.as_str(), self.host));
         if let Some(h) = &header {
             request = request.header(reqwest::header::AUTHORIZATION, h);
         }
@@ -698,29 +713,40 @@ fn network_error(host: &str, err: &reqwest::Error) -> StoreError {
     }
 }
 
-/// For a loopback host: HTTPS when it answers, plain HTTP when only that answers like a
-/// registry (200 or 401 on /v2/).
-async fn probe_scheme(http: &reqwest::Client, host: &str) -> Result<Scheme, StoreError> {
-    let https = http
-        .get(format!("https://{host}/v2/"))
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await;
-    let https_err = match https {
-        Ok(_) => return Ok(Scheme::Https),
-        Err(e) => e,
+/// For a loopback host: plain HTTP only when the server answers a plain request like a
+/// registry (200 or 401 on /v2/); otherwise HTTPS, whose errors the real requests report. A
+/// raw request keeps this probe free of TLS set-up.
+async fn probe_scheme(host: &str) -> Scheme {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = if host
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+        && !host.ends_with(']')
+    {
+        host.to_string()
+    } else {
+        format!("{host}:80")
     };
-    let plain = http
-        .get(format!("http://{host}/v2/"))
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await;
-    match plain {
-        Ok(resp) if matches!(resp.status(), StatusCode::OK | StatusCode::UNAUTHORIZED) => {
+    let probe = async {
+        let mut stream = tokio::net::TcpStream::connect(&addr).await?;
+        let request =
+            format!("GET /v2/ HTTP/1.0\r\nHost: {host}\r\nUser-Agent: {USER_AGENT}\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut head = [0u8; 32];
+        let n = stream.read(&mut head).await?;
+        Ok::<_, std::io::Error>(String::from_utf8_lossy(&head[..n]).into_owned())
+    };
+    match tokio::time::timeout(Duration::from_secs(10), probe).await {
+        Ok(Ok(head))
+            if head.starts_with("HTTP/1.")
+                && head
+                    .get(8..)
+                    .is_some_and(|rest| rest.starts_with(" 200") || rest.starts_with(" 401")) =>
+        {
             tracing::info!("{host} answers in plain HTTP; using it (loopback only)");
-            Ok(Scheme::Http)
+            Scheme::Http
         }
-        _ => Err(network_error(host, &https_err)),
+        _ => Scheme::Https,
     }
 }
 

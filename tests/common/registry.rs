@@ -284,11 +284,24 @@ impl Registry {
         registry
     }
 
+    /// Waits until the registry answers HTTP (or, with TLS, accepts connections).
     fn wait_ready(&self) {
+        use std::io::Write;
         let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(20) {
-            if std::net::TcpStream::connect(&self.addr).is_ok() {
-                return;
+        while start.elapsed() < Duration::from_secs(30) {
+            if let Ok(mut stream) = std::net::TcpStream::connect(&self.addr) {
+                if self.ca.is_some() {
+                    return;
+                }
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                let request = format!("GET /v2/ HTTP/1.0\r\nHost: {}\r\n\r\n", self.addr);
+                let mut head = [0u8; 12];
+                if stream.write_all(request.as_bytes()).is_ok()
+                    && stream.read(&mut head).is_ok_and(|n| n >= 12)
+                    && head.starts_with(b"HTTP/1.")
+                {
+                    return;
+                }
             }
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Benchmark: packreg push and pull against the ORAS Python SDK and raw curl transfers of the
+# same blob, on the same local docker-registry, in one run, alternating the order. Reports
+# medians, ratios and peak memory (/usr/bin/time -v). Only loopback traffic.
+#
+# usage: scripts/bench.sh [ROUNDS]   (default 3; needs docker-registry, curl, python3 with oras)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS="${1:-3}"
+command -v docker-registry >/dev/null || scripts/setup.sh
+cargo build --release --quiet
+PACKREG="$PWD/target/release/packreg"
+
+WORK="$(mktemp -d)"
+trap 'kill "${REG_PID:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+REG="127.0.0.1:$PORT"
+cat > "$WORK/registry.yml" <<YAML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $WORK/data
+  delete:
+    enabled: true
+http:
+  addr: $REG
+YAML
+docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
+REG_PID=$!
+for _ in $(seq 100); do curl -fsS "http://$REG/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+
+# Pack 1: one 256 MiB chart. Pack 2: 200 small manifests.
+make_packs() {
+  local big="$WORK/big" small="$WORK/small"
+  mkdir -p "$big/charts" "$WORK/chart/huge/templates" "$small/manifests"
+  printf 'apiVersion: v2\nname: huge\nversion: 1.0.0\n' > "$WORK/chart/huge/Chart.yaml"
+  head -c 256M /dev/urandom > "$WORK/chart/huge/templates/payload.bin"
+  tar -C "$WORK/chart" -cf - huge | gzip -1 > "$big/charts/huge-1.0.0.tgz"
+  printf '{"name":"bench-big","displayName":"Bench big","version":"1.0.0","layer":"addon","cloudTypes":["all"],"charts":["charts/huge-1.0.0.tgz"]}\n' > "$big/pack.json"
+  printf 'pack:\n  content:\n    images: []\ncharts:\n  huge: {}\n' > "$big/values.yaml"
+  for i in $(seq -w 1 200); do
+    printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-%s\ndata:\n  key: value-%s\n' "$i" "$i" > "$small/manifests/cm-$i.yaml"
+  done
+  printf '{"name":"bench-small","displayName":"Bench small","version":"1.0.0","layer":"addon","cloudTypes":["all"]}\n' > "$small/pack.json"
+  printf 'pack:\n  content:\n    images: []\n' > "$small/values.yaml"
+}
+make_packs
+CHART="$WORK/big/charts/huge-1.0.0.tgz"
+DIGEST="sha256:$(sha256sum "$CHART" | cut -d' ' -f1)"
+SIZE="$(stat -c %s "$CHART")"
+
+# measure NAME CMD...: appends "NAME seconds maxrss_kb" to results.
+measure() {
+  local name="$1"; shift
+  local start end
+  start=$(date +%s.%N)
+  /usr/bin/time -v -o "$WORK/time.txt" "$@" >/dev/null 2>"$WORK/cmd.err" || { cat "$WORK/cmd.err" >&2; exit 1; }
+  end=$(date +%s.%N)
+  local rss
+  rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time.txt")
+  echo "$name $(echo "$end - $start" | bc) $rss" >> "$WORK/results"
+}
+
+curl_upload() {
+  local repo="$1" loc
+  loc=$(curl -fsS -X POST -D - -o /dev/null "http://$REG/v2/$repo/blobs/uploads/" | awk -F': ' 'tolower($1)=="location" {print $2}' | tr -d '\r')
+  case "$loc" in http*) ;; *) loc="http://$REG$loc";; esac
+  local sep='?'; case "$loc" in *\?*) sep='&';; esac
+  curl -fsS -X PUT -H 'Content-Type: application/octet-stream' -T "$CHART" "$loc${sep}digest=$DIGEST" -o /dev/null
+}
+curl_download() { curl -fsS "http://$REG/v2/$1/blobs/$DIGEST" -o "$WORK/curl.out"; }
+
+oras_push() {
+  (cd "$(dirname "$2")" && python3 - "$REG" "$1" "$(basename "$2")" <<'PY'
+import sys, oras.client
+c = oras.client.OrasClient(hostname=sys.argv[1], insecure=True)
+c.push(target=sys.argv[2], files=[sys.argv[3]], quiet=True)
+PY
+  )
+}
+oras_pull() {
+  python3 - "$REG" "$1" "$2" <<'PY'
+import sys, oras.client
+c = oras.client.OrasClient(hostname=sys.argv[1], insecure=True)
+c.pull(target=sys.argv[2], outdir=sys.argv[3])
+PY
+}
+export -f oras_push oras_pull curl_upload curl_download
+export REG CHART DIGEST WORK
+
+: > "$WORK/results"
+for round in $(seq "$ROUNDS"); do
+  # Fresh repositories each round, so nothing is skipped as already present.
+  steps=(packreg_push oras_push curl_upload)
+  [ $((round % 2)) -eq 0 ] && steps=(curl_upload oras_push packreg_push)
+  for step in "${steps[@]}"; do
+    case "$step" in
+      packreg_push) measure packreg_push "$PACKREG" -q -r "$REG/r$round" push "$WORK/big" ;;
+      oras_push) measure oras_push bash -c "oras_push '$REG/o$round/chart:1' '$CHART'" ;;
+      curl_upload) measure curl_upload bash -c "curl_upload c$round/chart" ;;
+    esac
+  done
+  rm -rf "$WORK/pulled" "$WORK/oras-out"
+  steps=(packreg_pull oras_pull curl_download)
+  [ $((round % 2)) -eq 0 ] && steps=(curl_download oras_pull packreg_pull)
+  for step in "${steps[@]}"; do
+    case "$step" in
+      packreg_pull) rm -rf "$WORK/pulled"; measure packreg_pull "$PACKREG" -q -r "$REG/r$round" pull bench-big -o "$WORK/pulled" ;;
+      oras_pull) rm -rf "$WORK/oras-out"; measure oras_pull bash -c "oras_pull '$REG/o$round/chart:1' '$WORK/oras-out'" ;;
+      curl_download) measure curl_download bash -c "curl_download c$round/chart" ;;
+    esac
+  done
+  # Small files: packreg's pack against the ORAS SDK pushing the same manifests folder.
+  steps=(packreg_small oras_small)
+  [ $((round % 2)) -eq 0 ] && steps=(oras_small packreg_small)
+  for step in "${steps[@]}"; do
+    case "$step" in
+      packreg_small) measure packreg_small "$PACKREG" -q -r "$REG/s$round" push "$WORK/small" ;;
+      oras_small) measure oras_small bash -c "oras_push '$REG/os$round/small:1' '$WORK/small/manifests'" ;;
+    esac
+  done
+done
+
+python3 - "$WORK/results" "$SIZE" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    name, secs, rss = line.split()
+    rows.setdefault(name, []).append((float(secs), int(rss)))
+size_mib = int(sys.argv[2]) / 1048576
+med = {k: statistics.median(s for s, _ in v) for k, v in rows.items()}
+peak = {k: max(r for _, r in v) / 1024 for k, v in rows.items()}
+print(f"blob: {size_mib:.0f} MiB; rounds: {len(rows['packreg_push'])}; medians")
+for k in ["packreg_push", "oras_push", "curl_upload", "packreg_pull", "oras_pull", "curl_download", "packreg_small", "oras_small"]:
+    if k in med:
+        print(f"  {k:<14} {med[k]:7.2f} s   peak {peak[k]:7.1f} MiB")
+def ratio(a, b):
+    return med[a] / med[b]
+print(f"push: packreg/curl {ratio('packreg_push','curl_upload'):.2f} (target <= 1.2), packreg/oras {ratio('packreg_push','oras_push'):.2f}")
+print(f"pull: packreg/curl {ratio('packreg_pull','curl_download'):.2f} (target <= 1.3), packreg/oras {ratio('packreg_pull','oras_pull'):.2f} (target <= 1.0)")
+print(f"small files: packreg/oras {ratio('packreg_small','oras_small'):.2f} (target <= 1.0)")
+print(f"packreg peak memory: {max(peak['packreg_push'], peak['packreg_pull'], peak['packreg_small']):.1f} MiB (target < 64)")
+PY
