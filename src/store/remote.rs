@@ -38,6 +38,8 @@ const PAGE_SIZE: usize = 1000;
 const ATTEMPTS: u32 = 4;
 const USER_AGENT: &str = concat!("packreg/", env!("CARGO_PKG_VERSION"));
 const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
+/// How long an Authorization header of our own is reused; registry tokens live 60 s or more.
+const AUTH_HEADER_TTL: Duration = Duration::from_secs(45);
 
 /// How to talk to the registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +73,10 @@ pub struct RemoteStore {
     shared: Client,
     /// Clients holding an access token for one scope, made from an identity token.
     sessions: tokio::sync::Mutex<std::collections::HashMap<String, (Client, RegistryAuth)>>,
+    /// Authorization headers of our own requests, per repository and operation, with when
+    /// they were obtained.
+    auth_headers:
+        tokio::sync::Mutex<std::collections::HashMap<String, (Option<String>, std::time::Instant)>>,
 }
 
 /// What the clients are built with.
@@ -295,6 +301,7 @@ impl RemoteStore {
             credentials,
             shared,
             sessions: Default::default(),
+            auth_headers: Default::default(),
         })
     }
 
@@ -382,8 +389,31 @@ impl RemoteStore {
         )
     }
 
-    /// The Authorization header for a request of our own on `image`.
+    /// The Authorization header for a request of our own on `image`, reused for a while so
+    /// that a pull of many blobs does not fetch a token per blob.
     async fn authorization(
+        &self,
+        image: &Reference,
+        op: RegistryOperation,
+    ) -> Result<Option<String>, StoreError> {
+        let key = format!("{}#{}", image.repository(), op == RegistryOperation::Push);
+        {
+            let cache = self.auth_headers.lock().await;
+            if let Some((header, at)) = cache.get(&key) {
+                if at.elapsed() < AUTH_HEADER_TTL {
+                    return Ok(header.clone());
+                }
+            }
+        }
+        let header = self.fresh_authorization(image, op).await?;
+        self.auth_headers
+            .lock()
+            .await
+            .insert(key, (header.clone(), std::time::Instant::now()));
+        Ok(header)
+    }
+
+    async fn fresh_authorization(
         &self,
         image: &Reference,
         op: RegistryOperation,
@@ -1010,13 +1040,36 @@ impl Store for RemoteStore {
     }
 
     async fn get_blob(&self, repo: &str, digest: &Digest) -> Result<BlobReader, StoreError> {
-        let (client, _) = self.repo_session(repo).await?;
+        // A request of our own: oci-client would hash the stream a second time (without
+        // SHA extensions), and the caller verifies it anyway.
         let image = self.image(repo, digest.as_str())?;
-        let stream = self
-            .retry(|| client.pull_blob_stream(&image, digest.as_str()))
-            .await
-            .map_err(|e| self.map_error(e, &self.reference(repo, digest.as_str())))?;
-        Ok(Box::pin(StreamReader::new(stream.stream)))
+        let full = self.full_repo(repo)?;
+        let url = self.url(&full, &format!("blobs/{digest}"));
+        let what = self.reference(repo, digest.as_str());
+        let resp = self
+            .send_own(&image, RegistryOperation::Pull, |http| http.get(&url))
+            .await?;
+        match resp.status() {
+            s if s.is_success() => Ok(Box::pin(StreamReader::new(
+                resp.bytes_stream().map_err(std::io::Error::other),
+            ))),
+            StatusCode::NOT_FOUND => Err(StoreError::NotFound {
+                what,
+                location: self.host.clone(),
+            }),
+            StatusCode::UNAUTHORIZED => Err(StoreError::Unauthorized {
+                location: what,
+                message: format!(
+                    "authentication required or credentials rejected (UNAUTHORIZED); run `packreg login {}`",
+                    self.host
+                ),
+            }),
+            StatusCode::FORBIDDEN => Err(StoreError::Denied { location: what }),
+            s => Err(StoreError::Remote {
+                location: what,
+                message: format!("the registry answered HTTP {s} to a blob download"),
+            }),
+        }
     }
 
     async fn put_blob(
