@@ -1025,10 +1025,44 @@ impl Store for RemoteStore {
         let content_type = reqwest::header::HeaderValue::from_str(media_type)
             .map_err(|_| StoreError::Config(format!("{media_type:?} is not a valid media type")))?;
         let body = bytes::Bytes::copy_from_slice(bytes);
-        self.retry(|| client.push_manifest_raw(&image, body.clone(), content_type.clone()))
-            .await
-            .map_err(|e| self.map_error(e, &what))?;
-        Ok(digest)
+        if tag.is_some() {
+            self.retry(|| client.push_manifest_raw(&image, body.clone(), content_type.clone()))
+                .await
+                .map_err(|e| self.map_error(e, &what))?;
+            return Ok(digest);
+        }
+        // By digest, a request of our own: oci-client's push_manifest_raw panics when a
+        // registry answers such a PUT without a Location header (as ECR does).
+        let full = self.full_repo(repo)?;
+        let url = self.url(&full, &format!("manifests/{digest}"));
+        let resp = self
+            .send_own(&image, RegistryOperation::Push, |http| {
+                http.put(&url)
+                    .header(reqwest::header::CONTENT_TYPE, content_type.clone())
+                    .body(body.clone())
+            })
+            .await?;
+        match resp.status() {
+            s if s.is_success() => Ok(digest),
+            StatusCode::UNAUTHORIZED => Err(StoreError::Unauthorized {
+                location: what,
+                message: format!(
+                    "pushing needs credentials; run `packreg login {}`",
+                    self.host
+                ),
+            }),
+            StatusCode::FORBIDDEN => Err(StoreError::Denied { location: what }),
+            s => {
+                let text = resp.text().await.unwrap_or_default();
+                Err(StoreError::Remote {
+                    location: what,
+                    message: format!(
+                        "the registry refused the manifest (HTTP {s}): {}",
+                        text.chars().take(300).collect::<String>().trim()
+                    ),
+                })
+            }
+        }
     }
 
     async fn has_blob(&self, repo: &str, digest: &Digest) -> Result<bool, StoreError> {
