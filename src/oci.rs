@@ -183,8 +183,10 @@ pub fn sniff_media_type(bytes: &[u8]) -> Option<String> {
 pub struct References {
     /// Blobs (config and layers).
     pub blobs: Vec<Descriptor>,
-    /// Child manifests of an index, and a subject.
+    /// Child manifests of an index.
     pub manifests: Vec<Descriptor>,
+    /// The manifest this one refers to, which need not be stored first.
+    pub subject: Option<Descriptor>,
 }
 
 /// Parses raw manifest or index bytes of `media_type` into what they reference.
@@ -193,12 +195,12 @@ pub fn references(media_type: &str, bytes: &[u8]) -> Result<References, serde_js
     if matches!(media_type, MEDIA_TYPE_INDEX | MEDIA_TYPE_DOCKER_LIST) {
         let index: Index = serde_json::from_slice(bytes)?;
         refs.manifests.extend(index.manifests);
-        refs.manifests.extend(index.subject);
+        refs.subject = index.subject;
     } else {
         let manifest: Manifest = serde_json::from_slice(bytes)?;
         refs.blobs.push(manifest.config);
         refs.blobs.extend(manifest.layers);
-        refs.manifests.extend(manifest.subject);
+        refs.subject = manifest.subject;
     }
     Ok(refs)
 }

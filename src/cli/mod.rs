@@ -4,11 +4,13 @@ mod build;
 mod inspect;
 mod login;
 mod ls;
+mod mirror;
 mod output;
 mod progress;
 mod pull;
 mod push;
 mod rm;
+mod tag;
 mod validate;
 
 use std::process::ExitCode;
@@ -70,6 +72,15 @@ enum Command {
     Login(login::LoginArgs),
     /// Remove a registry's credentials from the docker config.
     Logout(login::LogoutArgs),
+    /// Add or remove a label tag.
+    #[command(subcommand)]
+    Tag(tag::TagCommand),
+    /// Copy packs between registries and local stores, digest-preserving and incremental.
+    Mirror(mirror::MirrorArgs),
+    /// Write packs into one tar holding an OCI image layout tree, for air-gapped sites.
+    Export(mirror::ExportArgs),
+    /// Push the packs of a bundle written by `export` into a registry.
+    Import(mirror::ImportArgs),
 }
 
 /// Parses the command line, runs the command and returns the process exit code
@@ -94,6 +105,14 @@ pub fn run() -> ExitCode {
         Command::Rm(args) => with_store(&cli, |rt, store| rt.block_on(rm::run(args, store, &out))),
         Command::Login(args) => login::login(args, &cli, &out),
         Command::Logout(args) => login::logout(args, &cli, &out),
+        Command::Tag(cmd) => with_store(&cli, |rt, store| rt.block_on(tag::run(cmd, store, &out))),
+        Command::Mirror(args) => mirror::run_mirror(args, &cli, &out),
+        Command::Export(args) => with_store(&cli, |rt, store| {
+            mirror::run_export(args, &cli, &out, store, rt)
+        }),
+        Command::Import(args) => {
+            with_store(&cli, |rt, store| mirror::run_import(args, &out, store, rt))
+        }
     };
     match result {
         Ok(code) => code,

@@ -11,7 +11,7 @@ use crate::digest::Digest;
 /// Entries kept per store before the oldest knowledge is dropped.
 const MAX_PER_STORE: usize = 20_000;
 
-/// Known blob locations: store location, then digest, then repository.
+/// Known blob locations: registry id, then digest, then full repository name.
 #[derive(Debug, Default)]
 pub struct BlobCache {
     path: Option<PathBuf>,

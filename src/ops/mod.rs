@@ -2,8 +2,10 @@
 //! remove. The command line is a thin layer over these.
 
 pub mod blobcache;
+pub mod bundle;
 pub mod inspect;
 pub mod list;
+pub mod mirror;
 pub mod progress;
 pub mod pull;
 pub mod push;
@@ -66,6 +68,17 @@ pub enum OpError {
     /// A tag given where a version is needed.
     #[error("{0:?} is not a version tag; give NAME:VERSION")]
     NotAVersion(String),
+    /// A label that is not a valid tag or collides with version, parent or referrer tags.
+    #[error("{0:?} cannot be a label: a label is letters, digits, '.', '_' and '-', not a version (starting with a digit), a parent tag (1.x) or a sha256- tag; remove versions with `packreg rm`")]
+    BadLabel(String),
+    /// A bundle could not be read or written.
+    #[error("{path}: {message}")]
+    Bundle {
+        /// The bundle file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// A background task failed.
     #[error("internal task failed: {0}")]
     Task(String),

@@ -131,9 +131,9 @@ pub async fn pull(
 
     let bytes = download_layers(store, &repo, &manifest, format, &content, opts).await?;
     let mut cache = super::blobcache::BlobCache::load();
-    let location = store.location();
+    let (registry, full) = (store.registry_id(), store.full_name(&repo));
     for layer in &manifest.layers {
-        cache.record(&location, &repo, &layer.digest);
+        cache.record(&registry, &full, &layer.digest);
     }
     cache.save();
     let root = if format == Format::Palette {

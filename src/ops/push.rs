@@ -155,13 +155,14 @@ pub async fn push(
     if status != PushStatus::Unchanged {
         let progress = opts.progress.as_ref();
         let repo_ref = repo.as_str();
-        let location = store.location();
+        let registry = store.registry_id();
+        let full = store.full_name(&repo);
         let mut cache = BlobCache::load();
         let cache_ref = &cache;
-        let location_ref = location.as_str();
+        let (registry_ref, full_ref) = (registry.as_str(), full.as_str());
         let sent: Vec<Option<u64>> = stream::iter(&artifact.blobs)
             .map(|blob| async move {
-                let from = cache_ref.elsewhere(location_ref, repo_ref, &blob.descriptor.digest);
+                let from = cache_ref.elsewhere(registry_ref, full_ref, &blob.descriptor.digest);
                 let sent =
                     upload_or_mount(store, repo_ref, blob, from.as_deref(), progress).await?;
                 tracing::debug!(
@@ -175,7 +176,7 @@ pub async fn push(
             .try_collect()
             .await?;
         for blob in &artifact.blobs {
-            cache.record(&location, &repo, &blob.descriptor.digest);
+            cache.record(&registry, &full, &blob.descriptor.digest);
         }
         cache.save();
         for size in sent {

@@ -70,3 +70,83 @@ pub async fn update_parent_tags(
     }
     Ok(out)
 }
+
+/// The result of adding a label.
+#[derive(Debug, Clone, Serialize)]
+pub struct LabelOutcome {
+    /// Full reference of the new tag.
+    pub reference: String,
+    /// The label tag (`group__label` or `label`).
+    pub tag: String,
+    /// Digest it points at.
+    pub digest: Digest,
+    /// Parent tags after the change.
+    pub parent_tags: Vec<ParentTag>,
+}
+
+/// The label tag of `label` in `group`: `group__label`, or `label` alone.
+pub fn label_tag(label: &str, group: Option<&str>) -> String {
+    match group {
+        Some(group) if !group.is_empty() => format!("{group}__{label}"),
+        _ => label.to_string(),
+    }
+}
+
+fn check_label(tag: &str) -> Result<(), OpError> {
+    use super::versions::is_parent_tag;
+    let reserved = is_version_tag(tag) || is_parent_tag(tag) || tag.starts_with("sha256-");
+    if !crate::reference::is_valid_tag(tag) || reserved {
+        return Err(OpError::BadLabel(tag.to_string()));
+    }
+    Ok(())
+}
+
+/// Every parent tag of the versions in `repo`.
+pub async fn all_parent_tags(store: &dyn Store, repo: &str) -> Result<Vec<String>, OpError> {
+    let mut parents = std::collections::BTreeSet::new();
+    for tag in store.tags(repo).await? {
+        if is_version_tag(&tag) {
+            parents.extend(parent_tags(&tag));
+        }
+    }
+    Ok(parents.into_iter().collect())
+}
+
+/// Points label `tag` at version `version` of pack `name`, then recomputes the parent tags.
+pub async fn add_label(
+    store: &dyn Store,
+    name: &str,
+    version: &str,
+    tag: &str,
+) -> Result<LabelOutcome, OpError> {
+    check_label(tag)?;
+    let repo = crate::reference::pack_repository(name);
+    let version_tag = crate::reference::version_to_tag(version);
+    if !is_version_tag(&version_tag) {
+        return Err(OpError::NotAVersion(version_tag));
+    }
+    let _lock = store.lock(&repo).await?;
+    let raw = store.get_manifest(&repo, &version_tag).await?;
+    let digest = store
+        .put_manifest(&repo, Some(tag), &raw.bytes, &raw.media_type)
+        .await?;
+    let parents = all_parent_tags(store, &repo).await?;
+    let parent_tags = update_parent_tags(store, &repo, &parents).await?;
+    Ok(LabelOutcome {
+        reference: store.reference(&repo, tag),
+        tag: tag.to_string(),
+        digest,
+        parent_tags,
+    })
+}
+
+/// Removes label `tag` of pack `name` only: the version and its other tags stay. Versions
+/// are removed with `rm`, and parent tags follow the versions.
+pub async fn remove_label(store: &dyn Store, name: &str, tag: &str) -> Result<String, OpError> {
+    check_label(tag)?;
+    let repo = crate::reference::pack_repository(name);
+    let _lock = store.lock(&repo).await?;
+    store.delete_tag(&repo, tag).await?;
+    store.collect_garbage(&repo).await?;
+    Ok(store.reference(&repo, tag))
+}

@@ -144,6 +144,68 @@ where
     .await?
 }
 
+/// An async reader that hashes what passes and fails at end of stream unless the bytes match
+/// the expected digest and size (reading past the size fails at once).
+pub struct VerifyingAsyncReader<R> {
+    inner: R,
+    hasher: crate::digest::Hasher,
+    expected: crate::digest::Digest,
+    size: u64,
+}
+
+impl<R> VerifyingAsyncReader<R> {
+    /// Wraps `inner`, which must yield `size` bytes with digest `expected`.
+    pub fn new(inner: R, expected: crate::digest::Digest, size: u64) -> Self {
+        VerifyingAsyncReader {
+            inner,
+            hasher: crate::digest::Hasher::new(),
+            expected,
+            size,
+        }
+    }
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for VerifyingAsyncReader<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let this = &mut *self;
+        match std::pin::Pin::new(&mut this.inner).poll_read(cx, buf) {
+            std::task::Poll::Ready(Ok(())) => {
+                let fresh = &buf.filled()[before..];
+                if fresh.is_empty() {
+                    let got = this.hasher.clone().finish();
+                    if this.hasher.len() != this.size || got != this.expected {
+                        return std::task::Poll::Ready(Err(std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            format!(
+                                "blob content does not match its digest: expected {} ({} bytes), got {got} ({} bytes)",
+                                this.expected, this.size, this.hasher.len()
+                            ),
+                        )));
+                    }
+                } else {
+                    this.hasher.update(fresh);
+                    if this.hasher.len() > this.size {
+                        return std::task::Poll::Ready(Err(std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            format!(
+                                "blob {} is larger than its declared {} bytes",
+                                this.expected, this.size
+                            ),
+                        )));
+                    }
+                }
+                std::task::Poll::Ready(Ok(()))
+            }
+            other => other,
+        }
+    }
+}
+
 struct FinishOnDrop(std::sync::Arc<dyn super::progress::Bar>);
 
 impl Drop for FinishOnDrop {

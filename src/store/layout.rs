@@ -172,6 +172,18 @@ impl Store for LayoutStore {
         format!("oci:{}", self.root.display())
     }
 
+    fn registry_id(&self) -> String {
+        let root = self
+            .root
+            .canonicalize()
+            .unwrap_or_else(|_| self.root.clone());
+        format!("oci:{}", root.display())
+    }
+
+    fn full_name(&self, repo: &str) -> String {
+        repo.to_string()
+    }
+
     async fn repositories(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let start = self.root.join(prefix.trim_end_matches('/'));
         if !start.is_dir() {
@@ -399,10 +411,10 @@ impl Store for LayoutStore {
     async fn mount_blob(
         &self,
         repo: &str,
-        from_repo: &str,
+        from_full: &str,
         digest: &Digest,
     ) -> Result<bool, StoreError> {
-        let source = Self::blob_path(&self.repo_dir(from_repo)?, digest);
+        let source = Self::blob_path(&self.repo_dir(from_full)?, digest);
         if !source.is_file() {
             return Ok(false);
         }

@@ -182,15 +182,33 @@ pub trait Store: Send + Sync {
     /// tag by name answer [`StoreError::Unsupported`].
     async fn delete_tag(&self, repo: &str, tag: &str) -> Result<(), StoreError>;
 
-    /// Makes blob `digest` of `from_repo` (same store) available in `repo` without copying it.
-    /// Returns false when the store could not (the caller uploads instead).
+    /// Identifies the registry (host) or local tree behind this store: two stores with the
+    /// same id can mount blobs from one another.
+    fn registry_id(&self) -> String;
+
+    /// The repository's full name within the registry (base path included).
+    fn full_name(&self, repo: &str) -> String;
+
+    /// Makes blob `digest` of the repository `from_full` (a full name, see
+    /// [`Store::full_name`], in the same registry) available in `repo` without copying it.
+    /// Returns false when that could not be done (the caller uploads instead).
     async fn mount_blob(
         &self,
         _repo: &str,
-        _from_repo: &str,
+        _from_full: &str,
         _digest: &Digest,
     ) -> Result<bool, StoreError> {
         Ok(false)
+    }
+
+    /// The referrers of manifest `digest` through the registry's Referrers API, or None when
+    /// the store has no such API (then clients keep the `sha256-<hex>` fallback tag).
+    async fn referrers(
+        &self,
+        _repo: &str,
+        _digest: &Digest,
+    ) -> Result<Option<Vec<crate::oci::Descriptor>>, StoreError> {
+        Ok(None)
     }
 
     /// Locks `repo` for a write session (push, rm) so that concurrent writers and garbage

@@ -875,6 +875,14 @@ impl Store for RemoteStore {
         }
     }
 
+    fn registry_id(&self) -> String {
+        self.host.clone()
+    }
+
+    fn full_name(&self, repo: &str) -> String {
+        self.full_repo(repo).unwrap_or_else(|_| repo.to_string())
+    }
+
     async fn repositories(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let full_prefix = self.full_repo(prefix.trim_end_matches('/'))? + "/";
         let header = self.catalog_authorization().await?;
@@ -1127,12 +1135,15 @@ impl Store for RemoteStore {
     async fn mount_blob(
         &self,
         repo: &str,
-        from_repo: &str,
+        from_full: &str,
         digest: &Digest,
     ) -> Result<bool, StoreError> {
         let image = self.image(repo, digest.as_str())?;
         let full = self.full_repo(repo)?;
-        let from = self.full_repo(from_repo)?;
+        if !is_repository_path(from_full) {
+            return Ok(false);
+        }
+        let from = from_full.to_string();
         let url = self.url(&full, "blobs/uploads/");
         let resp = self
             .send_own(&image, RegistryOperation::Push, |http| {
@@ -1166,6 +1177,39 @@ impl Store for RemoteStore {
             }
             _ => Ok(false),
         }
+    }
+
+    async fn referrers(
+        &self,
+        repo: &str,
+        digest: &Digest,
+    ) -> Result<Option<Vec<Descriptor>>, StoreError> {
+        let image = self.image(repo, digest.as_str())?;
+        let full = self.full_repo(repo)?;
+        let url = self.url(&full, &format!("referrers/{digest}"));
+        let resp = self
+            .send_own(&image, RegistryOperation::Pull, |http| {
+                http.get(&url)
+                    .header(reqwest::header::ACCEPT, MEDIA_TYPE_INDEX)
+            })
+            .await?;
+        if !resp.status().is_success() {
+            // 404 (CNCF distribution 2.8, GHCR): no Referrers API.
+            return Ok(None);
+        }
+        let is_index = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with(MEDIA_TYPE_INDEX));
+        if !is_index {
+            return Ok(None);
+        }
+        let index: oci::Index = resp.json().await.map_err(|e| StoreError::Corrupt {
+            location: self.reference(repo, digest.as_str()),
+            message: format!("the Referrers API answered an unreadable index: {e}"),
+        })?;
+        Ok(Some(index.manifests))
     }
 
     async fn delete_manifest(&self, repo: &str, digest: &Digest) -> Result<(), StoreError> {

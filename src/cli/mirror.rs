@@ -1,0 +1,271 @@
+//! `packreg mirror`, `packreg export` and `packreg import`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use packreg::ops::bundle::{export, import};
+use packreg::ops::mirror::{mirror, MirrorOptions, MirrorSummary};
+use packreg::reference::{is_repository_component, version_to_tag};
+use packreg::store::{open_store, Store, StoreOptions};
+
+use super::{Cli, Failure, Output};
+
+/// Connection flags of one side of a copy, over the global ones (as `oras cp` has them).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SideFlags {
+    /// Source: talk plain HTTP.
+    #[arg(long)]
+    pub from_plain_http: bool,
+    /// Source: skip TLS verification.
+    #[arg(long)]
+    pub from_insecure: bool,
+    /// Source: trust this CA certificate (PEM).
+    #[arg(long, value_name = "PEM")]
+    pub from_ca_file: Option<PathBuf>,
+    /// Destination: talk plain HTTP.
+    #[arg(long)]
+    pub to_plain_http: bool,
+    /// Destination: skip TLS verification.
+    #[arg(long)]
+    pub to_insecure: bool,
+    /// Destination: trust this CA certificate (PEM).
+    #[arg(long, value_name = "PEM")]
+    pub to_ca_file: Option<PathBuf>,
+}
+
+/// Which packs to copy.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Selection {
+    /// Only packs whose name contains this text.
+    #[arg(long = "name", value_name = "SUBSTR")]
+    pub filter: Option<String>,
+    /// Read NAME[:TAG] lines from this file (for registries that refuse _catalog).
+    #[arg(long, value_name = "FILE")]
+    pub names_from: Option<PathBuf>,
+    /// Report what would be copied; copy nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Move destination tags that point at another digest.
+    #[arg(long)]
+    pub force: bool,
+    /// Blobs copied at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+}
+
+/// Arguments of `mirror`.
+#[derive(Debug, clap::Args)]
+pub struct MirrorArgs {
+    /// Source: oci:PATH or host[:port][/base/path].
+    pub src: String,
+    /// Destination: oci:PATH or host[:port][/base/path].
+    pub dst: String,
+    /// Packs to copy, as NAME or NAME:TAG (default: every pack the source lists).
+    pub packs: Vec<String>,
+    #[command(flatten)]
+    pub selection: Selection,
+    #[command(flatten)]
+    pub sides: SideFlags,
+}
+
+/// Arguments of `export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// Packs to export, as NAME or NAME:VERSION.
+    pub packs: Vec<String>,
+    /// Export every pack of the registry.
+    #[arg(long, conflicts_with = "packs")]
+    pub all: bool,
+    /// The bundle to write (a tar).
+    #[arg(short, long, value_name = "BUNDLE.tar")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub selection: Selection,
+}
+
+/// Arguments of `import`.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The bundle written by `packreg export`.
+    pub bundle: PathBuf,
+    #[command(flatten)]
+    pub selection: Selection,
+}
+
+fn base_options(cli: &Cli) -> StoreOptions {
+    StoreOptions {
+        plain_http: cli.plain_http,
+        insecure: cli.insecure,
+        ca_file: cli.ca_file.clone(),
+        registry_config: cli.registry_config.clone(),
+    }
+}
+
+fn parse_names(
+    packs: &[String],
+    file: Option<&PathBuf>,
+) -> Result<Vec<(String, Option<String>)>, Failure> {
+    let mut items: Vec<String> = packs.to_vec();
+    if let Some(file) = file {
+        let text = std::fs::read_to_string(file).map_err(|e| Failure {
+            message: format!("{}: cannot read the names file: {e}", file.display()),
+            code: 2,
+        })?;
+        items.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string),
+        );
+    }
+    items
+        .iter()
+        .map(|item| {
+            let (name, tag) = match item.split_once(':') {
+                Some((n, t)) => (n, Some(version_to_tag(t))),
+                None => (item.as_str(), None),
+            };
+            if !is_repository_component(name) {
+                return Err(Failure {
+                    message: format!("{name:?} is not a valid pack name"),
+                    code: 2,
+                });
+            }
+            Ok((name.to_string(), tag))
+        })
+        .collect()
+}
+
+fn options(
+    selection: &Selection,
+    names: Vec<(String, Option<String>)>,
+    out: &Output,
+    verb: &str,
+) -> MirrorOptions {
+    MirrorOptions {
+        filter: selection.filter.clone(),
+        names,
+        dry_run: selection.dry_run,
+        force: selection.force,
+        concurrency: selection.concurrency.into(),
+        progress: super::progress::for_output(out, verb),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))
+}
+
+fn report(summary: &MirrorSummary, out: &Output, what: &str) {
+    if out.json {
+        out.print_json(summary);
+        return;
+    }
+    let verb = if summary.dry_run {
+        "would copy"
+    } else {
+        "copied"
+    };
+    out.data(format!(
+        "{what}: {} pack(s); tags {verb} {}, unchanged {}, conflicting {}; manifests {verb} {}; blobs {verb} {}, skipped {}, mounted {}; {} bytes; referrers {}",
+        summary.packs,
+        summary.tags_copied,
+        summary.tags_unchanged,
+        summary.conflicts.len(),
+        summary.manifests_copied,
+        summary.blobs_copied,
+        summary.blobs_skipped,
+        summary.blobs_mounted,
+        summary.bytes_copied,
+        summary.referrers_copied,
+    ));
+    for conflict in &summary.conflicts {
+        out.status(format!(
+            "  left alone (pass --force to move it): {conflict}"
+        ));
+    }
+}
+
+pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
+    let names = parse_names(&args.packs, args.selection.names_from.as_ref())?;
+    let base = base_options(cli);
+    let mut from = base.clone();
+    from.plain_http |= args.sides.from_plain_http;
+    from.insecure |= args.sides.from_insecure;
+    if args.sides.from_ca_file.is_some() {
+        from.ca_file = args.sides.from_ca_file.clone();
+    }
+    let mut to = base;
+    to.plain_http |= args.sides.to_plain_http;
+    to.insecure |= args.sides.to_insecure;
+    if args.sides.to_ca_file.is_some() {
+        to.ca_file = args.sides.to_ca_file.clone();
+    }
+    let opts = options(&args.selection, names, out, "mirror");
+    let rt = runtime()?;
+    let summary = rt.block_on(async {
+        let src = open_store(Some(&args.src), &from)
+            .await
+            .map_err(|e| Failure::new(e.to_string()))?;
+        let dst = open_store(Some(&args.dst), &to)
+            .await
+            .map_err(|e| Failure::new(e.to_string()))?;
+        mirror(src.as_ref(), dst.as_ref(), &opts)
+            .await
+            .map_err(Failure::from)
+    })?;
+    report(&summary, out, &format!("{} -> {}", args.src, args.dst));
+    Ok(if summary.conflicts.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+pub fn run_export(
+    args: &ExportArgs,
+    cli: &Cli,
+    out: &Output,
+    store: &dyn Store,
+    rt: &tokio::runtime::Runtime,
+) -> Result<ExitCode, Failure> {
+    let _ = cli;
+    if args.packs.is_empty() && !args.all {
+        return Err(Failure {
+            message: "name the packs to export (NAME or NAME:VERSION), or pass --all".into(),
+            code: 2,
+        });
+    }
+    let names = parse_names(&args.packs, args.selection.names_from.as_ref())?;
+    let opts = options(&args.selection, names, out, "export");
+    let summary = rt.block_on(export(store, &args.output, &opts))?;
+    report(
+        &summary,
+        out,
+        &format!("{} -> {}", store.location(), args.output.display()),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run_import(
+    args: &ImportArgs,
+    out: &Output,
+    store: &dyn Store,
+    rt: &tokio::runtime::Runtime,
+) -> Result<ExitCode, Failure> {
+    let opts = options(&args.selection, Vec::new(), out, "import");
+    let summary = rt.block_on(import(&args.bundle, store, &opts))?;
+    report(
+        &summary,
+        out,
+        &format!("{} -> {}", args.bundle.display(), store.location()),
+    );
+    Ok(if summary.conflicts.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,67 @@
+//! `packreg tag add` and `packreg tag rm`.
+
+use std::process::ExitCode;
+
+use packreg::ops::tags::{add_label, label_tag, remove_label};
+use packreg::store::Store;
+
+use super::{Failure, Output};
+
+/// Subcommands of `tag`.
+#[derive(Debug, clap::Subcommand)]
+pub enum TagCommand {
+    /// Point a label (`GROUP__LABEL`, or `LABEL`) at a version.
+    Add {
+        /// The version, as NAME:VERSION.
+        reference: String,
+        /// The label.
+        label: String,
+        /// The label's group.
+        #[arg(short, long)]
+        group: Option<String>,
+    },
+    /// Remove one label; the version and its other tags stay.
+    Rm {
+        /// The label, as NAME:TAG.
+        reference: String,
+    },
+}
+
+fn split(reference: &str, what: &str) -> Result<(String, String), Failure> {
+    match reference.split_once(':') {
+        Some((n, t)) if !n.is_empty() && !t.is_empty() => Ok((n.to_string(), t.to_string())),
+        _ => Err(Failure {
+            message: format!("{reference:?}: give {what}"),
+            code: 2,
+        }),
+    }
+}
+
+pub async fn run(cmd: &TagCommand, store: &dyn Store, out: &Output) -> Result<ExitCode, Failure> {
+    match cmd {
+        TagCommand::Add {
+            reference,
+            label,
+            group,
+        } => {
+            let (name, version) = split(reference, "the version as NAME:VERSION")?;
+            let tag = label_tag(label, group.as_deref());
+            let done = add_label(store, &name, &version, &tag).await?;
+            if out.json {
+                out.print_json(&done);
+            } else {
+                out.status(format!("Tagged {} -> {}", done.reference, done.digest));
+            }
+        }
+        TagCommand::Rm { reference } => {
+            let (name, tag) = split(reference, "the label as NAME:TAG")?;
+            let removed = remove_label(store, &name, &tag).await?;
+            if out.json {
+                out.print_json(&serde_json::json!({ "removed": removed }));
+            } else {
+                out.status(format!("Removed {removed}"));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,161 @@
+//! Air-gap bundles: one tar holding an OCI image layout tree
+//! (`spectro-packs/archive/<name>/{oci-layout,index.json,blobs/…}`), which skopeo and
+//! `oras cp --from-oci-layout` read once untarred.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::mirror::{mirror, MirrorOptions, MirrorSummary};
+use super::OpError;
+use crate::archive::{extract_tar, write_tar, TarEntry, TarEntryKind};
+use crate::digest::{Digest, Hasher};
+use crate::reference::PACKS_PREFIX;
+use crate::store::layout::LayoutStore;
+use crate::store::Store;
+
+fn bundle_error(path: &Path, message: impl std::fmt::Display) -> OpError {
+    OpError::Bundle {
+        path: path.to_path_buf(),
+        message: message.to_string(),
+    }
+}
+
+/// Writes the packs `opts` selects (every pack with no names) from `src` into the tar
+/// `bundle`, which appears whole or not at all.
+pub async fn export(
+    src: &dyn Store,
+    bundle: &Path,
+    opts: &MirrorOptions,
+) -> Result<MirrorSummary, OpError> {
+    let parent = match bundle.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(|e| bundle_error(&parent, e))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".packreg-export-")
+        .tempdir_in(&parent)
+        .map_err(|e| bundle_error(&parent, e))?;
+    let tree = staging.path().join("layout");
+    let layout = LayoutStore::new(&tree);
+    let summary = mirror(src, &layout, opts).await?;
+    if opts.dry_run {
+        return Ok(summary);
+    }
+    let entries = layout_entries(&tree)?;
+    let tmp = staging.path().join("bundle.tar");
+    let tmp_for_task = tmp.clone();
+    tokio::task::spawn_blocking(move || -> Result<(), OpError> {
+        let file = File::create(&tmp_for_task).map_err(|e| bundle_error(&tmp_for_task, e))?;
+        let out = write_tar(std::io::BufWriter::with_capacity(1 << 20, file), &entries)
+            .map_err(|e| bundle_error(&tmp_for_task, e))?;
+        out.into_inner()
+            .map_err(|e| bundle_error(&tmp_for_task, e.into_error()))?
+            .sync_all()
+            .map_err(|e| bundle_error(&tmp_for_task, e))
+    })
+    .await??;
+    std::fs::rename(&tmp, bundle).map_err(|e| bundle_error(bundle, e))?;
+    Ok(summary)
+}
+
+/// The files of a layout tree in a stable order, without packreg's lock files.
+fn layout_entries(tree: &Path) -> Result<Vec<TarEntry>, OpError> {
+    let mut entries = Vec::new();
+    if !tree.exists() {
+        return Ok(entries);
+    }
+    let walker = walkdir::WalkDir::new(tree)
+        .min_depth(1)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| !e.file_name().to_string_lossy().starts_with(".packreg"));
+    for entry in walker {
+        let entry = entry.map_err(|e| bundle_error(tree, e))?;
+        let rel = entry
+            .path()
+            .strip_prefix(tree)
+            .map_err(|e| bundle_error(tree, e))?
+            .to_string_lossy()
+            .replace('\\', "/");
+        let kind = if entry.file_type().is_dir() {
+            TarEntryKind::Dir
+        } else {
+            TarEntryKind::File {
+                source: entry.path().to_path_buf(),
+                executable: false,
+            }
+        };
+        entries.push(TarEntry { name: rel, kind });
+    }
+    Ok(entries)
+}
+
+/// Checks that every blob of every layout under `tree` hashes to its name.
+fn verify_layout_blobs(tree: &Path) -> Result<usize, OpError> {
+    let mut count = 0;
+    for entry in walkdir::WalkDir::new(tree) {
+        let entry = entry.map_err(|e| bundle_error(tree, e))?;
+        let path = entry.path();
+        let in_blobs = path.parent().is_some_and(|p| p.ends_with("blobs/sha256"));
+        if !entry.file_type().is_file() || !in_blobs {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy();
+        let expected: Digest = format!("sha256:{name}")
+            .parse()
+            .map_err(|_| bundle_error(path, "a blob whose name is not a sha256 digest"))?;
+        let mut file = File::open(path).map_err(|e| bundle_error(path, e))?;
+        let mut hasher = Hasher::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = file.read(&mut buf).map_err(|e| bundle_error(path, e))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        let got = hasher.finish();
+        if got != expected {
+            return Err(bundle_error(
+                path,
+                format!("blob content hashes to {got}, not {expected}: the bundle is corrupt; nothing was imported"),
+            ));
+        }
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// Pushes every pack of the tar `bundle` into `dst`, incrementally. Every blob of the
+/// bundle is checked against its digest before anything is written.
+pub async fn import(
+    bundle: &Path,
+    dst: &dyn Store,
+    opts: &MirrorOptions,
+) -> Result<MirrorSummary, OpError> {
+    let staging = tempfile::Builder::new()
+        .prefix("packreg-import-")
+        .tempdir()
+        .map_err(|e| bundle_error(bundle, e))?;
+    let tree = staging.path().join("layout");
+    std::fs::create_dir_all(&tree).map_err(|e| bundle_error(&tree, e))?;
+    let (bundle_path, tree_for_task) = (bundle.to_path_buf(), tree.clone());
+    tokio::task::spawn_blocking(move || -> Result<(), OpError> {
+        let file = File::open(&bundle_path).map_err(|e| bundle_error(&bundle_path, e))?;
+        extract_tar(std::io::BufReader::new(file), &tree_for_task, None)
+            .map_err(|e| bundle_error(&bundle_path, e))?;
+        verify_layout_blobs(&tree_for_task)?;
+        Ok(())
+    })
+    .await??;
+    let layout = LayoutStore::new(&tree);
+    if layout.repositories(PACKS_PREFIX).await?.is_empty() {
+        return Err(bundle_error(
+            bundle,
+            "holds no packs (no OCI layout under spectro-packs/archive/); was it written by `packreg export`?",
+        ));
+    }
+    mirror(&layout, dst, opts).await
+}
