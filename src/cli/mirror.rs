@@ -227,12 +227,10 @@ pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode
 
 pub fn run_export(
     args: &ExportArgs,
-    cli: &Cli,
     out: &Output,
     store: &dyn Store,
     rt: &tokio::runtime::Runtime,
 ) -> Result<ExitCode, Failure> {
-    let _ = cli;
     if args.packs.is_empty() && !args.all {
         return Err(Failure {
             message: "name the packs to export (NAME or NAME:VERSION), or pass --all".into(),

@@ -107,9 +107,9 @@ pub fn run() -> ExitCode {
         Command::Logout(args) => login::logout(args, &cli, &out),
         Command::Tag(cmd) => with_store(&cli, |rt, store| rt.block_on(tag::run(cmd, store, &out))),
         Command::Mirror(args) => mirror::run_mirror(args, &cli, &out),
-        Command::Export(args) => with_store(&cli, |rt, store| {
-            mirror::run_export(args, &cli, &out, store, rt)
-        }),
+        Command::Export(args) => {
+            with_store(&cli, |rt, store| mirror::run_export(args, &out, store, rt))
+        }
         Command::Import(args) => {
             with_store(&cli, |rt, store| mirror::run_import(args, &out, store, rt))
         }

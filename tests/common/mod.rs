@@ -186,3 +186,14 @@ impl Sandbox {
         serde_json::from_str(&ok(&self.run(&full))).unwrap()
     }
 }
+
+/// Copies testdata pack `name` to `dir` with pack.json's version set to `version`.
+pub fn pack_with_version(dir: &Path, name: &str, version: &str) -> PathBuf {
+    copy_dir(&pack(name), dir);
+    let path = dir.join("pack.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    meta["version"] = serde_json::Value::from(version);
+    std::fs::write(&path, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+    dir.to_path_buf()
+}
