@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark: packreg push and pull against the ORAS Python SDK and raw curl transfers of the
-# same blob, on the same local docker-registry, in one run, alternating the order. Reports
-# medians, ratios and peak memory (/usr/bin/time -v). Only loopback traffic.
+# same blob, and packreg mirror against skopeo copy between two registries, on local
+# docker-registry processes, in one run, alternating the order. Reports medians, ratios and
+# peak memory (/usr/bin/time -v). Only loopback traffic.
 #
-# usage: scripts/bench.sh [ROUNDS]   (default 3; needs docker-registry, curl, python3 with oras)
+# usage: scripts/bench.sh [ROUNDS]   (default 3; needs docker-registry, skopeo, curl, python3 with oras)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS="${1:-3}"
@@ -12,7 +13,7 @@ cargo build --release --quiet
 PACKREG="$PWD/target/release/packreg"
 
 WORK="$(mktemp -d)"
-trap 'kill "${REG_PID:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill "${REG_PID:-0}" "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 REG="127.0.0.1:$PORT"
 cat > "$WORK/registry.yml" <<YAML
@@ -31,6 +32,18 @@ http:
 YAML
 docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
 REG_PID=$!
+PIDS=()
+# start_registry NAME: a fresh, empty registry (so no tool can mount blobs it saw before);
+# prints its address.
+start_registry() {
+  local port
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  sed -e "s#$WORK/data#$WORK/data-$1#" -e "s#addr: $REG#addr: 127.0.0.1:$port#" "$WORK/registry.yml" > "$WORK/registry-$1.yml"
+  docker-registry serve "$WORK/registry-$1.yml" >"$WORK/registry-$1.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+  echo "127.0.0.1:$port"
+}
 for _ in $(seq 100); do curl -fsS "http://$REG/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
 
 # Pack 1: one 256 MiB chart. Pack 2: 200 small manifests.
@@ -99,7 +112,8 @@ for round in $(seq "$ROUNDS"); do
   [ $((round % 2)) -eq 0 ] && steps=(curl_upload oras_push packreg_push)
   for step in "${steps[@]}"; do
     case "$step" in
-      packreg_push) measure packreg_push "$PACKREG" -q -r "$REG/r$round" push "$WORK/big" ;;
+      # A fresh blob cache: packreg would otherwise mount the chart pushed in an earlier round.
+      packreg_push) measure packreg_push env XDG_CACHE_HOME="$WORK/cache-$round" "$PACKREG" -q -r "$REG/r$round" push "$WORK/big" ;;
       oras_push) measure oras_push bash -c "oras_push '$REG/o$round/chart:1' '$CHART'" ;;
       curl_upload) measure curl_upload bash -c "curl_upload c$round/chart" ;;
     esac
@@ -112,6 +126,20 @@ for round in $(seq "$ROUNDS"); do
       packreg_pull) rm -rf "$WORK/pulled"; measure packreg_pull "$PACKREG" -q -r "$REG/r$round" pull bench-big -o "$WORK/pulled" ;;
       oras_pull) rm -rf "$WORK/oras-out"; measure oras_pull bash -c "oras_pull '$REG/o$round/chart:1' '$WORK/oras-out'" ;;
       curl_download) measure curl_download bash -c "curl_download c$round/chart" ;;
+    esac
+  done
+  # Registry to registry: packreg mirror against skopeo copy of the same artifact.
+  # Each into a registry of its own, started empty: skopeo's blob info cache would otherwise
+  # mount what an earlier round copied.
+  MIRROR_DST="$(start_registry "m$round")"
+  SKOPEO_DST="$(start_registry "k$round")"
+  steps=(packreg_mirror skopeo_copy)
+  [ $((round % 2)) -eq 0 ] && steps=(skopeo_copy packreg_mirror)
+  for step in "${steps[@]}"; do
+    case "$step" in
+      packreg_mirror) measure packreg_mirror "$PACKREG" -q mirror "$REG/r$round" "$MIRROR_DST" bench-big:1.0.0 ;;
+      skopeo_copy) measure skopeo_copy skopeo copy -q --src-tls-verify=false --dest-tls-verify=false --preserve-digests \
+        "docker://$REG/r$round/spectro-packs/archive/bench-big:1.0.0" "docker://$SKOPEO_DST/spectro-packs/archive/bench-big:1.0.0" ;;
     esac
   done
   # Small files: packreg's pack against the ORAS SDK pushing the same manifests folder.
@@ -135,13 +163,14 @@ size_mib = int(sys.argv[2]) / 1048576
 med = {k: statistics.median(s for s, _ in v) for k, v in rows.items()}
 peak = {k: max(r for _, r in v) / 1024 for k, v in rows.items()}
 print(f"blob: {size_mib:.0f} MiB; rounds: {len(rows['packreg_push'])}; medians")
-for k in ["packreg_push", "oras_push", "curl_upload", "packreg_pull", "oras_pull", "curl_download", "packreg_small", "oras_small"]:
+for k in ["packreg_push", "oras_push", "curl_upload", "packreg_pull", "oras_pull", "curl_download", "packreg_mirror", "skopeo_copy", "packreg_small", "oras_small"]:
     if k in med:
         print(f"  {k:<14} {med[k]:7.2f} s   peak {peak[k]:7.1f} MiB")
 def ratio(a, b):
     return med[a] / med[b]
 print(f"push: packreg/curl {ratio('packreg_push','curl_upload'):.2f} (target <= 1.2), packreg/oras {ratio('packreg_push','oras_push'):.2f}")
 print(f"pull: packreg/curl {ratio('packreg_pull','curl_download'):.2f} (target <= 1.3), packreg/oras {ratio('packreg_pull','oras_pull'):.2f} (target <= 1.0)")
+print(f"mirror: packreg/skopeo {ratio('packreg_mirror','skopeo_copy'):.2f} (target <= 1.0)")
 print(f"small files: packreg/oras {ratio('packreg_small','oras_small'):.2f} (target <= 1.0)")
-print(f"packreg peak memory: {max(peak['packreg_push'], peak['packreg_pull'], peak['packreg_small']):.1f} MiB (target < 64)")
+print(f"packreg peak memory: {max(peak['packreg_push'], peak['packreg_pull'], peak['packreg_mirror'], peak['packreg_small']):.1f} MiB (target < 64)")
 PY
