@@ -20,6 +20,7 @@ pub mod artifact;
 pub mod auth;
 pub mod digest;
 pub mod error;
+pub mod fsutil;
 pub mod oci;
 pub mod ops;
 pub mod pack;

@@ -2,14 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::format::Format;
 use super::media::*;
 use super::ArtifactError;
 use crate::archive::{gzip_writer, write_tar, TarEntry, TarEntryKind};
-use crate::digest::{Digest, HashWriter, Hasher};
+use crate::digest::{hash_file, Digest, HashWriter};
 use crate::oci::{
     Descriptor, Manifest, ANNOTATION_CONTENT_DIGEST, ANNOTATION_TITLE, ANNOTATION_UNPACK,
     ANNOTATION_VERSION, MEDIA_TYPE_LAYER_TAR, MEDIA_TYPE_LAYER_TAR_GZIP, MEDIA_TYPE_MANIFEST,
@@ -137,20 +137,8 @@ fn bytes_blob(media_type: &str, bytes: Vec<u8>, title: Option<&str>) -> Blob {
 }
 
 fn file_blob(media_type: &str, entry: &TreeEntry) -> Result<Blob, ArtifactError> {
-    let mut file = File::open(&entry.path).map_err(|e| ArtifactError::io(&entry.path, e))?;
-    let mut hasher = Hasher::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| ArtifactError::io(&entry.path, e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    let size = hasher.len();
-    let mut descriptor = Descriptor::new(media_type, hasher.finish(), size);
+    let (digest, size) = hash_file(&entry.path).map_err(|e| ArtifactError::io(&entry.path, e))?;
+    let mut descriptor = Descriptor::new(media_type, digest, size);
     descriptor
         .annotations
         .insert(ANNOTATION_TITLE.into(), entry.rel.clone());

@@ -94,23 +94,9 @@ fn write_config(path: &Path, map: &Map<String, Value>) -> Result<(), AuthError> 
         path: path.display().to_string(),
         message,
     };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".config.json.")
-        .tempfile_in(dir)
-        .map_err(|e| err(e.to_string()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| err(e.to_string()))?;
-    }
     let mut bytes = serde_json::to_vec_pretty(map).unwrap_or_default();
     bytes.push(b'\n');
-    tmp.write_all(&bytes).map_err(|e| err(e.to_string()))?;
-    tmp.persist(path).map_err(|e| err(e.error.to_string()))?;
-    Ok(())
+    crate::fsutil::write_atomic(path, &bytes, true).map_err(|e| err(e.to_string()))
 }
 
 /// The helper configured for `host`: `credHelpers[host]`, else `credsStore`.

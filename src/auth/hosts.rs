@@ -2,7 +2,7 @@
 //! in `$XDG_CONFIG_HOME/packreg/hosts.json` (else `~/.config/packreg/hosts.json`).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -75,14 +75,7 @@ impl HostsFile {
         let Some(path) = &self.path else {
             return Ok(());
         };
-        let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)?;
-        let tmp = tempfile::NamedTempFile::new_in(dir)?;
-        std::fs::write(
-            tmp.path(),
-            serde_json::to_vec_pretty(&self.hosts).unwrap_or_default(),
-        )?;
-        tmp.persist(path).map_err(|e| e.error)?;
-        Ok(())
+        let bytes = serde_json::to_vec_pretty(&self.hosts).unwrap_or_default();
+        crate::fsutil::write_atomic(path, &bytes, false)
     }
 }

@@ -73,18 +73,8 @@ impl BlobCache {
         let (Some(path), true) = (&self.path, self.dirty) else {
             return;
         };
-        let write = || -> std::io::Result<()> {
-            let dir = path.parent().unwrap_or(std::path::Path::new("."));
-            std::fs::create_dir_all(dir)?;
-            let tmp = tempfile::NamedTempFile::new_in(dir)?;
-            std::fs::write(
-                tmp.path(),
-                serde_json::to_vec(&self.stores).unwrap_or_default(),
-            )?;
-            tmp.persist(path).map_err(|e| e.error)?;
-            Ok(())
-        };
-        if let Err(e) = write() {
+        let bytes = serde_json::to_vec(&self.stores).unwrap_or_default();
+        if let Err(e) = crate::fsutil::write_atomic(path, &bytes, false) {
             tracing::debug!("could not write the blob cache {}: {e}", path.display());
         }
     }

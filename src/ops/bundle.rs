@@ -3,13 +3,12 @@
 //! `oras cp --from-oci-layout` read once untarred.
 
 use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::mirror::{mirror, MirrorOptions, MirrorSummary};
 use super::OpError;
 use crate::archive::{extract_tar, write_tar, TarEntry, TarEntryKind};
-use crate::digest::{Digest, Hasher};
+use crate::digest::{hash_file, Digest};
 use crate::reference::PACKS_PREFIX;
 use crate::store::layout::LayoutStore;
 use crate::store::Store;
@@ -106,17 +105,7 @@ fn verify_layout_blobs(tree: &Path) -> Result<usize, OpError> {
         let expected: Digest = format!("sha256:{name}")
             .parse()
             .map_err(|_| bundle_error(path, "a blob whose name is not a sha256 digest"))?;
-        let mut file = File::open(path).map_err(|e| bundle_error(path, e))?;
-        let mut hasher = Hasher::new();
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = file.read(&mut buf).map_err(|e| bundle_error(path, e))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
-        let got = hasher.finish();
+        let (got, _) = hash_file(path).map_err(|e| bundle_error(path, e))?;
         if got != expected {
             return Err(bundle_error(
                 path,

@@ -6,7 +6,6 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
@@ -81,18 +80,7 @@ fn read_index(dir: &Path) -> Result<Index, StoreError> {
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, synced, renamed.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".packreg-tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| StoreError::io(dir, e))?;
-    tmp.write_all(bytes).map_err(|e| StoreError::io(path, e))?;
-    tmp.as_file()
-        .sync_data()
-        .map_err(|e| StoreError::io(path, e))?;
-    tmp.persist(path)
-        .map_err(|e| StoreError::io(path, e.error))?;
-    Ok(())
+    crate::fsutil::write_atomic(path, bytes, false).map_err(|e| StoreError::io(path, e))
 }
 
 fn ensure_layout(dir: &Path) -> Result<(), StoreError> {

@@ -699,6 +699,29 @@ impl RemoteStore {
     }
 }
 
+/// Follows `n`/`last` paging: `fetch(last)` returns the page after `last`. Sorted, deduplicated.
+async fn collect_pages<F, Fut>(mut fetch: F) -> Result<Vec<String>, StoreError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<Vec<String>, StoreError>>,
+{
+    let mut all = Vec::new();
+    let mut last: Option<String> = None;
+    loop {
+        let page = fetch(last.clone()).await?;
+        let count = page.len();
+        let next = page.last().cloned();
+        all.extend(page);
+        if count < PAGE_SIZE || next.is_none() || next == last {
+            break;
+        }
+        last = next;
+    }
+    all.sort();
+    all.dedup();
+    Ok(all)
+}
+
 async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt))).await;
 }
@@ -893,74 +916,56 @@ impl Store for RemoteStore {
             ))
         };
         let url = format!("{}://{}/v2/_catalog", self.scheme.as_str(), self.host);
-        let mut repos = Vec::new();
-        let mut last: Option<String> = None;
-        loop {
-            let mut query = vec![("n", PAGE_SIZE.to_string())];
-            if let Some(last) = &last {
-                query.push(("last", last.clone()));
+        let names = collect_pages(|last| {
+            let (url, header, refused) = (&url, header.as_deref(), &refused);
+            async move {
+                let mut query = vec![("n", PAGE_SIZE.to_string())];
+                if let Some(last) = last {
+                    query.push(("last", last));
+                }
+                let resp = self
+                    .send_with(header, |http| http.get(url).query(&query))
+                    .await?;
+                if !resp.status().is_success() {
+                    return Err(refused());
+                }
+                let page: serde_json::Value = resp.json().await.map_err(|_| refused())?;
+                Ok(page
+                    .get("repositories")
+                    .and_then(|r| r.as_array())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default())
             }
-            let resp = self
-                .send_with(header.as_deref(), |http| http.get(&url).query(&query))
-                .await?;
-            if !resp.status().is_success() {
-                return Err(refused());
-            }
-            let page: serde_json::Value = resp.json().await.map_err(|_| refused())?;
-            let names: Vec<String> = page
-                .get("repositories")
-                .and_then(|r| r.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let count = names.len();
-            let next = names.last().cloned();
-            repos.extend(names.into_iter().filter_map(|r| {
+        })
+        .await?;
+        Ok(names
+            .into_iter()
+            .filter_map(|r| {
                 r.strip_prefix(&full_prefix)
                     .map(|rest| format!("{}/{rest}", prefix.trim_end_matches('/')))
-            }));
-            if count < PAGE_SIZE || next.is_none() || next == last {
-                break;
-            }
-            last = next;
-        }
-        repos.sort();
-        repos.dedup();
-        Ok(repos)
+            })
+            .collect())
     }
 
     async fn tags(&self, repo: &str) -> Result<Vec<String>, StoreError> {
         let (client, auth) = self.repo_session(repo).await?;
         let image = self.image(repo, "latest")?;
-        let mut tags = Vec::new();
-        let mut last: Option<String> = None;
-        loop {
-            let page = self
-                .retry(|| client.list_tags(&image, &auth, Some(PAGE_SIZE), last.as_deref()))
-                .await;
-            let page = match page {
-                Ok(p) => p,
-                Err(e) => {
-                    return match self.map_error(e, &format!("tags of {}", image.repository())) {
-                        StoreError::NotFound { .. } => Ok(Vec::new()),
-                        other => Err(other),
-                    }
-                }
-            };
-            let count = page.tags.len();
-            let next = page.tags.last().cloned();
-            tags.extend(page.tags);
-            if count < PAGE_SIZE || next.is_none() || next == last {
-                break;
-            }
-            last = next;
+        let (client, auth, image) = (&client, &auth, &image);
+        let result = collect_pages(|last| async move {
+            self.retry(|| client.list_tags(image, auth, Some(PAGE_SIZE), last.as_deref()))
+                .await
+                .map(|page| page.tags)
+                .map_err(|e| self.map_error(e, &format!("tags of {}", image.repository())))
+        })
+        .await;
+        match result {
+            Err(StoreError::NotFound { .. }) => Ok(Vec::new()),
+            other => other,
         }
-        tags.sort();
-        tags.dedup();
-        Ok(tags)
     }
 
     async fn get_manifest(&self, repo: &str, reference: &str) -> Result<RawManifest, StoreError> {

@@ -69,51 +69,31 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A key and a self-signed certificate as `openssl req -x509` makes them (CA:TRUE).
+fn self_signed(key: &Path, cert: &Path, subject: &str, san: Option<&str>) {
+    let mut cmd = Command::new("openssl");
+    cmd.args([
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", subject,
+    ]);
+    if let Some(san) = san {
+        cmd.args(["-addext", san]);
+    }
+    run(cmd.arg("-keyout").arg(key).arg("-out").arg(cert));
+}
+
 fn make_certs(dir: &Path, tls: Tls) -> (PathBuf, PathBuf, PathBuf) {
     let key = dir.join("server.key");
     let cert = dir.join("server.crt");
     let san = "subjectAltName=IP:127.0.0.1,DNS:localhost";
     match tls {
         Tls::SelfSigned => {
-            run(Command::new("openssl")
-                .args([
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "rsa:2048",
-                    "-nodes",
-                    "-days",
-                    "2",
-                    "-subj",
-                    "/CN=127.0.0.1",
-                    "-addext",
-                    san,
-                    "-keyout",
-                ])
-                .arg(&key)
-                .arg("-out")
-                .arg(&cert));
+            self_signed(&key, &cert, "/CN=127.0.0.1", Some(san));
             (cert.clone(), key, cert)
         }
         Tls::CaSigned => {
             let ca_key = dir.join("ca.key");
             let ca = dir.join("ca.crt");
-            run(Command::new("openssl")
-                .args([
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "rsa:2048",
-                    "-nodes",
-                    "-days",
-                    "2",
-                    "-subj",
-                    "/CN=packreg test CA",
-                    "-keyout",
-                ])
-                .arg(&ca_key)
-                .arg("-out")
-                .arg(&ca));
+            self_signed(&ca_key, &ca, "/CN=packreg test CA", None);
             let csr = dir.join("server.csr");
             run(Command::new("openssl")
                 .args([
@@ -167,22 +147,7 @@ impl Registry {
         let dir = tempfile::tempdir().unwrap();
         let key = dir.path().join("token.key");
         let cert = dir.path().join("token.crt");
-        run(Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=packreg token issuer",
-                "-keyout",
-            ])
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert));
+        self_signed(&key, &cert, "/CN=packreg token issuer", None);
         let users_json: serde_json::Map<String, serde_json::Value> = users
             .iter()
             .map(|u| {
