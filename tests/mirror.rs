@@ -86,6 +86,30 @@ fn mirror_between_registries_preserves_digests_and_is_incremental() {
     let out = sb.path("pulled-probe");
     ok(&sb.run(&["-r", &dst, "pull", "probe:0.2.0", "-o", s(&out)]));
     assert_eq!(snapshot(&out), snapshot(&sb.path("probe-0.2.0")));
+
+    // The ORAS Python SDK pulls a mirrored native pack into the pack's files.
+    let oras_out = sb.path("oras-shop");
+    let script = "import sys, oras.client\nc = oras.client.OrasClient(hostname=sys.argv[1], insecure=True)\nc.pull(target=sys.argv[2], outdir=sys.argv[3])\n";
+    let target = format!("{dst}/spectro-packs/archive/shop:2.1.0_build.7");
+    let py = std::process::Command::new("python3")
+        .args(["-c", script, &b.addr, &target, s(&oras_out)])
+        .output()
+        .unwrap();
+    if py.status.success() {
+        let files = |root: &std::path::Path| -> Vec<(String, Vec<u8>)> {
+            snapshot(root)
+                .into_iter()
+                .filter_map(|(p, c)| c.map(|(bytes, _)| (p, bytes)))
+                .collect()
+        };
+        assert_eq!(files(&oras_out), files(&pack("shop")));
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "oras pull of a mirrored pack: {}",
+            String::from_utf8_lossy(&py.stderr)
+        );
+    }
 }
 
 #[test]
