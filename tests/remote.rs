@@ -563,3 +563,46 @@ fn a_chart_known_in_another_pack_is_mounted_not_uploaded() {
     ok(&sb.run(&["-r", &reg.addr, "pull", "probe", "-o", s(&out)]));
     assert_eq!(snapshot(&out), snapshot(&pack("probe")));
 }
+
+#[test]
+fn listings_follow_link_pages() {
+    if !peers_available(&["docker-registry"]) {
+        return;
+    }
+    let reg = Registry::start(Tls::None, None);
+    let sb = Sandbox::new();
+    for v in ["1.0.0", "1.1.0", "1.2.0", "2.0.0", "2.1.0"] {
+        let dir = common::pack_with_version(&sb.path(&format!("h-{v}")), "hello-manifests", v);
+        sb.json(&["-r", &reg.addr, "push", s(&dir)]);
+    }
+    for name in ["probe", "shop"] {
+        sb.json(&["-r", &reg.addr, "push", s(&pack(name))]);
+    }
+    // Pages of two entries: the registry answers with Link headers that must be followed.
+    let paged = |args: &[&str]| -> Value {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_packreg"));
+        cmd.args(["--json", "-r", &reg.addr])
+            .args(args)
+            .env("PACKREG_PAGE_SIZE", "2")
+            .env("HOME", sb.path(""))
+            .env("DOCKER_CONFIG", sb.path(".docker"));
+        serde_json::from_str(&ok(&cmd.output().unwrap())).unwrap()
+    };
+    let versions = paged(&["ls", "hello-manifests"]);
+    assert_eq!(versions.as_array().unwrap().len(), 5, "{versions}");
+    let all = paged(&["ls"]);
+    let names: std::collections::BTreeSet<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names.into_iter().collect::<Vec<_>>(),
+        vec!["hello-manifests", "probe", "shop"]
+    );
+    assert!(
+        reg.log().contains("last="),
+        "the registry was asked for further pages"
+    );
+}

@@ -34,7 +34,19 @@ const ACCEPTED_MANIFESTS: &[&str] = &[
     MEDIA_TYPE_DOCKER_MANIFEST,
     MEDIA_TYPE_DOCKER_LIST,
 ];
-const PAGE_SIZE: usize = 1000;
+/// Entries asked per listing page; `PACKREG_PAGE_SIZE` overrides it (registries cap it).
+fn page_size() -> usize {
+    static SIZE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *SIZE.get_or_init(|| {
+        std::env::var("PACKREG_PAGE_SIZE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(1000)
+    })
+}
+/// Pages followed at most in one listing (a guard against a registry that links in circles).
+const MAX_PAGES: usize = 10_000;
 const ATTEMPTS: u32 = 4;
 const USER_AGENT: &str = concat!("packreg/", env!("CARGO_PKG_VERSION"));
 const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
@@ -670,6 +682,65 @@ impl RemoteStore {
         }
     }
 
+    /// GETs a listing (`tags/list`, `_catalog`) and follows its `Link: <…>; rel="next"`
+    /// pages, collecting the strings of `field`. None when the first page is 404 (no such
+    /// repository, or no catalog).
+    async fn list_pages(
+        &self,
+        header: Option<&str>,
+        first: String,
+        field: &str,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let mut url = first;
+        let mut all = Vec::new();
+        for page in 0..MAX_PAGES {
+            let resp = self.send_with(header, |http| http.get(&url)).await?;
+            match resp.status() {
+                s if s.is_success() => {}
+                StatusCode::NOT_FOUND if page == 0 => return Ok(None),
+                StatusCode::UNAUTHORIZED => {
+                    return Err(StoreError::Unauthorized {
+                        location: self.host.clone(),
+                        message: format!(
+                            "authentication required or credentials rejected (UNAUTHORIZED); run `packreg login {}`",
+                            self.host
+                        ),
+                    })
+                }
+                StatusCode::FORBIDDEN => {
+                    return Err(StoreError::Denied {
+                        location: self.host.clone(),
+                    })
+                }
+                s => {
+                    return Err(StoreError::Remote {
+                        location: self.host.clone(),
+                        message: format!("the registry answered HTTP {s} to a listing"),
+                    })
+                }
+            }
+            let next = next_link(resp.headers(), self.scheme, &self.host);
+            let body: serde_json::Value = resp.json().await.map_err(|e| StoreError::Remote {
+                location: self.host.clone(),
+                message: format!("the registry answered a listing that is not JSON: {e}"),
+            })?;
+            all.extend(
+                body.get(field)
+                    .and_then(|v| v.as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_string)),
+            );
+            match next {
+                Some(next) => url = next,
+                None => break,
+            }
+        }
+        all.sort();
+        all.dedup();
+        Ok(Some(all))
+    }
+
     /// Checks that the registry accepts the client's credentials (used by `login`).
     pub async fn check_access(&self) -> Result<(), StoreError> {
         let image =
@@ -699,27 +770,24 @@ impl RemoteStore {
     }
 }
 
-/// Follows `n`/`last` paging: `fetch(last)` returns the page after `last`. Sorted, deduplicated.
-async fn collect_pages<F, Fut>(mut fetch: F) -> Result<Vec<String>, StoreError>
-where
-    F: FnMut(Option<String>) -> Fut,
-    Fut: Future<Output = Result<Vec<String>, StoreError>>,
-{
-    let mut all = Vec::new();
-    let mut last: Option<String> = None;
-    loop {
-        let page = fetch(last.clone()).await?;
-        let count = page.len();
-        let next = page.last().cloned();
-        all.extend(page);
-        if count < PAGE_SIZE || next.is_none() || next == last {
-            break;
-        }
-        last = next;
-    }
-    all.sort();
-    all.dedup();
-    Ok(all)
+/// The absolute URL of a `Link: <…>; rel="next"` header, if any.
+fn next_link(headers: &reqwest::header::HeaderMap, scheme: Scheme, host: &str) -> Option<String> {
+    headers
+        .get_all(reqwest::header::LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find(|part| part.contains("rel=\"next\"") || part.contains("rel=next"))
+        .and_then(|part| {
+            let start = part.find('<')? + 1;
+            let end = part[start..].find('>')? + start;
+            let target = &part[start..end];
+            Some(if target.starts_with('/') {
+                format!("{}://{host}{target}", scheme.as_str())
+            } else {
+                target.to_string()
+            })
+        })
 }
 
 async fn backoff(attempt: u32) {
@@ -915,33 +983,25 @@ impl Store for RemoteStore {
                 self.host
             ))
         };
-        let url = format!("{}://{}/v2/_catalog", self.scheme.as_str(), self.host);
-        let names = collect_pages(|last| {
-            let (url, header, refused) = (&url, header.as_deref(), &refused);
-            async move {
-                let mut query = vec![("n", PAGE_SIZE.to_string())];
-                if let Some(last) = last {
-                    query.push(("last", last));
-                }
-                let resp = self
-                    .send_with(header, |http| http.get(url).query(&query))
-                    .await?;
-                if !resp.status().is_success() {
-                    return Err(refused());
-                }
-                let page: serde_json::Value = resp.json().await.map_err(|_| refused())?;
-                Ok(page
-                    .get("repositories")
-                    .and_then(|r| r.as_array())
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|v| v.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default())
+        let url = format!(
+            "{}://{}/v2/_catalog?n={}",
+            self.scheme.as_str(),
+            self.host,
+            page_size()
+        );
+        let names = match self
+            .list_pages(header.as_deref(), url, "repositories")
+            .await
+        {
+            Ok(Some(names)) => names,
+            Ok(None) | Err(StoreError::Unauthorized { .. } | StoreError::Denied { .. }) => {
+                return Err(refused())
             }
-        })
-        .await?;
+            Err(StoreError::Remote { message, .. }) if message.contains("HTTP") => {
+                return Err(refused())
+            }
+            Err(other) => return Err(other),
+        };
         Ok(names
             .into_iter()
             .filter_map(|r| {
@@ -952,20 +1012,14 @@ impl Store for RemoteStore {
     }
 
     async fn tags(&self, repo: &str) -> Result<Vec<String>, StoreError> {
-        let (client, auth) = self.repo_session(repo).await?;
         let image = self.image(repo, "latest")?;
-        let (client, auth, image) = (&client, &auth, &image);
-        let result = collect_pages(|last| async move {
-            self.retry(|| client.list_tags(image, auth, Some(PAGE_SIZE), last.as_deref()))
-                .await
-                .map(|page| page.tags)
-                .map_err(|e| self.map_error(e, &format!("tags of {}", image.repository())))
-        })
-        .await;
-        match result {
-            Err(StoreError::NotFound { .. }) => Ok(Vec::new()),
-            other => other,
-        }
+        let full = self.full_repo(repo)?;
+        let header = self.authorization(&image, RegistryOperation::Pull).await?;
+        let url = self.url(&full, &format!("tags/list?n={}", page_size()));
+        Ok(self
+            .list_pages(header.as_deref(), url, "tags")
+            .await?
+            .unwrap_or_default())
     }
 
     async fn get_manifest(&self, repo: &str, reference: &str) -> Result<RawManifest, StoreError> {
@@ -1343,6 +1397,32 @@ mod tests {
         for h in ["example.com", "10.0.0.1:5000", "[2001:db8::1]:443"] {
             assert!(!is_loopback(h), "{h}");
         }
+    }
+
+    #[test]
+    fn link_headers() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::LINK,
+            "</v2/a/tags/list?last=b&n=2>; rel=\"next\""
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            next_link(&headers, Scheme::Http, "127.0.0.1:5000").as_deref(),
+            Some("http://127.0.0.1:5000/v2/a/tags/list?last=b&n=2")
+        );
+        headers.insert(
+            reqwest::header::LINK,
+            "<https://r.example/v2/_catalog?last=x>; rel=\"next\""
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            next_link(&headers, Scheme::Https, "r.example").as_deref(),
+            Some("https://r.example/v2/_catalog?last=x")
+        );
+        assert!(next_link(&reqwest::header::HeaderMap::new(), Scheme::Https, "r").is_none());
     }
 
     #[test]
