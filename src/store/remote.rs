@@ -853,9 +853,17 @@ async fn probe_scheme(host: &str) -> Scheme {
         let request =
             format!("GET /v2/ HTTP/1.0\r\nHost: {host}\r\nUser-Agent: {USER_AGENT}\r\n\r\n");
         stream.write_all(request.as_bytes()).await?;
-        let mut head = [0u8; 32];
-        let n = stream.read(&mut head).await?;
-        Ok::<_, std::io::Error>(String::from_utf8_lossy(&head[..n]).into_owned())
+        // Enough for the status line, however the bytes arrive.
+        let mut head = Vec::with_capacity(32);
+        let mut buf = [0u8; 32];
+        while head.len() < 12 {
+            let n = stream.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            head.extend_from_slice(&buf[..n]);
+        }
+        Ok::<_, std::io::Error>(String::from_utf8_lossy(&head).into_owned())
     };
     match tokio::time::timeout(Duration::from_secs(10), probe).await {
         Ok(Ok(head))
