@@ -332,15 +332,25 @@ impl RemoteStore {
         if let Some(session) = sessions.get(scope) {
             return Ok(session.clone());
         }
-        let token = exchange_identity_token(
-            self.http().await?,
-            &self.host,
-            realm,
-            service.as_deref(),
-            scope,
-            refresh.expose(),
-        )
-        .await?;
+        let http = self.http().await?;
+        let exchange = |scope: String| {
+            exchange_identity_token(
+                http,
+                &self.host,
+                realm,
+                service.as_deref(),
+                scope,
+                refresh.expose(),
+            )
+        };
+        let token = match exchange(scope.to_string()).await {
+            // An account that may only pull is refused a pull,push scope by some token
+            // services: ask for pull alone.
+            Err(StoreError::Unauthorized { .. }) if scope.ends_with(":pull,push") => {
+                exchange(scope.trim_end_matches(",push").to_string()).await?
+            }
+            other => other?,
+        };
         let auth = RegistryAuth::Bearer(token);
         let client = new_client(&self.tls)?;
         client.store_auth_if_needed(&self.host, &auth).await;
@@ -913,7 +923,7 @@ async fn exchange_identity_token(
     host: &str,
     realm: &str,
     service: Option<&str>,
-    scope: &str,
+    scope: String,
     refresh_token: &str,
 ) -> Result<String, StoreError> {
     let fail = |message: String| StoreError::Unauthorized {
@@ -924,7 +934,7 @@ async fn exchange_identity_token(
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token),
         ("client_id", "packreg"),
-        ("scope", scope),
+        ("scope", scope.as_str()),
     ];
     if let Some(service) = service {
         form.push(("service", service));
