@@ -606,3 +606,56 @@ fn listings_follow_link_pages() {
         "the registry was asked for further pages"
     );
 }
+
+#[test]
+fn redirected_blob_downloads_get_no_registry_credentials() {
+    if !peers_available(&["docker-registry", "htpasswd", "python3"]) {
+        return;
+    }
+    const PASSWORD: &str = "redirect-pw-41d";
+    let reg = Registry::start(Tls::None, Some(("alice", PASSWORD)));
+    let sb = Sandbox::new();
+    let ports = sb.path("ports");
+    let record = sb.path("storage.log");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/redirect_proxy.py");
+    let mut proxy = std::process::Command::new("python3")
+        .arg(script)
+        .args([reg.addr.as_str(), "alice", PASSWORD])
+        .arg(&ports)
+        .arg(&record)
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let front = loop {
+        if let Ok(text) = std::fs::read_to_string(&ports) {
+            break format!("127.0.0.1:{}", text.split_whitespace().next().unwrap());
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "proxy did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let login = sb.run_with_stdin(
+        &["login", &front, "-u", "alice", "--password-stdin"],
+        Some(PASSWORD),
+    );
+    let pushed = sb.run(&["-r", &front, "push", s(&pack("probe"))]);
+    let pulled = sb.run(&["-r", &front, "pull", "probe", "-o", s(&sb.path("p"))]);
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+    assert!(login.status.success(), "{}", stderr(&login));
+    assert!(pushed.status.success(), "{}", stderr(&pushed));
+    assert!(pulled.status.success(), "{}", stderr(&pulled));
+    assert_eq!(snapshot(&sb.path("p")), snapshot(&pack("probe")));
+    let log = std::fs::read_to_string(&record).unwrap_or_default();
+    assert!(
+        log.contains("request"),
+        "the blob downloads were redirected to storage"
+    );
+    assert!(
+        !log.contains("authorization=yes"),
+        "registry credentials went to another host:\n{log}"
+    );
+}
