@@ -1,5 +1,6 @@
 //! Listing pack versions from manifests alone.
 
+use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
 use super::transfer::parse_manifest;
@@ -32,6 +33,45 @@ pub struct PackVersion {
     pub digest: Digest,
 }
 
+/// Manifests fetched at once while listing.
+const LIST_CONCURRENCY: usize = 8;
+
+/// The row of one version tag; None when the tag vanished meanwhile.
+async fn version_row(
+    store: &dyn Store,
+    repo: &str,
+    pack: &str,
+    tag: String,
+) -> Result<Option<PackVersion>, OpError> {
+    let raw = match store.get_manifest(repo, &tag).await {
+        Ok(raw) => raw,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let manifest = parse_manifest(store, repo, &raw).ok();
+    let note = |key: &str| {
+        manifest
+            .as_ref()
+            .and_then(|m| m.annotations.get(key))
+            .filter(|v| !v.is_empty())
+            .cloned()
+    };
+    let format = manifest
+        .as_ref()
+        .and_then(|m| classify(m).ok())
+        .map(|f| f.to_string())
+        .unwrap_or_else(|| "unknown".into());
+    Ok(Some(PackVersion {
+        name: pack.to_string(),
+        version: note(ANNOTATION_VERSION).unwrap_or_else(|| tag_to_version(&tag)),
+        layer: note(ANNOTATION_LAYER),
+        display_name: note(ANNOTATION_DISPLAY_NAME),
+        tag,
+        format,
+        digest: raw.digest,
+    }))
+}
+
 /// Lists the versions of pack `name`, or of every pack whose name contains `filter`. Reads
 /// tags and manifests only. Sorted by name, then version.
 pub async fn list(
@@ -58,34 +98,15 @@ pub async fn list(
             .filter(|t| is_version_tag(t))
             .collect();
         tags.sort_by(|a, b| compare_version_tags(a, b));
-        for tag in tags {
-            let raw = match store.get_manifest(&repo, &tag).await {
-                Ok(raw) => raw,
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => return Err(e.into()),
-            };
-            let manifest = parse_manifest(store, &repo, &raw).ok();
-            let note = |key: &str| {
-                manifest
-                    .as_ref()
-                    .and_then(|m| m.annotations.get(key))
-                    .filter(|v| !v.is_empty())
-                    .cloned()
-            };
-            let format = manifest
-                .as_ref()
-                .and_then(|m| classify(m).ok())
-                .map(|f| f.to_string())
-                .unwrap_or_else(|| "unknown".into());
-            out.push(PackVersion {
-                name: pack.to_string(),
-                version: note(ANNOTATION_VERSION).unwrap_or_else(|| tag_to_version(&tag)),
-                layer: note(ANNOTATION_LAYER),
-                display_name: note(ANNOTATION_DISPLAY_NAME),
-                tag,
-                format,
-                digest: raw.digest,
-            });
+        // Manifests are small: fetch several at once, keeping the version order.
+        let repo_ref = repo.as_str();
+        let fetched: Vec<Result<Option<PackVersion>, OpError>> = stream::iter(tags)
+            .map(|tag| async move { version_row(store, repo_ref, pack, tag).await })
+            .buffered(LIST_CONCURRENCY)
+            .collect()
+            .await;
+        for row in fetched {
+            out.extend(row?);
         }
     }
     Ok(out)

@@ -1,6 +1,7 @@
 //! Tag bookkeeping shared by push and rm: which tags point where, and keeping parent tags on
 //! the highest version of their line.
 
+use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
 use super::versions::{compare_version_tags, is_version_tag, parent_tags};
@@ -10,11 +11,16 @@ use crate::store::Store;
 
 /// Every tag of `repo` with the digest it points at.
 pub async fn tag_digests(store: &dyn Store, repo: &str) -> Result<Vec<(String, Digest)>, OpError> {
+    let resolved: Vec<Result<Option<(String, Digest)>, OpError>> = stream::iter(
+        store.tags(repo).await?,
+    )
+    .map(|tag| async move { Ok(store.resolve(repo, &tag).await?.map(|digest| (tag, digest))) })
+    .buffered(8)
+    .collect()
+    .await;
     let mut out = Vec::new();
-    for tag in store.tags(repo).await? {
-        if let Some(digest) = store.resolve(repo, &tag).await? {
-            out.push((tag, digest));
-        }
+    for item in resolved {
+        out.extend(item?);
     }
     Ok(out)
 }
