@@ -692,6 +692,32 @@ impl RemoteStore {
         }
     }
 
+    /// The error for an unsuccessful answer `status` of a request of our own about `what`
+    /// (`action` names the request in the message).
+    fn status_error(&self, status: StatusCode, what: String, action: &str) -> StoreError {
+        match status {
+            StatusCode::NOT_FOUND => StoreError::NotFound {
+                what,
+                location: self.host.clone(),
+            },
+            StatusCode::UNAUTHORIZED => StoreError::Unauthorized {
+                location: what,
+                message: format!(
+                    "authentication required or credentials rejected (UNAUTHORIZED); run `packreg login {}`",
+                    self.host
+                ),
+            },
+            StatusCode::FORBIDDEN => StoreError::Denied { location: what },
+            StatusCode::METHOD_NOT_ALLOWED => StoreError::Unsupported(format!(
+                "{what}: the registry does not allow {action} (CNCF distribution needs storage.delete.enabled: true for deletes)"
+            )),
+            s => StoreError::Remote {
+                location: what,
+                message: format!("the registry answered HTTP {s} to {action}"),
+            },
+        }
+    }
+
     /// GETs a listing (`tags/list`, `_catalog`) and follows its `Link: <…>; rel="next"`
     /// pages, collecting the strings of `field`. None when the first page is 404 (no such
     /// repository, or no catalog).
@@ -708,26 +734,7 @@ impl RemoteStore {
             match resp.status() {
                 s if s.is_success() => {}
                 StatusCode::NOT_FOUND if page == 0 => return Ok(None),
-                StatusCode::UNAUTHORIZED => {
-                    return Err(StoreError::Unauthorized {
-                        location: self.host.clone(),
-                        message: format!(
-                            "authentication required or credentials rejected (UNAUTHORIZED); run `packreg login {}`",
-                            self.host
-                        ),
-                    })
-                }
-                StatusCode::FORBIDDEN => {
-                    return Err(StoreError::Denied {
-                        location: self.host.clone(),
-                    })
-                }
-                s => {
-                    return Err(StoreError::Remote {
-                        location: self.host.clone(),
-                        message: format!("the registry answered HTTP {s} to a listing"),
-                    })
-                }
+                s => return Err(self.status_error(s, self.host.clone(), "a listing")),
             }
             let next = next_link(resp.headers(), self.scheme, &self.host);
             let body: serde_json::Value = resp.json().await.map_err(|e| StoreError::Remote {
@@ -1129,14 +1136,9 @@ impl Store for RemoteStore {
             .await?;
         match resp.status() {
             s if s.is_success() => Ok(digest),
-            StatusCode::UNAUTHORIZED => Err(StoreError::Unauthorized {
-                location: what,
-                message: format!(
-                    "pushing needs credentials; run `packreg login {}`",
-                    self.host
-                ),
-            }),
-            StatusCode::FORBIDDEN => Err(StoreError::Denied { location: what }),
+            s if s.is_client_error() && s != StatusCode::BAD_REQUEST => {
+                Err(self.status_error(s, what, "a manifest upload"))
+            }
             s => {
                 let text = resp.text().await.unwrap_or_default();
                 Err(StoreError::Remote {
@@ -1172,22 +1174,7 @@ impl Store for RemoteStore {
             s if s.is_success() => Ok(Box::pin(StreamReader::new(
                 resp.bytes_stream().map_err(std::io::Error::other),
             ))),
-            StatusCode::NOT_FOUND => Err(StoreError::NotFound {
-                what,
-                location: self.host.clone(),
-            }),
-            StatusCode::UNAUTHORIZED => Err(StoreError::Unauthorized {
-                location: what,
-                message: format!(
-                    "authentication required or credentials rejected (UNAUTHORIZED); run `packreg login {}`",
-                    self.host
-                ),
-            }),
-            StatusCode::FORBIDDEN => Err(StoreError::Denied { location: what }),
-            s => Err(StoreError::Remote {
-                location: what,
-                message: format!("the registry answered HTTP {s} to a blob download"),
-            }),
+            s => Err(self.status_error(s, what, "a blob download")),
         }
     }
 
@@ -1299,22 +1286,7 @@ impl Store for RemoteStore {
         let what = self.reference(repo, digest.as_str());
         match resp.status() {
             s if s.is_success() => Ok(()),
-            StatusCode::NOT_FOUND => Err(StoreError::NotFound {
-                what,
-                location: self.host.clone(),
-            }),
-            StatusCode::METHOD_NOT_ALLOWED => Err(StoreError::Unsupported(format!(
-                "{what}: the registry does not allow deletes (CNCF distribution needs storage.delete.enabled: true)"
-            ))),
-            StatusCode::UNAUTHORIZED => Err(StoreError::Unauthorized {
-                location: what,
-                message: format!("deleting needs credentials; run `packreg login {}`", self.host),
-            }),
-            StatusCode::FORBIDDEN => Err(StoreError::Denied { location: what }),
-            s => Err(StoreError::Remote {
-                location: what,
-                message: format!("the registry answered HTTP {s} to the delete"),
-            }),
+            s => Err(self.status_error(s, what, "deletes")),
         }
     }
 
