@@ -461,3 +461,32 @@ fn labels_and_parent_tags_follow_adds_and_removals() {
         }
     }
 }
+
+#[test]
+fn without_deletes_rm_and_tag_rm_fail_clearly_and_change_nothing() {
+    if !peers_available(&["docker-registry"]) {
+        return;
+    }
+    let reg = Registry::start_without_deletes();
+    let sb = Sandbox::new();
+    let pushed = sb.json(&["-r", &reg.addr, "push", s(&pack("probe"))]);
+    sb.json(&["-r", &reg.addr, "tag", "add", "probe:0.1.0", "stable"]);
+    for args in [["tag", "rm", "probe:stable"], ["rm", "probe:0.1.0", ""]] {
+        let args: Vec<&str> = args.iter().copied().filter(|a| !a.is_empty()).collect();
+        let mut full = vec!["-r", reg.addr.as_str()];
+        full.extend(args);
+        let out = sb.run(&full);
+        assert_eq!(out.status.code(), Some(1), "{full:?}");
+        assert!(
+            stderr(&out).contains("does not allow deletes"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(
+        digest_of(&sb, &reg.addr, "probe:stable"),
+        pushed["digest"],
+        "the label still points at the version"
+    );
+    assert_eq!(digest_of(&sb, &reg.addr, "probe:0.1.0"), pushed["digest"]);
+}

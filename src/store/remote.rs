@@ -1299,11 +1299,10 @@ impl Store for RemoteStore {
             .await?;
         match resp.status() {
             s if s.is_success() => return Ok(()),
-            StatusCode::NOT_FOUND => {
-                return Err(StoreError::NotFound {
-                    what: self.reference(repo, tag),
-                    location: self.host.clone(),
-                })
+            // 405: deletes are disabled altogether; the throwaway manifest below could then
+            // not be deleted and would stay behind the tag.
+            s @ (StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED) => {
+                return Err(self.status_error(s, self.reference(repo, tag), "deletes"))
             }
             _ => {}
         }

@@ -209,11 +209,21 @@ impl Registry {
         Self::launch(dir, tls, &auth)
     }
 
+    /// Starts a plain registry whose configuration leaves deletes disabled (the default of
+    /// CNCF distribution).
+    pub fn start_without_deletes() -> Registry {
+        Self::launch_with(tempfile::tempdir().unwrap(), Tls::None, "", false)
+    }
+
     fn launch(dir: tempfile::TempDir, tls: Tls, auth: &str) -> Registry {
+        Self::launch_with(dir, tls, auth, true)
+    }
+
+    fn launch_with(dir: tempfile::TempDir, tls: Tls, auth: &str, deletes: bool) -> Registry {
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
         let mut config = format!(
-            "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
+            "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: {deletes}\nhttp:\n  addr: {addr}\n",
             dir.path().join("data").display()
         );
         let mut ca = None;
