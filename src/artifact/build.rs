@@ -198,12 +198,15 @@ fn native_layers(pack: &Pack, staging: &Path) -> Result<Layers, ArtifactError> {
         Some("pack.json"),
     )];
     let mut rest = Vec::new();
+    // Files to hash: values.yaml goes right after pack.json, the others sort with the rest.
+    let mut values = Vec::new();
+    let mut files = Vec::new();
     let entries = &pack.tree.entries;
     for entry in entries.iter().filter(|e| !e.rel.contains('/')) {
         match (entry.rel.as_str(), entry.kind) {
             ("pack.json", _) => {}
-            ("values.yaml", EntryKind::File { .. }) => first.push(file_blob(VALUES, entry)?),
-            (name, EntryKind::File { .. }) => rest.push(file_blob(file_media_type(name), entry)?),
+            ("values.yaml", EntryKind::File { .. }) => values.push((VALUES, entry)),
+            (name, EntryKind::File { .. }) => files.push((file_media_type(name), entry)),
             (dir, EntryKind::Dir) => {
                 let prefix = format!("{dir}/");
                 let is_chart_archive = |e: &TreeEntry| {
@@ -215,7 +218,7 @@ fn native_layers(pack: &Pack, staging: &Path) -> Result<Layers, ArtifactError> {
                 let mut tar_entries = vec![tar_entry(dir.to_string(), entry)];
                 for inner in entries.iter().filter(|e| e.rel.starts_with(&prefix)) {
                     if is_chart_archive(inner) {
-                        rest.push(file_blob(HELM_CHART, inner)?);
+                        files.push((HELM_CHART, inner));
                     } else {
                         tar_entries.push(tar_entry(inner.rel.clone(), inner));
                     }
@@ -238,9 +241,47 @@ fn native_layers(pack: &Pack, staging: &Path) -> Result<Layers, ArtifactError> {
             }
         }
     }
+    first.extend(file_blobs(&values)?);
+    rest.extend(file_blobs(&files)?);
     rest.sort_by(|a, b| a.descriptor.title().cmp(&b.descriptor.title()));
     first.extend(rest);
     Ok((config, first, Some(ARTIFACT_TYPE.into())))
+}
+
+/// [`file_blob`] for each file, hashed on as many threads as there are cores (a pack with
+/// several large charts pushes sooner), in the order given.
+fn file_blobs(files: &[(&str, &TreeEntry)]) -> Result<Vec<Blob>, ArtifactError> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(files.len());
+    if workers <= 1 {
+        return files.iter().map(|(mt, e)| file_blob(mt, e)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<Option<Result<Blob, ArtifactError>>> = Vec::new();
+    results.resize_with(files.len(), || None);
+    let slots = std::sync::Mutex::new(&mut results);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((media_type, entry)) = files.get(i) else {
+                    break;
+                };
+                let blob = file_blob(media_type, entry);
+                if let Ok(mut slots) = slots.lock() {
+                    slots[i] = Some(blob);
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .zip(files)
+        .map(|(r, (media_type, entry))| r.unwrap_or_else(|| file_blob(media_type, entry)))
+        .collect()
 }
 
 fn palette_layers(pack: &Pack, staging: &Path) -> Result<Layers, ArtifactError> {
