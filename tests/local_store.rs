@@ -680,3 +680,63 @@ fn a_shared_chart_is_linked_not_copied_in_a_local_store() {
         "the chart is stored once"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_a_pull_leaves_nothing_behind() {
+    let env = Env::new();
+    // A pack with a large file, which takes a moment to pull and verify in a test build.
+    let src = env.path("big");
+    common::copy_dir(&pack("hello-manifests"), &src);
+    let mut random = std::fs::File::open("/dev/urandom").unwrap();
+    let mut payload = std::fs::File::create(src.join("payload.bin")).unwrap();
+    std::io::copy(
+        &mut std::io::Read::take(&mut random, 96 << 20),
+        &mut payload,
+    )
+    .unwrap();
+    drop(payload);
+    let meta_path = src.join("pack.json");
+    let mut meta: Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    meta["name"] = Value::from("big");
+    std::fs::write(&meta_path, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+    ok(&env.run(&["push", s(&src)]));
+
+    let work = env.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_packreg"))
+        .args(["-r", &env.registry, "pull", "big", "-o", "out"])
+        .current_dir(&work)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the staging folder, then interrupt as Ctrl-C would.
+    let start = std::time::Instant::now();
+    while std::fs::read_dir(&work).unwrap().next().is_none() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "the pull never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    if out.status.code() == Some(0) {
+        // Finished before the signal landed: the pack must then be whole.
+        eprintln!("the pull finished before the interrupt");
+        assert_eq!(snapshot(&work.join("out")), snapshot(&src));
+        return;
+    }
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    let left: Vec<_> = std::fs::read_dir(&work)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -152,13 +152,6 @@ fn options(
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))
-}
-
 fn report(summary: &MirrorSummary, out: &Output, what: &str) {
     if out.json {
         out.print_json(summary);
@@ -205,31 +198,34 @@ pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode
         to.ca_file = args.sides.to_ca_file.clone();
     }
     let opts = options(&args.selection, names, out, "mirror");
-    let rt = runtime()?;
-    let summary = rt.block_on(async {
-        let src = open_store(Some(&args.src), &from)
-            .await
-            .map_err(|e| Failure::new(e.to_string()))?;
-        let dst = open_store(Some(&args.dst), &to)
-            .await
-            .map_err(|e| Failure::new(e.to_string()))?;
-        mirror(src.as_ref(), dst.as_ref(), &opts)
-            .await
-            .map_err(Failure::from)
-    })?;
-    report(&summary, out, &format!("{} -> {}", args.src, args.dst));
-    Ok(if summary.conflicts.is_empty() {
+    super::run_interruptible(
+        super::runtime()?,
+        Box::pin(async move {
+            let src = open_store(Some(&args.src), &from)
+                .await
+                .map_err(|e| Failure::new(e.to_string()))?;
+            let dst = open_store(Some(&args.dst), &to)
+                .await
+                .map_err(|e| Failure::new(e.to_string()))?;
+            let summary = mirror(src.as_ref(), dst.as_ref(), &opts).await?;
+            report(&summary, out, &format!("{} -> {}", args.src, args.dst));
+            Ok(exit_code(&summary))
+        }),
+    )
+}
+
+fn exit_code(summary: &MirrorSummary) -> ExitCode {
+    if summary.conflicts.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    })
+    }
 }
 
-pub fn run_export(
+pub async fn run_export(
     args: &ExportArgs,
     out: &Output,
     store: &dyn Store,
-    rt: &tokio::runtime::Runtime,
 ) -> Result<ExitCode, Failure> {
     if args.packs.is_empty() && !args.all {
         return Err(Failure {
@@ -239,7 +235,7 @@ pub fn run_export(
     }
     let names = parse_names(&args.packs, args.selection.names_from.as_ref())?;
     let opts = options(&args.selection, names, out, "export");
-    let summary = rt.block_on(export(store, &args.output, &opts))?;
+    let summary = export(store, &args.output, &opts).await?;
     report(
         &summary,
         out,
@@ -248,22 +244,17 @@ pub fn run_export(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn run_import(
+pub async fn run_import(
     args: &ImportArgs,
     out: &Output,
     store: &dyn Store,
-    rt: &tokio::runtime::Runtime,
 ) -> Result<ExitCode, Failure> {
     let opts = options(&args.selection, Vec::new(), out, "import");
-    let summary = rt.block_on(import(&args.bundle, store, &opts))?;
+    let summary = import(&args.bundle, store, &opts).await?;
     report(
         &summary,
         out,
         &format!("{} -> {}", args.bundle.display(), store.location()),
     );
-    Ok(if summary.conflicts.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(exit_code(&summary))
 }

@@ -92,27 +92,33 @@ pub fn run() -> ExitCode {
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args, &out),
         Command::Build(args) => build::run(args, &out),
-        Command::Push(args) => {
-            with_store(&cli, |rt, store| rt.block_on(push::run(args, store, &out)))
-        }
-        Command::Pull(args) => {
-            with_store(&cli, |rt, store| rt.block_on(pull::run(args, store, &out)))
-        }
-        Command::Ls(args) => with_store(&cli, |rt, store| rt.block_on(ls::run(args, store, &out))),
-        Command::Inspect(args) => with_store(&cli, |rt, store| {
-            rt.block_on(inspect::run(args, store, &out))
+        Command::Push(args) => with_store(&cli, |rt, store| {
+            run_interruptible(rt, Box::pin(push::run(args, store, &out)))
         }),
-        Command::Rm(args) => with_store(&cli, |rt, store| rt.block_on(rm::run(args, store, &out))),
+        Command::Pull(args) => with_store(&cli, |rt, store| {
+            run_interruptible(rt, Box::pin(pull::run(args, store, &out)))
+        }),
+        Command::Ls(args) => with_store(&cli, |rt, store| {
+            run_interruptible(rt, Box::pin(ls::run(args, store, &out)))
+        }),
+        Command::Inspect(args) => with_store(&cli, |rt, store| {
+            run_interruptible(rt, Box::pin(inspect::run(args, store, &out)))
+        }),
+        Command::Rm(args) => with_store(&cli, |rt, store| {
+            run_interruptible(rt, Box::pin(rm::run(args, store, &out)))
+        }),
         Command::Login(args) => login::login(args, &cli, &out),
         Command::Logout(args) => login::logout(args, &cli, &out),
-        Command::Tag(cmd) => with_store(&cli, |rt, store| rt.block_on(tag::run(cmd, store, &out))),
+        Command::Tag(cmd) => with_store(&cli, |rt, store| {
+            run_interruptible(rt, Box::pin(tag::run(cmd, store, &out)))
+        }),
         Command::Mirror(args) => mirror::run_mirror(args, &cli, &out),
-        Command::Export(args) => {
-            with_store(&cli, |rt, store| mirror::run_export(args, &out, store, rt))
-        }
-        Command::Import(args) => {
-            with_store(&cli, |rt, store| mirror::run_import(args, &out, store, rt))
-        }
+        Command::Export(args) => with_store(&cli, |rt, store| {
+            run_interruptible(rt, Box::pin(mirror::run_export(args, &out, store)))
+        }),
+        Command::Import(args) => with_store(&cli, |rt, store| {
+            run_interruptible(rt, Box::pin(mirror::run_import(args, &out, store)))
+        }),
     };
     match result {
         Ok(code) => code,
@@ -120,10 +126,42 @@ pub fn run() -> ExitCode {
     }
 }
 
-/// Opens the store the global flags name and runs `command` with it and a tokio runtime.
+/// A command's future, borrowing the store it runs on.
+type CommandFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<ExitCode, Failure>> + 'a>>;
+
+/// A multi-threaded tokio runtime for one command.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))
+}
+
+/// Runs `command` to its end, or until Ctrl-C: then the command is dropped, which removes its
+/// staging folders, and the process leaves with code 130.
+pub fn run_interruptible<'a>(
+    runtime: tokio::runtime::Runtime,
+    command: CommandFuture<'a>,
+) -> Result<ExitCode, Failure> {
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = command => result,
+            _ = tokio::signal::ctrl_c() => Err(Failure {
+                message: "interrupted; nothing half-written was left in place".into(),
+                code: 130,
+            }),
+        }
+    });
+    // Blocking transfers still running get a moment to notice their staging folder is gone.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    result
+}
+
+/// Opens the store the global flags name and runs `command` with the runtime and the store.
 fn with_store<F>(cli: &Cli, command: F) -> Result<ExitCode, Failure>
 where
-    F: FnOnce(&tokio::runtime::Runtime, &dyn packreg::store::Store) -> Result<ExitCode, Failure>,
+    F: FnOnce(tokio::runtime::Runtime, &dyn packreg::store::Store) -> Result<ExitCode, Failure>,
 {
     let opts = packreg::store::StoreOptions {
         plain_http: cli.plain_http,
@@ -131,14 +169,11 @@ where
         ca_file: cli.ca_file.clone(),
         registry_config: cli.registry_config.clone(),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))?;
+    let runtime = runtime()?;
     let store = runtime
         .block_on(packreg::store::open_store(cli.registry.as_deref(), &opts))
         .map_err(|e| Failure::new(e.to_string()))?;
-    command(&runtime, store.as_ref())
+    command(runtime, store.as_ref())
 }
 
 fn init_logging(verbose: u8) {
