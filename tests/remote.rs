@@ -659,3 +659,35 @@ fn redirected_blob_downloads_get_no_registry_credentials() {
         "registry credentials went to another host:\n{log}"
     );
 }
+
+#[test]
+fn client_certificates_from_docker_certs_d() {
+    if !peers_available(&["docker-registry", "openssl"]) {
+        return;
+    }
+    let reg = Registry::start(Tls::Mutual, None);
+    let ca = reg.ca.clone().unwrap();
+
+    // Without a client certificate the registry refuses the TLS handshake.
+    let without = Sandbox::new();
+    let out = without.run(&["-r", &reg.addr, "--ca-file", s(&ca), "ls", "probe"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+
+    // docker's layout: ~/.docker/certs.d/<host:port>/{ca.crt,client.cert,client.key}.
+    let sb = Sandbox::new();
+    let certs = sb.path(&format!(".docker/certs.d/{}", reg.addr));
+    reg.client_certificate(&certs);
+    std::fs::copy(&ca, certs.join("ca.crt")).unwrap();
+    let pushed = sb.json(&["-r", &reg.addr, "push", s(&pack("probe"))]);
+    assert_eq!(pushed["status"], "pushed");
+    let rows = sb.json(&["-r", &reg.addr, "ls"]);
+    assert_eq!(rows[0]["name"], "probe");
+    let again = sb.json(&["-r", &reg.addr, "push", s(&pack("probe"))]);
+    assert_eq!(again["status"], "unchanged");
+    let out_dir = sb.path("p");
+    ok(&sb.run(&["-r", &reg.addr, "pull", "probe", "-o", s(&out_dir)]));
+    assert_eq!(snapshot(&out_dir), snapshot(&pack("probe")));
+    ok(&sb.run(&["-r", &reg.addr, "tag", "add", "probe:0.1.0", "stable"]));
+    ok(&sb.run(&["-r", &reg.addr, "tag", "rm", "probe:stable"]));
+    ok(&sb.run(&["-r", &reg.addr, "rm", "probe:0.1.0"]));
+}

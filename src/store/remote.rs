@@ -97,7 +97,12 @@ struct TlsSettings {
     scheme: Scheme,
     insecure: bool,
     pems: Vec<Vec<u8>>,
+    /// A client certificate and its PKCS#8 key, from docker's certs.d folder.
+    identity: Option<PemPair>,
 }
+
+/// A certificate and its key, both PEM.
+type PemPair = (Vec<u8>, Vec<u8>);
 
 /// How the store authenticates.
 enum Credentials {
@@ -120,6 +125,15 @@ fn build_http(tls: &TlsSettings) -> Result<reqwest::Client, StoreError> {
         if let Ok(cert) = reqwest::Certificate::from_pem(pem) {
             builder = builder.add_root_certificate(cert);
         }
+    }
+    if let Some((cert, key)) = &tls.identity {
+        let identity = reqwest::Identity::from_pkcs8_pem(cert, key).map_err(|e| {
+            StoreError::Config(format!(
+                "the client certificate in certs.d is unusable ({}); the key must be PKCS#8 PEM (BEGIN PRIVATE KEY): convert it with `openssl pkcs8 -topk8 -nocrypt`",
+                chain(&e)
+            ))
+        })?;
+        builder = builder.identity(identity);
     }
     builder
         .build()
@@ -237,6 +251,41 @@ fn certificate_files(host: &str, ca_file: Option<&Path>) -> Vec<std::path::PathB
     files
 }
 
+/// docker's client certificate for `host`: a `*.cert` file with its `*.key` beside it in
+/// `/etc/docker/certs.d/<host>/` or `~/.docker/certs.d/<host>/`.
+fn client_identity(host: &str) -> Result<Option<PemPair>, StoreError> {
+    let mut dirs = vec![Path::new("/etc/docker/certs.d").join(host)];
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(Path::new(&home).join(".docker/certs.d").join(host));
+    }
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut certs: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "cert"))
+            .collect();
+        certs.sort();
+        if let Some(cert) = certs.first() {
+            let key = cert.with_extension("key");
+            if !key.is_file() {
+                return Err(StoreError::Config(format!(
+                    "{}: a client certificate without its key {}",
+                    cert.display(),
+                    key.display()
+                )));
+            }
+            let read = |p: &Path| {
+                std::fs::read(p).map_err(|e| StoreError::Config(format!("{}: {e}", p.display())))
+            };
+            return Ok(Some((read(cert)?, read(&key)?)));
+        }
+    }
+    Ok(None)
+}
+
 impl RemoteStore {
     /// Connects to the registry `spec` (`host[:port][/base/path]`). Flags in `opts` win over
     /// what `login` remembered for the host. On a loopback host without flags, HTTPS is tried
@@ -274,10 +323,12 @@ impl RemoteStore {
         } else {
             Scheme::Https
         };
+        let identity = client_identity(&host)?;
         let tls = TlsSettings {
             scheme,
             insecure: settings.insecure,
             pems,
+            identity,
         };
         let http = tokio::sync::OnceCell::new();
 
@@ -440,6 +491,16 @@ impl RemoteStore {
         image: &Reference,
         op: RegistryOperation,
     ) -> Result<Option<String>, StoreError> {
+        if self.mtls() {
+            let actions = if op == RegistryOperation::Push {
+                "pull,push"
+            } else {
+                "pull"
+            };
+            return self
+                .own_authorization(&format!("repository:{}:{actions}", image.repository()))
+                .await;
+        }
         let (client, auth) = self
             .session(&format!("repository:{}:pull,push", image.repository()))
             .await?;
@@ -458,13 +519,24 @@ impl RemoteStore {
         })
     }
 
+    /// Whether a client certificate is in use: oci-client cannot present one, so every
+    /// request is then one of our own.
+    fn mtls(&self) -> bool {
+        self.tls.identity.is_some()
+    }
+
     /// The Authorization header for `_catalog`, which needs the `registry:catalog:*` scope
     /// (oci-client would ask for a repository scope, which token services refuse).
     async fn catalog_authorization(&self) -> Result<Option<String>, StoreError> {
-        const SCOPE: &str = "registry:catalog:*";
+        self.own_authorization("registry:catalog:*").await
+    }
+
+    /// The Authorization header for `scope`, from our own run of the registry's challenge:
+    /// Basic credentials as they are, or a token from the Bearer realm.
+    async fn own_authorization(&self, scope: &str) -> Result<Option<String>, StoreError> {
         let basic = match &self.credentials {
             Credentials::Identity { .. } => {
-                return Ok(match self.session(SCOPE).await?.1 {
+                return Ok(match self.session(scope).await?.1 {
                     RegistryAuth::Bearer(token) => Some(format!("Bearer {token}")),
                     _ => None,
                 })
@@ -494,7 +566,7 @@ impl RemoteStore {
         let Some(params) = parse_bearer_challenge(&challenge) else {
             return Ok(basic);
         };
-        let mut query = vec![("scope", SCOPE.to_string())];
+        let mut query = vec![("scope", scope.to_string())];
         if let Some(service) = params.get("service") {
             query.push(("service", service.clone()));
         }
@@ -756,6 +828,182 @@ impl RemoteStore {
         all.sort();
         all.dedup();
         Ok(Some(all))
+    }
+
+    /// Requests of our own for what oci-client does elsewhere, used when a client certificate
+    /// is in use (oci-client cannot present one).
+    async fn own_get_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+    ) -> Result<RawManifest, StoreError> {
+        let image = self.image(repo, reference)?;
+        let url = self.url(&self.full_repo(repo)?, &format!("manifests/{reference}"));
+        let what = self.reference(repo, reference);
+        let accept = ACCEPTED_MANIFESTS.join(", ");
+        let resp = self
+            .send_own(&image, RegistryOperation::Pull, |http| {
+                http.get(&url)
+                    .header(reqwest::header::ACCEPT, accept.as_str())
+            })
+            .await?;
+        if !resp.status().is_success() {
+            return Err(self.status_error(resp.status(), what, "a manifest download"));
+        }
+        let bytes = resp.bytes().await.map_err(|e| self.network_error(&e))?;
+        let digest = Digest::of(&bytes);
+        if let Ok(expected) = reference.parse::<Digest>() {
+            if expected != digest {
+                return Err(StoreError::Integrity {
+                    location: what,
+                    message: format!("manifest content hashes to {digest}, not {expected}"),
+                });
+            }
+        }
+        let media_type = oci::sniff_media_type(&bytes).ok_or_else(|| StoreError::Corrupt {
+            location: what,
+            message: "the registry returned something that is not a manifest".into(),
+        })?;
+        Ok(RawManifest {
+            bytes: bytes.to_vec(),
+            media_type,
+            digest,
+        })
+    }
+
+    async fn own_head(
+        &self,
+        repo: &str,
+        rest: &str,
+        accept: &str,
+    ) -> Result<reqwest::Response, StoreError> {
+        let image = self.image(repo, "latest")?;
+        let url = self.url(&self.full_repo(repo)?, rest);
+        self.send_own(&image, RegistryOperation::Pull, |http| {
+            http.head(&url).header(reqwest::header::ACCEPT, accept)
+        })
+        .await
+    }
+
+    async fn own_resolve(&self, repo: &str, reference: &str) -> Result<Option<Digest>, StoreError> {
+        let accept = ACCEPTED_MANIFESTS.join(", ");
+        let resp = self
+            .own_head(repo, &format!("manifests/{reference}"), &accept)
+            .await?;
+        match resp.status() {
+            s if s.is_success() => {}
+            StatusCode::NOT_FOUND => return Ok(None),
+            s => {
+                return Err(self.status_error(
+                    s,
+                    self.reference(repo, reference),
+                    "a manifest lookup",
+                ))
+            }
+        }
+        let header = resp
+            .headers()
+            .get("Docker-Content-Digest")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<Digest>().ok());
+        match header {
+            Some(digest) => Ok(Some(digest)),
+            None => Ok(Some(self.own_get_manifest(repo, reference).await?.digest)),
+        }
+    }
+
+    async fn own_has_blob(&self, repo: &str, digest: &Digest) -> Result<bool, StoreError> {
+        let resp = self
+            .own_head(repo, &format!("blobs/{digest}"), "*/*")
+            .await?;
+        match resp.status() {
+            s if s.is_success() => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            s => Err(self.status_error(s, self.reference(repo, digest.as_str()), "a blob lookup")),
+        }
+    }
+
+    async fn own_put_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> Result<(), StoreError> {
+        let image = self.image(repo, reference)?;
+        let url = self.url(&self.full_repo(repo)?, &format!("manifests/{reference}"));
+        let body = bytes::Bytes::copy_from_slice(bytes);
+        let resp = self
+            .send_own(&image, RegistryOperation::Push, |http| {
+                http.put(&url)
+                    .header(reqwest::header::CONTENT_TYPE, media_type)
+                    .body(body.clone())
+            })
+            .await?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(self.status_error(
+                resp.status(),
+                self.reference(repo, reference),
+                "a manifest upload",
+            ))
+        }
+    }
+
+    async fn own_put_blob(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        size: u64,
+        reader: BlobReader,
+    ) -> Result<(), StoreError> {
+        let image = self.image(repo, digest.as_str())?;
+        let what = self.reference(repo, digest.as_str());
+        let start = self.url(&self.full_repo(repo)?, "blobs/uploads/");
+        let resp = self
+            .send_own(&image, RegistryOperation::Push, |http| {
+                http.post(&start).header(reqwest::header::CONTENT_LENGTH, 0)
+            })
+            .await?;
+        if resp.status() != StatusCode::ACCEPTED {
+            return Err(self.status_error(resp.status(), what, "an upload"));
+        }
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .ok_or_else(|| StoreError::Remote {
+                location: what.clone(),
+                message: "the registry opened an upload without a Location".into(),
+            })?;
+        let mut url = if location.starts_with('/') {
+            format!("{}://{}{location}", self.scheme.as_str(), self.host)
+        } else {
+            location.to_string()
+        };
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(&format!("digest={digest}"));
+        let header = self.authorization(&image, RegistryOperation::Push).await?;
+        let mut request = self
+            .http()
+            .await?
+            .put(&url)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .header(reqwest::header::CONTENT_LENGTH, size)
+            .body(reqwest::Body::wrap_stream(ReaderStream::with_capacity(
+                reader,
+                256 * 1024,
+            )));
+        if let Some(h) = &header {
+            request = request.header(reqwest::header::AUTHORIZATION, h);
+        }
+        let resp = request.send().await.map_err(|e| self.network_error(&e))?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(self.status_error(resp.status(), what, "an upload"))
+        }
     }
 
     /// Checks that the registry accepts the client's credentials (used by `login`).
@@ -1048,6 +1296,9 @@ impl Store for RemoteStore {
     }
 
     async fn get_manifest(&self, repo: &str, reference: &str) -> Result<RawManifest, StoreError> {
+        if self.mtls() {
+            return self.own_get_manifest(repo, reference).await;
+        }
         let (client, auth) = self.repo_session(repo).await?;
         let image = self.image(repo, reference)?;
         let what = self.reference(repo, reference);
@@ -1080,6 +1331,9 @@ impl Store for RemoteStore {
     }
 
     async fn resolve(&self, repo: &str, reference: &str) -> Result<Option<Digest>, StoreError> {
+        if self.mtls() {
+            return self.own_resolve(repo, reference).await;
+        }
         let (client, auth) = self.repo_session(repo).await?;
         let image = self.image(repo, reference)?;
         let what = self.reference(repo, reference);
@@ -1117,6 +1371,11 @@ impl Store for RemoteStore {
         let content_type = reqwest::header::HeaderValue::from_str(media_type)
             .map_err(|_| StoreError::Config(format!("{media_type:?} is not a valid media type")))?;
         let body = bytes::Bytes::copy_from_slice(bytes);
+        if self.mtls() {
+            self.own_put_manifest(repo, &reference, bytes, media_type)
+                .await?;
+            return Ok(digest);
+        }
         if tag.is_some() {
             self.retry(|| client.push_manifest_raw(&image, body.clone(), content_type.clone()))
                 .await
@@ -1153,6 +1412,9 @@ impl Store for RemoteStore {
     }
 
     async fn has_blob(&self, repo: &str, digest: &Digest) -> Result<bool, StoreError> {
+        if self.mtls() {
+            return self.own_has_blob(repo, digest).await;
+        }
         let (client, _) = self.repo_session(repo).await?;
         let image = self.image(repo, digest.as_str())?;
         self.retry(|| client.blob_exists(&image, digest.as_str()))
@@ -1185,6 +1447,9 @@ impl Store for RemoteStore {
         size: u64,
         reader: BlobReader,
     ) -> Result<(), StoreError> {
+        if self.mtls() {
+            return self.own_put_blob(repo, digest, size, reader).await;
+        }
         let (client, _) = self.repo_session(repo).await?;
         let image = self.image(repo, digest.as_str())?;
         let stream =

@@ -37,6 +37,9 @@ pub enum Tls {
     SelfSigned,
     /// A server certificate signed by a test CA.
     CaSigned,
+    /// CaSigned, and the registry requires a client certificate signed by the same CA
+    /// (`Registry::client_certificate` makes one).
+    Mutual,
 }
 
 /// A running registry, stopped when dropped.
@@ -90,7 +93,7 @@ fn make_certs(dir: &Path, tls: Tls) -> (PathBuf, PathBuf, PathBuf) {
             self_signed(&key, &cert, "/CN=127.0.0.1", Some(san));
             (cert.clone(), key, cert)
         }
-        Tls::CaSigned => {
+        Tls::CaSigned | Tls::Mutual => {
             let ca_key = dir.join("ca.key");
             let ca = dir.join("ca.crt");
             self_signed(&ca_key, &ca, "/CN=packreg test CA", None);
@@ -234,6 +237,9 @@ impl Registry {
                 cert.display(),
                 key.display()
             ));
+            if tls == Tls::Mutual {
+                config.push_str(&format!("    clientcas:\n      - {}\n", trust.display()));
+            }
             ca = Some(trust);
         }
         config.push_str(auth);
@@ -281,6 +287,37 @@ impl Registry {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("registry did not start: {}", self.log());
+    }
+
+    /// A client certificate and key (PKCS#8) signed by the test CA, written into `dir` as
+    /// docker names them: `client.cert`, `client.key`.
+    pub fn client_certificate(&self, dir: &Path) {
+        let ca = self.dir.path().join("ca.crt");
+        let ca_key = self.dir.path().join("ca.key");
+        let csr = self.dir.path().join("client.csr");
+        std::fs::create_dir_all(dir).unwrap();
+        run(Command::new("openssl")
+            .args([
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=packreg test client",
+                "-keyout",
+            ])
+            .arg(dir.join("client.key"))
+            .arg("-out")
+            .arg(&csr));
+        run(Command::new("openssl")
+            .args(["x509", "-req", "-days", "2", "-in"])
+            .arg(&csr)
+            .arg("-CA")
+            .arg(&ca)
+            .arg("-CAkey")
+            .arg(&ca_key)
+            .args(["-CAcreateserial", "-out"])
+            .arg(dir.join("client.cert")));
     }
 
     /// The registry's log so far.
