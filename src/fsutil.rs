@@ -27,3 +27,39 @@ pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io::Result
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
+
+/// Staging folders of operations in flight. An interrupted operation is dropped without
+/// running to its end, and a blocking transfer may still hold its folder open: the command
+/// line removes what is left here before it exits.
+static STAGING: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Records `dir` as the staging folder of an operation in flight.
+pub fn track_staging(dir: &Path) {
+    if let Ok(mut dirs) = STAGING.lock() {
+        dirs.push(dir.to_path_buf());
+    }
+}
+
+/// Forgets `dir`: its operation ended (its own clean-up removes it).
+pub fn untrack_staging(dir: &Path) {
+    if let Ok(mut dirs) = STAGING.lock() {
+        dirs.retain(|d| d != dir);
+    }
+}
+
+/// Removes the staging folders of operations that never ended (interrupted).
+pub fn remove_tracked_staging() {
+    let dirs = match STAGING.lock() {
+        Ok(mut dirs) => std::mem::take(&mut *dirs),
+        Err(_) => return,
+    };
+    for dir in dirs {
+        // A transfer still stopping may add a file meanwhile: try a few times.
+        for _ in 0..5 {
+            if std::fs::remove_dir_all(&dir).is_ok() || !dir.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}

@@ -153,8 +153,12 @@ pub fn run_interruptible<'a>(
             }),
         }
     });
-    // Blocking transfers still running get a moment to notice their staging folder is gone.
+    // Blocking transfers still running get a moment to stop; then what an interrupted
+    // operation staged is removed.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    if result.as_ref().is_err_and(|f| f.code == 130) {
+        packreg::fsutil::remove_tracked_staging();
+    }
     result
 }
 

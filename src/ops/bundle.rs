@@ -36,14 +36,26 @@ pub async fn export(
         .prefix(".packreg-export-")
         .tempdir_in(&parent)
         .map_err(|e| bundle_error(&parent, e))?;
-    let tree = staging.path().join("layout");
+    crate::fsutil::track_staging(staging.path());
+    let result = write_bundle(src, bundle, opts, staging.path()).await;
+    crate::fsutil::untrack_staging(staging.path());
+    result
+}
+
+async fn write_bundle(
+    src: &dyn Store,
+    bundle: &Path,
+    opts: &MirrorOptions,
+    staging: &Path,
+) -> Result<MirrorSummary, OpError> {
+    let tree = staging.join("layout");
     let layout = LayoutStore::new(&tree);
     let summary = mirror(src, &layout, opts).await?;
     if opts.dry_run {
         return Ok(summary);
     }
     let entries = layout_entries(&tree)?;
-    let tmp = staging.path().join("bundle.tar");
+    let tmp = staging.join("bundle.tar");
     let tmp_for_task = tmp.clone();
     tokio::task::spawn_blocking(move || -> Result<(), OpError> {
         let file = File::create(&tmp_for_task).map_err(|e| bundle_error(&tmp_for_task, e))?;

@@ -1,6 +1,8 @@
 //! Pulling a pack into a folder.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use futures_util::stream::{self, StreamExt};
@@ -122,14 +124,54 @@ pub async fn pull(
         None => PathBuf::from("."),
     };
     std::fs::create_dir_all(&parent).map_err(|e| ArtifactError::io(&parent, e))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".packreg-pull-")
-        .tempdir_in(&parent)
-        .map_err(|e| ArtifactError::io(&parent, e))?;
+    // Shared with the blocking transfers: the folder is removed when the last of them and
+    // this pull are done, so an interrupted pull cannot race its own clean-up.
+    let staging = Arc::new(
+        tempfile::Builder::new()
+            .prefix(".packreg-pull-")
+            .tempdir_in(&parent)
+            .map_err(|e| ArtifactError::io(&parent, e))?,
+    );
+    crate::fsutil::track_staging(staging.path());
+    let result = finish_pull(
+        store,
+        pack_ref,
+        opts,
+        &staging,
+        &manifest,
+        format,
+        &full_reference,
+    )
+    .await;
+    crate::fsutil::untrack_staging(staging.path());
+    let (dest, name, version, bytes) = result?;
+    Ok(PullOutcome {
+        reference: full_reference,
+        digest: raw.digest,
+        name,
+        version,
+        format,
+        dir: dest,
+        bytes,
+    })
+}
+
+/// Downloads into `staging` and moves the pack into place: (destination, name, version,
+/// bytes).
+async fn finish_pull(
+    store: &dyn Store,
+    pack_ref: &PackRef,
+    opts: &PullOptions,
+    staging: &Arc<tempfile::TempDir>,
+    manifest: &Manifest,
+    format: Format,
+    full_reference: &str,
+) -> Result<(PathBuf, String, String, u64), OpError> {
+    let repo = pack_ref.repository();
     let content = staging.path().join("pack");
     std::fs::create_dir(&content).map_err(|e| ArtifactError::io(&content, e))?;
 
-    let bytes = download_layers(store, &repo, &manifest, format, &content, opts).await?;
+    let bytes = download_layers(store, &repo, manifest, format, staging, opts).await?;
     let mut cache = super::blobcache::BlobCache::load();
     let (registry, full) = (store.registry_id(), store.full_name(&repo));
     for layer in &manifest.layers {
@@ -179,16 +221,7 @@ pub async fn pull(
         }
         return Err(ArtifactError::io(&dest, e).into());
     }
-    drop(staging);
-    Ok(PullOutcome {
-        reference: full_reference,
-        digest: raw.digest,
-        name,
-        version,
-        format,
-        dir: dest,
-        bytes,
-    })
+    Ok((dest, name, version, bytes))
 }
 
 #[cfg(unix)]
@@ -203,23 +236,63 @@ fn set_dir_mode(_dir: &Path) -> Result<(), OpError> {
     Ok(())
 }
 
+/// Set when the pull is dropped (interrupted): blocking transfers then stop at their next
+/// read.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A reader that fails once the pull it serves was cancelled.
+struct Cancellable<'a> {
+    inner: &'a mut dyn Read,
+    cancelled: Arc<AtomicBool>,
+}
+
+impl Read for Cancellable<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.cancelled.load(Ordering::Relaxed) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "the pull was interrupted",
+            ));
+        }
+        self.inner.read(buf)
+    }
+}
+
 async fn download_layers(
     store: &dyn Store,
     repo: &str,
     manifest: &Manifest,
     format: Format,
-    dest: &Path,
+    staging: &Arc<tempfile::TempDir>,
     opts: &PullOptions,
 ) -> Result<u64, OpError> {
     let progress = opts.progress.as_ref();
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let _cancel = CancelOnDrop(cancelled.clone());
+    let dest = staging.path().join("pack");
+    let (dest, cancelled) = (&dest, &cancelled);
     let sizes: Vec<u64> = stream::iter(&manifest.layers)
         .map(|layer| async move {
+            // Each transfer keeps the staging folder alive until it has stopped writing.
+            let keep = staging.clone();
+            let cancelled = cancelled.clone();
             let dest = dest.to_path_buf();
             let title = layer.title().map(str::to_string);
             if format == Format::Palette {
                 let name = title.unwrap_or_else(|| layer.digest.to_string());
                 read_blob_with_progress(store, repo, layer, true, progress, move |r| {
-                    extract_tarball(&dest, &name, r)
+                    let _keep = keep;
+                    let mut r = Cancellable {
+                        inner: r,
+                        cancelled,
+                    };
+                    extract_tarball(&dest, &name, &mut r)
                 })
                 .await?;
                 return Ok::<_, OpError>(layer.size);
@@ -236,10 +309,15 @@ async fn download_layers(
                 .map(String::as_str)
                 == Some("0755");
             read_blob_with_progress(store, repo, layer, true, progress, move |r| {
+                let _keep = keep;
+                let mut r = Cancellable {
+                    inner: r,
+                    cancelled,
+                };
                 if unpack {
-                    extract_dir_layer(&dest, &title, r)
+                    extract_dir_layer(&dest, &title, &mut r)
                 } else {
-                    write_file_layer(&dest, &title, r, executable)
+                    write_file_layer(&dest, &title, &mut r, executable)
                 }
             })
             .await?;
