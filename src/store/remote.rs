@@ -851,24 +851,7 @@ impl RemoteStore {
             return Err(self.status_error(resp.status(), what, "a manifest download"));
         }
         let bytes = resp.bytes().await.map_err(|e| self.network_error(&e))?;
-        let digest = Digest::of(&bytes);
-        if let Ok(expected) = reference.parse::<Digest>() {
-            if expected != digest {
-                return Err(StoreError::Integrity {
-                    location: what,
-                    message: format!("manifest content hashes to {digest}, not {expected}"),
-                });
-            }
-        }
-        let media_type = oci::sniff_media_type(&bytes).ok_or_else(|| StoreError::Corrupt {
-            location: what,
-            message: "the registry returned something that is not a manifest".into(),
-        })?;
-        Ok(RawManifest {
-            bytes: bytes.to_vec(),
-            media_type,
-            digest,
-        })
+        checked_manifest(what, &bytes, reference.parse().ok())
     }
 
     async fn own_head(
@@ -1033,6 +1016,33 @@ impl RemoteStore {
             }),
         }
     }
+}
+
+/// Manifest bytes from the registry, checked against the digest they were asked by (or the
+/// registry announced), with their media type.
+fn checked_manifest(
+    what: String,
+    bytes: &[u8],
+    expected: Option<Digest>,
+) -> Result<RawManifest, StoreError> {
+    let digest = Digest::of(bytes);
+    if let Some(expected) = expected {
+        if expected != digest {
+            return Err(StoreError::Integrity {
+                location: what,
+                message: format!("manifest content hashes to {digest}, not {expected}"),
+            });
+        }
+    }
+    let media_type = oci::sniff_media_type(bytes).ok_or_else(|| StoreError::Corrupt {
+        location: what,
+        message: "the registry returned something that is not a manifest".into(),
+    })?;
+    Ok(RawManifest {
+        bytes: bytes.to_vec(),
+        media_type,
+        digest,
+    })
 }
 
 /// The absolute URL of a `Link: <…>; rel="next"` header, if any.
@@ -1306,28 +1316,11 @@ impl Store for RemoteStore {
             .retry(|| client.pull_manifest_raw(&image, &auth, ACCEPTED_MANIFESTS))
             .await
             .map_err(|e| self.map_error(e, &what))?;
-        let digest = Digest::of(&bytes);
         let expected = reference
             .parse::<Digest>()
             .ok()
             .or_else(|| header_digest.parse::<Digest>().ok());
-        if let Some(expected) = expected {
-            if expected != digest {
-                return Err(StoreError::Integrity {
-                    location: what,
-                    message: format!("manifest content hashes to {digest}, not {expected}"),
-                });
-            }
-        }
-        let media_type = oci::sniff_media_type(&bytes).ok_or_else(|| StoreError::Corrupt {
-            location: what,
-            message: "the registry returned something that is not a manifest".into(),
-        })?;
-        Ok(RawManifest {
-            bytes: bytes.to_vec(),
-            media_type,
-            digest,
-        })
+        checked_manifest(what, &bytes, expected)
     }
 
     async fn resolve(&self, repo: &str, reference: &str) -> Result<Option<Digest>, StoreError> {

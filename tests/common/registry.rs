@@ -84,6 +84,31 @@ fn self_signed(key: &Path, cert: &Path, subject: &str, san: Option<&str>) {
     run(cmd.arg("-keyout").arg(key).arg("-out").arg(cert));
 }
 
+/// A new key and a certificate for `subject` signed by the CA, with the extensions in `ext`.
+fn ca_signed(ca: &Path, ca_key: &Path, key: &Path, cert: &Path, subject: &str, ext: Option<&Path>) {
+    let csr = cert.with_extension("csr");
+    run(Command::new("openssl")
+        .args([
+            "req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout",
+        ])
+        .arg(key)
+        .arg("-out")
+        .arg(&csr));
+    let mut sign = Command::new("openssl");
+    sign.args(["x509", "-req", "-days", "2", "-in"])
+        .arg(&csr)
+        .arg("-CA")
+        .arg(ca)
+        .arg("-CAkey")
+        .arg(ca_key)
+        .args(["-CAcreateserial", "-out"])
+        .arg(cert);
+    if let Some(ext) = ext {
+        sign.arg("-extfile").arg(ext);
+    }
+    run(&mut sign);
+}
+
 fn make_certs(dir: &Path, tls: Tls) -> (PathBuf, PathBuf, PathBuf) {
     let key = dir.join("server.key");
     let cert = dir.join("server.crt");
@@ -97,33 +122,9 @@ fn make_certs(dir: &Path, tls: Tls) -> (PathBuf, PathBuf, PathBuf) {
             let ca_key = dir.join("ca.key");
             let ca = dir.join("ca.crt");
             self_signed(&ca_key, &ca, "/CN=packreg test CA", None);
-            let csr = dir.join("server.csr");
-            run(Command::new("openssl")
-                .args([
-                    "req",
-                    "-newkey",
-                    "rsa:2048",
-                    "-nodes",
-                    "-subj",
-                    "/CN=127.0.0.1",
-                    "-keyout",
-                ])
-                .arg(&key)
-                .arg("-out")
-                .arg(&csr));
             let ext = dir.join("ext.cnf");
             std::fs::write(&ext, format!("basicConstraints=CA:FALSE\n{san}\n")).unwrap();
-            run(Command::new("openssl")
-                .args(["x509", "-req", "-days", "2", "-in"])
-                .arg(&csr)
-                .arg("-CA")
-                .arg(&ca)
-                .arg("-CAkey")
-                .arg(&ca_key)
-                .args(["-CAcreateserial", "-out"])
-                .arg(&cert)
-                .arg("-extfile")
-                .arg(&ext));
+            ca_signed(&ca, &ca_key, &key, &cert, "/CN=127.0.0.1", Some(&ext));
             (ca, key, cert)
         }
         Tls::None => unreachable!(),
@@ -292,32 +293,15 @@ impl Registry {
     /// A client certificate and key (PKCS#8) signed by the test CA, written into `dir` as
     /// docker names them: `client.cert`, `client.key`.
     pub fn client_certificate(&self, dir: &Path) {
-        let ca = self.dir.path().join("ca.crt");
-        let ca_key = self.dir.path().join("ca.key");
-        let csr = self.dir.path().join("client.csr");
         std::fs::create_dir_all(dir).unwrap();
-        run(Command::new("openssl")
-            .args([
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-subj",
-                "/CN=packreg test client",
-                "-keyout",
-            ])
-            .arg(dir.join("client.key"))
-            .arg("-out")
-            .arg(&csr));
-        run(Command::new("openssl")
-            .args(["x509", "-req", "-days", "2", "-in"])
-            .arg(&csr)
-            .arg("-CA")
-            .arg(&ca)
-            .arg("-CAkey")
-            .arg(&ca_key)
-            .args(["-CAcreateserial", "-out"])
-            .arg(dir.join("client.cert")));
+        ca_signed(
+            &self.dir.path().join("ca.crt"),
+            &self.dir.path().join("ca.key"),
+            &dir.join("client.key"),
+            &dir.join("client.cert"),
+            "/CN=packreg test client",
+            None,
+        );
     }
 
     /// The registry's log so far.
