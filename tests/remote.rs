@@ -691,3 +691,70 @@ fn client_certificates_from_docker_certs_d() {
     ok(&sb.run(&["-r", &reg.addr, "tag", "rm", "probe:stable"]));
     ok(&sb.run(&["-r", &reg.addr, "rm", "probe:0.1.0"]));
 }
+
+#[test]
+fn a_large_file_is_sent_while_hashed_and_skipped_when_the_registry_has_it() {
+    if !peers_available(&["docker-registry"]) {
+        return;
+    }
+    let reg = Registry::start(Tls::None, None);
+    let sb = Sandbox::new();
+    // Past the size from which push sends a file while it hashes the pack.
+    let v1 = common::pack_with_version(&sb.path("v1"), "hello-manifests", "1.0.0");
+    let mut random = std::fs::File::open("/dev/urandom").unwrap();
+    let mut payload = std::fs::File::create(v1.join("payload.bin")).unwrap();
+    std::io::copy(
+        &mut std::io::Read::take(&mut random, 40 << 20),
+        &mut payload,
+    )
+    .unwrap();
+    drop(payload);
+    let first = sb.json(&["-r", &reg.addr, "push", s(&v1)]);
+    assert_eq!(first["status"], "pushed");
+    assert!(
+        first["bytes_uploaded"].as_u64().unwrap() > 40 << 20,
+        "{first}"
+    );
+    let out = sb.path("out1");
+    ok(&sb.run(&[
+        "-r",
+        &reg.addr,
+        "pull",
+        "hello-manifests:1.0.0",
+        "-o",
+        s(&out),
+    ]));
+    assert_eq!(snapshot(&out), snapshot(&v1));
+
+    // A new version with the same large file: the early upload is dropped, the blob skipped.
+    let v2 = sb.path("v2");
+    common::copy_dir(&v1, &v2);
+    let meta_path = v2.join("pack.json");
+    let mut meta: Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    meta["version"] = Value::from("1.1.0");
+    std::fs::write(&meta_path, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+    let second = sb.json(&["-r", &reg.addr, "push", s(&v2)]);
+    assert_eq!(second["status"], "pushed");
+    assert!(
+        second["bytes_uploaded"].as_u64().unwrap() < 1 << 20,
+        "{second}"
+    );
+    let out = sb.path("out2");
+    ok(&sb.run(&[
+        "-r",
+        &reg.addr,
+        "pull",
+        "hello-manifests:1.1.0",
+        "-o",
+        s(&out),
+    ]));
+    assert_eq!(snapshot(&out), snapshot(&v2));
+    let info = sb.json(&["-r", &reg.addr, "inspect", "hello-manifests:1.1.0"]);
+    let payload = info["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["title"] == "payload.bin")
+        .unwrap();
+    assert_eq!(payload["size"], 40 << 20);
+}

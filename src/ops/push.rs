@@ -7,7 +7,7 @@ use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use super::blobcache::BlobCache;
-use super::progress::{NoProgress, Progress};
+use super::progress::{Counted, NoProgress, Progress};
 use super::tags::{update_parent_tags, ParentTag};
 use super::transfer::{parse_manifest, upload_or_mount};
 use super::versions::parent_tags;
@@ -15,9 +15,9 @@ use super::OpError;
 use crate::artifact::{build_artifact, content_identity, Format};
 use crate::digest::Digest;
 use crate::oci::MEDIA_TYPE_MANIFEST;
-use crate::pack::{validate, Pack};
+use crate::pack::{validate, EntryKind, Pack};
 use crate::reference::{pack_repository, version_to_tag};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// Blobs moved at once by default.
 pub const DEFAULT_CONCURRENCY: usize = 4;
@@ -104,18 +104,48 @@ pub async fn push(
     let pack = Pack::load(dir)?;
     let format = opts.format;
     let message = opts.message.clone();
-    let artifact = {
-        let pack = pack.clone();
-        tokio::task::spawn_blocking(move || build_artifact(&pack, format, message.as_deref()))
-            .await??
-    };
     let repo = pack_repository(pack.name());
     let tag = version_to_tag(pack.version());
     let reference = store.reference(&repo, &tag);
     let _lock = store.lock(&repo).await?;
+    let existing = store.resolve(&repo, &tag).await?;
+
+    let build = {
+        let pack = pack.clone();
+        tokio::task::spawn_blocking(move || build_artifact(&pack, format, message.as_deref()))
+    };
+    // A new version sends its largest file while the artifact is still being hashed.
+    let speculative = match (&existing, format) {
+        (None, Format::Native) => largest_file(&pack),
+        _ => None,
+    };
+    let (artifact, speculation) = match speculative {
+        None => (build.await??, None),
+        Some((path, size, title)) => {
+            let bar = opts.progress.start(&title, size);
+            let spec_path = path.clone();
+            let repo_ref = repo.as_str();
+            let upload: SpecFuture = Box::pin(async move {
+                let file = tokio::fs::File::open(&path)
+                    .await
+                    .map_err(|e| StoreError::io(&path, e))?;
+                let sent = store
+                    .put_blob_streaming(repo_ref, size, Box::pin(Counted::new(file, bar.clone())))
+                    .await;
+                bar.finish();
+                sent
+            });
+            let mut upload = upload;
+            tokio::pin!(build);
+            tokio::select! {
+                built = &mut build => (built??, Some((spec_path, Speculation::Running(upload)))),
+                sent = &mut upload => (build.await??, Some((spec_path, Speculation::Done(sent)))),
+            }
+        }
+    };
 
     let mut status = PushStatus::Pushed;
-    if let Some(existing) = store.resolve(&repo, &tag).await? {
+    if let Some(existing) = existing {
         if existing == artifact.digest {
             status = PushStatus::Unchanged;
         } else {
@@ -153,6 +183,13 @@ pub async fn push(
 
     let (mut uploaded, mut skipped, mut bytes) = (0, 0, 0);
     if status != PushStatus::Unchanged {
+        let sent_early = settle_speculation(store, &repo, &artifact, speculation).await?;
+        if let Some(size) = sent_early.as_ref().map(|(_, size)| *size) {
+            uploaded += 1;
+            bytes += size;
+        }
+        let early_digest = sent_early.map(|(d, _)| d);
+        let early_ref = early_digest.as_ref();
         let progress = opts.progress.as_ref();
         let repo_ref = repo.as_str();
         let registry = store.registry_id();
@@ -160,21 +197,25 @@ pub async fn push(
         let mut cache = BlobCache::load();
         let cache_ref = &cache;
         let (registry_ref, full_ref) = (registry.as_str(), full.as_str());
-        let sent: Vec<Option<u64>> = stream::iter(&artifact.blobs)
-            .map(|blob| async move {
-                let from = cache_ref.elsewhere(registry_ref, full_ref, &blob.descriptor.digest);
-                let sent =
-                    upload_or_mount(store, repo_ref, blob, from.as_deref(), progress).await?;
-                tracing::debug!(
-                    "{} {}",
-                    if sent { "uploaded" } else { "skipped" },
-                    blob.descriptor.digest
-                );
-                Ok::<_, OpError>(sent.then_some(blob.descriptor.size))
-            })
-            .buffer_unordered(opts.concurrency.max(1))
-            .try_collect()
-            .await?;
+        let sent: Vec<Option<u64>> = stream::iter(
+            artifact
+                .blobs
+                .iter()
+                .filter(|b| Some(&b.descriptor.digest) != early_ref),
+        )
+        .map(|blob| async move {
+            let from = cache_ref.elsewhere(registry_ref, full_ref, &blob.descriptor.digest);
+            let sent = upload_or_mount(store, repo_ref, blob, from.as_deref(), progress).await?;
+            tracing::debug!(
+                "{} {}",
+                if sent { "uploaded" } else { "skipped" },
+                blob.descriptor.digest
+            );
+            Ok::<_, OpError>(sent.then_some(blob.descriptor.size))
+        })
+        .buffer_unordered(opts.concurrency.max(1))
+        .try_collect()
+        .await?;
         for blob in &artifact.blobs {
             cache.record(&registry, &full, &blob.descriptor.digest);
         }
@@ -214,4 +255,90 @@ pub async fn push(
         bytes_uploaded: bytes,
         parent_tags: parents,
     })
+}
+
+/// Files at least this large are sent while the artifact is hashed.
+const SPECULATIVE_MIN: u64 = 32 * 1024 * 1024;
+
+type SpecFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Option<Digest>, StoreError>> + Send + 'a>,
+>;
+
+/// A speculative upload of the largest file, still running or finished.
+enum Speculation<'a> {
+    Running(SpecFuture<'a>),
+    Done(Result<Option<Digest>, StoreError>),
+}
+
+/// The largest file that travels as a layer of its own in the native format (a top-level
+/// file or a chart archive), when it is large enough to be worth sending early: its path,
+/// size and title.
+fn largest_file(pack: &Pack) -> Option<(std::path::PathBuf, u64, String)> {
+    pack.tree
+        .entries
+        .iter()
+        .filter_map(|e| match e.kind {
+            EntryKind::File { size, .. } => Some((e, size)),
+            EntryKind::Dir => None,
+        })
+        .filter(|(e, _)| {
+            !e.rel.contains('/')
+                || (e.rel.starts_with("charts/")
+                    && e.rel.ends_with(".tgz")
+                    && e.rel.matches('/').count() == 1)
+        })
+        .filter(|(e, size)| *size >= SPECULATIVE_MIN && e.rel != "pack.json")
+        .max_by_key(|(_, size)| *size)
+        .map(|(e, size)| (e.path.clone(), size, e.rel.clone()))
+}
+
+/// Decides what the speculative upload is worth once the artifact is known: cancelled when
+/// the store already had that blob (a chart shared with an earlier version), awaited
+/// otherwise. Returns the digest and size it delivered. A failed speculation only means the
+/// blob goes the ordinary way.
+async fn settle_speculation(
+    store: &dyn Store,
+    repo: &str,
+    artifact: &crate::artifact::Artifact,
+    speculation: Option<(std::path::PathBuf, Speculation<'_>)>,
+) -> Result<Option<(Digest, u64)>, OpError> {
+    let Some((path, speculation)) = speculation else {
+        return Ok(None);
+    };
+    let outcome = match speculation {
+        Speculation::Done(outcome) => outcome,
+        Speculation::Running(upload) => {
+            // The blob whose bytes are on their way.
+            let sending = artifact
+                .blobs
+                .iter()
+                .find(|b| matches!(&b.source, crate::artifact::BlobSource::File(p) if *p == path));
+            if let Some(blob) = sending {
+                if store.has_blob(repo, &blob.descriptor.digest).await? {
+                    // Dropping the upload ends it; the registry expires the session.
+                    drop(upload);
+                    return Ok(None);
+                }
+            }
+            upload.await
+        }
+    };
+    match outcome {
+        Ok(Some(digest)) => {
+            let blob = artifact
+                .blobs
+                .iter()
+                .find(|b| b.descriptor.digest == digest);
+            match blob {
+                Some(blob) => Ok(Some((digest, blob.descriptor.size))),
+                // The file changed while it was pushed: its ordinary upload follows.
+                None => Ok(None),
+            }
+        }
+        Ok(None) => Ok(None),
+        Err(e) => {
+            tracing::debug!("the early upload failed ({e}); uploading the ordinary way");
+            Ok(None)
+        }
+    }
 }

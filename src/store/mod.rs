@@ -174,6 +174,19 @@ pub trait Store: Send + Sync {
         reader: BlobReader,
     ) -> Result<(), StoreError>;
 
+    /// Uploads a blob of `size` bytes whose digest is not known yet, hashing it as it streams,
+    /// and returns the digest; None when the store has no such upload (the caller hashes
+    /// first and uses [`Store::put_blob`]). Lets a push send a large file while it is still
+    /// being hashed for the manifest.
+    async fn put_blob_streaming(
+        &self,
+        _repo: &str,
+        _size: u64,
+        _reader: BlobReader,
+    ) -> Result<Option<Digest>, StoreError> {
+        Ok(None)
+    }
+
     /// Deletes the manifest `digest`, and with it every tag pointing at it (registries delete
     /// by digest).
     async fn delete_manifest(&self, repo: &str, digest: &Digest) -> Result<(), StoreError>;

@@ -952,19 +952,7 @@ impl RemoteStore {
         if resp.status() != StatusCode::ACCEPTED {
             return Err(self.status_error(resp.status(), what, "an upload"));
         }
-        let location = resp
-            .headers()
-            .get(reqwest::header::LOCATION)
-            .and_then(|l| l.to_str().ok())
-            .ok_or_else(|| StoreError::Remote {
-                location: what.clone(),
-                message: "the registry opened an upload without a Location".into(),
-            })?;
-        let mut url = if location.starts_with('/') {
-            format!("{}://{}{location}", self.scheme.as_str(), self.host)
-        } else {
-            location.to_string()
-        };
+        let mut url = self.upload_location(&resp, &what)?;
         url.push(if url.contains('?') { '&' } else { '?' });
         url.push_str(&format!("digest={digest}"));
         let header = self.authorization(&image, RegistryOperation::Push).await?;
@@ -987,6 +975,23 @@ impl RemoteStore {
         } else {
             Err(self.status_error(resp.status(), what, "an upload"))
         }
+    }
+
+    /// The absolute URL of an upload session from a response's `Location`.
+    fn upload_location(&self, resp: &reqwest::Response, what: &str) -> Result<String, StoreError> {
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .ok_or_else(|| StoreError::Remote {
+                location: what.to_string(),
+                message: "the registry answered an upload without a Location".into(),
+            })?;
+        Ok(if location.starts_with('/') {
+            format!("{}://{}{location}", self.scheme.as_str(), self.host)
+        } else {
+            location.to_string()
+        })
     }
 
     /// Checks that the registry accepts the client's credentials (used by `login`).
@@ -1452,6 +1457,71 @@ impl Store for RemoteStore {
             .await
             .map_err(|e| self.map_error(e, &self.reference(repo, digest.as_str())))?;
         Ok(())
+    }
+
+    async fn put_blob_streaming(
+        &self,
+        repo: &str,
+        size: u64,
+        reader: BlobReader,
+    ) -> Result<Option<Digest>, StoreError> {
+        // POST a session, PATCH the whole stream while hashing it, PUT the digest to commit.
+        let image = self.image(repo, "latest")?;
+        let what = format!("{}/{repo}", self.location());
+        let start = self.url(&self.full_repo(repo)?, "blobs/uploads/");
+        let resp = self
+            .send_own(&image, RegistryOperation::Push, |http| {
+                http.post(&start).header(reqwest::header::CONTENT_LENGTH, 0)
+            })
+            .await?;
+        if resp.status() != StatusCode::ACCEPTED {
+            return Err(self.status_error(resp.status(), what, "an upload"));
+        }
+        let mut location = self.upload_location(&resp, &what)?;
+        let hasher = std::sync::Arc::new(std::sync::Mutex::new(crate::digest::Hasher::new()));
+        let sink = hasher.clone();
+        let body = ReaderStream::with_capacity(reader, 256 * 1024).inspect_ok(move |chunk| {
+            if let Ok(mut h) = sink.lock() {
+                h.update(chunk);
+            }
+        });
+        let header = self.authorization(&image, RegistryOperation::Push).await?;
+        let mut request = self
+            .http()
+            .await?
+            .patch(&location)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .header(reqwest::header::CONTENT_LENGTH, size)
+            .body(reqwest::Body::wrap_stream(body));
+        if let Some(h) = &header {
+            request = request.header(reqwest::header::AUTHORIZATION, h);
+        }
+        let resp = request.send().await.map_err(|e| self.network_error(&e))?;
+        if !resp.status().is_success() {
+            return Err(self.status_error(resp.status(), what, "an upload"));
+        }
+        location = self.upload_location(&resp, &what)?;
+        let (digest, sent) = match hasher.lock() {
+            Ok(h) => (h.clone().finish(), h.len()),
+            Err(_) => return Err(StoreError::Unsupported("upload hasher poisoned".into())),
+        };
+        if sent != size {
+            return Err(StoreError::Integrity {
+                location: what,
+                message: format!("sent {sent} bytes, expected {size}"),
+            });
+        }
+        let sep = if location.contains('?') { '&' } else { '?' };
+        let commit = format!("{location}{sep}digest={digest}");
+        let resp = self
+            .send_with(header.as_deref(), |http| {
+                http.put(&commit).header(reqwest::header::CONTENT_LENGTH, 0)
+            })
+            .await?;
+        if !resp.status().is_success() {
+            return Err(self.status_error(resp.status(), what, "an upload"));
+        }
+        Ok(Some(digest))
     }
 
     async fn mount_blob(
