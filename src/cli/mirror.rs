@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use packreg::ops::bundle::{export, import};
 use packreg::ops::mirror::{mirror, MirrorOptions, MirrorSummary};
 use packreg::reference::{is_repository_component, version_to_tag};
-use packreg::store::{open_store, Store, StoreOptions};
+use packreg::store::{open_store_pair, Store, StoreOptions};
 
 use super::{Cli, Failure, Output};
 
@@ -201,10 +201,7 @@ pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode
     super::run_interruptible(
         super::runtime()?,
         Box::pin(async move {
-            let src = open_store(Some(&args.src), &from)
-                .await
-                .map_err(|e| Failure::new(e.to_string()))?;
-            let dst = open_store(Some(&args.dst), &to)
+            let (src, dst) = open_store_pair(&args.src, &from, &args.dst, &to)
                 .await
                 .map_err(|e| Failure::new(e.to_string()))?;
             let summary = mirror(src.as_ref(), dst.as_ref(), &opts).await?;

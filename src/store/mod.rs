@@ -14,7 +14,7 @@ use tokio::io::AsyncRead;
 
 use crate::digest::Digest;
 
-pub use open::{default_store_path, open_store, StoreOptions, DEFAULT_STORE_ENV};
+pub use open::{default_store_path, open_store, open_store_pair, StoreOptions, DEFAULT_STORE_ENV};
 
 /// A stream of blob bytes.
 pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;

@@ -68,3 +68,21 @@ pub async fn open_store(
     }
     Ok(Box::new(RemoteStore::connect(&registry, opts).await?))
 }
+
+/// Opens the two sides of a copy. Two remote registries reached with the same TLS settings
+/// share their HTTP clients.
+pub async fn open_store_pair(
+    src: &str,
+    src_opts: &StoreOptions,
+    dst: &str,
+    dst_opts: &StoreOptions,
+) -> Result<(Box<dyn Store>, Box<dyn Store>), StoreError> {
+    if src.starts_with("oci:") || dst.starts_with("oci:") {
+        let a = open_store(Some(src), src_opts).await?;
+        let b = open_store(Some(dst), dst_opts).await?;
+        return Ok((a, b));
+    }
+    let a = RemoteStore::connect(src, src_opts).await?;
+    let b = RemoteStore::connect_sharing(dst, dst_opts, Some(&a)).await?;
+    Ok((Box::new(a), Box::new(b)))
+}

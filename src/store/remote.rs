@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -78,7 +79,7 @@ pub struct RemoteStore {
     scheme: Scheme,
     /// For the requests oci-client lacks; built on first use (a TLS client costs ~0.1 s of
     /// certificate loading).
-    http: tokio::sync::OnceCell<reqwest::Client>,
+    http: Arc<tokio::sync::OnceCell<reqwest::Client>>,
     tls: TlsSettings,
     credentials: Credentials,
     /// The client for fixed credentials (anonymous, basic).
@@ -92,7 +93,7 @@ pub struct RemoteStore {
 }
 
 /// What the clients are built with.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 struct TlsSettings {
     scheme: Scheme,
     insecure: bool,
@@ -291,6 +292,17 @@ impl RemoteStore {
     /// what `login` remembered for the host. On a loopback host without flags, HTTPS is tried
     /// first and plain HTTP used only when the server answers in plain HTTP.
     pub async fn connect(spec: &str, opts: &StoreOptions) -> Result<RemoteStore, StoreError> {
+        Self::connect_sharing(spec, opts, None).await
+    }
+
+    /// [`RemoteStore::connect`], reusing the HTTP clients of `other` when the TLS settings
+    /// are the same (as for the two sides of a mirror): each client costs a load of the CA
+    /// bundle.
+    pub async fn connect_sharing(
+        spec: &str,
+        opts: &StoreOptions,
+        other: Option<&RemoteStore>,
+    ) -> Result<RemoteStore, StoreError> {
         let (host, base) = split_registry(spec)?;
         let flags = opts.plain_http || opts.insecure || opts.ca_file.is_some();
         let remembered = HostsFile::load().get(&host).cloned();
@@ -330,7 +342,8 @@ impl RemoteStore {
             pems,
             identity,
         };
-        let http = tokio::sync::OnceCell::new();
+        let reuse = other.filter(|o| o.tls == tls);
+        let http = reuse.map_or_else(Default::default, |o| o.http.clone());
 
         let (credential, warning) = load_credential(&host, opts.registry_config.as_deref());
         if let Some(warning) = warning {
@@ -351,7 +364,11 @@ impl RemoteStore {
                 }
             }
         };
-        let shared = new_client(&tls)?;
+        // oci-client keeps credentials per registry host, so one client serves both sides.
+        let shared = match reuse {
+            Some(o) => o.shared.clone(),
+            None => new_client(&tls)?,
+        };
         if let Credentials::Fixed(auth) = &credentials {
             shared.store_auth_if_needed(&host, auth).await;
         }
