@@ -960,16 +960,7 @@ impl RemoteStore {
     ) -> Result<(), StoreError> {
         let image = self.image(repo, digest.as_str())?;
         let what = self.reference(repo, digest.as_str());
-        let start = self.url(&self.full_repo(repo)?, "blobs/uploads/");
-        let resp = self
-            .send_own(&image, RegistryOperation::Push, |http| {
-                http.post(&start).header(reqwest::header::CONTENT_LENGTH, 0)
-            })
-            .await?;
-        if resp.status() != StatusCode::ACCEPTED {
-            return Err(self.status_error(resp.status(), what, "an upload"));
-        }
-        let mut url = self.upload_location(&resp, &what)?;
+        let mut url = self.start_upload(repo, &image, &what).await?;
         url.push(if url.contains('?') { '&' } else { '?' });
         url.push_str(&format!("digest={digest}"));
         let header = self.authorization(&image, RegistryOperation::Push).await?;
@@ -992,6 +983,25 @@ impl RemoteStore {
         } else {
             Err(self.status_error(resp.status(), what, "an upload"))
         }
+    }
+
+    /// Opens an upload session in `repo` and returns its URL.
+    async fn start_upload(
+        &self,
+        repo: &str,
+        image: &Reference,
+        what: &str,
+    ) -> Result<String, StoreError> {
+        let start = self.url(&self.full_repo(repo)?, "blobs/uploads/");
+        let resp = self
+            .send_own(image, RegistryOperation::Push, |http| {
+                http.post(&start).header(reqwest::header::CONTENT_LENGTH, 0)
+            })
+            .await?;
+        if resp.status() != StatusCode::ACCEPTED {
+            return Err(self.status_error(resp.status(), what.to_string(), "an upload"));
+        }
+        self.upload_location(&resp, what)
     }
 
     /// The absolute URL of an upload session from a response's `Location`.
@@ -1485,16 +1495,7 @@ impl Store for RemoteStore {
         // POST a session, PATCH the whole stream while hashing it, PUT the digest to commit.
         let image = self.image(repo, "latest")?;
         let what = format!("{}/{repo}", self.location());
-        let start = self.url(&self.full_repo(repo)?, "blobs/uploads/");
-        let resp = self
-            .send_own(&image, RegistryOperation::Push, |http| {
-                http.post(&start).header(reqwest::header::CONTENT_LENGTH, 0)
-            })
-            .await?;
-        if resp.status() != StatusCode::ACCEPTED {
-            return Err(self.status_error(resp.status(), what, "an upload"));
-        }
-        let mut location = self.upload_location(&resp, &what)?;
+        let mut location = self.start_upload(repo, &image, &what).await?;
         let hasher = std::sync::Arc::new(std::sync::Mutex::new(crate::digest::Hasher::new()));
         let sink = hasher.clone();
         let body = ReaderStream::with_capacity(reader, 256 * 1024).inspect_ok(move |chunk| {
