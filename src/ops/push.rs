@@ -124,13 +124,19 @@ pub async fn push(
         Some((path, size, title)) => {
             let bar = opts.progress.start(&title, size);
             let spec_path = path.clone();
+            let (decide, decision) = tokio::sync::oneshot::channel();
             let repo_ref = repo.as_str();
             let upload: SpecFuture = Box::pin(async move {
                 let file = tokio::fs::File::open(&path)
                     .await
                     .map_err(|e| StoreError::io(&path, e))?;
                 let sent = store
-                    .put_blob_streaming(repo_ref, size, Box::pin(Counted::new(file, bar.clone())))
+                    .put_blob_streaming(
+                        repo_ref,
+                        size,
+                        Box::pin(Counted::new(file, bar.clone())),
+                        decision,
+                    )
                     .await;
                 bar.finish();
                 sent
@@ -138,8 +144,8 @@ pub async fn push(
             let mut upload = upload;
             tokio::pin!(build);
             tokio::select! {
-                built = &mut build => (built??, Some((spec_path, Speculation::Running(upload)))),
-                sent = &mut upload => (build.await??, Some((spec_path, Speculation::Done(sent)))),
+                built = &mut build => (built??, Some((spec_path, decide, Speculation::Running(upload)))),
+                sent = &mut upload => (build.await??, Some((spec_path, decide, Speculation::Done(sent)))),
             }
         }
     };
@@ -300,26 +306,33 @@ async fn settle_speculation(
     store: &dyn Store,
     repo: &str,
     artifact: &crate::artifact::Artifact,
-    speculation: Option<(std::path::PathBuf, Speculation<'_>)>,
+    speculation: Option<(
+        std::path::PathBuf,
+        tokio::sync::oneshot::Sender<bool>,
+        Speculation<'_>,
+    )>,
 ) -> Result<Option<(Digest, u64)>, OpError> {
-    let Some((path, speculation)) = speculation else {
+    let Some((path, decide, speculation)) = speculation else {
         return Ok(None);
     };
     let outcome = match speculation {
         Speculation::Done(outcome) => outcome,
         Speculation::Running(upload) => {
-            // The blob whose bytes are on their way.
+            // The blob whose bytes are on their way: stored only if the registry lacks it.
             let sending = artifact
                 .blobs
                 .iter()
                 .find(|b| matches!(&b.source, crate::artifact::BlobSource::File(p) if *p == path));
-            if let Some(blob) = sending {
-                if store.has_blob(repo, &blob.descriptor.digest).await? {
-                    // Dropping the upload ends it; the registry expires the session.
-                    drop(upload);
-                    return Ok(None);
-                }
+            let wanted = match sending {
+                Some(blob) => !store.has_blob(repo, &blob.descriptor.digest).await?,
+                None => false,
+            };
+            if !wanted {
+                // Dropping the upload ends it mid-stream; the registry expires the session.
+                drop(upload);
+                return Ok(None);
             }
+            let _ = decide.send(true);
             upload.await
         }
     };

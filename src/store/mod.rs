@@ -174,15 +174,18 @@ pub trait Store: Send + Sync {
         reader: BlobReader,
     ) -> Result<(), StoreError>;
 
-    /// Uploads a blob of `size` bytes whose digest is not known yet, hashing it as it streams,
-    /// and returns the digest; None when the store has no such upload (the caller hashes
-    /// first and uses [`Store::put_blob`]). Lets a push send a large file while it is still
-    /// being hashed for the manifest.
+    /// Uploads a blob of `size` bytes whose digest is not known yet, hashing it as it streams;
+    /// once sent, it waits for `commit`: true stores the blob and returns its digest, false (or
+    /// a dropped sender) abandons it and returns None. None too when the store has no such
+    /// upload (the caller hashes first and uses [`Store::put_blob`]). Lets a push send a large
+    /// file while it is still being hashed, and decide once it knows whether the registry
+    /// already had it.
     async fn put_blob_streaming(
         &self,
         _repo: &str,
         _size: u64,
         _reader: BlobReader,
+        _commit: tokio::sync::oneshot::Receiver<bool>,
     ) -> Result<Option<Digest>, StoreError> {
         Ok(None)
     }

@@ -1491,6 +1491,7 @@ impl Store for RemoteStore {
         repo: &str,
         size: u64,
         reader: BlobReader,
+        commit: tokio::sync::oneshot::Receiver<bool>,
     ) -> Result<Option<Digest>, StoreError> {
         // POST a session, PATCH the whole stream while hashing it, PUT the digest to commit.
         let image = self.image(repo, "latest")?;
@@ -1528,6 +1529,13 @@ impl Store for RemoteStore {
                 location: what,
                 message: format!("sent {sent} bytes, expected {size}"),
             });
+        }
+        if !commit.await.unwrap_or(false) {
+            // Not wanted after all (the registry had the blob): end the session.
+            let _ = self
+                .send_with(header.as_deref(), |http| http.delete(&location))
+                .await;
+            return Ok(None);
         }
         let sep = if location.contains('?') { '&' } else { '?' };
         let commit = format!("{location}{sep}digest={digest}");
