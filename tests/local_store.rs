@@ -48,13 +48,7 @@ impl Env {
 
     /// Writes a copy of testdata pack `name` with pack.json's version set to `version`.
     fn pack_version(&self, name: &str, version: &str) -> PathBuf {
-        let dir = self.path(&format!("src-{name}-{version}"));
-        copy_dir(&pack(name), &dir);
-        let path = dir.join("pack.json");
-        let mut meta: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        meta["version"] = Value::from(version);
-        std::fs::write(&path, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
-        dir
+        common::pack_with_version(&self.path(&format!("src-{name}-{version}")), name, version)
     }
 }
 
@@ -688,18 +682,8 @@ fn ctrl_c_during_a_pull_leaves_nothing_behind() {
     // A pack with a large file, which takes a moment to pull and verify in a test build.
     let src = env.path("big");
     common::copy_dir(&pack("hello-manifests"), &src);
-    let mut random = std::fs::File::open("/dev/urandom").unwrap();
-    let mut payload = std::fs::File::create(src.join("payload.bin")).unwrap();
-    std::io::copy(
-        &mut std::io::Read::take(&mut random, 96 << 20),
-        &mut payload,
-    )
-    .unwrap();
-    drop(payload);
-    let meta_path = src.join("pack.json");
-    let mut meta: Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
-    meta["name"] = Value::from("big");
-    std::fs::write(&meta_path, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+    common::write_random(&src.join("payload.bin"), 96 << 20);
+    common::set_pack_field(&src, "name", "big");
     ok(&env.run(&["push", s(&src)]));
 
     let work = env.path("work");

@@ -65,12 +65,7 @@ fn versions_parent_tags_and_rm_on_a_registry() {
     let reg = Registry::start(Tls::None, None);
     let sb = Sandbox::new();
     for v in ["1.0.0", "1.1.0", "1.2.0"] {
-        let dir = sb.path(&format!("src-{v}"));
-        copy_dir(&pack("hello-manifests"), &dir);
-        let path = dir.join("pack.json");
-        let mut meta: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        meta["version"] = Value::from(v);
-        std::fs::write(&path, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+        let dir = common::pack_with_version(&sb.path(&format!("src-{v}")), "hello-manifests", v);
         ok(&sb.run(&["-r", &reg.addr, "push", s(&dir)]));
     }
     let digest = |tag: &str| {
@@ -477,12 +472,7 @@ fn bearer_tokens_scopes_and_identity_tokens() {
     let pulled = reader.run(&["-r", &reg.addr, "pull", "probe", "-o", s(&reader.path("p"))]);
     assert!(pulled.status.success(), "{}", stderr(&pulled));
     assert_eq!(snapshot(&reader.path("p")), snapshot(&pack("probe")));
-    let dir = reader.path("v2");
-    copy_dir(&pack("probe"), &dir);
-    let meta_path = dir.join("pack.json");
-    let mut meta: Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
-    meta["version"] = Value::from("0.2.0");
-    std::fs::write(&meta_path, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+    let dir = common::pack_with_version(&reader.path("v2"), "probe", "0.2.0");
     let denied = reader.run(&["-r", &reg.addr, "push", s(&dir)]);
     assert_eq!(denied.status.code(), Some(1), "a pull-only token pushed");
     let msg = stderr(&denied);
@@ -701,14 +691,7 @@ fn a_large_file_is_sent_while_hashed_and_skipped_when_the_registry_has_it() {
     let sb = Sandbox::new();
     // Past the size from which push sends a file while it hashes the pack.
     let v1 = common::pack_with_version(&sb.path("v1"), "hello-manifests", "1.0.0");
-    let mut random = std::fs::File::open("/dev/urandom").unwrap();
-    let mut payload = std::fs::File::create(v1.join("payload.bin")).unwrap();
-    std::io::copy(
-        &mut std::io::Read::take(&mut random, 40 << 20),
-        &mut payload,
-    )
-    .unwrap();
-    drop(payload);
+    common::write_random(&v1.join("payload.bin"), 40 << 20);
     let first = sb.json(&["-r", &reg.addr, "push", s(&v1)]);
     assert_eq!(first["status"], "pushed");
     assert!(
@@ -729,10 +712,7 @@ fn a_large_file_is_sent_while_hashed_and_skipped_when_the_registry_has_it() {
     // A new version with the same large file: the early upload is dropped, the blob skipped.
     let v2 = sb.path("v2");
     common::copy_dir(&v1, &v2);
-    let meta_path = v2.join("pack.json");
-    let mut meta: Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
-    meta["version"] = Value::from("1.1.0");
-    std::fs::write(&meta_path, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+    common::set_pack_field(&v2, "version", "1.1.0");
     let second = sb.json(&["-r", &reg.addr, "push", s(&v2)]);
     assert_eq!(second["status"], "pushed");
     assert!(

@@ -190,10 +190,22 @@ impl Sandbox {
 /// Copies testdata pack `name` to `dir` with pack.json's version set to `version`.
 pub fn pack_with_version(dir: &Path, name: &str, version: &str) -> PathBuf {
     copy_dir(&pack(name), dir);
+    set_pack_field(dir, "version", version);
+    dir.to_path_buf()
+}
+
+/// Sets one top-level field of the pack.json in `dir`.
+pub fn set_pack_field(dir: &Path, field: &str, value: &str) {
     let path = dir.join("pack.json");
     let mut meta: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    meta["version"] = serde_json::Value::from(version);
+    meta[field] = serde_json::Value::from(value);
     std::fs::write(&path, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
-    dir.to_path_buf()
+}
+
+/// Writes `size` random bytes to `path` (incompressible, so transfers take their time).
+pub fn write_random(path: &Path, size: u64) {
+    let mut random = std::fs::File::open("/dev/urandom").unwrap();
+    let mut out = std::fs::File::create(path).unwrap();
+    std::io::copy(&mut std::io::Read::take(&mut random, size), &mut out).unwrap();
 }
