@@ -963,26 +963,39 @@ impl RemoteStore {
         let mut url = self.start_upload(repo, &image, &what).await?;
         url.push(if url.contains('?') { '&' } else { '?' });
         url.push_str(&format!("digest={digest}"));
-        let header = self.authorization(&image, RegistryOperation::Push).await?;
-        let mut request = self
-            .http()
-            .await?
-            .put(&url)
-            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-            .header(reqwest::header::CONTENT_LENGTH, size)
-            .body(reqwest::Body::wrap_stream(ReaderStream::with_capacity(
-                reader,
-                256 * 1024,
-            )));
-        if let Some(h) = &header {
-            request = request.header(reqwest::header::AUTHORIZATION, h);
-        }
-        let resp = request.send().await.map_err(|e| self.network_error(&e))?;
+        let body = reqwest::Body::wrap_stream(ReaderStream::with_capacity(reader, 256 * 1024));
+        let resp = self
+            .send_stream(reqwest::Method::PUT, &url, &image, size, body)
+            .await?;
         if resp.status().is_success() {
             Ok(())
         } else {
             Err(self.status_error(resp.status(), what, "an upload"))
         }
+    }
+
+    /// Sends `size` bytes of blob content to an upload session (a streamed body is sent
+    /// once: no retry).
+    async fn send_stream(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        image: &Reference,
+        size: u64,
+        body: reqwest::Body,
+    ) -> Result<reqwest::Response, StoreError> {
+        let header = self.authorization(image, RegistryOperation::Push).await?;
+        let mut request = self
+            .http()
+            .await?
+            .request(method, url)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .header(reqwest::header::CONTENT_LENGTH, size)
+            .body(body);
+        if let Some(h) = &header {
+            request = request.header(reqwest::header::AUTHORIZATION, h);
+        }
+        request.send().await.map_err(|e| self.network_error(&e))
     }
 
     /// Opens an upload session in `repo` and returns its URL.
@@ -1504,18 +1517,16 @@ impl Store for RemoteStore {
                 h.update(chunk);
             }
         });
+        let resp = self
+            .send_stream(
+                reqwest::Method::PATCH,
+                &location,
+                &image,
+                size,
+                reqwest::Body::wrap_stream(body),
+            )
+            .await?;
         let header = self.authorization(&image, RegistryOperation::Push).await?;
-        let mut request = self
-            .http()
-            .await?
-            .patch(&location)
-            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-            .header(reqwest::header::CONTENT_LENGTH, size)
-            .body(reqwest::Body::wrap_stream(body));
-        if let Some(h) = &header {
-            request = request.header(reqwest::header::AUTHORIZATION, h);
-        }
-        let resp = request.send().await.map_err(|e| self.network_error(&e))?;
         if !resp.status().is_success() {
             return Err(self.status_error(resp.status(), what, "an upload"));
         }
