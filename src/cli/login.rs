@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use packreg::auth::{remove_credential, store_credential, HostSettings, HostsFile, Secret};
 use packreg::store::remote::{split_registry, RemoteStore};
-use packreg::store::StoreOptions;
 
 use super::{Cli, Failure, Output};
 
@@ -30,15 +29,6 @@ pub struct LoginArgs {
 pub struct LogoutArgs {
     /// The registry host[:port].
     pub host: String,
-}
-
-fn store_options(cli: &Cli) -> StoreOptions {
-    StoreOptions {
-        plain_http: cli.plain_http,
-        insecure: cli.insecure,
-        ca_file: cli.ca_file.clone(),
-        registry_config: cli.registry_config.clone(),
-    }
 }
 
 pub fn login(args: &LoginArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
@@ -81,7 +71,7 @@ pub fn login(args: &LoginArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Fail
     let check_config = check_dir.path().join("config.json");
     store_credential(&host, &username, &password, Some(&check_config))
         .map_err(|e| Failure::new(e.to_string()))?;
-    let mut opts = store_options(cli);
+    let mut opts = cli.store_options();
     opts.registry_config = Some(check_config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use packreg::ops::bundle::{export, import};
 use packreg::ops::mirror::{mirror, MirrorOptions, MirrorSummary};
 use packreg::reference::{is_repository_component, version_to_tag};
-use packreg::store::{open_store_pair, Store, StoreOptions};
+use packreg::store::{open_store_pair, Store};
 
 use super::{Cli, Failure, Output};
 
@@ -92,15 +92,6 @@ pub struct ImportArgs {
     pub selection: Selection,
 }
 
-fn base_options(cli: &Cli) -> StoreOptions {
-    StoreOptions {
-        plain_http: cli.plain_http,
-        insecure: cli.insecure,
-        ca_file: cli.ca_file.clone(),
-        registry_config: cli.registry_config.clone(),
-    }
-}
-
 fn parse_names(
     packs: &[String],
     file: Option<&PathBuf>,
@@ -184,7 +175,7 @@ fn report(summary: &MirrorSummary, out: &Output, what: &str) {
 
 pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
     let names = parse_names(&args.packs, args.selection.names_from.as_ref())?;
-    let base = base_options(cli);
+    let base = cli.store_options();
     let mut from = base.clone();
     from.plain_http |= args.sides.from_plain_http;
     from.insecure |= args.sides.from_insecure;

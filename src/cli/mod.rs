@@ -48,6 +48,10 @@ pub struct Cli {
     /// Read registry credentials from this docker config.json.
     #[arg(long, global = true, value_name = "FILE")]
     pub registry_config: Option<std::path::PathBuf>,
+    /// Fail a registry request when nothing is received or accepted for this long (default 60).
+    #[arg(long, global = true, value_name = "SECS", env = "PACKREG_TIMEOUT",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -81,6 +85,19 @@ enum Command {
     Export(mirror::ExportArgs),
     /// Push the packs of a bundle written by `export` into a registry.
     Import(mirror::ImportArgs),
+}
+
+impl Cli {
+    /// The connection settings the global flags give.
+    pub fn store_options(&self) -> packreg::store::StoreOptions {
+        packreg::store::StoreOptions {
+            plain_http: self.plain_http,
+            insecure: self.insecure,
+            ca_file: self.ca_file.clone(),
+            registry_config: self.registry_config.clone(),
+            timeout: self.timeout.map(std::time::Duration::from_secs),
+        }
+    }
 }
 
 /// Parses the command line, runs the command and returns the process exit code
@@ -167,12 +184,7 @@ fn with_store<F>(cli: &Cli, command: F) -> Result<ExitCode, Failure>
 where
     F: FnOnce(tokio::runtime::Runtime, &dyn packreg::store::Store) -> Result<ExitCode, Failure>,
 {
-    let opts = packreg::store::StoreOptions {
-        plain_http: cli.plain_http,
-        insecure: cli.insecure,
-        ca_file: cli.ca_file.clone(),
-        registry_config: cli.registry_config.clone(),
-    };
+    let opts = cli.store_options();
     let runtime = runtime()?;
     let store = runtime
         .block_on(packreg::store::open_store(cli.registry.as_deref(), &opts))

@@ -73,8 +73,8 @@ pub async fn upload_or_mount(
         bar.finish();
         match result {
             Ok(()) => return Ok(true),
-            Err(StoreError::Remote { message, .. }) if attempt < UPLOAD_ATTEMPTS => {
-                tracing::warn!("upload of {label} failed ({message}); trying again");
+            Err(e) if e.is_retryable() && attempt < UPLOAD_ATTEMPTS => {
+                tracing::warn!("upload of {label} failed ({e}); trying again");
             }
             Err(e) => return Err(e.into()),
         }

@@ -86,7 +86,8 @@ pub enum StoreError {
         /// Registry or reference.
         location: String,
     },
-    /// The registry answered with an error, or could not be reached.
+    /// The registry answered something packreg cannot use (a protocol violation, a body over
+    /// its limit).
     #[error("{location}: {message}")]
     Remote {
         /// Registry or reference.
@@ -94,12 +95,39 @@ pub enum StoreError {
         /// What happened and what to do.
         message: String,
     },
+    /// The registry answered an error status.
+    #[error(transparent)]
+    Registry(Box<remote::RegistryError>),
+    /// The registry could not be reached, or the connection broke or stalled.
+    #[error("{location}: {message}")]
+    Network {
+        /// Registry.
+        location: String,
+        /// What happened and what to do.
+        message: String,
+    },
+}
+
+impl From<remote::RegistryError> for StoreError {
+    fn from(e: remote::RegistryError) -> Self {
+        StoreError::Registry(Box::new(e))
+    }
 }
 
 impl StoreError {
     /// Whether this is a not-found error.
     pub fn is_not_found(&self) -> bool {
         matches!(self, StoreError::NotFound { .. })
+    }
+
+    /// Whether the same operation may succeed when tried again: network failures and the
+    /// registry statuses 408, 429, 500, 502, 503 and 504.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::Network { .. } => true,
+            StoreError::Registry(e) => e.is_retryable(),
+            _ => false,
+        }
     }
 
     pub(crate) fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {

@@ -20,6 +20,9 @@ pub struct StoreOptions {
     pub ca_file: Option<PathBuf>,
     /// A docker config.json to read credentials from.
     pub registry_config: Option<PathBuf>,
+    /// How long a registry may send or take nothing before a request fails; None means
+    /// `$PACKREG_TIMEOUT` seconds, else 60 s.
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// The embedded default store: `$XDG_DATA_HOME/packreg/store`, else
@@ -70,7 +73,7 @@ pub async fn open_store(
 }
 
 /// Opens the two sides of a copy. Two remote registries reached with the same TLS settings
-/// share their HTTP clients.
+/// share one connection pool (the transport shares clients per process).
 pub async fn open_store_pair(
     src: &str,
     src_opts: &StoreOptions,
@@ -83,6 +86,6 @@ pub async fn open_store_pair(
         return Ok((a, b));
     }
     let a = RemoteStore::connect(src, src_opts).await?;
-    let b = RemoteStore::connect_sharing(dst, dst_opts, Some(&a)).await?;
+    let b = RemoteStore::connect(dst, dst_opts).await?;
     Ok((Box::new(a), Box::new(b)))
 }

@@ -1,0 +1,102 @@
+//! Blobs: HEAD, streamed GET, and cross-repository mounts (201 mounted; 202 is an ordinary
+//! upload session, cancelled here so the caller uploads through its own).
+
+use http::Method;
+
+use super::auth::repository_scope;
+use super::transport::Request;
+use super::RemoteStore;
+use crate::digest::Digest;
+use crate::reference::is_repository_path;
+use crate::store::{BlobReader, Store, StoreError};
+
+impl RemoteStore {
+    fn blob_request(
+        &self,
+        method: Method,
+        repo: &str,
+        digest: &Digest,
+    ) -> Result<Request, StoreError> {
+        let full = self.full_repo(repo)?;
+        Ok(
+            Request::new(method, self.url(&full, &format!("blobs/{digest}")))
+                .scope(repository_scope(&full, "pull")),
+        )
+    }
+
+    pub(super) async fn head_blob(&self, repo: &str, digest: &Digest) -> Result<bool, StoreError> {
+        let resp = self
+            .transport
+            .send(self.blob_request(Method::HEAD, repo, digest)?)
+            .await?;
+        match resp.status.as_u16() {
+            200..=299 => Ok(true),
+            404 => Ok(false),
+            _ => Err(resp
+                .error(&self.reference(repo, digest.as_str()), "a blob lookup")
+                .await),
+        }
+    }
+
+    /// Streams the blob; the caller verifies digest and size as it reads. Redirects to blob
+    /// storage are followed without credentials.
+    pub(super) async fn fetch_blob(
+        &self,
+        repo: &str,
+        digest: &Digest,
+    ) -> Result<BlobReader, StoreError> {
+        let resp = self
+            .transport
+            .send(self.blob_request(Method::GET, repo, digest)?)
+            .await?;
+        if resp.status.is_success() {
+            Ok(resp.into_reader())
+        } else {
+            Err(resp
+                .error(&self.reference(repo, digest.as_str()), "a blob download")
+                .await)
+        }
+    }
+
+    pub(super) async fn mount(
+        &self,
+        repo: &str,
+        from_full: &str,
+        digest: &Digest,
+    ) -> Result<bool, StoreError> {
+        if !is_repository_path(from_full) {
+            return Ok(false);
+        }
+        let full = self.full_repo(repo)?;
+        let mut url = url::Url::parse(&self.url(&full, "blobs/uploads/")).map_err(|e| {
+            StoreError::Config(format!("cannot form an upload address for {full}: {e}"))
+        })?;
+        url.query_pairs_mut()
+            .append_pair("mount", digest.as_str())
+            .append_pair("from", from_full);
+        // distribution's token auth wants pull on the source repository too.
+        let request = Request::new(Method::POST, url.to_string())
+            .scope(repository_scope(&full, "pull,push"))
+            .scope(repository_scope(from_full, "pull"));
+        let resp = self.transport.send(request).await?;
+        match resp.status.as_u16() {
+            201 => Ok(true),
+            202 => {
+                // Not mounted: the registry opened an ordinary upload session. End it; the
+                // caller uploads through its own.
+                if let Some(location) = resp.header("location") {
+                    let location = self.transport.absolute(location)?;
+                    self.cancel_upload(&full, &location).await;
+                }
+                Ok(false)
+            }
+            s => {
+                // 401/403 (Harbor, a source the account cannot read), 404, 405: upload instead.
+                tracing::debug!(
+                    "mount of {digest} from {from_full} answered HTTP {s}; uploading instead"
+                );
+                Ok(false)
+            }
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! The HTTP client under the transport: hyper-util's pooled client with a connector of our own
+//! that honours `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` (CONNECT tunnels for HTTPS, absolute-form
+//! requests for plain HTTP) and builds its TLS context only for the first HTTPS connection.
+//! Clients are shared per process and per TLS settings, so the two sides of a mirror reuse one
+//! pool when their settings match.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
+use hyper_tls::MaybeHttpsStream;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
+use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpStream;
+use tower_service::Service;
+
+use super::tls::{LazyTls, TlsSettings};
+
+/// A request body as the client sends it.
+pub(super) type HttpBody = UnsyncBoxBody<Bytes, std::io::Error>;
+/// The pooled HTTP client.
+pub(super) type HttpClient = hyper_util::client::legacy::Client<Connector, HttpBody>;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The client for `settings`, shared by every store of this process with the same settings.
+pub(super) fn shared_client(settings: &TlsSettings) -> HttpClient {
+    static CLIENTS: OnceLock<Mutex<Vec<(TlsSettings, HttpClient)>>> = OnceLock::new();
+    let clients = CLIENTS.get_or_init(Default::default);
+    let mut clients = clients.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, client)) = clients.iter().find(|(s, _)| s == settings) {
+        return client.clone();
+    }
+    let client = build(settings.clone());
+    clients.push((settings.clone(), client.clone()));
+    client
+}
+
+fn build(settings: TlsSettings) -> HttpClient {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(Duration::from_secs(15)));
+    let connector = Connector {
+        http,
+        tls: LazyTls::new(settings),
+        proxies: proxies(),
+    };
+    hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(32)
+        .build(connector)
+}
+
+/// The proxy settings of the environment, read once.
+pub(super) fn proxies() -> Arc<Matcher> {
+    static MATCHER: OnceLock<Arc<Matcher>> = OnceLock::new();
+    MATCHER
+        .get_or_init(|| Arc::new(Matcher::from_env()))
+        .clone()
+}
+
+/// Opens TCP (directly or through a proxy) and, for `https`, TLS on top.
+#[derive(Clone)]
+pub(super) struct Connector {
+    http: HttpConnector,
+    tls: Arc<LazyTls>,
+    proxies: Arc<Matcher>,
+}
+
+impl Service<http::Uri> for Connector {
+    type Response = Stream;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Stream, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, dst: http::Uri) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move {
+            let mut http = this.http.clone();
+            let proxy = this.proxies.intercept(&dst);
+            if dst.scheme_str() != Some("https") {
+                // Plain HTTP through a proxy: connect to the proxy and send absolute-form.
+                let (target, proxied) = match &proxy {
+                    Some(p) => (p.uri().clone(), true),
+                    None => (dst, false),
+                };
+                let tcp = http.call(target).await?;
+                return Ok(Stream {
+                    inner: MaybeHttpsStream::Http(tcp),
+                    proxied,
+                });
+            }
+            let tcp = match proxy {
+                Some(p) => {
+                    let mut tunnel = Tunnel::new(p.uri().clone(), http);
+                    if let Some(auth) = p.basic_auth() {
+                        tunnel = tunnel.with_auth(auth.clone());
+                    }
+                    tunnel.call(dst.clone()).await?
+                }
+                None => http.call(dst.clone()).await?,
+            };
+            let tls = this.tls.get()?;
+            let host = dst.host().unwrap_or_default().trim_matches(['[', ']']);
+            let stream = tls.connect(host, TokioIo::new(tcp)).await?;
+            Ok(Stream {
+                inner: MaybeHttpsStream::Https(TokioIo::new(stream)),
+                proxied: false,
+            })
+        })
+    }
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector").finish_non_exhaustive()
+    }
+}
+
+/// A connection, plain or TLS, that tells hyper whether it goes to a proxy (then plain-HTTP
+/// requests are sent in absolute form).
+pub(super) struct Stream {
+    inner: MaybeHttpsStream<TokioIo<TcpStream>>,
+    proxied: bool,
+}
+
+impl Connection for Stream {
+    fn connected(&self) -> Connected {
+        self.inner.connected().proxy(self.proxied)
+    }
+}
+
+impl hyper::rt::Read for Stream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl hyper::rt::Write for Stream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+}

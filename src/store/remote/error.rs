@@ -1,0 +1,242 @@
+//! Registry errors: the JSON error body parsed in one place, and the sentences that tell a user
+//! what to do, written once.
+
+use http::StatusCode;
+
+use crate::store::StoreError;
+
+/// What the registry answered to a request that failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reference}: {}", self.sentence())]
+pub struct RegistryError {
+    /// The HTTP status.
+    pub status: u16,
+    /// The first error code of the body (`MANIFEST_UNKNOWN`, `DENIED`, ...), if any.
+    pub code: Option<String>,
+    /// The registry's message for it (control characters removed, at most 300 characters).
+    pub message: String,
+    /// The reference or registry the request was about.
+    pub reference: String,
+    /// The host, for the advice (`packreg login HOST`).
+    pub host: String,
+    /// What the request was (`a manifest upload`), for the advice.
+    pub action: String,
+}
+
+impl RegistryError {
+    /// Builds the error from a status and a (bounded) error body.
+    pub fn new(status: StatusCode, body: &[u8], reference: &str, host: &str, action: &str) -> Self {
+        let (code, message) = parse_body(body);
+        RegistryError {
+            status: status.as_u16(),
+            code,
+            message,
+            reference: reference.to_string(),
+            host: host.to_string(),
+            action: action.to_string(),
+        }
+    }
+
+    /// Whether the same request may succeed later (408, 429, 500, 502, 503, 504).
+    pub fn is_retryable(&self) -> bool {
+        is_retryable_status(self.status)
+    }
+
+    fn code_is(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+
+    fn detail(&self) -> String {
+        match (&self.code, self.message.is_empty()) {
+            (Some(code), false) => format!("{code}: {}", self.message),
+            (Some(code), true) => code.clone(),
+            (None, false) => self.message.clone(),
+            (None, true) => String::new(),
+        }
+    }
+
+    fn sentence(&self) -> String {
+        let detail = self.detail();
+        let detail = if detail.is_empty() {
+            String::new()
+        } else {
+            format!(" ({detail})")
+        };
+        match self.status {
+            429 => format!("the registry is rate limiting{detail}; wait and try again"),
+            s if s >= 500 => format!(
+                "the registry failed on {} with HTTP {s}{detail}; try again later",
+                self.action
+            ),
+            s => format!("the registry refused {} with HTTP {s}{detail}", self.action),
+        }
+    }
+
+    /// The store error this maps to: not found, unauthorized, denied, unsupported and integrity
+    /// failures get their own kinds, with advice.
+    pub fn into_store_error(self) -> StoreError {
+        let location = self.reference.clone();
+        match self.status {
+            401 => StoreError::Unauthorized {
+                location,
+                message: format!(
+                    "authentication required or credentials rejected (UNAUTHORIZED); run `packreg login {}`, or check the credentials in the docker config",
+                    self.host
+                ),
+            },
+            403 => StoreError::Denied { location },
+            404 if !self.code_is("BLOB_UPLOAD_INVALID") && !self.code_is("BLOB_UPLOAD_UNKNOWN") => {
+                StoreError::NotFound {
+                    what: location,
+                    location: self.host.clone(),
+                }
+            }
+            405 => StoreError::Unsupported(format!(
+                "{location}: the registry does not allow {}{}",
+                self.action,
+                if self.action.contains("delet") {
+                    " (CNCF distribution needs storage.delete.enabled: true for deletes)"
+                } else {
+                    ""
+                }
+            )),
+            _ if self.code_is("UNSUPPORTED") => StoreError::Unsupported(format!(
+                "{location}: the registry does not support {} ({})",
+                self.action, self.message
+            )),
+            _ if self.code_is("DIGEST_INVALID") || self.code_is("SIZE_INVALID") => {
+                StoreError::Integrity {
+                    location,
+                    message: format!("the registry refused the content: {}", self.detail()),
+                }
+            }
+            _ => StoreError::Registry(Box::new(self)),
+        }
+    }
+}
+
+/// Statuses worth retrying.
+pub(super) fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// The first `{code, message}` of a distribution error body.
+fn parse_body(body: &[u8]) -> (Option<String>, String) {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        #[serde(default)]
+        errors: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        #[serde(default)]
+        code: Option<String>,
+        #[serde(default)]
+        message: Option<String>,
+    }
+    match serde_json::from_slice::<Envelope>(body) {
+        Ok(env) => match env.errors.into_iter().next() {
+            Some(e) => (
+                e.code.map(|c| clean(&c, 64)),
+                clean(&e.message.unwrap_or_default(), 300),
+            ),
+            None => (None, String::new()),
+        },
+        // Not JSON: a proxy's page or plain text; a short excerpt helps.
+        Err(_) => (None, clean(&String::from_utf8_lossy(body), 200)),
+    }
+}
+
+/// Text from the registry with control characters dropped and its length capped, so it cannot
+/// drive the terminal or flood the output.
+pub(super) fn clean(text: &str, max_chars: usize) -> String {
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max_chars)
+        .collect();
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The full text of an error and its causes.
+pub(super) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// A failure to talk to the registry at all (connection, TLS, timeout), with what to do.
+pub(super) fn network_error(
+    host: &str,
+    plain_http: bool,
+    err: &(dyn std::error::Error + 'static),
+) -> StoreError {
+    let detail = chain(err);
+    let lower = detail.to_ascii_lowercase();
+    let message = if lower.contains("wrong version number")
+        || lower.contains("packet length too long")
+    {
+        format!("the registry does not speak TLS on this port ({detail}); add --plain-http if it is a plain-HTTP registry")
+    } else if lower.contains("certificate")
+        || lower.contains("self signed")
+        || lower.contains("self-signed")
+    {
+        format!(
+            "the registry's TLS certificate is not trusted ({detail}); pass --ca-file with the CA certificate (PEM) that signed it, or --insecure to skip verification"
+        )
+    } else if lower.contains("connection refused")
+        || lower.contains("dns error")
+        || lower.contains("failed to lookup")
+    {
+        if plain_http {
+            format!("cannot connect ({detail}); check the address and that the registry is running")
+        } else {
+            format!("cannot connect ({detail}); check the address and that the registry is running (add --plain-http for a registry without TLS)")
+        }
+    } else {
+        format!("the connection failed ({detail})")
+    };
+    StoreError::Network {
+        location: host.to_string(),
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies() {
+        let e = RegistryError::new(
+            StatusCode::NOT_FOUND,
+            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest\u001b[31m unknown"}]}"#,
+            "r/x:1",
+            "r",
+            "a manifest download",
+        );
+        assert_eq!(e.code.as_deref(), Some("MANIFEST_UNKNOWN"));
+        assert_eq!(e.message, "manifest [31m unknown");
+        assert!(e.into_store_error().is_not_found());
+        let e = RegistryError::new(
+            StatusCode::BAD_REQUEST,
+            b"<html>bad</html>",
+            "r/x",
+            "r",
+            "x",
+        );
+        assert!(!e.is_retryable());
+        assert_eq!(e.message, "<html>bad</html>");
+        let e = RegistryError::new(StatusCode::SERVICE_UNAVAILABLE, b"", "r/x", "r", "x");
+        assert!(e.is_retryable());
+        assert!(e.into_store_error().is_retryable());
+    }
+}

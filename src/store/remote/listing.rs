@@ -1,0 +1,176 @@
+//! Tag lists and `_catalog`, following `Link: <…>; rel="next"` pages; a page address seen twice
+//! is an error rather than a silently cut list.
+
+use std::collections::HashSet;
+
+use http::Method;
+
+use super::auth::repository_scope;
+use super::transport::{Request, SMALL_BODY_LIMIT};
+use super::RemoteStore;
+use crate::store::StoreError;
+
+/// Entries asked per listing page; `PACKREG_PAGE_SIZE` overrides it (registries cap it:
+/// distribution refuses more than 1000).
+fn page_size() -> usize {
+    std::env::var("PACKREG_PAGE_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(1000)
+}
+
+impl RemoteStore {
+    pub(super) async fn list_tags(&self, repo: &str) -> Result<Vec<String>, StoreError> {
+        let full = self.full_repo(repo)?;
+        let url = self.url(&full, &format!("tags/list?n={}", page_size()));
+        let what = format!("{}/{repo}", self.location_name());
+        Ok(self
+            .list_pages(url, "tags", repository_scope(&full, "pull"), &what)
+            .await?
+            .unwrap_or_default())
+    }
+
+    pub(super) async fn list_repositories(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let prefix = prefix.trim_end_matches('/');
+        let full_prefix = self.full_repo(prefix)? + "/";
+        let refused = || {
+            StoreError::Unsupported(format!(
+                "{} does not let packreg list its repositories (_catalog); list one pack's versions with `packreg ls NAME`",
+                self.host()
+            ))
+        };
+        let url = format!("{}_catalog?n={}", self.transport.v2_url(), page_size());
+        let names = match self
+            .list_pages(
+                url,
+                "repositories",
+                "registry:catalog:*".into(),
+                self.host(),
+            )
+            .await
+        {
+            Ok(Some(names)) => names,
+            Ok(None)
+            | Err(
+                StoreError::Unauthorized { .. }
+                | StoreError::Denied { .. }
+                | StoreError::NotFound { .. }
+                | StoreError::Unsupported(_),
+            ) => return Err(refused()),
+            Err(other) => return Err(other),
+        };
+        Ok(names
+            .into_iter()
+            .filter_map(|r| {
+                r.strip_prefix(&full_prefix)
+                    .map(|rest| format!("{prefix}/{rest}"))
+            })
+            .collect())
+    }
+
+    fn location_name(&self) -> String {
+        crate::store::Store::location(self)
+    }
+
+    /// GETs a listing and its further pages, collecting the strings of `field`, sorted. None
+    /// when the first page is 404 (no such repository, or no catalog).
+    async fn list_pages(
+        &self,
+        first: String,
+        field: &str,
+        scope: String,
+        what: &str,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let mut url = first;
+        let mut seen = HashSet::new();
+        let mut all = Vec::new();
+        loop {
+            if !seen.insert(url.clone()) {
+                return Err(StoreError::Remote {
+                    location: what.to_string(),
+                    message: format!(
+                        "the registry's listing pages loop (the page {} came twice); the list would be incomplete",
+                        super::error::clean(&url, 200)
+                    ),
+                });
+            }
+            let resp = self
+                .transport
+                .send(Request::new(Method::GET, url.clone()).scope(scope.clone()))
+                .await?;
+            match resp.status.as_u16() {
+                200..=299 => {}
+                404 if seen.len() == 1 => return Ok(None),
+                _ => return Err(resp.error(what, "a listing").await),
+            }
+            let next = next_link(&resp.headers);
+            let body = resp.bytes(SMALL_BODY_LIMIT, what, "listing page").await?;
+            let page: serde_json::Value =
+                serde_json::from_slice(&body).map_err(|e| StoreError::Remote {
+                    location: what.to_string(),
+                    message: format!("the registry answered a listing that is not JSON: {e}"),
+                })?;
+            all.extend(
+                page.get(field)
+                    .and_then(|v| v.as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_string)),
+            );
+            match next {
+                Some(next) => url = self.transport.absolute(&next)?,
+                None => break,
+            }
+        }
+        all.sort();
+        all.dedup();
+        Ok(Some(all))
+    }
+}
+
+/// The target of a `Link: <…>; rel="next"` header, as written.
+pub(super) fn next_link(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(http::header::LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find(|part| part.contains("rel=\"next\"") || part.contains("rel=next"))
+        .and_then(|part| {
+            let start = part.find('<')? + 1;
+            let end = part[start..].find('>')? + start;
+            Some(part[start..end].to_string())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_headers() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::LINK,
+            "</v2/a/tags/list?last=b&n=2>; rel=\"next\""
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            next_link(&headers).as_deref(),
+            Some("/v2/a/tags/list?last=b&n=2")
+        );
+        headers.insert(
+            http::header::LINK,
+            "<https://r.example/v2/_catalog?last=x>; rel=\"next\""
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            next_link(&headers).as_deref(),
+            Some("https://r.example/v2/_catalog?last=x")
+        );
+        assert!(next_link(&http::HeaderMap::new()).is_none());
+    }
+}

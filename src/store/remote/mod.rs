@@ -1,0 +1,266 @@
+//! A remote registry speaking the OCI distribution API, over one transport of our own.
+//!
+//! Module map (one concern a file):
+//! - [`address`]: `host[:port][/base]` parsing, loopback detection;
+//! - `tls`, `client`: TLS settings and the pooled HTTP client (proxies, lazy TLS);
+//! - `ping`: the plain-HTTP probe for loopback hosts;
+//! - `auth`: the challenge handler (Basic, Bearer per scope, identity tokens);
+//! - [`transport`]: the single `send` (retries, redirects, idle timeouts, bounded reads);
+//! - [`error`]: the registry's error body parsed once, with the advice sentences;
+//! - `manifests`, `blobs`, `upload`, `listing`, `referrers`: the distribution API calls;
+//! - this file: [`RemoteStore`], connection, and the [`Store`] implementation, composition only.
+
+pub mod address;
+mod auth;
+mod blobs;
+mod client;
+pub mod error;
+mod listing;
+mod manifests;
+mod ping;
+mod referrers;
+mod tls;
+pub mod transport;
+mod upload;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{BlobReader, RawManifest, RepoLock, Store, StoreError, StoreOptions};
+use crate::auth::{load_credential, HostSettings, HostsFile};
+use crate::digest::Digest;
+use crate::oci::Descriptor;
+use crate::reference::is_repository_path;
+
+pub use address::{is_loopback, split_registry, Scheme};
+pub use auth::Challenge;
+pub use error::RegistryError;
+pub use tls::TlsSettings;
+pub use transport::{Body, Request, Response, Transport};
+
+/// A registry at `host[:port][/base/path]`.
+pub struct RemoteStore {
+    transport: Transport,
+    base: String,
+}
+
+impl std::fmt::Debug for RemoteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteStore")
+            .field("host", &self.transport.host())
+            .field("base", &self.base)
+            .field("scheme", &self.transport.scheme())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RemoteStore {
+    /// Connects to the registry `spec` (`host[:port][/base/path]`). Flags in `opts` win over
+    /// what `login` remembered for the host. On a loopback host without flags, plain HTTP is
+    /// used only when the server answers in plain HTTP. Nothing is sent to the registry yet
+    /// (but for that probe): the first request learns how it authenticates.
+    pub async fn connect(spec: &str, opts: &StoreOptions) -> Result<RemoteStore, StoreError> {
+        let (host, base) = split_registry(spec)?;
+        let flags = opts.plain_http || opts.insecure || opts.ca_file.is_some();
+        let remembered = HostsFile::load().get(&host).cloned();
+        let settings = if flags {
+            HostSettings {
+                plain_http: opts.plain_http,
+                insecure: opts.insecure,
+                ca_file: opts.ca_file.clone(),
+            }
+        } else {
+            remembered.clone().unwrap_or_default()
+        };
+        let tls = TlsSettings::for_host(&host, settings.insecure, settings.ca_file.as_deref())?;
+        let scheme = if settings.plain_http {
+            Scheme::Http
+        } else if !flags && remembered.is_none() && is_loopback(&host) {
+            ping::probe_scheme(&host).await
+        } else {
+            Scheme::Https
+        };
+        let (credential, warning) = load_credential(&host, opts.registry_config.as_deref());
+        if let Some(warning) = warning {
+            tracing::warn!("{warning}");
+        }
+        let idle = match opts.timeout {
+            Some(t) => t,
+            None => transport::idle_timeout_from_env()?,
+        };
+        let client = client::shared_client(&tls);
+        Ok(RemoteStore {
+            transport: Transport::new(client, scheme, host, credential, idle),
+            base,
+        })
+    }
+
+    /// The registry host (with port).
+    pub fn host(&self) -> &str {
+        self.transport.host()
+    }
+
+    /// HTTP or HTTPS, as decided at connection.
+    pub fn scheme(&self) -> Scheme {
+        self.transport.scheme()
+    }
+
+    /// The transport, for requests that want the registry's raw statuses and headers (a
+    /// capability probe).
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// The idle timeout in force.
+    pub fn default_timeout() -> Duration {
+        transport::DEFAULT_IDLE_TIMEOUT
+    }
+
+    fn full_repo(&self, repo: &str) -> Result<String, StoreError> {
+        if !is_repository_path(repo) {
+            return Err(StoreError::Config(format!(
+                "{repo:?} is not a valid repository path"
+            )));
+        }
+        Ok(if self.base.is_empty() {
+            repo.to_string()
+        } else {
+            format!("{}/{repo}", self.base)
+        })
+    }
+
+    /// `scheme://host/v2/<full name>/<rest>`.
+    pub fn url(&self, full_repo: &str, rest: &str) -> String {
+        format!("{}{full_repo}/{rest}", self.transport.v2_url())
+    }
+
+    /// Checks that the registry accepts the client's credentials (used by `login`).
+    pub async fn check_access(&self) -> Result<(), StoreError> {
+        let resp = self
+            .transport
+            .send(Request::new(http::Method::GET, self.transport.v2_url()))
+            .await?;
+        match resp.status.as_u16() {
+            200..=299 => Ok(()),
+            401 => Err(StoreError::Unauthorized {
+                location: self.host().to_string(),
+                message: "the registry rejected the user name or password".into(),
+            }),
+            s => Err(StoreError::Remote {
+                location: self.host().to_string(),
+                message: format!(
+                    "the registry answered HTTP {s} to /v2/; is this an OCI registry?"
+                ),
+            }),
+        }
+    }
+}
+
+#[async_trait]
+impl Store for RemoteStore {
+    fn location(&self) -> String {
+        if self.base.is_empty() {
+            self.host().to_string()
+        } else {
+            format!("{}/{}", self.host(), self.base)
+        }
+    }
+
+    fn registry_id(&self) -> String {
+        self.host().to_string()
+    }
+
+    fn full_name(&self, repo: &str) -> String {
+        self.full_repo(repo).unwrap_or_else(|_| repo.to_string())
+    }
+
+    async fn repositories(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.list_repositories(prefix).await
+    }
+
+    async fn tags(&self, repo: &str) -> Result<Vec<String>, StoreError> {
+        self.list_tags(repo).await
+    }
+
+    async fn get_manifest(&self, repo: &str, reference: &str) -> Result<RawManifest, StoreError> {
+        self.fetch_manifest(repo, reference).await
+    }
+
+    async fn resolve(&self, repo: &str, reference: &str) -> Result<Option<Digest>, StoreError> {
+        self.head_manifest(repo, reference).await
+    }
+
+    async fn put_manifest(
+        &self,
+        repo: &str,
+        tag: Option<&str>,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> Result<Digest, StoreError> {
+        self.push_manifest(repo, tag, bytes, media_type).await
+    }
+
+    async fn has_blob(&self, repo: &str, digest: &Digest) -> Result<bool, StoreError> {
+        self.head_blob(repo, digest).await
+    }
+
+    async fn get_blob(&self, repo: &str, digest: &Digest) -> Result<BlobReader, StoreError> {
+        self.fetch_blob(repo, digest).await
+    }
+
+    async fn put_blob(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        size: u64,
+        reader: BlobReader,
+    ) -> Result<(), StoreError> {
+        self.upload_blob(repo, digest, size, reader).await
+    }
+
+    async fn put_blob_streaming(
+        &self,
+        repo: &str,
+        size: u64,
+        reader: BlobReader,
+        commit: tokio::sync::oneshot::Receiver<bool>,
+    ) -> Result<Option<Digest>, StoreError> {
+        self.upload_unhashed(repo, size, reader, commit).await
+    }
+
+    async fn mount_blob(
+        &self,
+        repo: &str,
+        from_full: &str,
+        digest: &Digest,
+    ) -> Result<bool, StoreError> {
+        self.mount(repo, from_full, digest).await
+    }
+
+    async fn referrers(
+        &self,
+        repo: &str,
+        digest: &Digest,
+    ) -> Result<Option<Vec<Descriptor>>, StoreError> {
+        self.list_referrers(repo, digest).await
+    }
+
+    async fn delete_manifest(&self, repo: &str, digest: &Digest) -> Result<(), StoreError> {
+        self.remove_manifest(repo, digest).await
+    }
+
+    async fn delete_tag(&self, repo: &str, tag: &str) -> Result<(), StoreError> {
+        self.remove_tag(repo, tag).await
+    }
+
+    async fn lock(&self, _repo: &str) -> Result<RepoLock, StoreError> {
+        // Registries serialise writes themselves.
+        Ok(Box::new(()))
+    }
+
+    async fn collect_garbage(&self, _repo: &str) -> Result<(), StoreError> {
+        // Registries collect unreferenced blobs with their own garbage collector.
+        Ok(())
+    }
+}

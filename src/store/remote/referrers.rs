@@ -1,0 +1,71 @@
+//! The Referrers API where the registry has it, following its `Link` pages. None (use the
+//! `sha256-<hex>` tag fallback) on 404, 400, 406, or a 200 that is not an index; a 404 with
+//! `NAME_UNKNOWN` means the repository is missing, not the API.
+
+use std::collections::HashSet;
+
+use http::Method;
+
+use super::auth::repository_scope;
+use super::listing::next_link;
+use super::transport::{Request, MANIFEST_LIMIT};
+use super::RemoteStore;
+use crate::digest::Digest;
+use crate::oci::{self, Descriptor, MEDIA_TYPE_INDEX};
+use crate::store::{Store, StoreError};
+
+impl RemoteStore {
+    pub(super) async fn list_referrers(
+        &self,
+        repo: &str,
+        digest: &Digest,
+    ) -> Result<Option<Vec<Descriptor>>, StoreError> {
+        let full = self.full_repo(repo)?;
+        let what = self.reference(repo, digest.as_str());
+        let mut url = self.url(&full, &format!("referrers/{digest}"));
+        let mut seen = HashSet::new();
+        let mut all = Vec::new();
+        loop {
+            if !seen.insert(url.clone()) {
+                return Err(StoreError::Remote {
+                    location: what,
+                    message: "the registry's referrers pages loop".into(),
+                });
+            }
+            let request = Request::new(Method::GET, url.clone())
+                .header("accept", MEDIA_TYPE_INDEX)
+                .scope(repository_scope(&full, "pull"));
+            let resp = self.transport.send(request).await?;
+            match resp.status.as_u16() {
+                200 => {}
+                404 => {
+                    let error = resp.registry_error(&what, "the referrers list").await;
+                    if error.code.as_deref() == Some("NAME_UNKNOWN") {
+                        return Err(error.into_store_error());
+                    }
+                    return Ok(None);
+                }
+                400 | 406 => return Ok(None),
+                _ => return Err(resp.error(&what, "the referrers list").await),
+            }
+            let is_index = resp
+                .header("content-type")
+                .is_some_and(|t| t.starts_with(MEDIA_TYPE_INDEX));
+            if !is_index {
+                return Ok(None);
+            }
+            let next = next_link(&resp.headers);
+            let body = resp.bytes(MANIFEST_LIMIT, &what, "referrers index").await?;
+            let index: oci::Index =
+                serde_json::from_slice(&body).map_err(|e| StoreError::Corrupt {
+                    location: what.clone(),
+                    message: format!("the Referrers API answered an unreadable index: {e}"),
+                })?;
+            all.extend(index.manifests);
+            match next {
+                Some(next) => url = self.transport.absolute(&next)?,
+                None => return Ok(Some(all)),
+            }
+        }
+    }
+}

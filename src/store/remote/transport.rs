@@ -1,0 +1,681 @@
+//! The single `send` every registry request goes through: authentication, retries with backoff
+//! and `Retry-After`, redirects (credentials only to the registry's own origin), an idle
+//! timeout in both directions, and bounded reads of the answer.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt, TryStreamExt};
+use http::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, LOCATION};
+use http::{Method, StatusCode};
+use http_body::Body as _;
+use http_body_util::BodyExt;
+use std::future::Future as _;
+use tokio_util::io::{ReaderStream, StreamReader};
+
+use super::address::Scheme;
+use super::auth::Auth;
+use super::client::{HttpBody, HttpClient};
+use super::error::{chain, is_retryable_status, network_error, RegistryError};
+use crate::store::{BlobReader, StoreError};
+
+/// Manifests and indexes are read up to 4 MiB, the distribution default.
+pub const MANIFEST_LIMIT: u64 = 4 * 1024 * 1024;
+/// Listing pages, tokens and error bodies are read up to 1 MiB.
+pub const SMALL_BODY_LIMIT: u64 = 1024 * 1024;
+/// The default idle timeout: no byte received, or none accepted, for this long.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Environment variable that sets the idle timeout in seconds.
+pub const TIMEOUT_ENV: &str = "PACKREG_TIMEOUT";
+
+const ATTEMPTS: u32 = 5;
+const MAX_REDIRECTS: usize = 10;
+/// The longest wait a `Retry-After` gets.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+const USER_AGENT: &str = concat!("packreg/", env!("CARGO_PKG_VERSION"));
+
+/// A request body.
+pub enum Body {
+    /// None.
+    Empty,
+    /// Bytes in memory: can be sent again on a retry or redirect.
+    Bytes(Bytes),
+    /// A stream of `len` bytes: sent once.
+    Stream {
+        /// The content.
+        reader: BlobReader,
+        /// Its length.
+        len: u64,
+    },
+}
+
+impl Body {
+    fn replay(&self) -> Option<Body> {
+        match self {
+            Body::Empty => Some(Body::Empty),
+            Body::Bytes(b) => Some(Body::Bytes(b.clone())),
+            Body::Stream { .. } => None,
+        }
+    }
+}
+
+/// A request to the registry (or its token service).
+pub struct Request {
+    method: Method,
+    url: String,
+    headers: HeaderMap,
+    body: Body,
+    scopes: Vec<String>,
+}
+
+impl Request {
+    /// A request with no body.
+    pub fn new(method: Method, url: impl Into<String>) -> Self {
+        Request {
+            method,
+            url: url.into(),
+            headers: HeaderMap::new(),
+            body: Body::Empty,
+            scopes: Vec::new(),
+        }
+    }
+
+    /// Adds a header (ignored when the value is not header text).
+    pub fn header(mut self, name: &'static str, value: &str) -> Self {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            self.headers.append(HeaderName::from_static(name), v);
+        }
+        self
+    }
+
+    pub(super) fn header_value(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: Body) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// Adds a token scope the request needs (`repository:<name>:pull`).
+    pub fn scope(mut self, scope: String) -> Self {
+        self.scopes.push(scope);
+        self
+    }
+}
+
+/// An answer: its status and headers, and a body read with limits or as a stream.
+pub struct Response {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// The URL that answered (after redirects).
+    pub url: String,
+    body: hyper::body::Incoming,
+    idle: Duration,
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Response {
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body, at most `limit` bytes: a larger one is an error naming the limit.
+    pub async fn bytes(self, limit: u64, location: &str, what: &str) -> Result<Bytes, StoreError> {
+        let too_large = || StoreError::Remote {
+            location: location.to_string(),
+            message: format!(
+                "the registry sent a {what} larger than {} (packreg's limit for it); refusing it",
+                human(limit)
+            ),
+        };
+        let declared = self
+            .header("content-length")
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit) {
+            return Err(too_large());
+        }
+        let mut out = Vec::with_capacity(declared.unwrap_or(0) as usize);
+        let mut stream = IdleBody::new(self.body, self.idle);
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| stream_error(location, &e))?;
+            if (out.len() + chunk.len()) as u64 > limit {
+                return Err(too_large());
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out.into())
+    }
+
+    /// The body as a stream; a stall longer than the idle timeout fails the read.
+    pub fn into_reader(self) -> BlobReader {
+        Box::pin(StreamReader::new(IdleBody::new(self.body, self.idle)))
+    }
+
+    /// The error this unsuccessful answer means, with the registry's own code and message.
+    pub async fn error(self, reference: &str, action: &str) -> StoreError {
+        self.registry_error(reference, action)
+            .await
+            .into_store_error()
+    }
+
+    /// The registry's error, as it answered it.
+    pub async fn registry_error(self, reference: &str, action: &str) -> RegistryError {
+        let host = url::Url::parse(&self.url)
+            .ok()
+            .and_then(|u| {
+                u.host_str().map(|h| match u.port() {
+                    Some(p) => format!("{h}:{p}"),
+                    None => h.to_string(),
+                })
+            })
+            .unwrap_or_default();
+        let status = self.status;
+        let body = self
+            .bytes(SMALL_BODY_LIMIT, reference, "error body")
+            .await
+            .unwrap_or_default();
+        RegistryError::new(status, &body, reference, &host, action)
+    }
+}
+
+fn human(bytes: u64) -> String {
+    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+fn stream_error(location: &str, err: &std::io::Error) -> StoreError {
+    StoreError::Network {
+        location: location.to_string(),
+        message: format!("the download broke off ({err})"),
+    }
+}
+
+/// Why one exchange failed.
+enum Failure {
+    /// Connection refused, reset, TLS failure.
+    Network(Box<dyn std::error::Error + Send + Sync>),
+    /// Nothing moved for the idle timeout.
+    Stalled,
+    /// The registry did something packreg cannot follow.
+    Protocol(String),
+}
+
+/// One registry's transport.
+pub struct Transport {
+    client: HttpClient,
+    scheme: Scheme,
+    host: String,
+    origin: String,
+    auth: Auth,
+    idle: Duration,
+}
+
+impl Transport {
+    pub(super) fn new(
+        client: HttpClient,
+        scheme: Scheme,
+        host: String,
+        credential: crate::auth::Credential,
+        idle: Duration,
+    ) -> Self {
+        let origin = format!("{}://{host}", scheme.as_str());
+        Transport {
+            client,
+            scheme,
+            host,
+            origin,
+            auth: Auth::new(credential),
+            idle,
+        }
+    }
+
+    /// The registry host (with port).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// HTTP or HTTPS.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    /// `scheme://host/v2/`.
+    pub fn v2_url(&self) -> String {
+        format!("{}/v2/", self.origin)
+    }
+
+    /// An absolute URL for a path or URL the registry gave (`Location`, `Link`).
+    pub fn absolute(&self, target: &str) -> Result<String, StoreError> {
+        url::Url::parse(&self.v2_url())
+            .and_then(|base| base.join(target))
+            .map(String::from)
+            .map_err(|_| StoreError::Remote {
+                location: self.host.clone(),
+                message: format!(
+                    "the registry gave an unusable address {:?}",
+                    super::error::clean(target, 200)
+                ),
+            })
+    }
+
+    /// The authentication challenge of the registry (asked once).
+    pub async fn challenge(&self) -> Result<super::auth::Challenge, StoreError> {
+        self.auth.challenge(self).await
+    }
+
+    /// Sends `request` with credentials, retrying connection failures and 408, 429, 500, 502,
+    /// 503, 504 (honouring `Retry-After`) when the body can be sent again, and renewing the token
+    /// once on a 401. Any status comes back as it is: the caller judges it.
+    pub async fn send(&self, request: Request) -> Result<Response, StoreError> {
+        let Request {
+            method,
+            url,
+            headers,
+            body,
+            mut scopes,
+        } = request;
+        let mut body = Some(body);
+        let mut renewed = false;
+        let mut attempt = 0;
+        loop {
+            let replayable = body.as_ref().and_then(Body::replay);
+            let this_body = match body.take() {
+                Some(b) => b,
+                None => {
+                    return Err(StoreError::Remote {
+                        location: self.host.clone(),
+                        message: "a streamed request cannot be sent twice".into(),
+                    })
+                }
+            };
+            let can_repeat = replayable.is_some();
+            body = replayable;
+            let auth = self.auth.header(self, &scopes).await?;
+            let result = self
+                .follow(
+                    method.clone(),
+                    url.clone(),
+                    &headers,
+                    this_body,
+                    auth.as_ref().map(|a| (a, self.origin.as_str())),
+                )
+                .await;
+            match result {
+                Ok(resp) if resp.status == StatusCode::UNAUTHORIZED && can_repeat && !renewed => {
+                    renewed = true;
+                    if let Some(extra) = self.auth.unauthorized(&resp.headers, &scopes).await {
+                        for scope in extra.split(' ') {
+                            if !scopes.iter().any(|s| s == scope) {
+                                scopes.push(scope.to_string());
+                            }
+                        }
+                    }
+                    tracing::debug!("{method} {url}: 401, renewing the credentials once");
+                }
+                Ok(resp)
+                    if is_retryable_status(resp.status.as_u16())
+                        && can_repeat
+                        && attempt + 1 < ATTEMPTS =>
+                {
+                    let wait = retry_after(&resp.headers).unwrap_or_else(|| backoff(attempt));
+                    tracing::info!(
+                        "{method} {url}: HTTP {}, trying again in {:.1} s",
+                        resp.status.as_u16(),
+                        wait.as_secs_f64()
+                    );
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Ok(resp) => return Ok(resp),
+                Err(Failure::Network(e)) if can_repeat && attempt + 1 < ATTEMPTS => {
+                    tracing::info!("{method} {url}: {}, trying again", chain(&*e));
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(failure) => return Err(self.failure(failure)),
+            }
+        }
+    }
+
+    /// Sends `request` once, without credentials or retries (the ping and token requests).
+    pub(super) async fn send_raw(&self, request: Request) -> Result<Response, StoreError> {
+        let auth = request.headers.get(AUTHORIZATION).cloned();
+        let mut headers = request.headers;
+        headers.remove(AUTHORIZATION);
+        // A token request's credentials are for the realm it was made for, and nowhere else.
+        let origin = origin_of(&request.url);
+        self.follow(
+            request.method,
+            request.url,
+            &headers,
+            request.body,
+            auth.as_ref().map(|a| (a, origin.as_str())),
+        )
+        .await
+        .map_err(|f| self.failure(f))
+    }
+
+    fn failure(&self, failure: Failure) -> StoreError {
+        match failure {
+            Failure::Network(e) => network_error(&self.host, self.scheme == Scheme::Http, &*e),
+            Failure::Stalled => StoreError::Network {
+                location: self.host.clone(),
+                message: format!(
+                    "the registry stopped responding for {} s; try again, or raise the limit with --timeout SECS (or {TIMEOUT_ENV})",
+                    self.idle.as_secs()
+                ),
+            },
+            Failure::Protocol(message) => StoreError::Remote {
+                location: self.host.clone(),
+                message,
+            },
+        }
+    }
+
+    /// One exchange, following redirects. `auth` is an Authorization header with the one origin
+    /// it may go to (the registry's, or a token realm's); other headers (`Range`) go everywhere.
+    async fn follow(
+        &self,
+        mut method: Method,
+        mut url: String,
+        headers: &HeaderMap,
+        mut body: Body,
+        auth: Option<(&HeaderValue, &str)>,
+    ) -> Result<Response, Failure> {
+        for _ in 0..=MAX_REDIRECTS {
+            let replay = body.replay();
+            let origin = origin_of(&url);
+            let mut builder = http::Request::builder().method(method.clone()).uri(&url);
+            for (name, value) in headers {
+                builder = builder.header(name, value);
+            }
+            builder = builder.header(http::header::USER_AGENT, USER_AGENT);
+            if let Some((auth, allowed)) = auth {
+                if origin == allowed {
+                    builder = builder.header(AUTHORIZATION, auth.clone());
+                }
+            }
+            let progress = Arc::new(Progress::new());
+            let (http_body, len) = into_http_body(body, progress.clone());
+            let sends_body = matches!(method, Method::POST | Method::PUT | Method::PATCH);
+            match len {
+                Some(len) => builder = builder.header(http::header::CONTENT_LENGTH, len),
+                None if sends_body => builder = builder.header(http::header::CONTENT_LENGTH, 0),
+                None => {}
+            }
+            let request = builder
+                .body(http_body)
+                .map_err(|e| Failure::Protocol(format!("cannot build a request for {url}: {e}")))?;
+            tracing::debug!("{method} {url}");
+            let resp = self.exchange(request, &progress).await?;
+            let status = resp.status();
+            tracing::debug!("{method} {url} -> {}", status.as_u16());
+            let location = resp
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            match (status.as_u16(), location) {
+                (301 | 302 | 303 | 307 | 308, Some(next)) => {
+                    let next = url::Url::parse(&url)
+                        .and_then(|u| u.join(&next))
+                        .map_err(|_| Failure::Protocol(format!("unusable redirect to {next:?}")))?;
+                    if status == StatusCode::SEE_OTHER
+                        || (matches!(status.as_u16(), 301 | 302) && method == Method::POST)
+                    {
+                        method = Method::GET;
+                        body = Body::Empty;
+                    } else {
+                        body = replay.ok_or_else(|| {
+                            Failure::Protocol(format!(
+                                "{url} redirected an upload; packreg cannot send it twice"
+                            ))
+                        })?;
+                    }
+                    url = next.to_string();
+                }
+                _ => {
+                    let (parts, body) = resp.into_parts();
+                    return Ok(Response {
+                        status: parts.status,
+                        headers: parts.headers,
+                        url,
+                        body,
+                        idle: self.idle,
+                    });
+                }
+            }
+        }
+        Err(Failure::Protocol(format!(
+            "more than {MAX_REDIRECTS} redirects from {}",
+            self.host
+        )))
+    }
+
+    /// Sends one HTTP request and waits for the answer's head, failing when no byte of the
+    /// body was taken and no answer came for the idle timeout.
+    async fn exchange(
+        &self,
+        request: http::Request<HttpBody>,
+        progress: &Progress,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, Failure> {
+        let call = self.client.request(request);
+        tokio::pin!(call);
+        loop {
+            let deadline = progress.last() + self.idle;
+            tokio::select! {
+                result = &mut call => return result.map_err(|e| Failure::Network(Box::new(e))),
+                _ = tokio::time::sleep_until(deadline.into()) => {
+                    if progress.last() + self.idle <= Instant::now() {
+                        return Err(Failure::Stalled);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn origin_of(url: &str) -> String {
+    url::Url::parse(url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default()
+}
+
+/// When a request last moved a byte of its body.
+struct Progress {
+    start: Instant,
+    millis: AtomicU64,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Progress {
+            start: Instant::now(),
+            millis: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = self.start.elapsed().as_millis() as u64;
+        self.millis.store(ms, Ordering::Relaxed);
+    }
+
+    fn last(&self) -> Instant {
+        self.start + Duration::from_millis(self.millis.load(Ordering::Relaxed))
+    }
+}
+
+fn into_http_body(body: Body, progress: Arc<Progress>) -> (HttpBody, Option<u64>) {
+    match body {
+        Body::Empty => (
+            http_body_util::Empty::new()
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+            None,
+        ),
+        Body::Bytes(bytes) => {
+            let len = bytes.len() as u64;
+            (
+                http_body_util::Full::new(bytes)
+                    .map_err(|never| match never {})
+                    .boxed_unsync(),
+                Some(len),
+            )
+        }
+        Body::Stream { reader, len } => {
+            let stream = ReaderStream::with_capacity(reader, 256 * 1024)
+                .inspect_ok(move |_| progress.touch())
+                .map_ok(hyper::body::Frame::data);
+            (
+                http_body_util::StreamBody::new(stream).boxed_unsync(),
+                Some(len),
+            )
+        }
+    }
+}
+
+/// A response body as a stream of bytes that fails after the idle timeout without data.
+struct IdleBody {
+    inner: hyper::body::Incoming,
+    idle: Duration,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl IdleBody {
+    fn new(inner: hyper::body::Incoming, idle: Duration) -> Self {
+        IdleBody {
+            inner,
+            idle,
+            sleep: Box::pin(tokio::time::sleep(idle)),
+        }
+    }
+}
+
+impl Stream for IdleBody {
+    type Item = std::io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            match Pin::new(&mut self.inner).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    let deadline = tokio::time::Instant::now() + self.idle;
+                    self.sleep.as_mut().reset(deadline);
+                    match frame.into_data() {
+                        Ok(data) if !data.is_empty() => return Poll::Ready(Some(Ok(data))),
+                        _ => continue,
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    return Poll::Ready(Some(Err(std::io::Error::other(e))))
+                }
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => {
+                    return match self.sleep.as_mut().poll(cx) {
+                        Poll::Ready(()) => Poll::Ready(Some(Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            format!(
+                                "no data for {} s (raise with --timeout or {TIMEOUT_ENV})",
+                                self.idle.as_secs()
+                            ),
+                        )))),
+                        Poll::Pending => Poll::Pending,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// 200 ms, 400 ms, 800 ms, ... up to 5 s, with up to 25% jitter.
+fn backoff(attempt: u32) -> Duration {
+    let base = Duration::from_millis(200u64.saturating_mul(1 << attempt.min(5)))
+        .min(Duration::from_secs(5));
+    base + base.mul_f64(fastrand::f64() * 0.25)
+}
+
+/// The wait a `Retry-After` header asks (seconds or an HTTP date), capped.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => httpdate::parse_http_date(value)
+            .ok()?
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
+}
+
+/// The idle timeout: `PACKREG_TIMEOUT` seconds, else the default.
+pub fn idle_timeout_from_env() -> Result<Duration, StoreError> {
+    match std::env::var(TIMEOUT_ENV) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(Duration::from_secs)
+            .ok_or_else(|| {
+                StoreError::Config(format!(
+                    "{TIMEOUT_ENV}={v:?} is not a number of seconds greater than 0"
+                ))
+            }),
+        _ => Ok(DEFAULT_IDLE_TIMEOUT),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_values() {
+        let mut h = HeaderMap::new();
+        h.insert(http::header::RETRY_AFTER, "2".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
+        h.insert(http::header::RETRY_AFTER, "100000".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER));
+        let later = std::time::SystemTime::now() + Duration::from_secs(30);
+        h.insert(
+            http::header::RETRY_AFTER,
+            httpdate::fmt_http_date(later).parse().unwrap(),
+        );
+        let wait = retry_after(&h).unwrap();
+        assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30));
+        h.insert(http::header::RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(
+            backoff(0) >= Duration::from_millis(200) && backoff(0) <= Duration::from_millis(250)
+        );
+        assert!(backoff(10) <= Duration::from_millis(6250));
+    }
+}
