@@ -1,0 +1,517 @@
+//! Protocol-level tests of the registry transport against an in-process server driven by
+//! request/response tables: what CNCF distribution 2.8 cannot be made to do.
+
+#[path = "support/fake_registry.rs"]
+mod fake;
+
+use std::time::{Duration, Instant};
+
+use fake::{Body, FakeRegistry, Rule};
+use packreg::digest::Digest;
+use packreg::store::remote::RemoteStore;
+use packreg::store::{Store, StoreError, StoreOptions};
+
+const REPO: &str = "spectro-packs/archive/app";
+const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// A private HOME, XDG folders and docker config for the whole test binary, set before any
+/// store reads them.
+fn isolate() {
+    static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        for (var, sub) in [
+            ("HOME", ""),
+            ("XDG_CONFIG_HOME", "config"),
+            ("XDG_CACHE_HOME", "cache"),
+            ("XDG_DATA_HOME", "data"),
+            ("DOCKER_CONFIG", "docker"),
+        ] {
+            let path = dir.path().join(sub);
+            std::fs::create_dir_all(&path).unwrap();
+            std::env::set_var(var, path);
+        }
+        for var in [
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+            "PACKREG_TIMEOUT",
+        ] {
+            std::env::remove_var(var);
+        }
+        dir
+    });
+}
+
+fn options(timeout_secs: u64) -> StoreOptions {
+    isolate();
+    StoreOptions {
+        plain_http: true,
+        timeout: Some(Duration::from_secs(timeout_secs)),
+        ..StoreOptions::default()
+    }
+}
+
+async fn connect(server: &FakeRegistry) -> RemoteStore {
+    RemoteStore::connect(&server.addr, &options(5))
+        .await
+        .unwrap()
+}
+
+fn open_v2() -> Rule {
+    Rule::new("GET", "/v2/", 200).body("{}")
+}
+
+fn manifest_bytes() -> Vec<u8> {
+    let empty = Digest::of(b"{}");
+    format!(
+        r#"{{"schemaVersion":2,"mediaType":"{MANIFEST}","config":{{"mediaType":"application/vnd.oci.empty.v1+json","digest":"{empty}","size":2}},"layers":[]}}"#
+    )
+    .into_bytes()
+}
+
+fn manifest_rule(status: u16) -> Rule {
+    Rule::new("GET", &format!("/v2/{REPO}/manifests/1.0.0"), status)
+}
+
+fn ok_manifest() -> Rule {
+    manifest_rule(200)
+        .header("content-type", MANIFEST)
+        .body(manifest_bytes())
+}
+
+#[tokio::test]
+async fn a_429_waits_as_long_as_retry_after_says() {
+    let server = FakeRegistry::start(vec![
+        open_v2(),
+        manifest_rule(429)
+            .times(1)
+            .header("retry-after", "2")
+            .body(r#"{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}"#),
+        ok_manifest(),
+    ]);
+    let store = connect(&server).await;
+    let got = store.get_manifest(REPO, "1.0.0").await.unwrap();
+    assert_eq!(got.digest, Digest::of(&manifest_bytes()));
+    let tries = server.requests("GET", &format!("/v2/{REPO}/manifests/"));
+    assert_eq!(tries.len(), 2);
+    let waited = tries[1].at - tries[0].at;
+    assert!(waited >= Duration::from_secs(2), "retried after {waited:?}");
+}
+
+#[tokio::test]
+async fn two_503s_then_success() {
+    let server = FakeRegistry::start(vec![
+        open_v2(),
+        Rule::new("HEAD", &format!("/v2/{REPO}/blobs/*"), 503).times(2),
+        Rule::new("HEAD", &format!("/v2/{REPO}/blobs/*"), 200),
+    ]);
+    let store = connect(&server).await;
+    assert!(store.has_blob(REPO, &Digest::of(b"x")).await.unwrap());
+    assert_eq!(
+        server.requests("HEAD", &format!("/v2/{REPO}/blobs/")).len(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn a_400_is_final_and_keeps_the_registry_code() {
+    let server = FakeRegistry::start(vec![
+        open_v2(),
+        manifest_rule(400)
+            .body(r#"{"errors":[{"code":"NAME_INVALID","message":"invalid repository name"}]}"#),
+    ]);
+    let store = connect(&server).await;
+    let err = store.get_manifest(REPO, "1.0.0").await.unwrap_err();
+    assert!(!err.is_retryable());
+    match &err {
+        StoreError::Registry(e) => {
+            assert_eq!(e.status, 400);
+            assert_eq!(e.code.as_deref(), Some("NAME_INVALID"));
+        }
+        other => panic!("expected a registry error, got {other:?}"),
+    }
+    assert!(err.to_string().contains("NAME_INVALID"), "{err}");
+    assert_eq!(
+        server
+            .requests("GET", &format!("/v2/{REPO}/manifests/"))
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_manifest_put_by_digest_needs_no_location() {
+    let bytes = manifest_bytes();
+    let digest = Digest::of(&bytes);
+    let server = FakeRegistry::start(vec![
+        open_v2(),
+        Rule::new("PUT", &format!("/v2/{REPO}/manifests/{digest}"), 201),
+    ]);
+    let store = connect(&server).await;
+    let pushed = store
+        .put_manifest(REPO, None, &bytes, MANIFEST)
+        .await
+        .unwrap();
+    assert_eq!(pushed, digest);
+    let put = &server.requests("PUT", "/v2/")[0];
+    assert_eq!(put.header("content-type"), Some(MANIFEST));
+}
+
+#[tokio::test]
+async fn a_202_mount_is_cancelled_and_reported_as_not_mounted() {
+    let digest = Digest::of(b"chart");
+    let session = format!("/v2/{REPO}/blobs/uploads/abc");
+    let server = FakeRegistry::start(vec![
+        open_v2(),
+        Rule::new("POST", &format!("/v2/{REPO}/blobs/uploads/?mount=*"), 202)
+            .header("location", &session),
+        Rule::new("DELETE", &session, 204),
+    ]);
+    let store = connect(&server).await;
+    let mounted = store
+        .mount_blob(REPO, "spectro-packs/archive/other", &digest)
+        .await
+        .unwrap();
+    assert!(!mounted);
+    let post = &server.requests("POST", "/v2/")[0];
+    assert!(
+        post.path.contains("from=spectro-packs%2Farchive%2Fother"),
+        "{}",
+        post.path
+    );
+    assert_eq!(server.requests("DELETE", &session).len(), 1);
+}
+
+#[tokio::test]
+async fn the_referrers_api_is_used_and_its_pages_followed() {
+    let subject = Digest::of(b"subject");
+    let a = Digest::of(b"a");
+    let b = Digest::of(b"b");
+    let page = |d: &Digest| {
+        format!(
+            r#"{{"schemaVersion":2,"mediaType":"{INDEX}","manifests":[{{"mediaType":"{MANIFEST}","digest":"{d}","size":10,"artifactType":"application/example"}}]}}"#
+        )
+    };
+    let first = format!("/v2/{REPO}/referrers/{subject}");
+    let second = format!("{first}?next=2");
+    let server = FakeRegistry::start(vec![
+        open_v2(),
+        Rule::new("GET", &second, 200)
+            .header("content-type", INDEX)
+            .body(page(&b)),
+        Rule::new("GET", &first, 200)
+            .header("content-type", INDEX)
+            .header("link", &format!("<{second}>; rel=\"next\""))
+            .body(page(&a)),
+    ]);
+    let store = connect(&server).await;
+    let referrers = store.referrers(REPO, &subject).await.unwrap().unwrap();
+    let digests: Vec<_> = referrers.iter().map(|d| d.digest.clone()).collect();
+    assert_eq!(digests, vec![a, b]);
+}
+
+#[tokio::test]
+async fn referrers_fall_back_on_404_but_not_on_a_missing_repository() {
+    let subject = Digest::of(b"subject");
+    let server = FakeRegistry::start(vec![
+        open_v2(),
+        Rule::new("GET", &format!("/v2/{REPO}/referrers/*"), 404).body("404 page not found"),
+        Rule::new("GET", "/v2/spectro-packs/archive/gone/referrers/*", 404)
+            .body(r#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known"}]}"#),
+        Rule::new("GET", "/v2/spectro-packs/archive/broken/referrers/*", 500),
+    ]);
+    let store = connect(&server).await;
+    assert!(store.referrers(REPO, &subject).await.unwrap().is_none());
+    let gone = store
+        .referrers("spectro-packs/archive/gone", &subject)
+        .await
+        .unwrap_err();
+    assert!(gone.is_not_found(), "{gone:?}");
+    // A failing registry is an error, not "no Referrers API".
+    assert!(store
+        .referrers("spectro-packs/archive/broken", &subject)
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn a_link_loop_is_an_error_not_a_short_list() {
+    let first = format!("/v2/{REPO}/tags/list?n=1000");
+    let server = FakeRegistry::start(vec![
+        open_v2(),
+        Rule::new("GET", &first, 200)
+            .header("link", &format!("<{first}>; rel=\"next\""))
+            .body(r#"{"name":"x","tags":["1.0.0"]}"#),
+    ]);
+    let store = connect(&server).await;
+    let err = store.tags(REPO).await.unwrap_err();
+    assert!(err.to_string().contains("loop"), "{err}");
+}
+
+#[tokio::test]
+async fn the_catalog_refused_with_401_or_404_says_so_and_a_500_is_an_error() {
+    for (status, refused) in [(401, true), (404, true), (500, false)] {
+        let server =
+            FakeRegistry::start(vec![open_v2(), Rule::new("GET", "/v2/_catalog*", status)]);
+        let store = connect(&server).await;
+        let err = store
+            .repositories("spectro-packs/archive")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            matches!(err, StoreError::Unsupported(_)),
+            refused,
+            "HTTP {status}: {err:?}"
+        );
+        if refused {
+            assert!(err.to_string().contains("packreg ls NAME"), "{err}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_blob_download_fails_within_the_idle_timeout() {
+    let digest = Digest::of(b"big");
+    let server = FakeRegistry::start(vec![
+        open_v2(),
+        Rule::new("GET", &format!("/v2/{REPO}/blobs/{digest}"), 200).raw(Body::Stall {
+            first: vec![1; 100],
+            len: 1_000_000,
+        }),
+    ]);
+    let store = RemoteStore::connect(&server.addr, &options(1))
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let mut reader = store.get_blob(REPO, &digest).await.unwrap();
+    let mut sink = Vec::new();
+    let err = tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut sink)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::TimedOut, "{err}");
+    assert_eq!(sink.len(), 100);
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_registry_that_never_answers_fails_within_the_idle_timeout() {
+    let server = FakeRegistry::start(vec![
+        open_v2(),
+        manifest_rule(200).raw(Body::Stall {
+            first: Vec::new(),
+            len: 10,
+        }),
+    ]);
+    let store = RemoteStore::connect(&server.addr, &options(1))
+        .await
+        .unwrap();
+    let err = store.get_manifest(REPO, "1.0.0").await.unwrap_err();
+    assert!(matches!(err, StoreError::Network { .. }), "{err:?}");
+    assert!(err.to_string().contains("--timeout"), "{err}");
+}
+
+#[tokio::test]
+async fn a_huge_manifest_is_refused_naming_the_limit() {
+    let server = FakeRegistry::start(vec![
+        open_v2(),
+        manifest_rule(200)
+            .header("content-type", MANIFEST)
+            .raw(Body::Zeros { len: 50 << 20 }),
+    ]);
+    let store = connect(&server).await;
+    let err = store.get_manifest(REPO, "1.0.0").await.unwrap_err();
+    assert!(err.to_string().contains("4 MiB"), "{err}");
+}
+
+#[test]
+#[allow(clippy::zombie_processes)] // reaped by wait4, which also reports its peak memory
+fn a_huge_manifest_keeps_packreg_memory_bounded() {
+    isolate();
+    let server = FakeRegistry::start(vec![
+        open_v2(),
+        manifest_rule(200)
+            .header("content-type", MANIFEST)
+            .raw(Body::Zeros { len: 50 << 20 }),
+    ]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_packreg"))
+        .args(["inspect", "app:1.0.0", "--plain-http", "-r", &server.addr])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // wait4 gives this child's own peak memory.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 1,
+        "status {status}"
+    );
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("larger than 4 MiB"), "{stderr}");
+    let peak_mib = usage.ru_maxrss / 1024;
+    assert!(peak_mib < 64, "peak RSS {peak_mib} MiB");
+}
+
+#[tokio::test]
+async fn an_expired_token_is_renewed_once() {
+    let token_path = "/token*";
+    let server = FakeRegistry::start(vec![]);
+    let realm = format!("http://{}/token", server.addr);
+    let challenge =
+        format!(r#"Bearer realm="{realm}",service="fake",scope="repository:{REPO}:pull""#);
+    server.add(vec![
+        Rule::new("GET", "/v2/", 401).header("www-authenticate", &challenge),
+        Rule::new("GET", token_path, 200)
+            .times(1)
+            .body(r#"{"token":"first","expires_in":3600}"#),
+        Rule::new("GET", token_path, 200).body(r#"{"token":"second","expires_in":3600}"#),
+        manifest_rule(200)
+            .auth("Bearer first")
+            .times(1)
+            .header("content-type", MANIFEST)
+            .body(manifest_bytes()),
+        manifest_rule(200)
+            .auth("Bearer second")
+            .header("content-type", MANIFEST)
+            .body(manifest_bytes()),
+        manifest_rule(401).header("www-authenticate", &challenge),
+    ]);
+    let store = connect(&server).await;
+    store.get_manifest(REPO, "1.0.0").await.unwrap();
+    // The registry now refuses the first token: one renewal, and the run goes on.
+    store.get_manifest(REPO, "1.0.0").await.unwrap();
+    let tokens = server.requests("GET", "/token");
+    assert_eq!(tokens.len(), 2);
+    assert!(
+        tokens[0].path.contains(&format!(
+            "scope=repository%3A{}%3Apull",
+            REPO.replace('/', "%2F")
+        )),
+        "{}",
+        tokens[0].path
+    );
+    let gets = server.requests("GET", &format!("/v2/{REPO}/manifests/"));
+    assert_eq!(gets.len(), 3);
+}
+
+#[tokio::test]
+async fn an_http_token_realm_for_an_https_registry_gets_no_credentials() {
+    isolate();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let token_server = FakeRegistry::start(vec![
+        Rule::new("GET", "/token*", 200).body(r#"{"token":"t"}"#)
+    ]);
+    let challenge = format!(
+        r#"Bearer realm="http://{}/token",service="fake""#,
+        token_server.addr
+    );
+    let server = FakeRegistry::start_tls(
+        vec![Rule::new("GET", "/v2/", 401).header("www-authenticate", &challenge)],
+        &std::fs::read(&cert).unwrap(),
+        &std::fs::read(&key).unwrap(),
+    );
+    let config = dir.path().join("config.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"dXNlcjpzZWNyZXQ="}}}}}}"#,
+            server.addr
+        ),
+    )
+    .unwrap();
+    let opts = StoreOptions {
+        ca_file: Some(cert.clone()),
+        registry_config: Some(config),
+        timeout: Some(Duration::from_secs(5)),
+        ..StoreOptions::default()
+    };
+    let store = RemoteStore::connect(&server.addr, &opts).await.unwrap();
+    let err = store.get_manifest(REPO, "1.0.0").await.unwrap_err();
+    assert!(matches!(err, StoreError::Unauthorized { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("plain-HTTP token service"),
+        "{err}"
+    );
+    assert!(
+        token_server.log().is_empty(),
+        "the http realm was contacted"
+    );
+    assert!(!err.to_string().contains("secret"));
+}
+
+#[tokio::test]
+async fn a_blob_redirected_to_another_origin_gets_no_authorization() {
+    let digest = Digest::of(b"blob");
+    let storage = FakeRegistry::start(vec![Rule::new("GET", "/storage/*", 200).body("blob")]);
+    let server = FakeRegistry::start(vec![
+        Rule::new("GET", "/v2/", 401).header("www-authenticate", r#"Basic realm="fake""#),
+        Rule::new("GET", &format!("/v2/{REPO}/blobs/{digest}"), 307).header(
+            "location",
+            &format!("http://{}/storage/{}", storage.addr, digest.hex()),
+        ),
+    ]);
+    isolate();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"dXNlcjpzZWNyZXQ="}}}}}}"#,
+            server.addr
+        ),
+    )
+    .unwrap();
+    let opts = StoreOptions {
+        registry_config: Some(config),
+        ..options(5)
+    };
+    let store = RemoteStore::connect(&server.addr, &opts).await.unwrap();
+    let mut reader = store.get_blob(REPO, &digest).await.unwrap();
+    let mut body = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut body)
+        .await
+        .unwrap();
+    assert_eq!(body, b"blob");
+    let at_registry = &server.requests("GET", &format!("/v2/{REPO}/blobs/"))[0];
+    assert_eq!(
+        at_registry.header("authorization"),
+        Some("Basic dXNlcjpzZWNyZXQ=")
+    );
+    let at_storage = &storage.requests("GET", "/storage/")[0];
+    assert_eq!(at_storage.header("authorization"), None);
+}
