@@ -429,7 +429,7 @@ fn bearer_tokens_scopes_and_identity_tokens() {
         TokenUser {
             name: "alice",
             password: ALICE_PW,
-            actions: &["pull", "push", "catalog"],
+            actions: &["pull", "push", "catalog", "delete"],
             refresh_token: Some(REFRESH),
         },
         TokenUser {
@@ -462,6 +462,20 @@ fn bearer_tokens_scopes_and_identity_tokens() {
     let listed = alice.run(&["-r", &reg.addr, "--json", "ls"]);
     assert!(listed.status.success(), "{}", stderr(&listed));
     outputs.push(listed);
+
+    // A DELETE asks the token service for the delete action (distribution requires it).
+    let second = common::pack_with_version(&alice.path("v2"), "probe", "0.2.0");
+    ok(&alice.run(&["-r", &reg.addr, "push", s(&second)]));
+    let removed = alice.run(&["-r", &reg.addr, "rm", "probe:0.2.0"]);
+    assert!(
+        removed.status.success(),
+        "rm through the token flow: {}\n{}",
+        stderr(&removed),
+        reg.log()
+    );
+    outputs.push(removed);
+    let tags = alice.json(&["-r", &reg.addr, "ls", "probe"]);
+    assert_eq!(tags.as_array().map(Vec::len), Some(1), "{tags}");
 
     // A token scoped to pull only cannot push.
     let reader = Sandbox::new();
