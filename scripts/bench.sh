@@ -153,6 +153,28 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 
+# Start-up: `packreg inspect` on a plain-HTTP registry and, with --ca-file, on a TLS one,
+# beside curl fetching the same manifest, STARTUP_RUNS times each, interleaved.
+STARTUP_RUNS="${STARTUP_RUNS:-15}"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/tls.key" -out "$WORK/tls.crt" 2>/dev/null
+TLS_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+TLS_REG="127.0.0.1:$TLS_PORT"
+sed -e "s#$WORK/data#$WORK/data-tls#" -e "s#addr: $REG#addr: $TLS_REG\n  tls:\n    certificate: $WORK/tls.crt\n    key: $WORK/tls.key#" \
+  "$WORK/registry.yml" > "$WORK/registry-tls.yml"
+docker-registry serve "$WORK/registry-tls.yml" >"$WORK/registry-tls.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do curl -fsS --cacert "$WORK/tls.crt" "https://$TLS_REG/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+"$PACKREG" -q -r "$REG/i" --plain-http push "$WORK/small" >/dev/null
+"$PACKREG" -q -r "$TLS_REG/i" --ca-file "$WORK/tls.crt" push "$WORK/small" >/dev/null
+ACCEPT='application/vnd.oci.image.manifest.v1+json'
+for _ in $(seq "$STARTUP_RUNS"); do
+  measure inspect_http "$PACKREG" -q -r "$REG/i" --plain-http inspect bench-small:1.0.0
+  measure curl_manifest_http curl -fsS -H "Accept: $ACCEPT" "http://$REG/v2/i/spectro-packs/archive/bench-small/manifests/1.0.0"
+  measure inspect_https "$PACKREG" -q -r "$TLS_REG/i" --ca-file "$WORK/tls.crt" inspect bench-small:1.0.0
+  measure curl_manifest_https curl -fsS --cacert "$WORK/tls.crt" -H "Accept: $ACCEPT" "https://$TLS_REG/v2/i/spectro-packs/archive/bench-small/manifests/1.0.0"
+done
+
 python3 - "$WORK/results" "$SIZE" <<'PY'
 import statistics, sys
 rows = {}
@@ -163,14 +185,16 @@ size_mib = int(sys.argv[2]) / 1048576
 med = {k: statistics.median(s for s, _ in v) for k, v in rows.items()}
 peak = {k: max(r for _, r in v) / 1024 for k, v in rows.items()}
 print(f"blob: {size_mib:.0f} MiB; rounds: {len(rows['packreg_push'])}; medians")
-for k in ["packreg_push", "oras_push", "curl_upload", "packreg_pull", "oras_pull", "curl_download", "packreg_mirror", "skopeo_copy", "packreg_small", "oras_small"]:
+for k in ["packreg_push", "oras_push", "curl_upload", "packreg_pull", "oras_pull", "curl_download", "packreg_mirror", "skopeo_copy", "packreg_small", "oras_small", "inspect_http", "curl_manifest_http", "inspect_https", "curl_manifest_https"]:
     if k in med:
-        print(f"  {k:<14} {med[k]:7.2f} s   peak {peak[k]:7.1f} MiB")
+        print(f"  {k:<19} {med[k]:7.3f} s   peak {peak[k]:7.1f} MiB")
 def ratio(a, b):
     return med[a] / med[b]
 print(f"push: packreg/curl {ratio('packreg_push','curl_upload'):.2f} (target <= 1.2), packreg/oras {ratio('packreg_push','oras_push'):.2f}")
 print(f"pull: packreg/curl {ratio('packreg_pull','curl_download'):.2f} (target <= 1.3), packreg/oras {ratio('packreg_pull','oras_pull'):.2f} (target <= 1.0)")
 print(f"mirror: packreg/skopeo {ratio('packreg_mirror','skopeo_copy'):.2f} (target <= 1.0)")
 print(f"small files: packreg/oras {ratio('packreg_small','oras_small'):.2f} (target <= 1.0)")
+print(f"inspect, plain HTTP: {med['inspect_http']:.3f} s (target <= 0.05; curl {med['curl_manifest_http']:.3f} s)")
+print(f"inspect, HTTPS with --ca-file: {med['inspect_https']:.3f} s (target <= 0.12; curl {med['curl_manifest_https']:.3f} s)")
 print(f"packreg peak memory: {max(peak['packreg_push'], peak['packreg_pull'], peak['packreg_mirror'], peak['packreg_small']):.1f} MiB (target < 64)")
 PY

@@ -723,7 +723,7 @@ fn a_large_file_is_sent_while_hashed_and_skipped_when_the_registry_has_it() {
     ]));
     assert_eq!(snapshot(&out), snapshot(&v1));
 
-    // A new version with the same large file: the early upload is dropped, the blob skipped.
+    // A new version with the same large file: the early upload is cancelled, the blob skipped.
     let v2 = sb.path("v2");
     common::copy_dir(&v1, &v2);
     common::set_pack_field(&v2, "version", "1.1.0");
@@ -732,6 +732,12 @@ fn a_large_file_is_sent_while_hashed_and_skipped_when_the_registry_has_it() {
     assert!(
         second["bytes_uploaded"].as_u64().unwrap() < 1 << 20,
         "{second}"
+    );
+    let cancelled = "DELETE /v2/spectro-packs/archive/hello-manifests/blobs/uploads/";
+    assert!(
+        reg.log().contains(cancelled),
+        "no cancelled session: {}",
+        reg.log()
     );
     let out = sb.path("out2");
     ok(&sb.run(&[

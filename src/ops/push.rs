@@ -12,12 +12,12 @@ use super::tags::{update_parent_tags, ParentTag};
 use super::transfer::{parse_manifest, upload_or_mount};
 use super::versions::parent_tags;
 use super::OpError;
-use crate::artifact::{build_artifact, content_identity, Format};
+use crate::artifact::{build_artifact, content_identity, Artifact, BlobSource, Format};
 use crate::digest::Digest;
 use crate::oci::MEDIA_TYPE_MANIFEST;
 use crate::pack::{validate, EntryKind, Pack};
 use crate::reference::{pack_repository, version_to_tag};
-use crate::store::{Store, StoreError};
+use crate::store::{BlobUpload, Store, StoreError};
 
 /// Blobs moved at once by default.
 pub const DEFAULT_CONCURRENCY: usize = 4;
@@ -102,80 +102,40 @@ pub async fn push(
         });
     }
     let pack = Pack::load(dir)?;
-    let format = opts.format;
-    let message = opts.message.clone();
     let repo = pack_repository(pack.name());
     let tag = version_to_tag(pack.version());
     let reference = store.reference(&repo, &tag);
     let _lock = store.lock(&repo).await?;
     let existing = store.resolve(&repo, &tag).await?;
-
-    let build = {
-        let pack = pack.clone();
-        tokio::task::spawn_blocking(move || build_artifact(&pack, format, message.as_deref()))
-    };
-    // A new version sends its largest file while the artifact is still being hashed.
-    let speculative = match (&existing, format) {
-        (None, Format::Native) => largest_file(&pack),
-        _ => None,
-    };
-    let (artifact, speculation) = match speculative {
-        None => (build.await??, None),
-        Some((path, size, title)) => {
-            let bar = opts.progress.start(&title, size);
-            let spec_path = path.clone();
-            let (decide, decision) = tokio::sync::oneshot::channel();
-            let repo_ref = repo.as_str();
-            let upload: SpecFuture = Box::pin(async move {
-                let file = tokio::fs::File::open(&path)
-                    .await
-                    .map_err(|e| StoreError::io(&path, e))?;
-                let sent = store
-                    .put_blob_streaming(
-                        repo_ref,
-                        size,
-                        Box::pin(Counted::new(file, bar.clone())),
-                        decision,
-                    )
-                    .await;
-                bar.finish();
-                sent
-            });
-            let mut upload = upload;
-            tokio::pin!(build);
-            tokio::select! {
-                built = &mut build => (built??, Some((spec_path, decide, Speculation::Running(upload)))),
-                sent = &mut upload => (build.await??, Some((spec_path, decide, Speculation::Done(sent)))),
-            }
-        }
+    let (artifact, early) =
+        build_sending_early(store, &repo, &pack, existing.is_none(), opts).await?;
+    let outcome = |digest: Digest, status, counts: Counts, parent_tags| PushOutcome {
+        reference: reference.clone(),
+        name: pack.name().to_string(),
+        version: pack.version().to_string(),
+        tag: tag.clone(),
+        digest,
+        format: opts.format,
+        status,
+        blobs_uploaded: counts.uploaded,
+        blobs_skipped: counts.skipped,
+        bytes_uploaded: counts.bytes,
+        parent_tags,
     };
 
-    let mut status = PushStatus::Pushed;
-    if let Some(existing) = existing {
-        if existing == artifact.digest {
-            status = PushStatus::Unchanged;
-        } else {
-            let raw = store.get_manifest(&repo, existing.as_str()).await?;
-            let same = parse_manifest(store, &repo, &raw)
-                .ok()
-                .and_then(|m| content_identity(&m))
-                .is_some_and(|old| Some(old) == content_identity(&artifact.manifest));
-            if same {
+    let status = match existing {
+        None => PushStatus::Pushed,
+        Some(existing) if existing == artifact.digest => PushStatus::Unchanged,
+        Some(existing) => {
+            if same_content(store, &repo, &existing, &artifact).await? {
                 tracing::info!("{reference}: identical content already stored as {existing}");
                 let parents = update_parent_tags(store, &repo, &parent_tags(&tag)).await?;
-                return Ok(PushOutcome {
-                    reference,
-                    name: pack.name().to_string(),
-                    version: pack.version().to_string(),
-                    tag,
-                    digest: existing,
-                    format,
-                    status: PushStatus::Unchanged,
-                    blobs_uploaded: 0,
-                    blobs_skipped: 0,
-                    bytes_uploaded: 0,
-                    parent_tags: parents,
-                });
+                return Ok(outcome(
+                    existing,
+                    PushStatus::Unchanged,
+                    Counts::default(),
+                    parents,
+                ));
             }
             if !opts.force {
                 return Err(OpError::Conflict {
@@ -183,58 +143,26 @@ pub async fn push(
                     existing,
                 });
             }
-            status = PushStatus::Replaced;
+            PushStatus::Replaced
         }
-    }
+    };
 
-    let (mut uploaded, mut skipped, mut bytes) = (0, 0, 0);
+    let mut counts = Counts::default();
     if status != PushStatus::Unchanged {
-        let sent_early = settle_speculation(store, &repo, &artifact, speculation).await?;
-        if let Some(size) = sent_early.as_ref().map(|(_, size)| *size) {
-            uploaded += 1;
-            bytes += size;
+        let sent_early = settle_early(store, &repo, &artifact, early).await?;
+        if let Some((_, size)) = &sent_early {
+            counts.add(Some(*size));
         }
         let early_digest = sent_early.map(|(d, _)| d);
-        let early_ref = early_digest.as_ref();
-        let progress = opts.progress.as_ref();
-        let repo_ref = repo.as_str();
-        let registry = store.registry_id();
-        let full = store.full_name(&repo);
-        let mut cache = BlobCache::load();
-        let cache_ref = &cache;
-        let (registry_ref, full_ref) = (registry.as_str(), full.as_str());
-        let sent: Vec<Option<u64>> = stream::iter(
-            artifact
-                .blobs
-                .iter()
-                .filter(|b| Some(&b.descriptor.digest) != early_ref),
+        upload_blobs(
+            store,
+            &repo,
+            &artifact,
+            early_digest.as_ref(),
+            opts,
+            &mut counts,
         )
-        .map(|blob| async move {
-            let from = cache_ref.elsewhere(registry_ref, full_ref, &blob.descriptor.digest);
-            let sent = upload_or_mount(store, repo_ref, blob, from.as_deref(), progress).await?;
-            tracing::debug!(
-                "{} {}",
-                if sent { "uploaded" } else { "skipped" },
-                blob.descriptor.digest
-            );
-            Ok::<_, OpError>(sent.then_some(blob.descriptor.size))
-        })
-        .buffer_unordered(opts.concurrency.max(1))
-        .try_collect()
         .await?;
-        for blob in &artifact.blobs {
-            cache.record(&registry, &full, &blob.descriptor.digest);
-        }
-        cache.save();
-        for size in sent {
-            match size {
-                Some(size) => {
-                    uploaded += 1;
-                    bytes += size;
-                }
-                None => skipped += 1,
-            }
-        }
         store
             .put_manifest(
                 &repo,
@@ -248,32 +176,168 @@ pub async fn push(
     if status == PushStatus::Replaced {
         store.collect_garbage(&repo).await?;
     }
-    Ok(PushOutcome {
-        reference,
-        name: pack.name().to_string(),
-        version: pack.version().to_string(),
-        tag,
-        digest: artifact.digest.clone(),
-        format,
-        status,
-        blobs_uploaded: uploaded,
-        blobs_skipped: skipped,
-        bytes_uploaded: bytes,
-        parent_tags: parents,
+    Ok(outcome(artifact.digest.clone(), status, counts, parents))
+}
+
+/// Blobs sent and skipped, and bytes sent.
+#[derive(Default)]
+struct Counts {
+    uploaded: usize,
+    skipped: usize,
+    bytes: u64,
+}
+
+impl Counts {
+    fn add(&mut self, sent: Option<u64>) {
+        match sent {
+            Some(size) => {
+                self.uploaded += 1;
+                self.bytes += size;
+            }
+            None => self.skipped += 1,
+        }
+    }
+}
+
+/// Whether the version stored as `existing` holds the same content as `artifact` (pack.json
+/// and the uncompressed content of every layer).
+async fn same_content(
+    store: &dyn Store,
+    repo: &str,
+    existing: &Digest,
+    artifact: &Artifact,
+) -> Result<bool, OpError> {
+    let raw = store.get_manifest(repo, existing.as_str()).await?;
+    Ok(parse_manifest(store, repo, &raw)
+        .ok()
+        .and_then(|m| content_identity(&m))
+        .is_some_and(|old| Some(old) == content_identity(&artifact.manifest)))
+}
+
+/// Uploads (or mounts, where another repository of the store is known to hold them) every
+/// blob but the one sent early, `concurrency` at a time.
+async fn upload_blobs(
+    store: &dyn Store,
+    repo: &str,
+    artifact: &Artifact,
+    sent_early: Option<&Digest>,
+    opts: &PushOptions,
+    counts: &mut Counts,
+) -> Result<(), OpError> {
+    let progress = opts.progress.as_ref();
+    let registry = store.registry_id();
+    let full = store.full_name(repo);
+    let mut cache = BlobCache::load();
+    let cache_ref = &cache;
+    let (registry_ref, full_ref) = (registry.as_str(), full.as_str());
+    let sent: Vec<Option<u64>> = stream::iter(
+        artifact
+            .blobs
+            .iter()
+            .filter(|b| Some(&b.descriptor.digest) != sent_early),
+    )
+    .map(|blob| async move {
+        let from = cache_ref.elsewhere(registry_ref, full_ref, &blob.descriptor.digest);
+        let sent = upload_or_mount(store, repo, blob, from.as_deref(), progress).await?;
+        tracing::debug!(
+            "{} {}",
+            if sent { "uploaded" } else { "skipped" },
+            blob.descriptor.digest
+        );
+        Ok::<_, OpError>(sent.then_some(blob.descriptor.size))
     })
+    .buffer_unordered(opts.concurrency.max(1))
+    .try_collect()
+    .await?;
+    for blob in &artifact.blobs {
+        cache.record(&registry, &full, &blob.descriptor.digest);
+    }
+    cache.save();
+    for size in sent {
+        counts.add(size);
+    }
+    Ok(())
 }
 
 /// Files at least this large are sent while the artifact is hashed.
-const SPECULATIVE_MIN: u64 = 32 * 1024 * 1024;
+const EARLY_MIN: u64 = 32 * 1024 * 1024;
 
-type SpecFuture<'a> = std::pin::Pin<
-    Box<dyn std::future::Future<Output = Result<Option<Digest>, StoreError>> + Send + 'a>,
->;
+type SendFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Digest, StoreError>> + Send + 'a>>;
 
-/// A speculative upload of the largest file, still running or finished.
-enum Speculation<'a> {
-    Running(SpecFuture<'a>),
-    Done(Result<Option<Digest>, StoreError>),
+/// The largest file of a new version, sent in an upload session of its own while the
+/// artifact is hashed; committed or cancelled once the digest is known.
+struct EarlyUpload<'a> {
+    path: std::path::PathBuf,
+    session: Arc<dyn BlobUpload + 'a>,
+    sending: Sending<'a>,
+}
+
+enum Sending<'a> {
+    Running(SendFuture<'a>),
+    Done(Result<Digest, StoreError>),
+}
+
+/// Builds the artifact on a blocking thread; for a new version in the native format whose
+/// largest file is big enough, and a store with upload sessions, sends that file meanwhile.
+async fn build_sending_early<'a>(
+    store: &'a dyn Store,
+    repo: &str,
+    pack: &Pack,
+    new_version: bool,
+    opts: &PushOptions,
+) -> Result<(Artifact, Option<EarlyUpload<'a>>), OpError> {
+    let build = {
+        let (pack, format, message) = (pack.clone(), opts.format, opts.message.clone());
+        tokio::task::spawn_blocking(move || build_artifact(&pack, format, message.as_deref()))
+    };
+    let largest = match (new_version, opts.format) {
+        (true, Format::Native) => largest_file(pack),
+        _ => None,
+    };
+    let session = match &largest {
+        Some(_) => store.start_blob_upload(repo).await?,
+        None => None,
+    };
+    let (Some((path, size, title)), Some(session)) = (largest, session) else {
+        return Ok((build.await??, None));
+    };
+    let bar = opts.progress.start(&title, size);
+    let sender = session.clone();
+    let file_path = path.clone();
+    let mut sending: SendFuture<'a> = Box::pin(async move {
+        let file = tokio::fs::File::open(&file_path)
+            .await
+            .map_err(|e| StoreError::io(&file_path, e))?;
+        let sent = sender
+            .send(size, Box::pin(Counted::new(file, bar.clone())))
+            .await;
+        bar.finish();
+        sent
+    });
+    tokio::pin!(build);
+    let (built, sending) = tokio::select! {
+        built = &mut build => (built, Sending::Running(sending)),
+        sent = &mut sending => (build.await, Sending::Done(sent)),
+    };
+    let early = EarlyUpload {
+        path,
+        session,
+        sending,
+    };
+    match built {
+        Ok(Ok(artifact)) => Ok((artifact, Some(early))),
+        failed => {
+            abandon(early).await;
+            Ok((failed??, None))
+        }
+    }
+}
+
+/// Stops an early upload: the transfer (if still running) is dropped and the session ended.
+async fn abandon(early: EarlyUpload<'_>) {
+    drop(early.sending);
+    early.session.cancel().await;
 }
 
 /// The largest file that travels as a layer of its own in the native format (a top-level
@@ -293,64 +357,53 @@ fn largest_file(pack: &Pack) -> Option<(std::path::PathBuf, u64, String)> {
                     && e.rel.ends_with(".tgz")
                     && e.rel.matches('/').count() == 1)
         })
-        .filter(|(e, size)| *size >= SPECULATIVE_MIN && e.rel != "pack.json")
+        .filter(|(e, size)| *size >= EARLY_MIN && e.rel != "pack.json")
         .max_by_key(|(_, size)| *size)
         .map(|(e, size)| (e.path.clone(), size, e.rel.clone()))
 }
 
-/// Decides what the speculative upload is worth once the artifact is known: cancelled when
-/// the store already had that blob (a chart shared with an earlier version), awaited
-/// otherwise. Returns the digest and size it delivered. A failed speculation only means the
-/// blob goes the ordinary way.
-async fn settle_speculation(
+/// Decides what the early upload is worth once the artifact is known: committed when the
+/// store lacks that blob and the bytes sent hash to it, cancelled otherwise (a chart shared
+/// with an earlier version, a file that changed meanwhile, a failed transfer: the blob then
+/// goes the ordinary way). Returns the digest and size it delivered.
+async fn settle_early(
     store: &dyn Store,
     repo: &str,
-    artifact: &crate::artifact::Artifact,
-    speculation: Option<(
-        std::path::PathBuf,
-        tokio::sync::oneshot::Sender<bool>,
-        Speculation<'_>,
-    )>,
+    artifact: &Artifact,
+    early: Option<EarlyUpload<'_>>,
 ) -> Result<Option<(Digest, u64)>, OpError> {
-    let Some((path, decide, speculation)) = speculation else {
+    let Some(early) = early else {
         return Ok(None);
     };
-    let outcome = match speculation {
-        Speculation::Done(outcome) => outcome,
-        Speculation::Running(upload) => {
-            // The blob whose bytes are on their way: stored only if the registry lacks it.
-            let sending = artifact
-                .blobs
-                .iter()
-                .find(|b| matches!(&b.source, crate::artifact::BlobSource::File(p) if *p == path));
-            let wanted = match sending {
-                Some(blob) => !store.has_blob(repo, &blob.descriptor.digest).await?,
-                None => false,
-            };
-            if !wanted {
-                // Dropping the upload ends it mid-stream; the registry expires the session.
-                drop(upload);
-                return Ok(None);
-            }
-            let _ = decide.send(true);
-            upload.await
-        }
+    let blob = artifact
+        .blobs
+        .iter()
+        .find(|b| matches!(&b.source, BlobSource::File(p) if *p == early.path));
+    let wanted = match blob {
+        Some(blob) => !store.has_blob(repo, &blob.descriptor.digest).await?,
+        None => false,
     };
-    match outcome {
-        Ok(Some(digest)) => {
-            let blob = artifact
-                .blobs
-                .iter()
-                .find(|b| b.descriptor.digest == digest);
-            match blob {
-                Some(blob) => Ok(Some((digest, blob.descriptor.size))),
-                // The file changed while it was pushed: its ordinary upload follows.
-                None => Ok(None),
-            }
+    let Some(blob) = blob.filter(|_| wanted) else {
+        abandon(early).await;
+        return Ok(None);
+    };
+    let sent = match early.sending {
+        Sending::Running(sending) => sending.await,
+        Sending::Done(sent) => sent,
+    };
+    match sent {
+        Ok(digest) if digest == blob.descriptor.digest => {
+            early.session.commit(&digest).await?;
+            Ok(Some((digest, blob.descriptor.size)))
         }
-        Ok(None) => Ok(None),
+        Ok(digest) => {
+            tracing::debug!("the early upload hashed to {digest}, not {}: the file changed; uploading the ordinary way", blob.descriptor.digest);
+            early.session.cancel().await;
+            Ok(None)
+        }
         Err(e) => {
             tracing::debug!("the early upload failed ({e}); uploading the ordinary way");
+            early.session.cancel().await;
             Ok(None)
         }
     }

@@ -138,6 +138,19 @@ impl StoreError {
     }
 }
 
+/// An open upload session: content is sent first, hashed as it goes, then either committed
+/// under its digest or cancelled. Nothing is visible in the store before the commit.
+#[async_trait]
+pub trait BlobUpload: Send + Sync {
+    /// Sends `size` bytes from `reader`, hashing them; returns their digest.
+    async fn send(&self, size: u64, reader: BlobReader) -> Result<Digest, StoreError>;
+    /// Stores what was sent as blob `digest` (the digest `send` returned).
+    async fn commit(&self, digest: &Digest) -> Result<(), StoreError>;
+    /// Ends the session; the store discards what was sent. Failures only leave the session
+    /// for the store to expire.
+    async fn cancel(&self);
+}
+
 /// A guard that keeps a repository locked for a write session until dropped.
 pub type RepoLock = Box<dyn Send + Sync>;
 
@@ -202,19 +215,14 @@ pub trait Store: Send + Sync {
         reader: BlobReader,
     ) -> Result<(), StoreError>;
 
-    /// Uploads a blob of `size` bytes whose digest is not known yet, hashing it as it streams;
-    /// once sent, it waits for `commit`: true stores the blob and returns its digest, false (or
-    /// a dropped sender) abandons it and returns None. None too when the store has no such
-    /// upload (the caller hashes first and uses [`Store::put_blob`]). Lets a push send a large
-    /// file while it is still being hashed, and decide once it knows whether the registry
-    /// already had it.
-    async fn put_blob_streaming(
+    /// Opens an upload session for a blob whose digest is not known yet (see [`BlobUpload`]),
+    /// or None when the store has no such sessions (the caller hashes first and uses
+    /// [`Store::put_blob`]). Lets a push send a large file while it is still being hashed,
+    /// and decide once it knows whether the registry already had it.
+    async fn start_blob_upload(
         &self,
         _repo: &str,
-        _size: u64,
-        _reader: BlobReader,
-        _commit: tokio::sync::oneshot::Receiver<bool>,
-    ) -> Result<Option<Digest>, StoreError> {
+    ) -> Result<Option<std::sync::Arc<dyn BlobUpload + '_>>, StoreError> {
         Ok(None)
     }
 

@@ -219,14 +219,11 @@ impl Store for RemoteStore {
         self.upload_blob(repo, digest, size, reader).await
     }
 
-    async fn put_blob_streaming(
+    async fn start_blob_upload(
         &self,
         repo: &str,
-        size: u64,
-        reader: BlobReader,
-        commit: tokio::sync::oneshot::Receiver<bool>,
-    ) -> Result<Option<Digest>, StoreError> {
-        self.upload_unhashed(repo, size, reader, commit).await
+    ) -> Result<Option<std::sync::Arc<dyn super::BlobUpload + '_>>, StoreError> {
+        Ok(Some(std::sync::Arc::new(self.open_session(repo).await?)))
     }
 
     async fn mount_blob(

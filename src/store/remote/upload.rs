@@ -1,6 +1,9 @@
 //! Blob upload sessions: opened with a POST, fed by a streamed PUT (monolithic) or a PATCH,
 //! closed by a PUT with the digest (commit) or a DELETE (cancel).
 
+use std::sync::Mutex;
+
+use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use http::Method;
 use tokio_util::io::{ReaderStream, StreamReader};
@@ -9,7 +12,7 @@ use super::auth::repository_scope;
 use super::transport::{Body, Request};
 use super::RemoteStore;
 use crate::digest::Digest;
-use crate::store::{BlobReader, Store, StoreError};
+use crate::store::{BlobReader, BlobUpload, Store, StoreError};
 
 /// An open upload session.
 pub(super) struct Session {
@@ -77,61 +80,16 @@ impl RemoteStore {
         }
     }
 
-    /// Uploads a blob whose digest is not known yet (PATCH, hashing as it streams), then waits
-    /// for `commit`: true closes the session with the digest, false or a dropped sender cancels
-    /// it.
-    pub(super) async fn upload_unhashed(
-        &self,
-        repo: &str,
-        size: u64,
-        reader: BlobReader,
-        commit: tokio::sync::oneshot::Receiver<bool>,
-    ) -> Result<Option<Digest>, StoreError> {
+    /// Opens a session for a blob whose digest is not known yet.
+    pub(super) async fn open_session(&self, repo: &str) -> Result<Unhashed<'_>, StoreError> {
         let what = format!("{}/{repo}", self.location());
-        let mut session = self.start_upload(repo, &what).await?;
-        let hasher = std::sync::Arc::new(std::sync::Mutex::new(crate::digest::Hasher::new()));
-        let sink = hasher.clone();
-        let hashed = ReaderStream::with_capacity(reader, 256 * 1024).inspect_ok(move |chunk| {
-            if let Ok(mut h) = sink.lock() {
-                h.update(chunk);
-            }
-        });
-        let request = Request::new(Method::PATCH, session.location.clone())
-            .header("content-type", "application/octet-stream")
-            .body(Body::Stream {
-                reader: Box::pin(StreamReader::new(hashed)),
-                len: size,
-            })
-            .scope(Self::push_scope(&session.full));
-        let resp = self.transport.send(request).await?;
-        if !resp.status.is_success() {
-            let error = resp.error(&what, "an upload").await;
-            self.cancel_upload(&session.full, &session.location).await;
-            return Err(error);
-        }
-        session.location = self.session_location(&resp, &what)?;
-        let (digest, sent) = match hasher.lock() {
-            Ok(h) => (h.clone().finish(), h.len()),
-            Err(_) => return Err(StoreError::Unsupported("upload hasher poisoned".into())),
-        };
-        if sent != size {
-            self.cancel_upload(&session.full, &session.location).await;
-            return Err(StoreError::Integrity {
-                location: what,
-                message: format!("sent {sent} bytes, expected {size}"),
-            });
-        }
-        if !commit.await.unwrap_or(false) {
-            self.cancel_upload(&session.full, &session.location).await;
-            return Ok(None);
-        }
-        let request = Request::new(Method::PUT, session.with_digest(&digest))
-            .scope(Self::push_scope(&session.full));
-        let resp = self.transport.send(request).await?;
-        if !resp.status.is_success() {
-            return Err(resp.error(&what, "the upload").await);
-        }
-        Ok(Some(digest))
+        let session = self.start_upload(repo, &what).await?;
+        Ok(Unhashed {
+            store: self,
+            what,
+            full: session.full,
+            location: Mutex::new(session.location),
+        })
     }
 
     /// Ends an upload session; a failure only leaves it for the registry to expire.
@@ -146,5 +104,81 @@ impl RemoteStore {
             ),
             Err(e) => tracing::debug!("cancelling an upload failed: {e}"),
         }
+    }
+}
+
+/// A session fed by one PATCH hashed as it streams, closed by a PUT with the digest or a
+/// DELETE.
+pub(super) struct Unhashed<'a> {
+    store: &'a RemoteStore,
+    what: String,
+    full: String,
+    location: Mutex<String>,
+}
+
+impl Unhashed<'_> {
+    fn location(&self) -> String {
+        self.location
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+}
+
+#[async_trait]
+impl BlobUpload for Unhashed<'_> {
+    async fn send(&self, size: u64, reader: BlobReader) -> Result<Digest, StoreError> {
+        let hasher = std::sync::Arc::new(Mutex::new(crate::digest::Hasher::new()));
+        let sink = hasher.clone();
+        let hashed = ReaderStream::with_capacity(reader, 256 * 1024).inspect_ok(move |chunk| {
+            if let Ok(mut h) = sink.lock() {
+                h.update(chunk);
+            }
+        });
+        let request = Request::new(Method::PATCH, self.location())
+            .header("content-type", "application/octet-stream")
+            .body(Body::Stream {
+                reader: Box::pin(StreamReader::new(hashed)),
+                len: size,
+            })
+            .scope(RemoteStore::push_scope(&self.full));
+        let resp = self.store.transport.send(request).await?;
+        if !resp.status.is_success() {
+            return Err(resp.error(&self.what, "an upload").await);
+        }
+        let next = self.store.session_location(&resp, &self.what)?;
+        if let Ok(mut location) = self.location.lock() {
+            *location = next;
+        }
+        let (digest, sent) = match hasher.lock() {
+            Ok(h) => (h.clone().finish(), h.len()),
+            Err(_) => return Err(StoreError::Unsupported("upload hasher poisoned".into())),
+        };
+        if sent != size {
+            return Err(StoreError::Integrity {
+                location: self.what.clone(),
+                message: format!("sent {sent} bytes, expected {size}"),
+            });
+        }
+        Ok(digest)
+    }
+
+    async fn commit(&self, digest: &Digest) -> Result<(), StoreError> {
+        let session = Session {
+            full: self.full.clone(),
+            location: self.location(),
+        };
+        let request = Request::new(Method::PUT, session.with_digest(digest))
+            .scope(RemoteStore::push_scope(&self.full));
+        let resp = self.store.transport.send(request).await?;
+        if resp.status.is_success() {
+            Ok(())
+        } else {
+            Err(resp.error(&self.what, "the upload").await)
+        }
+    }
+
+    async fn cancel(&self) {
+        self.store.cancel_upload(&self.full, &self.location()).await;
     }
 }
