@@ -1,6 +1,6 @@
 //! packreg stores Palette packs in OCI registries and local OCI image layouts.
 //!
-//! The crate is layered as `../shared/ARCHITECTURE.md` of the project describes:
+//! The crate is layered as the repository's `docs/architecture.md` describes:
 //! [`pack`] models a pack folder (pack.json, values, charts) and validates it; [`archive`]
 //! writes reproducible tar+gzip streams. The command-line tool is a thin layer over this
 //! library.
