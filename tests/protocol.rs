@@ -515,3 +515,31 @@ async fn a_blob_redirected_to_another_origin_gets_no_authorization() {
     let at_storage = &storage.requests("GET", "/storage/")[0];
     assert_eq!(at_storage.header("authorization"), None);
 }
+
+#[tokio::test]
+async fn a_refused_connection_advises_plain_http_only_when_it_is_not_in_use() {
+    isolate();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let plain = RemoteStore::connect(&addr, &options(5)).await.unwrap();
+    let err = plain.tags(REPO).await.unwrap_err();
+    assert!(matches!(err, StoreError::Network { .. }), "{err:?}");
+    assert!(err.is_retryable());
+    assert!(err.to_string().contains("cannot connect"), "{err}");
+    assert!(!err.to_string().contains("--plain-http"), "{err}");
+    let https = StoreOptions {
+        insecure: true,
+        ..options(5)
+    };
+    let https = StoreOptions {
+        plain_http: false,
+        ..https
+    };
+    let tls = RemoteStore::connect(&addr, &https).await.unwrap();
+    let err = tls.tags(REPO).await.unwrap_err();
+    assert!(err.to_string().contains("add --plain-http"), "{err}");
+}
