@@ -47,6 +47,14 @@ fn isolate() {
     });
 }
 
+/// A docker config in `dir` holding `user:secret` for `addr`.
+fn basic_credentials(dir: &std::path::Path, addr: &str) -> std::path::PathBuf {
+    let config = dir.join("config.json");
+    let auth = format!(r#"{{"auths":{{"{addr}":{{"auth":"dXNlcjpzZWNyZXQ="}}}}}}"#);
+    std::fs::write(&config, auth).unwrap();
+    config
+}
+
 fn options(timeout_secs: u64) -> StoreOptions {
     isolate();
     StoreOptions {
@@ -445,15 +453,7 @@ async fn an_http_token_realm_for_an_https_registry_gets_no_credentials() {
         &std::fs::read(&cert).unwrap(),
         &std::fs::read(&key).unwrap(),
     );
-    let config = dir.path().join("config.json");
-    std::fs::write(
-        &config,
-        format!(
-            r#"{{"auths":{{"{}":{{"auth":"dXNlcjpzZWNyZXQ="}}}}}}"#,
-            server.addr
-        ),
-    )
-    .unwrap();
+    let config = basic_credentials(dir.path(), &server.addr);
     let opts = StoreOptions {
         ca_file: Some(cert.clone()),
         registry_config: Some(config),
@@ -487,15 +487,7 @@ async fn a_blob_redirected_to_another_origin_gets_no_authorization() {
     ]);
     isolate();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.json");
-    std::fs::write(
-        &config,
-        format!(
-            r#"{{"auths":{{"{}":{{"auth":"dXNlcjpzZWNyZXQ="}}}}}}"#,
-            server.addr
-        ),
-    )
-    .unwrap();
+    let config = basic_credentials(dir.path(), &server.addr);
     let opts = StoreOptions {
         registry_config: Some(config),
         ..options(5)
