@@ -21,6 +21,8 @@ pub enum Body {
     Stall { first: Vec<u8>, len: u64 },
     /// `len` bytes of zeros, streamed without Content-Length.
     Zeros { len: u64 },
+    /// These bytes, announcing `len`, then the connection is cut.
+    Cut { first: Vec<u8>, len: u64 },
 }
 
 /// One row of the table.
@@ -113,7 +115,8 @@ pub struct FakeRegistry {
     state: Arc<Mutex<State>>,
 }
 
-type Reply = hyper::Response<BoxBody<Bytes, Infallible>>;
+type BodyError = Box<dyn std::error::Error + Send + Sync>;
+type Reply = hyper::Response<BoxBody<Bytes, BodyError>>;
 
 impl FakeRegistry {
     /// Starts a plain-HTTP server with `rules`.
@@ -250,11 +253,24 @@ fn respond(status: u16, headers: &[(String, String)], body: Body) -> Reply {
         builder = builder.header(k, v);
     }
     let body = match body {
-        Body::Bytes(bytes) => Full::new(Bytes::from(bytes)).boxed(),
+        Body::Bytes(bytes) => Full::new(Bytes::from(bytes))
+            .map_err(|never| match never {})
+            .boxed(),
+        Body::Cut { first, len } => {
+            builder = builder.header("content-length", len);
+            // The first bytes are flushed before the cut, as a connection that dies mid-body.
+            let head =
+                stream::once(async move { Ok::<_, BodyError>(Frame::data(Bytes::from(first))) });
+            let cut = stream::once(async {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                Err::<Frame<Bytes>, BodyError>("cut".into())
+            });
+            BodyExt::boxed(StreamBody::new(head.chain(cut)))
+        }
         Body::Stall { first, len } => {
             builder = builder.header("content-length", len);
             let head =
-                stream::once(async move { Ok::<_, Infallible>(Frame::data(Bytes::from(first))) });
+                stream::once(async move { Ok::<_, BodyError>(Frame::data(Bytes::from(first))) });
             BodyExt::boxed(StreamBody::new(head.chain(stream::pending())))
         }
         Body::Zeros { len } => {
@@ -267,7 +283,7 @@ fn respond(status: u16, headers: &[(String, String)], body: Body) -> Reply {
                 } else {
                     chunk.clone()
                 };
-                Ok::<_, Infallible>(Frame::data(data))
+                Ok::<_, BodyError>(Frame::data(data))
             }));
             BodyExt::boxed(StreamBody::new(frames))
         }

@@ -45,12 +45,17 @@ impl RemoteStore {
         repo: &str,
         digest: &Digest,
     ) -> Result<BlobReader, StoreError> {
+        let full = self.full_repo(repo)?;
+        let url = self.url(&full, &format!("blobs/{digest}"));
         let resp = self
             .transport
             .send(self.blob_request(Method::GET, repo, digest)?)
             .await?;
         if resp.status.is_success() {
-            Ok(resp.into_reader())
+            // A broken or stalled download resumes with a Range request.
+            let scope = repository_scope(&full, "pull");
+            let stream = super::resume::resuming(self.transport.clone(), url, scope, resp);
+            Ok(Box::pin(tokio_util::io::StreamReader::new(stream)))
         } else {
             Err(resp
                 .error(&self.reference(repo, digest.as_str()), "a blob download")

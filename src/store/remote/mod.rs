@@ -8,6 +8,7 @@
 //! - [`transport`]: the single `send` (retries, redirects, idle timeouts, bounded reads);
 //! - [`error`]: the registry's error body parsed once, with the advice sentences;
 //! - `manifests`, `blobs`, `upload`, `listing`, `referrers`: the distribution API calls;
+//! - `resume`: blob downloads resumed with Range requests;
 //! - this file: [`RemoteStore`], connection, and the [`Store`] implementation, composition only.
 
 pub mod address;
@@ -19,6 +20,7 @@ mod listing;
 mod manifests;
 mod ping;
 mod referrers;
+mod resume;
 mod tls;
 pub mod transport;
 mod upload;
@@ -41,7 +43,7 @@ pub use transport::{Body, Request, Response, Transport};
 
 /// A registry at `host[:port][/base/path]`.
 pub struct RemoteStore {
-    transport: Transport,
+    transport: std::sync::Arc<Transport>,
     base: String,
 }
 
@@ -91,7 +93,7 @@ impl RemoteStore {
         };
         let client = client::shared_client(&tls);
         Ok(RemoteStore {
-            transport: Transport::new(client, scheme, host, credential, idle),
+            transport: std::sync::Arc::new(Transport::new(client, scheme, host, credential, idle)),
             base,
         })
     }

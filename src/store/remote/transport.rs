@@ -38,6 +38,9 @@ const MAX_REDIRECTS: usize = 10;
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 const USER_AGENT: &str = concat!("packreg/", env!("CARGO_PKG_VERSION"));
 
+/// A response body as a stream of chunks.
+pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
+
 /// A request body.
 pub enum Body {
     /// None.
@@ -166,7 +169,12 @@ impl Response {
 
     /// The body as a stream; a stall longer than the idle timeout fails the read.
     pub fn into_reader(self) -> BlobReader {
-        Box::pin(StreamReader::new(IdleBody::new(self.body, self.idle)))
+        Box::pin(StreamReader::new(self.into_stream()))
+    }
+
+    /// The body as a stream of chunks; a stall longer than the idle timeout fails it.
+    pub fn into_stream(self) -> ByteStream {
+        Box::pin(IdleBody::new(self.body, self.idle))
     }
 
     /// The error this unsuccessful answer means, with the registry's own code and message.
@@ -608,7 +616,7 @@ impl Stream for IdleBody {
 }
 
 /// 200 ms, 400 ms, 800 ms, ... up to 5 s, with up to 25% jitter.
-fn backoff(attempt: u32) -> Duration {
+pub(super) fn backoff(attempt: u32) -> Duration {
     let base = Duration::from_millis(200u64.saturating_mul(1 << attempt.min(5)))
         .min(Duration::from_secs(5));
     base + base.mul_f64(fastrand::f64() * 0.25)
