@@ -52,6 +52,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "SECS", env = "PACKREG_TIMEOUT",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
+    /// Upload blobs of at least this many MiB in resumable chunks of that size (0: never;
+    /// default 16).
+    #[arg(long, global = true, value_name = "MIB", env = "PACKREG_CHUNK_SIZE")]
+    pub chunk_size: Option<u64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -96,6 +100,7 @@ impl Cli {
             ca_file: self.ca_file.clone(),
             registry_config: self.registry_config.clone(),
             timeout: self.timeout.map(std::time::Duration::from_secs),
+            chunk_size: self.chunk_size.map(|mib| mib.saturating_mul(1024 * 1024)),
         }
     }
 }

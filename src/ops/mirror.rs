@@ -8,9 +8,9 @@ use std::sync::Arc;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
-use super::progress::{Counted, NoProgress, Progress};
+use super::progress::{NoProgress, Progress};
 use super::tags::update_parent_tags;
-use super::transfer::VerifyingAsyncReader;
+use super::transfer::StoreOrigin;
 use super::versions::{is_parent_tag, is_version_tag, parent_tags};
 use super::OpError;
 use crate::digest::Digest;
@@ -273,16 +273,15 @@ impl Copier<'_> {
             .map(str::to_string)
             .unwrap_or_else(|| desc.digest.hex()[..12].to_string());
         let bar = self.opts.progress.start(&label, desc.size);
-        let reader = self.src.get_blob(repo, &desc.digest).await?;
-        let checked = VerifyingAsyncReader::new(reader, desc.digest.clone(), desc.size);
+        let origin = StoreOrigin {
+            store: self.src,
+            repo,
+            desc,
+            bar: bar.clone(),
+        };
         let result = self
             .dst
-            .put_blob(
-                repo,
-                &desc.digest,
-                desc.size,
-                Box::pin(Counted::new(checked, bar.clone())),
-            )
+            .put_blob_from(repo, &desc.digest, desc.size, &origin)
             .await;
         bar.finish();
         result?;

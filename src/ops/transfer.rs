@@ -10,7 +10,7 @@ use super::OpError;
 use crate::artifact::{ArtifactError, Blob, BlobSource};
 use crate::digest::VerifyingReader;
 use crate::oci::{Descriptor, Manifest, MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_MANIFEST};
-use crate::store::{BlobReader, RawManifest, Store, StoreError};
+use crate::store::{BlobOrigin, BlobReader, RawManifest, Store, StoreError};
 
 /// How many times an upload is tried when the connection fails mid-stream.
 const UPLOAD_ATTEMPTS: u32 = 3;
@@ -57,19 +57,13 @@ pub async fn upload_or_mount(
     loop {
         attempt += 1;
         let bar = progress.start(&label, desc.size);
-        let reader: BlobReader = match &blob.source {
-            BlobSource::Bytes(bytes) => Box::pin(Counted::new(
-                std::io::Cursor::new(bytes.clone()),
-                bar.clone(),
-            )),
-            BlobSource::File(path) => Box::pin(Counted::new(
-                tokio::fs::File::open(path)
-                    .await
-                    .map_err(|e| ArtifactError::io(path, e))?,
-                bar.clone(),
-            )),
+        let origin = LocalOrigin {
+            source: &blob.source,
+            bar: bar.clone(),
         };
-        let result = store.put_blob(repo, &desc.digest, desc.size, reader).await;
+        let result = store
+            .put_blob_from(repo, &desc.digest, desc.size, &origin)
+            .await;
         bar.finish();
         match result {
             Ok(()) => return Ok(true),
@@ -78,6 +72,68 @@ pub async fn upload_or_mount(
             }
             Err(e) => return Err(e.into()),
         }
+    }
+}
+
+/// A blob's bytes on this machine (a file, or bytes in memory), readable from any offset.
+struct LocalOrigin<'a> {
+    source: &'a BlobSource,
+    bar: std::sync::Arc<dyn super::progress::Bar>,
+}
+
+#[async_trait::async_trait]
+impl BlobOrigin for LocalOrigin<'_> {
+    async fn open_at(&self, offset: u64) -> Result<BlobReader, StoreError> {
+        Ok(match self.source {
+            BlobSource::Bytes(bytes) => {
+                let start = (offset as usize).min(bytes.len());
+                Box::pin(Counted::new(
+                    std::io::Cursor::new(bytes[start..].to_vec()),
+                    self.bar.clone(),
+                ))
+            }
+            BlobSource::File(path) => {
+                use tokio::io::AsyncSeekExt;
+                let mut file = tokio::fs::File::open(path)
+                    .await
+                    .map_err(|e| StoreError::io(path, e))?;
+                file.seek(std::io::SeekFrom::Start(offset))
+                    .await
+                    .map_err(|e| StoreError::io(path, e))?;
+                Box::pin(Counted::new(file, self.bar.clone()))
+            }
+        })
+    }
+}
+
+/// A blob of another store, read from any offset: from the start through a verifying reader,
+/// from an offset (a resumed upload) unverified, since the receiving store checks the whole.
+pub struct StoreOrigin<'a> {
+    /// The store holding the blob.
+    pub store: &'a dyn Store,
+    /// Its repository there.
+    pub repo: &'a str,
+    /// The blob.
+    pub desc: &'a Descriptor,
+    /// Where to count the bytes read.
+    pub bar: std::sync::Arc<dyn super::progress::Bar>,
+}
+
+#[async_trait::async_trait]
+impl BlobOrigin for StoreOrigin<'_> {
+    async fn open_at(&self, offset: u64) -> Result<BlobReader, StoreError> {
+        let digest = &self.desc.digest;
+        let reader: BlobReader = if offset == 0 {
+            let reader = self.store.get_blob(self.repo, digest).await?;
+            Box::pin(VerifyingAsyncReader::new(
+                reader,
+                digest.clone(),
+                self.desc.size,
+            ))
+        } else {
+            self.store.get_blob_at(self.repo, digest, offset).await?
+        };
+        Ok(Box::pin(Counted::new(reader, self.bar.clone())))
     }
 }
 

@@ -151,6 +151,15 @@ pub trait BlobUpload: Send + Sync {
     async fn cancel(&self);
 }
 
+/// Where a blob's bytes come from, able to start again at any offset (a file, or a registry
+/// asked with a Range request), so an upload cut off part-way continues where the registry
+/// stopped.
+#[async_trait]
+pub trait BlobOrigin: Send + Sync {
+    /// The blob's bytes from `offset` to its end.
+    async fn open_at(&self, offset: u64) -> Result<BlobReader, StoreError>;
+}
+
 /// A guard that keeps a repository locked for a write session until dropped.
 pub type RepoLock = Box<dyn Send + Sync>;
 
@@ -214,6 +223,45 @@ pub trait Store: Send + Sync {
         size: u64,
         reader: BlobReader,
     ) -> Result<(), StoreError>;
+
+    /// Stores blob `digest` of `size` bytes read from `origin`. Stores that can resume a cut
+    /// upload re-open the origin where they stopped; others read it once.
+    async fn put_blob_from(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        size: u64,
+        origin: &dyn BlobOrigin,
+    ) -> Result<(), StoreError> {
+        self.put_blob(repo, digest, size, origin.open_at(0).await?)
+            .await
+    }
+
+    /// Streams blob `digest` from byte `offset` on. The bytes are not verified against the
+    /// digest (they are only part of the blob): the store receiving them checks the whole.
+    async fn get_blob_at(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        offset: u64,
+    ) -> Result<BlobReader, StoreError> {
+        use tokio::io::AsyncReadExt;
+        let mut reader = self.get_blob(repo, digest).await?;
+        let location = self.reference(repo, digest.as_str());
+        let skipped = tokio::io::copy(&mut (&mut reader).take(offset), &mut tokio::io::sink())
+            .await
+            .map_err(|e| StoreError::Integrity {
+                location: location.clone(),
+                message: format!("cannot skip to byte {offset}: {e}"),
+            })?;
+        if skipped != offset {
+            return Err(StoreError::Integrity {
+                location,
+                message: format!("the blob ends at byte {skipped}, before {offset}"),
+            });
+        }
+        Ok(reader)
+    }
 
     /// Opens an upload session for a blob whose digest is not known yet (see [`BlobUpload`]),
     /// or None when the store has no such sessions (the caller hashes first and uses

@@ -23,6 +23,9 @@ pub struct StoreOptions {
     /// How long a registry may send or take nothing before a request fails; None means
     /// `$PACKREG_TIMEOUT` seconds, else 60 s.
     pub timeout: Option<std::time::Duration>,
+    /// Blobs at least this large are uploaded in chunks of this size, resumable; None means
+    /// 16 MiB, 0 means never.
+    pub chunk_size: Option<u64>,
 }
 
 /// The embedded default store: `$XDG_DATA_HOME/packreg/store`, else

@@ -38,29 +38,33 @@ impl RemoteStore {
         }
     }
 
-    /// Streams the blob; the caller verifies digest and size as it reads. Redirects to blob
-    /// storage are followed without credentials.
+    /// Streams the blob from byte `offset` on; the caller verifies what it reads. Redirects to
+    /// blob storage are followed without credentials; a broken or stalled download resumes
+    /// with a Range request.
     pub(super) async fn fetch_blob(
         &self,
         repo: &str,
         digest: &Digest,
+        offset: u64,
     ) -> Result<BlobReader, StoreError> {
         let full = self.full_repo(repo)?;
         let url = self.url(&full, &format!("blobs/{digest}"));
-        let resp = self
-            .transport
-            .send(self.blob_request(Method::GET, repo, digest)?)
-            .await?;
-        if resp.status.is_success() {
-            // A broken or stalled download resumes with a Range request.
-            let scope = repository_scope(&full, "pull");
-            let stream = super::resume::resuming(self.transport.clone(), url, scope, resp);
-            Ok(Box::pin(tokio_util::io::StreamReader::new(stream)))
-        } else {
-            Err(resp
-                .error(&self.reference(repo, digest.as_str()), "a blob download")
-                .await)
+        let mut request = self.blob_request(Method::GET, repo, digest)?;
+        if offset > 0 {
+            request = request.header("range", &format!("bytes={offset}-"));
         }
+        let what = self.reference(repo, digest.as_str());
+        let resp = self.transport.send(request).await?;
+        if !resp.status.is_success() {
+            return Err(resp.error(&what, "a blob download").await);
+        }
+        let scope = repository_scope(&full, "pull");
+        let stream = super::resume::resuming(self.transport.clone(), url, scope, resp, offset)
+            .map_err(|e| StoreError::Remote {
+                location: what,
+                message: e.to_string(),
+            })?;
+        Ok(Box::pin(tokio_util::io::StreamReader::new(stream)))
     }
 
     pub(super) async fn mount(

@@ -21,6 +21,7 @@ mod manifests;
 mod ping;
 mod referrers;
 mod resume;
+pub mod sessions;
 mod tls;
 pub mod transport;
 mod upload;
@@ -45,7 +46,14 @@ pub use transport::{Body, Request, Response, Transport};
 pub struct RemoteStore {
     transport: std::sync::Arc<Transport>,
     base: String,
+    /// Blobs at least this large go up in chunks of this size (0: never).
+    chunk_size: u64,
+    /// Set once the registry refused a chunked upload.
+    chunks_refused: std::sync::atomic::AtomicBool,
 }
+
+/// The default chunk size, and the blob size from which uploads are chunked.
+pub const DEFAULT_CHUNK_SIZE: u64 = 16 * 1024 * 1024;
 
 impl std::fmt::Debug for RemoteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -95,6 +103,8 @@ impl RemoteStore {
         Ok(RemoteStore {
             transport: std::sync::Arc::new(Transport::new(client, scheme, host, credential, idle)),
             base,
+            chunk_size: opts.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE),
+            chunks_refused: Default::default(),
         })
     }
 
@@ -208,7 +218,26 @@ impl Store for RemoteStore {
     }
 
     async fn get_blob(&self, repo: &str, digest: &Digest) -> Result<BlobReader, StoreError> {
-        self.fetch_blob(repo, digest).await
+        self.fetch_blob(repo, digest, 0).await
+    }
+
+    async fn get_blob_at(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        offset: u64,
+    ) -> Result<BlobReader, StoreError> {
+        self.fetch_blob(repo, digest, offset).await
+    }
+
+    async fn put_blob_from(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        size: u64,
+        origin: &dyn super::BlobOrigin,
+    ) -> Result<(), StoreError> {
+        self.upload_from(repo, digest, size, origin).await
     }
 
     async fn put_blob(

@@ -25,23 +25,31 @@ struct State {
     resumes: u32,
 }
 
-/// The body of `first` (a successful GET of `url`), resumed with Range requests when it breaks.
+/// The blob from byte `offset` on: the body of `first` (a successful GET of `url`, asked from
+/// `offset`), resumed with Range requests when it breaks.
 pub(super) fn resuming(
     transport: Arc<Transport>,
     url: String,
     scope: String,
     first: Response,
-) -> ByteStream {
+    offset: u64,
+) -> std::io::Result<ByteStream> {
+    let start = body_start(&first)?;
+    if start > offset {
+        return Err(std::io::Error::other(format!(
+            "the registry sent bytes from {start}, not {offset}"
+        )));
+    }
     let state = State {
         transport,
         url,
         scope,
         body: Some(first.into_stream()),
-        delivered: 0,
-        skip: 0,
+        delivered: offset,
+        skip: offset - start,
         resumes: 0,
     };
-    Box::pin(futures_util::stream::unfold(
+    Ok(Box::pin(futures_util::stream::unfold(
         Some(state),
         |state| async move {
             let mut st = state?;
@@ -70,7 +78,21 @@ pub(super) fn resuming(
                 }
             }
         },
-    ))
+    )))
+}
+
+/// Where the body of a successful blob GET starts: the start of its Content-Range for a 206,
+/// else 0.
+fn body_start(resp: &Response) -> std::io::Result<u64> {
+    match resp.status.as_u16() {
+        206 => content_range_start(resp.header("content-range")).ok_or_else(|| {
+            std::io::Error::other("the registry answered 206 without a usable Content-Range")
+        }),
+        200..=299 => Ok(0),
+        s => Err(std::io::Error::other(format!(
+            "the registry answered HTTP {s} to a blob download"
+        ))),
+    }
 }
 
 impl State {
@@ -98,15 +120,7 @@ impl State {
             .send(request)
             .await
             .map_err(std::io::Error::other)?;
-        let start = match resp.status.as_u16() {
-            206 => content_range_start(resp.header("content-range")).unwrap_or(self.delivered),
-            200 => 0,
-            s => {
-                return Err(std::io::Error::other(format!(
-                    "resuming the download: the registry answered HTTP {s}"
-                )))
-            }
-        };
+        let start = body_start(&resp)?;
         if start > self.delivered {
             return Err(std::io::Error::other(format!(
                 "resuming the download: the registry sent bytes from {start}, not {}",

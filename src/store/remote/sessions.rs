@@ -1,0 +1,66 @@
+//! Upload sessions kept across runs: for each registry, repository and blob, the session URL
+//! and the offset the registry last confirmed, one small file each in
+//! `$XDG_CACHE_HOME/packreg/uploads/` (else `~/.cache/packreg/uploads/`), so a push cut off
+//! part-way continues in the next run where the registry stopped. Losing a file only costs a
+//! fresh upload; delete the folder to forget every session.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::Digest;
+
+/// A session as last confirmed by the registry.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(super) struct SavedSession {
+    /// Absolute URL of the session.
+    pub location: String,
+    /// Bytes the registry holds.
+    pub offset: u64,
+}
+
+/// The folder holding saved sessions.
+pub fn uploads_dir() -> Option<PathBuf> {
+    let cache = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".cache"),
+    };
+    Some(cache.join("packreg").join("uploads"))
+}
+
+fn path(host: &str, full: &str, digest: &Digest) -> Option<PathBuf> {
+    let key = Digest::of(format!("{host}/{full}@{digest}").as_bytes());
+    Some(uploads_dir()?.join(format!("{}.json", key.hex())))
+}
+
+pub(super) fn load(host: &str, full: &str, digest: &Digest) -> Option<SavedSession> {
+    let bytes = std::fs::read(path(host, full, digest)?).ok()?;
+    // A few hundred bytes; anything else is not ours.
+    if bytes.len() > 64 * 1024 {
+        return None;
+    }
+    serde_json::from_slice(&bytes).ok()
+}
+
+pub(super) fn save(host: &str, full: &str, digest: &Digest, session: &SavedSession) {
+    let Some(path) = path(host, full, digest) else {
+        return;
+    };
+    let written = path
+        .parent()
+        .map(std::fs::create_dir_all)
+        .unwrap_or(Ok(()))
+        .and_then(|()| {
+            let bytes = serde_json::to_vec(session).map_err(std::io::Error::other)?;
+            crate::fsutil::write_atomic(&path, &bytes, true)
+        });
+    if let Err(e) = written {
+        tracing::debug!("cannot keep the upload session in {}: {e}", path.display());
+    }
+}
+
+pub(super) fn forget(host: &str, full: &str, digest: &Digest) {
+    if let Some(path) = path(host, full, digest) {
+        let _ = std::fs::remove_file(path);
+    }
+}
