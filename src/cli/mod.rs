@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch.
 
 mod build;
+mod diff;
 mod inspect;
 mod login;
 mod ls;
@@ -81,6 +82,8 @@ enum Command {
     Export(mirror::ExportArgs),
     /// Push the packs of a bundle written by `export` into a registry.
     Import(mirror::ImportArgs),
+    /// Show what changed between two packs (exit 0 identical, 1 different, 2 error).
+    Diff(diff::Args),
 }
 
 /// Parses the command line, runs the command and returns the process exit code
@@ -119,6 +122,7 @@ pub fn run() -> ExitCode {
         Command::Import(args) => with_store(&cli, |rt, store| {
             run_interruptible(rt, Box::pin(mirror::run_import(args, &out, store)))
         }),
+        Command::Diff(args) => diff::run(args, &cli, &out),
     };
     match result {
         Ok(code) => code,
