@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use packreg::ops::diff::{diff, render, DiffOptions};
-use packreg::reference::parse_located;
+use packreg::reference::{parse_located, PackRef};
 use packreg::store::{open_store, open_store_pair, Store};
 
 use super::mirror::{side_options, SideFlags};
@@ -45,9 +45,24 @@ fn trouble(failure: Failure) -> Failure {
     }
 }
 
+/// Parses one side's reference; a path without the packs' prefix gets a hint.
+fn located(text: &str) -> Result<(Option<String>, PackRef), Failure> {
+    parse_located(text).map_err(|e| {
+        let hint = if text.contains('/') {
+            "; a reference naming its store is REGISTRY/spectro-packs/archive/NAME:TAG"
+        } else {
+            ""
+        };
+        Failure {
+            message: format!("{text}: {e}{hint}"),
+            code: 2,
+        }
+    })
+}
+
 pub fn run(args: &Args, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
-    let (from_reg, from_ref) = parse_located(&args.from)?;
-    let (to_reg, to_ref) = parse_located(&args.to)?;
+    let (from_reg, from_ref) = located(&args.from)?;
+    let (to_reg, to_ref) = located(&args.to)?;
     // A reference that names its store wins over the flags.
     let from_reg = from_reg
         .or_else(|| args.from_registry.clone())
