@@ -1,5 +1,6 @@
-//! What makes the CLI install like one: shell completions, a man page per command and
-//! `--version` naming the commit.
+//! What makes the CLI install like one: shell completions, a man page per command,
+//! `--version` naming the commit, and the Debian package scripts/build-deb.sh builds with
+//! cargo-deb (unpacked here into a temporary root with `dpkg -x`, then run).
 
 mod common;
 
@@ -7,7 +8,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use common::{ok, Sandbox};
+use common::registry::peers_available;
+use common::{ok, stderr, stdout, Sandbox};
 
 /// Every command path (`["tag", "add"]`) the help output lists, the `help` pseudo-command
 /// excepted.
@@ -108,4 +110,82 @@ fn version_names_the_commit_it_was_built_from() {
         ),
         None => assert_eq!(version.trim(), format!("packreg {crate_version}")),
     }
+}
+
+#[test]
+fn the_package_installs_a_working_binary_man_pages_and_completions() {
+    if !peers_available(&["dpkg", "dpkg-deb", "gzip"]) {
+        return;
+    }
+    let root_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // The dev profile reuses what `cargo test` built; scripts/build-deb.sh defaults to release.
+    let start = std::time::Instant::now();
+    let build = Command::new("bash")
+        .arg(root_dir.join("scripts/build-deb.sh"))
+        .env("PACKREG_DEB_PROFILE", "dev")
+        .current_dir(root_dir)
+        .output()
+        .unwrap();
+    eprintln!("scripts/build-deb.sh took {:?}", start.elapsed());
+    let built = ok(&build);
+    let deb = root_dir.join(built.lines().last().expect("the script prints the .deb"));
+    assert!(deb.is_file(), "{}", deb.display());
+
+    let field = |name: &str| {
+        let out = Command::new("dpkg-deb")
+            .arg("-f")
+            .arg(&deb)
+            .arg(name)
+            .output()
+            .unwrap();
+        ok(&out).trim().to_string()
+    };
+    assert_eq!(field("Package"), "packreg");
+    assert_eq!(field("Version"), format!("{}-1", env!("CARGO_PKG_VERSION")));
+
+    let sb = Sandbox::new();
+    let root = sb.path("root");
+    let extract = Command::new("dpkg")
+        .arg("-x")
+        .arg(&deb)
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(extract.status.success(), "{}", stderr(&extract));
+
+    // The installed binary runs and names its commit.
+    let installed = root.join("usr/bin/packreg");
+    let version = Command::new(&installed).arg("--version").output().unwrap();
+    assert!(
+        stdout(&version).starts_with(&format!("packreg {} (commit ", env!("CARGO_PKG_VERSION"))),
+        "{}",
+        stdout(&version)
+    );
+    let validate = Command::new(&installed)
+        .arg("validate")
+        .arg(root_dir.join("testdata/packs/shop"))
+        .env("HOME", sb.home.path())
+        .output()
+        .unwrap();
+    assert!(validate.status.success(), "{}", stderr(&validate));
+
+    // A man page per command, compressed as Debian wants them.
+    let man = root.join("usr/share/man/man1");
+    let paths = command_paths(&sb, &[]);
+    for page in page_names(&paths) {
+        let file = man.join(format!("{page}.gz"));
+        assert!(file.is_file(), "{} missing", file.display());
+        let text = Command::new("gzip").arg("-dc").arg(&file).output().unwrap();
+        assert!(stdout(&text).contains(".TH"), "{page} is not a man page");
+    }
+
+    let bash = root.join("usr/share/bash-completion/completions/packreg");
+    let script = std::fs::read_to_string(&bash).unwrap();
+    assert!(script.contains("complete -F _packreg"), "{script}");
+    assert!(root
+        .join("usr/share/zsh/vendor-completions/_packreg")
+        .is_file());
+    assert!(root
+        .join("usr/share/fish/vendor_completions.d/packreg.fish")
+        .is_file());
 }
