@@ -27,3 +27,9 @@ fi
 if ! python3 -c 'import cryptography.x509' >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check cryptography
 fi
+
+# cargo-deb, with which scripts/build-deb.sh (and the test of the Debian package) builds the
+# .deb; dpkg, which that test unpacks it with, is part of every Debian system.
+if ! cargo deb --version >/dev/null 2>&1; then
+  cargo install --locked --quiet cargo-deb --version '^3'
+fi

@@ -134,6 +134,22 @@ impl fmt::Display for PackRef {
     }
 }
 
+/// Parses a pack reference that may name its store, as packreg prints references:
+/// `REGISTRY/spectro-packs/archive/NAME[:TAG|@DIGEST]`, where REGISTRY is `oci:PATH` or
+/// `host[:port][/base/path]`, gives `(Some(REGISTRY), NAME…)`; a plain `NAME[:TAG|@DIGEST]`
+/// names no store.
+pub fn parse_located(text: &str) -> Result<(Option<String>, PackRef), BadReference> {
+    if let Some(i) = text.rfind(PACKS_PREFIX) {
+        let registry = &text[..i];
+        if registry.is_empty() || registry.ends_with('/') {
+            let registry = registry.trim_end_matches('/');
+            let pack = PackRef::parse(&text[i + PACKS_PREFIX.len()..])?;
+            return Ok(((!registry.is_empty()).then(|| registry.to_string()), pack));
+        }
+    }
+    Ok((None, PackRef::parse(text)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,5 +206,19 @@ mod tests {
         assert!(PackRef::parse("nginx:").is_err());
         assert!(PackRef::parse("nginx@sha256:zz").is_err());
         assert!(PackRef::parse("../x:1").is_err());
+    }
+
+    #[test]
+    fn references_naming_their_store() {
+        let (reg, pack) = parse_located("oci:./site/spectro-packs/archive/shop:1.0.0").unwrap();
+        assert_eq!(reg.as_deref(), Some("oci:./site"));
+        assert_eq!(pack.to_string(), "shop:1.0.0");
+        let (reg, pack) =
+            parse_located("127.0.0.1:5000/base/spectro-packs/archive/shop:2.1.0+b").unwrap();
+        assert_eq!(reg.as_deref(), Some("127.0.0.1:5000/base"));
+        assert_eq!(pack.selector, Selector::Tag("2.1.0_b".into()));
+        assert!(parse_located("shop@sha256:").is_err());
+        assert_eq!(parse_located("shop:1").unwrap().0, None);
+        assert!(parse_located("oci:x/spectro-packs/archive/Shop").is_err());
     }
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use packreg::ops::bundle::{export, import};
 use packreg::ops::mirror::{mirror, MirrorOptions, MirrorSummary};
 use packreg::reference::{is_repository_component, version_to_tag};
-use packreg::store::{open_store_pair, Store};
+use packreg::store::{open_store_pair, Store, StoreOptions};
 
 use super::{Cli, Failure, Output};
 
@@ -173,21 +173,27 @@ fn report(summary: &MirrorSummary, out: &Output, what: &str) {
     }
 }
 
-pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
-    let names = parse_names(&args.packs, args.selection.names_from.as_ref())?;
+/// The connection options of the two sides: the global flags, with each side's own over them.
+pub fn side_options(cli: &Cli, sides: &SideFlags) -> (StoreOptions, StoreOptions) {
     let base = cli.store_options();
     let mut from = base.clone();
-    from.plain_http |= args.sides.from_plain_http;
-    from.insecure |= args.sides.from_insecure;
-    if args.sides.from_ca_file.is_some() {
-        from.ca_file = args.sides.from_ca_file.clone();
+    from.plain_http |= sides.from_plain_http;
+    from.insecure |= sides.from_insecure;
+    if sides.from_ca_file.is_some() {
+        from.ca_file = sides.from_ca_file.clone();
     }
     let mut to = base;
-    to.plain_http |= args.sides.to_plain_http;
-    to.insecure |= args.sides.to_insecure;
-    if args.sides.to_ca_file.is_some() {
-        to.ca_file = args.sides.to_ca_file.clone();
+    to.plain_http |= sides.to_plain_http;
+    to.insecure |= sides.to_insecure;
+    if sides.to_ca_file.is_some() {
+        to.ca_file = sides.to_ca_file.clone();
     }
+    (from, to)
+}
+
+pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
+    let names = parse_names(&args.packs, args.selection.names_from.as_ref())?;
+    let (from, to) = side_options(cli, &args.sides);
     let opts = options(&args.selection, names, out, "mirror");
     super::run_interruptible(
         super::runtime()?,

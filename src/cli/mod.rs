@@ -1,9 +1,12 @@
 //! Command-line parsing and dispatch.
 
 mod build;
+mod completions;
+mod diff;
 mod inspect;
 mod login;
 mod ls;
+mod man;
 mod mirror;
 mod output;
 mod progress;
@@ -21,7 +24,7 @@ pub use output::{Failure, Output};
 
 /// Store Palette packs in OCI registries and local OCI image layouts.
 #[derive(Debug, Parser)]
-#[command(name = "packreg", version, about, long_about = None)]
+#[command(name = "packreg", version = env!("PACKREG_VERSION"), about, long_about = None)]
 pub struct Cli {
     /// Print data as JSON (and errors as a JSON object on stderr).
     #[arg(long, global = true)]
@@ -89,6 +92,12 @@ enum Command {
     Export(mirror::ExportArgs),
     /// Push the packs of a bundle written by `export` into a registry.
     Import(mirror::ImportArgs),
+    /// Show what changed between two packs (exit 0 identical, 1 different, 2 error).
+    Diff(diff::Args),
+    /// Print a shell completion script.
+    Completions(completions::Args),
+    /// Write a man page per command.
+    Man(man::Args),
 }
 
 impl Cli {
@@ -141,6 +150,9 @@ pub fn run() -> ExitCode {
         Command::Import(args) => with_store(&cli, |rt, store| {
             run_interruptible(rt, Box::pin(mirror::run_import(args, &out, store)))
         }),
+        Command::Diff(args) => diff::run(args, &cli, &out),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args, &out),
     };
     match result {
         Ok(code) => code,

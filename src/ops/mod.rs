@@ -1,8 +1,9 @@
-//! Operations on packs in any [`Store`](crate::store::Store): push, pull, list, inspect and
-//! remove. The command line is a thin layer over these.
+//! Operations on packs in any [`Store`](crate::store::Store): push, pull, list, inspect,
+//! remove and diff. The command line is a thin layer over these.
 
 pub mod blobcache;
 pub mod bundle;
+pub mod diff;
 pub mod inspect;
 pub mod list;
 pub mod mirror;

@@ -133,10 +133,16 @@ impl RemoteStore {
     ) -> Result<(), StoreError> {
         let chunk = self.chunk_size;
         if chunk > 0 && size >= chunk && !self.chunks_refused.load(Ordering::Relaxed) {
-            match self.upload_chunked(repo, digest, size, origin, chunk).await? {
+            match self
+                .upload_chunked(repo, digest, size, origin, chunk)
+                .await?
+            {
                 Chunked::Stored => return Ok(()),
                 Chunked::Refused => {
-                    tracing::info!("{} refuses chunked uploads; sending blobs whole", self.host());
+                    tracing::info!(
+                        "{} refuses chunked uploads; sending blobs whole",
+                        self.host()
+                    );
                     self.chunks_refused.store(true, Ordering::Relaxed);
                 }
             }
@@ -189,7 +195,9 @@ impl RemoteStore {
                     sessions::save(&host, &full, digest, &saved);
                     continue;
                 }
-                Ok(resp) if offset == 0 && matches!(resp.status.as_u16(), 201 | 400 | 405 | 416) => {
+                Ok(resp)
+                    if offset == 0 && matches!(resp.status.as_u16(), 201 | 400 | 405 | 416) =>
+                {
                     self.cancel_upload(&full, &location).await;
                     sessions::forget(&host, &full, digest);
                     return Ok(Chunked::Refused);
@@ -247,8 +255,7 @@ impl RemoteStore {
     /// Where an upload session stands (`GET` on it: 204 with `Range`), or None when the
     /// registry no longer has it.
     async fn upload_status(&self, full: &str, location: &str) -> Option<(String, u64)> {
-        let request =
-            Request::new(Method::GET, location.to_string()).scope(Self::push_scope(full));
+        let request = Request::new(Method::GET, location.to_string()).scope(Self::push_scope(full));
         let resp = self.transport.send(request).await.ok()?;
         if !resp.status.is_success() {
             return None;
