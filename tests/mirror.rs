@@ -377,13 +377,8 @@ fn export_then_import_reproduces_digests_and_refuses_a_corrupt_bundle() {
     let out = sb.run(&["-r", &corrupt.addr, "import", s(&bad)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("corrupt"), "{}", stderr(&out));
-    let listed = sb.run(&["-r", &corrupt.addr, "--json", "ls"]);
-    let rows: Value = serde_json::from_slice(&listed.stdout).unwrap_or(Value::Array(vec![]));
-    assert_eq!(
-        rows.as_array().map(|a| a.len()).unwrap_or(0),
-        0,
-        "nothing tagged"
-    );
+    let rows = sb.json(&["-r", &corrupt.addr, "ls"]);
+    assert_eq!(rows, serde_json::json!([]), "nothing tagged");
 }
 
 #[test]
