@@ -79,6 +79,17 @@ impl Output {
         }
     }
 
+    /// Prints warnings on stderr unless `--json` (where they are part of the data).
+    pub fn warnings(&self, warnings: &[String]) {
+        if self.json {
+            return;
+        }
+        let mut stderr = std::io::stderr().lock();
+        for warning in warnings {
+            let _ = writeln!(stderr, "warning: {warning}");
+        }
+    }
+
     /// Reports a failure on stderr (as JSON with `--json`) and returns its exit code.
     pub fn fail(&self, failure: &Failure) -> ExitCode {
         let mut stderr = std::io::stderr().lock();

@@ -52,5 +52,6 @@ pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCod
             )),
         }
     }
+    out.warnings(&done.warnings);
     Ok(ExitCode::SUCCESS)
 }

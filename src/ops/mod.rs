@@ -92,6 +92,16 @@ fn first_error(report: &Report) -> String {
         .unwrap_or_default()
 }
 
+/// Garbage collection after a write that already succeeded. Its failure (a reachable manifest
+/// in doubt keeps every blob) leaves the store whole: it is returned as a warning for the user,
+/// not as an error of the operation.
+async fn collect_garbage(store: &dyn crate::store::Store, repo: &str) -> Option<String> {
+    match store.collect_garbage(repo).await {
+        Ok(()) => None,
+        Err(e) => Some(e.to_string()),
+    }
+}
+
 impl From<tokio::task::JoinError> for OpError {
     fn from(err: tokio::task::JoinError) -> Self {
         OpError::Task(err.to_string())

@@ -86,6 +86,9 @@ pub struct PushOutcome {
     pub bytes_uploaded: u64,
     /// Parent tags after the push.
     pub parent_tags: Vec<ParentTag>,
+    /// What the user should know although the push succeeded (garbage left in place).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Validates the pack at `dir` and pushes it to `spectro-packs/archive/<name>:<version>`.
@@ -175,6 +178,7 @@ pub async fn push(
                     blobs_skipped: 0,
                     bytes_uploaded: 0,
                     parent_tags: parents,
+                    warnings: Vec::new(),
                 });
             }
             if !opts.force {
@@ -245,8 +249,9 @@ pub async fn push(
             .await?;
     }
     let parents = update_parent_tags(store, &repo, &parent_tags(&tag)).await?;
+    let mut warnings = Vec::new();
     if status == PushStatus::Replaced {
-        store.collect_garbage(&repo).await?;
+        warnings.extend(super::collect_garbage(store, &repo).await);
     }
     Ok(PushOutcome {
         reference,
@@ -260,6 +265,7 @@ pub async fn push(
         blobs_skipped: skipped,
         bytes_uploaded: bytes,
         parent_tags: parents,
+        warnings,
     })
 }
 

@@ -22,6 +22,9 @@ pub struct RemoveOutcome {
     pub kept_tags: Vec<String>,
     /// Parent tags after the removal.
     pub parent_tags: Vec<ParentTag>,
+    /// What the user should know although the removal succeeded (garbage left in place).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Deletes version `version` of pack `name` and the labels on it, and re-points its parent
@@ -76,12 +79,16 @@ pub async fn remove(
             .await?;
     }
     let parent_state = update_parent_tags(store, &repo, &parents).await?;
-    store.collect_garbage(&repo).await?;
+    let warnings = super::collect_garbage(store, &repo)
+        .await
+        .into_iter()
+        .collect();
     Ok(RemoveOutcome {
         reference,
         digest,
         removed_labels: labels,
         kept_tags: kept,
         parent_tags: parent_state,
+        warnings,
     })
 }

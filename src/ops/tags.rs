@@ -146,13 +146,33 @@ pub async fn add_label(
     })
 }
 
+/// The result of removing a label.
+#[derive(Debug, Clone, Serialize)]
+pub struct LabelRemoval {
+    /// Full reference of the removed tag.
+    pub removed: String,
+    /// What the user should know although the removal succeeded (garbage left in place).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
 /// Removes label `tag` of pack `name` only: the version and its other tags stay. Versions
 /// are removed with `rm`, and parent tags follow the versions.
-pub async fn remove_label(store: &dyn Store, name: &str, tag: &str) -> Result<String, OpError> {
+pub async fn remove_label(
+    store: &dyn Store,
+    name: &str,
+    tag: &str,
+) -> Result<LabelRemoval, OpError> {
     check_label(tag)?;
     let repo = crate::reference::pack_repository(name);
     let _lock = store.lock(&repo).await?;
     store.delete_tag(&repo, tag).await?;
-    store.collect_garbage(&repo).await?;
-    Ok(store.reference(&repo, tag))
+    let warnings = super::collect_garbage(store, &repo)
+        .await
+        .into_iter()
+        .collect();
+    Ok(LabelRemoval {
+        removed: store.reference(&repo, tag),
+        warnings,
+    })
 }
