@@ -1,5 +1,6 @@
 //! `packreg mirror`, `packreg export` and `packreg import`.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -51,6 +52,9 @@ pub struct Selection {
     /// Blobs copied at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+    /// Stop at the first pack that fails (default: copy the rest, report every failure).
+    #[arg(long)]
+    pub fail_fast: bool,
 }
 
 /// Arguments of `mirror`.
@@ -148,6 +152,7 @@ fn options(
         dry_run: selection.dry_run,
         force: selection.force,
         concurrency: selection.concurrency.into(),
+        fail_fast: selection.fail_fast,
         progress: super::progress::for_output(out, verb),
     }
 }
@@ -179,6 +184,18 @@ fn report(summary: &MirrorSummary, out: &Output, what: &str) {
         out.status(format!(
             "  left alone (pass --force to move it): {conflict}"
         ));
+    }
+    if !summary.failures.is_empty() {
+        // Failures are the command's error report: printed even with --quiet.
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(
+            stderr,
+            "error: {} pack(s) or tag(s) could not be copied:",
+            summary.failures.len()
+        );
+        for failure in &summary.failures {
+            let _ = writeln!(stderr, "  {failure}");
+        }
     }
 }
 
@@ -212,7 +229,7 @@ pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode
 }
 
 fn exit_code(summary: &MirrorSummary) -> ExitCode {
-    if summary.conflicts.is_empty() {
+    if summary.conflicts.is_empty() && summary.failures.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

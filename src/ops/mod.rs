@@ -62,6 +62,14 @@ pub enum OpError {
         /// The store.
         location: String,
     },
+    /// A tag the source lists has no manifest there.
+    #[error("{reference}: the tag is listed in {location} but its manifest is missing; nothing of it was copied")]
+    MissingManifest {
+        /// `name:tag`.
+        reference: String,
+        /// The source store.
+        location: String,
+    },
     /// The output folder of a pull holds files.
     #[error("{}: exists and is not empty; pass --force to replace it, or choose another folder with -o", .0.display())]
     OutputExists(PathBuf),

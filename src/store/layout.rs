@@ -41,6 +41,11 @@ impl LayoutStore {
         &self.root
     }
 
+    /// The `index.json` of repository `repo` (empty when it has none).
+    pub fn index(&self, repo: &str) -> Result<Index, StoreError> {
+        read_index(&self.repo_dir(repo)?)
+    }
+
     fn repo_dir(&self, repo: &str) -> Result<PathBuf, StoreError> {
         if !is_repository_path(repo) {
             return Err(StoreError::Config(format!(
