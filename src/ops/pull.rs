@@ -209,19 +209,37 @@ async fn finish_pull(
         }
     };
     set_dir_mode(&root)?;
-    let old = staging.path().join("old");
+    place(&root, &dest, &staging.path().join("old"), opts.force)?;
+    Ok((dest, name, version, bytes))
+}
+
+/// Moves the pulled pack `root` to `dest`. Without `force`, `dest` was empty or absent when the
+/// pull began but may have been filled since: it is checked again, and the rename itself
+/// refuses a non-empty folder (rename(2) replaces only an empty one), so nothing written
+/// there meanwhile is lost. With `force`, the old folder moves to `old` (in staging, deleted
+/// with it).
+fn place(root: &Path, dest: &Path, old: &Path, force: bool) -> Result<(), OpError> {
+    if !force {
+        check_destination(dest, false)?;
+        return match std::fs::rename(root, dest) {
+            Ok(()) => Ok(()),
+            Err(_) if dest.exists() && !is_empty_dir(dest) => {
+                Err(OpError::OutputExists(dest.to_path_buf()))
+            }
+            Err(e) => Err(ArtifactError::io(dest, e).into()),
+        };
+    }
     let replaced = dest.exists();
     if replaced {
-        // Empty, or --force: move the old folder into staging, where it is deleted.
-        std::fs::rename(&dest, &old).map_err(|e| ArtifactError::io(&dest, e))?;
+        std::fs::rename(dest, old).map_err(|e| ArtifactError::io(dest, e))?;
     }
-    if let Err(e) = std::fs::rename(&root, &dest) {
+    if let Err(e) = std::fs::rename(root, dest) {
         if replaced {
-            let _ = std::fs::rename(&old, &dest);
+            let _ = std::fs::rename(old, dest);
         }
-        return Err(ArtifactError::io(&dest, e).into());
+        return Err(ArtifactError::io(dest, e).into());
     }
-    Ok((dest, name, version, bytes))
+    Ok(())
 }
 
 #[cfg(unix)]
