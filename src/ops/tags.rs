@@ -42,11 +42,39 @@ pub async fn update_parent_tags(
     repo: &str,
     parents: &[String],
 ) -> Result<Vec<ParentTag>, OpError> {
+    move_parent_tags(store, repo, parents, None).await
+}
+
+/// Points each of `parents` at the highest version of its line other than `leaving`, a
+/// version about to be removed, so that the parents move before it goes. A parent whose
+/// line has no other version is left for [`update_parent_tags`] to remove once the version
+/// is gone. Returns the parents whose line is then empty.
+pub async fn move_parent_tags_off(
+    store: &dyn Store,
+    repo: &str,
+    parents: &[String],
+    leaving: &str,
+) -> Result<Vec<String>, OpError> {
+    let state = move_parent_tags(store, repo, parents, Some(leaving)).await?;
+    Ok(state
+        .into_iter()
+        .filter(|p| p.version.is_none())
+        .map(|p| p.tag)
+        .collect())
+}
+
+async fn move_parent_tags(
+    store: &dyn Store,
+    repo: &str,
+    parents: &[String],
+    leaving: Option<&str>,
+) -> Result<Vec<ParentTag>, OpError> {
     let tags = tag_digests(store, repo).await?;
     let mut out = Vec::new();
     for parent in parents {
         let best = tags
             .iter()
+            .filter(|(t, _)| Some(t.as_str()) != leaving)
             .filter(|(t, _)| is_version_tag(t) && parent_tags(t).contains(parent))
             .max_by(|a, b| compare_version_tags(&a.0, &b.0));
         let current = tags.iter().find(|(t, _)| t == parent).map(|(_, d)| d);
@@ -64,7 +92,7 @@ pub async fn update_parent_tags(
                 });
             }
             None => {
-                if current.is_some() {
+                if current.is_some() && leaving.is_none() {
                     store.delete_tag(repo, parent).await?;
                 }
                 out.push(ParentTag {
