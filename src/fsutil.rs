@@ -57,20 +57,33 @@ pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io::Result
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".packreg-tmp-")
-        .tempfile_in(dir)?;
-    #[cfg(unix)]
-    if private {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o600))?;
-    }
-    #[cfg(not(unix))]
-    let _ = private;
+    let mut tmp = temp_file_in(dir, ".packreg-tmp-", private)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_data()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// A temporary file in `dir`, to be renamed into place. Created with the modes `oras` and
+/// `skopeo` give their files: read-write for everyone the umask lets through (0644 under the
+/// usual 022), so a store shared with another account stays readable by it; `private`: the
+/// owner only (0600), for credentials. tempfile's own default is 0600 for every file.
+pub fn temp_file_in(
+    dir: &Path,
+    prefix: &str,
+    private: bool,
+) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if private { 0o600 } else { 0o666 };
+        builder.permissions(std::fs::Permissions::from_mode(mode));
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    builder.tempfile_in(dir)
 }
 
 /// Staging folders of operations in flight. An interrupted operation is dropped without

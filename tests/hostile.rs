@@ -708,3 +708,69 @@ fn hosts_file_and_blob_cache_keep_concurrent_writers_entries() {
         );
     }
 }
+
+/// Runs packreg under `umask`.
+fn packreg_with_umask(umask: &str, home: &Path, args: &[&str]) -> std::process::Output {
+    let mut cmd = std::process::Command::new("sh");
+    common::isolate(&mut cmd, home, &[]);
+    cmd.args(["-c", &format!("umask {umask} && exec \"$@\""), "sh"])
+        .arg(env!("CARGO_BIN_EXE_packreg"))
+        .args(args)
+        .env_remove("PACKREG_REGISTRY")
+        .env_remove("PACKREG_FORMAT")
+        .output()
+        .unwrap()
+}
+
+/// Modes of every file and folder under `root` (lock files included).
+fn modes(root: &Path) -> std::collections::BTreeMap<String, u32> {
+    use std::os::unix::fs::PermissionsExt;
+    walkdir::WalkDir::new(root)
+        .min_depth(1)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .map(|e| {
+            let rel = e.path().strip_prefix(root).unwrap().display().to_string();
+            (rel, e.metadata().unwrap().permissions().mode() & 0o777)
+        })
+        .collect()
+}
+
+/// Item 12: a local store's files follow the umask, so a store shared with another account
+/// is readable by it.
+#[test]
+fn local_store_files_follow_the_umask() {
+    for (umask, file_mode, dir_mode) in [("022", 0o644, 0o755), ("077", 0o600, 0o700)] {
+        let env = Env::new();
+        let home = env.path("home");
+        let store = env.path("store");
+        let registry = format!("oci:{}", store.display());
+        for args in [
+            vec!["-r", &registry, "push", s(&pack("shop"))],
+            vec!["-r", &registry, "push", s(&pack("probe"))],
+            vec![
+                "-r",
+                &registry,
+                "tag",
+                "add",
+                "shop:2.1.0+build.7",
+                "stable",
+            ],
+        ] {
+            ok(&packreg_with_umask(umask, &home, &args));
+        }
+        let found = modes(&store);
+        assert!(found.len() > 20, "{found:?}");
+        for (path, mode) in &found {
+            let want = if store.join(path).is_dir() {
+                dir_mode
+            } else {
+                file_mode
+            };
+            assert_eq!(
+                *mode, want,
+                "umask {umask}: {path} has mode {mode:o}, not {want:o}"
+            );
+        }
+    }
+}

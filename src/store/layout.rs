@@ -390,9 +390,7 @@ impl Store for LayoutStore {
         let dir = self.repo_dir(repo)?;
         ensure_layout(&dir)?;
         let target = Self::blob_path(&dir, digest);
-        let tmp = tempfile::Builder::new()
-            .prefix(".packreg-upload-")
-            .tempfile_in(&dir)
+        let tmp = crate::fsutil::temp_file_in(&dir, ".packreg-upload-", false)
             .map_err(|e| StoreError::io(&dir, e))?;
         let std_file = tmp
             .as_file()
