@@ -264,7 +264,8 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// A reader that fails once the pull it serves was cancelled.
+/// A reader that fails once the pull it serves was cancelled. Not with
+/// `ErrorKind::Interrupted`: `io::copy` and `read_to_end` retry that for ever.
 struct Cancellable<'a> {
     inner: &'a mut dyn Read,
     cancelled: Arc<AtomicBool>,
@@ -273,10 +274,7 @@ struct Cancellable<'a> {
 impl Read for Cancellable<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.cancelled.load(Ordering::Relaxed) {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::Interrupted,
-                "the pull was interrupted",
-            ));
+            return Err(std::io::Error::other("the pull was cancelled"));
         }
         self.inner.read(buf)
     }
@@ -349,4 +347,28 @@ async fn download_layers(
         .into_iter()
         .collect::<Result<_, _>>()?;
     Ok(sizes.iter().sum())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cancelled transfer must end a copy loop: `io::copy` and `read_to_end` retry
+    /// `ErrorKind::Interrupted` for ever, which left a thread spinning at 100% CPU.
+    #[test]
+    fn a_cancelled_read_stops_io_copy() {
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut endless = std::io::repeat(7);
+            let mut reader = Cancellable {
+                inner: &mut endless,
+                cancelled: Arc::new(AtomicBool::new(true)),
+            };
+            let _ = done.send(std::io::copy(&mut reader, &mut std::io::sink()));
+        });
+        let result = finished
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("io::copy kept retrying a cancelled read");
+        assert!(result.is_err(), "{result:?}");
+    }
 }
