@@ -138,28 +138,47 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))
 }
 
-/// Runs `command` to its end, or until Ctrl-C: then the command is dropped, which removes its
-/// staging folders, and the process leaves with code 130.
+/// Runs `command` to its end, or until Ctrl-C or SIGTERM: then the command is dropped, which
+/// removes its staging folders, and the process leaves with code 130 (Ctrl-C) or 143
+/// (SIGTERM, what `kill`, systemd and CI runners send), as shells report those signals.
 pub fn run_interruptible<'a>(
     runtime: tokio::runtime::Runtime,
     command: CommandFuture<'a>,
 ) -> Result<ExitCode, Failure> {
+    let stopped = |what: &str, code| Failure {
+        message: format!("{what}; nothing half-written was left in place"),
+        code,
+    };
     let result = runtime.block_on(async {
         tokio::select! {
             result = command => result,
-            _ = tokio::signal::ctrl_c() => Err(Failure {
-                message: "interrupted; nothing half-written was left in place".into(),
-                code: 130,
-            }),
+            _ = tokio::signal::ctrl_c() => Err(stopped("interrupted", 130)),
+            _ = terminate_signal() => Err(stopped("terminated (SIGTERM)", 143)),
         }
     });
     // Blocking transfers still running get a moment to stop; then what an interrupted
     // operation staged is removed.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
-    if result.as_ref().is_err_and(|f| f.code == 130) {
+    if result
+        .as_ref()
+        .is_err_and(|f| f.code == 130 || f.code == 143)
+    {
         packreg::fsutil::remove_tracked_staging();
     }
     result
+}
+
+/// Resolves when the process receives SIGTERM; never where it cannot be caught.
+async fn terminate_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            term.recv().await;
+            return;
+        }
+    }
+    std::future::pending::<()>().await
 }
 
 /// Opens the store the global flags name and runs `command` with the runtime and the store.
