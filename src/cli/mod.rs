@@ -145,15 +145,13 @@ pub fn run_interruptible<'a>(
     runtime: tokio::runtime::Runtime,
     command: CommandFuture<'a>,
 ) -> Result<ExitCode, Failure> {
-    let stopped = |what: &str, code| Failure {
-        message: format!("{what}; nothing half-written was left in place"),
-        code,
-    };
     let result = runtime.block_on(async {
+        // The handlers are in place before the command first runs, so a signal that arrives
+        // as soon as it has created its staging folder is caught, not fatal.
+        let stop = stop_signal();
         tokio::select! {
             result = command => result,
-            _ = tokio::signal::ctrl_c() => Err(stopped("interrupted", 130)),
-            _ = terminate_signal() => Err(stopped("terminated (SIGTERM)", 143)),
+            failure = stop => Err(failure),
         }
     });
     // Blocking transfers still running get a moment to stop; then what an interrupted
@@ -168,17 +166,42 @@ pub fn run_interruptible<'a>(
     result
 }
 
-/// Resolves when the process receives SIGTERM; never where it cannot be caught.
-async fn terminate_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            term.recv().await;
-            return;
+/// Installs the SIGINT and SIGTERM handlers now (inside the runtime), and returns a future
+/// that resolves, with the failure to report, when one of them arrives.
+#[cfg(unix)]
+fn stop_signal() -> impl std::future::Future<Output = Failure> {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+    async fn arrival(signal: Option<Signal>) {
+        match signal {
+            Some(mut signal) => {
+                signal.recv().await;
+            }
+            None => std::future::pending().await,
         }
     }
-    std::future::pending::<()>().await
+    let interrupt = arrival(signal(SignalKind::interrupt()).ok());
+    let terminate = arrival(signal(SignalKind::terminate()).ok());
+    async move {
+        tokio::select! {
+            _ = interrupt => stopped("interrupted", 130),
+            _ = terminate => stopped("terminated (SIGTERM)", 143),
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn stop_signal() -> impl std::future::Future<Output = Failure> {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        stopped("interrupted", 130)
+    }
+}
+
+fn stopped(what: &str, code: u8) -> Failure {
+    Failure {
+        message: format!("{what}; nothing half-written was left in place"),
+        code,
+    }
 }
 
 /// Opens the store the global flags name and runs `command` with the runtime and the store.
