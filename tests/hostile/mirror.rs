@@ -105,6 +105,23 @@ fn mirror_goes_past_failing_packs_and_names_every_failure() {
         tags_in(&dst3, "shop").is_empty(),
         "nothing after the first failure"
     );
+
+    // export writes no bundle that would lack a pack, and says which.
+    let bundle = env.path("bundle.tar");
+    let out = env.run(&["export", "--all", "-o", s(&bundle)]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("hello-manifests:1.0.0"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!bundle.exists());
+    let left: Vec<_> = std::fs::read_dir(&env.root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with(".packreg"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 /// Item 7: a bundle missing a blob is refused before anything is tagged at the destination.
