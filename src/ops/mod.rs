@@ -62,8 +62,8 @@ pub enum OpError {
         /// The store.
         location: String,
     },
-    /// A tag the source lists has no manifest there.
-    #[error("{reference}: the tag is listed in {location} but its manifest is missing; nothing of it was copied")]
+    /// A tag to copy has no manifest at the source (listed but missing, or named and absent).
+    #[error("{reference}: the manifest of this tag is missing from {location}; nothing of it was copied")]
     MissingManifest {
         /// `name:tag`.
         reference: String,

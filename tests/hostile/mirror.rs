@@ -58,7 +58,7 @@ fn mirror_goes_past_failing_packs_and_names_every_failure() {
         failures[1]["error"]
             .as_str()
             .unwrap()
-            .contains("manifest is missing"),
+            .contains("manifest of this tag is missing"),
         "{summary}"
     );
     assert!(
