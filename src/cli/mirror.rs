@@ -52,6 +52,11 @@ pub struct Selection {
     /// Blobs copied at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+}
+
+/// `--fail-fast` of mirror and import (export always stops at the first failure).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct FailFast {
     /// Stop at the first pack that fails (default: copy the rest, report every failure).
     #[arg(long)]
     pub fail_fast: bool,
@@ -68,6 +73,8 @@ pub struct MirrorArgs {
     pub packs: Vec<String>,
     #[command(flatten)]
     pub selection: Selection,
+    #[command(flatten)]
+    pub fail_fast: FailFast,
     #[command(flatten)]
     pub sides: SideFlags,
 }
@@ -94,6 +101,8 @@ pub struct ImportArgs {
     pub bundle: PathBuf,
     #[command(flatten)]
     pub selection: Selection,
+    #[command(flatten)]
+    pub fail_fast: FailFast,
 }
 
 fn base_options(cli: &Cli) -> StoreOptions {
@@ -152,7 +161,7 @@ fn options(
         dry_run: selection.dry_run,
         force: selection.force,
         concurrency: selection.concurrency.into(),
-        fail_fast: selection.fail_fast,
+        fail_fast: false,
         progress: super::progress::for_output(out, verb),
     }
 }
@@ -214,7 +223,10 @@ pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode
     if args.sides.to_ca_file.is_some() {
         to.ca_file = args.sides.to_ca_file.clone();
     }
-    let opts = options(&args.selection, names, out, "mirror");
+    let opts = MirrorOptions {
+        fail_fast: args.fail_fast.fail_fast,
+        ..options(&args.selection, names, out, "mirror")
+    };
     super::run_interruptible(
         super::runtime()?,
         Box::pin(async move {
@@ -263,7 +275,10 @@ pub async fn run_import(
     out: &Output,
     store: &dyn Store,
 ) -> Result<ExitCode, Failure> {
-    let opts = options(&args.selection, Vec::new(), out, "import");
+    let opts = MirrorOptions {
+        fail_fast: args.fail_fast.fail_fast,
+        ..options(&args.selection, Vec::new(), out, "import")
+    };
     let summary = import(&args.bundle, store, &opts).await?;
     report(
         &summary,
