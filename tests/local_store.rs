@@ -452,12 +452,7 @@ fn tar_slip_in_a_palette_layer_is_refused() {
 
 #[test]
 fn skopeo_reads_the_layout() {
-    if which("skopeo").is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "skopeo must be installed in CI (scripts/setup.sh)"
-        );
-        eprintln!("skipping: skopeo is not installed; run scripts/setup.sh");
+    if !common::registry::peers_available(&["skopeo"]) {
         return;
     }
     let env = Env::new();
@@ -513,14 +508,6 @@ fn skopeo_reads_the_layout() {
     assert_eq!(snapshot(&pulled), snapshot(&original));
 }
 
-fn which(cmd: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(cmd))
-            .find(|p| p.is_file())
-    })
-}
-
 #[test]
 fn embedded_default_store_and_env_registry() {
     let tmp = tempfile::tempdir().unwrap();
@@ -544,7 +531,7 @@ fn embedded_default_store_and_env_registry() {
 
     let other = tmp.path().join("other");
     let reg = format!("oci:{}", other.display());
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_packreg"))
+    let out = common::packreg_command(tmp.path())
         .args(["push", s(&pack("probe"))])
         .env("PACKREG_REGISTRY", &reg)
         .env("PACKREG_FORMAT", "palette")
@@ -554,13 +541,11 @@ fn embedded_default_store_and_env_registry() {
     assert!(other
         .join("spectro-packs/archive/probe/index.json")
         .is_file());
-    let ls: Value = serde_json::from_str(&ok(&std::process::Command::new(env!(
-        "CARGO_BIN_EXE_packreg"
-    ))
-    .args(["ls", "--json"])
-    .env("PACKREG_REGISTRY", &reg)
-    .output()
-    .unwrap()))
+    let ls: Value = serde_json::from_str(&ok(&common::packreg_command(tmp.path())
+        .args(["ls", "--json"])
+        .env("PACKREG_REGISTRY", &reg)
+        .output()
+        .unwrap()))
     .unwrap();
     assert_eq!(ls[0]["format"], "palette");
 }
@@ -617,9 +602,8 @@ fn concurrent_pushes_to_one_pack_all_land() {
     let children: Vec<_> = dirs
         .iter()
         .map(|d| {
-            std::process::Command::new(env!("CARGO_BIN_EXE_packreg"))
+            common::packreg_command(&env.path("home"))
                 .args(["-r", &env.registry, "push", s(d)])
-                .env_remove("PACKREG_REGISTRY")
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -688,7 +672,7 @@ fn ctrl_c_during_a_pull_leaves_nothing_behind() {
 
     let work = env.path("work");
     std::fs::create_dir_all(&work).unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_packreg"))
+    let child = common::packreg_command(&env.path("home"))
         .args(["-r", &env.registry, "pull", "big", "-o", "out"])
         .current_dir(&work)
         .stdout(std::process::Stdio::piped())

@@ -377,13 +377,8 @@ fn export_then_import_reproduces_digests_and_refuses_a_corrupt_bundle() {
     let out = sb.run(&["-r", &corrupt.addr, "import", s(&bad)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("corrupt"), "{}", stderr(&out));
-    let listed = sb.run(&["-r", &corrupt.addr, "--json", "ls"]);
-    let rows: Value = serde_json::from_slice(&listed.stdout).unwrap_or(Value::Array(vec![]));
-    assert_eq!(
-        rows.as_array().map(|a| a.len()).unwrap_or(0),
-        0,
-        "nothing tagged"
-    );
+    let rows = sb.json(&["-r", &corrupt.addr, "ls"]);
+    assert_eq!(rows, serde_json::json!([]), "nothing tagged");
 }
 
 #[test]
@@ -489,4 +484,12 @@ fn without_deletes_rm_and_tag_rm_fail_clearly_and_change_nothing() {
         "the label still points at the version"
     );
     assert_eq!(digest_of(&sb, &reg.addr, "probe:0.1.0"), pushed["digest"]);
+
+    // rm moves parent tags before it deletes; a refused delete moves them back.
+    let dir = common::pack_with_version(&sb.path("v2"), "probe", "0.2.0");
+    let second = sb.json(&["-r", &reg.addr, "push", s(&dir)]);
+    let out = sb.run(&["-r", &reg.addr, "rm", "probe:0.2.0"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(digest_of(&sb, &reg.addr, "probe:0.x"), second["digest"]);
+    assert_eq!(digest_of(&sb, &reg.addr, "probe:0.2.x"), second["digest"]);
 }

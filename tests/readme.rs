@@ -26,10 +26,11 @@ fn readme_main_job_works() {
     let binary = env!("CARGO_BIN_EXE_packreg");
     let script = command.replace("cargo run --release --", binary);
     let tmp = tempfile::tempdir().unwrap();
-    let out = Command::new("bash")
+    let mut cmd = Command::new("bash");
+    common::isolate(&mut cmd, tmp.path(), &[]);
+    let out = cmd
         .args(["-euo", "pipefail", "-c", &script])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("HOME", tmp.path())
         .env("XDG_DATA_HOME", tmp.path().join("data"))
         .env("TMPDIR", tmp.path())
         .env_remove("PACKREG_REGISTRY")

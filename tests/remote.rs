@@ -262,12 +262,7 @@ fn oras_sdk_and_skopeo_interoperate() {
         .args(["-c", "import oras.client"])
         .status()
         .is_ok_and(|s| s.success());
-    if !has_oras {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "the oras Python package must be installed in CI"
-        );
-        eprintln!("skipping: pip install oras");
+    if !has_oras && common::registry::skip_without("the oras Python package (pip install oras)") {
         return;
     }
     let reg = Registry::start(Tls::None, None);
@@ -491,7 +486,10 @@ fn bearer_tokens_scopes_and_identity_tokens() {
     assert_eq!(denied.status.code(), Some(1), "a pull-only token pushed");
     let msg = stderr(&denied);
     assert!(
-        msg.contains("UNAUTHORIZED") || msg.contains("DENIED") || msg.contains("login"),
+        // distribution answers a token without push scope with 401 (insufficient_scope).
+        msg.contains("(UNAUTHORIZED)")
+            && msg.contains("spectro-packs/archive/probe")
+            && !msg.contains(READER_PW),
         "{msg}"
     );
     outputs.push(denied);
@@ -584,12 +582,10 @@ fn listings_follow_link_pages() {
     }
     // Pages of two entries: the registry answers with Link headers that must be followed.
     let paged = |args: &[&str]| -> Value {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_packreg"));
+        let mut cmd = sb.command();
         cmd.args(["--json", "-r", &reg.addr])
             .args(args)
-            .env("PACKREG_PAGE_SIZE", "2")
-            .env("HOME", sb.path(""))
-            .env("DOCKER_CONFIG", sb.path(".docker"));
+            .env("PACKREG_PAGE_SIZE", "2");
         serde_json::from_str(&ok(&cmd.output().unwrap())).unwrap()
     };
     let versions = paged(&["ls", "hello-manifests"]);

@@ -89,6 +89,13 @@ fn read_config(path: &Path) -> Result<Map<String, Value>, AuthError> {
     }
 }
 
+fn lock_config(path: &Path) -> Result<crate::fsutil::FileLock, AuthError> {
+    crate::fsutil::lock_for_update(path).map_err(|e| AuthError::Config {
+        path: path.display().to_string(),
+        message: format!("cannot lock it for writing: {e}"),
+    })
+}
+
 fn write_config(path: &Path, map: &Map<String, Value>) -> Result<(), AuthError> {
     let err = |message: String| AuthError::Config {
         path: path.display().to_string(),
@@ -144,6 +151,8 @@ pub fn store_credential(
         path: "~/.docker/config.json".into(),
         message: "HOME is not set; pass --registry-config FILE".into(),
     })?;
+    // Another login may be rewriting the file: read, change and write under its lock.
+    let _lock = lock_config(&path)?;
     let mut map = read_config(&path)?;
     if let Some(helper) = helper_for(&map, host) {
         let input = serde_json::json!({
@@ -174,6 +183,7 @@ pub fn remove_credential(host: &str, explicit: Option<&Path>) -> Result<bool, Au
     let Some(path) = docker_config_path(explicit) else {
         return Ok(false);
     };
+    let _lock = lock_config(&path)?;
     let mut map = read_config(&path)?;
     if let Some(helper) = helper_for(&map, host) {
         run_helper(&helper, "erase", host.as_bytes())?;

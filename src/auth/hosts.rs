@@ -2,7 +2,7 @@
 //! in `$XDG_CONFIG_HOME/packreg/hosts.json` (else `~/.config/packreg/hosts.json`).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -40,15 +40,21 @@ fn default_path() -> Option<PathBuf> {
     })
 }
 
+fn read_hosts(path: Option<&Path>) -> BTreeMap<String, HostSettings> {
+    path.and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
 impl HostsFile {
     /// Reads the file (a missing or unreadable one is empty).
     pub fn load() -> HostsFile {
-        let path = default_path();
-        let hosts = path
-            .as_deref()
-            .and_then(|p| std::fs::read(p).ok())
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+        Self::at(default_path())
+    }
+
+    /// Reads the hosts file at `path` (None: there is none, and nothing is saved).
+    pub fn at(path: Option<PathBuf>) -> HostsFile {
+        let hosts = read_hosts(path.as_deref());
         HostsFile { path, hosts }
     }
 
@@ -59,23 +65,30 @@ impl HostsFile {
 
     /// Remembers `settings` for `host` and writes the file.
     pub fn remember(&mut self, host: &str, settings: HostSettings) -> std::io::Result<()> {
-        self.hosts.insert(host.to_string(), settings);
-        self.save()
+        self.update(|hosts| hosts.insert(host.to_string(), settings.clone()) != Some(settings))
     }
 
     /// Forgets `host` and writes the file.
     pub fn forget(&mut self, host: &str) -> std::io::Result<()> {
-        if self.hosts.remove(host).is_some() {
-            self.save()?;
-        }
-        Ok(())
+        self.update(|hosts| hosts.remove(host).is_some())
     }
 
-    fn save(&self) -> std::io::Result<()> {
-        let Some(path) = &self.path else {
+    /// Applies `change` to the file as it is now, under its lock, so that concurrent logins
+    /// keep each other's hosts; writes it when `change` says it changed.
+    fn update(
+        &mut self,
+        change: impl FnOnce(&mut BTreeMap<String, HostSettings>) -> bool,
+    ) -> std::io::Result<()> {
+        let Some(path) = self.path.clone() else {
+            change(&mut self.hosts);
             return Ok(());
         };
-        let bytes = serde_json::to_vec_pretty(&self.hosts).unwrap_or_default();
-        crate::fsutil::write_atomic(path, &bytes, false)
+        let _lock = crate::fsutil::lock_for_update(&path)?;
+        self.hosts = read_hosts(Some(&path));
+        if change(&mut self.hosts) {
+            let bytes = serde_json::to_vec_pretty(&self.hosts).unwrap_or_default();
+            crate::fsutil::write_atomic(&path, &bytes, false)?;
+        }
+        Ok(())
     }
 }

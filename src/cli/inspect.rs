@@ -6,6 +6,7 @@ use packreg::ops::inspect;
 use packreg::reference::PackRef;
 use packreg::store::Store;
 
+use super::output::escape_controls;
 use super::{Failure, Output};
 
 /// Arguments of `inspect`.
@@ -25,18 +26,20 @@ pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCod
     out.data(format!("Reference:  {}", info.reference));
     out.data(format!("Digest:     {}", info.digest));
     out.data(format!("Format:     {}", info.format));
-    out.data(format!("Type:       {}", info.artifact_type));
+    // Registry text is escaped field by field: a newline in it must not forge a line.
+    let field = |text: &str| escape_controls(text, false).into_owned();
+    out.data(format!("Type:       {}", field(&info.artifact_type)));
     out.data(format!("Size:       {} bytes", info.size));
     for (key, value) in &info.annotations {
-        out.data(format!("Annotation: {key}={value}"));
+        out.data(format!("Annotation: {}={}", field(key), field(value)));
     }
     out.data("Layers:");
     for layer in &info.layers {
         out.data(format!(
             "  {:<32} {:>10}  {}  {}",
-            layer.title.as_deref().unwrap_or("-"),
+            field(layer.title.as_deref().unwrap_or("-")),
             layer.size,
-            layer.media_type,
+            field(&layer.media_type),
             layer.digest
         ));
     }

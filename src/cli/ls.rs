@@ -6,6 +6,7 @@ use packreg::ops::list;
 use packreg::reference::is_repository_component;
 use packreg::store::Store;
 
+use super::output::escape_controls;
 use super::{Failure, Output};
 
 /// Arguments of `ls`.
@@ -47,6 +48,8 @@ pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCod
                 r.format.clone(),
                 r.digest.to_string(),
             ]
+            // Registry text, one cell each: a newline must not make a row of its own.
+            .map(|cell| escape_controls(&cell, false).into_owned())
         })
         .collect();
     let header = [

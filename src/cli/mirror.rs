@@ -1,5 +1,6 @@
 //! `packreg mirror`, `packreg export` and `packreg import`.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -53,6 +54,14 @@ pub struct Selection {
     pub concurrency: u16,
 }
 
+/// `--fail-fast` of mirror and import (export always stops at the first failure).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct FailFast {
+    /// Stop at the first pack that fails (default: copy the rest, report every failure).
+    #[arg(long)]
+    pub fail_fast: bool,
+}
+
 /// Arguments of `mirror`.
 #[derive(Debug, clap::Args)]
 pub struct MirrorArgs {
@@ -64,6 +73,8 @@ pub struct MirrorArgs {
     pub packs: Vec<String>,
     #[command(flatten)]
     pub selection: Selection,
+    #[command(flatten)]
+    pub fail_fast: FailFast,
     #[command(flatten)]
     pub sides: SideFlags,
 }
@@ -90,6 +101,8 @@ pub struct ImportArgs {
     pub bundle: PathBuf,
     #[command(flatten)]
     pub selection: Selection,
+    #[command(flatten)]
+    pub fail_fast: FailFast,
 }
 
 fn parse_names(
@@ -139,6 +152,7 @@ fn options(
         dry_run: selection.dry_run,
         force: selection.force,
         concurrency: selection.concurrency.into(),
+        fail_fast: false,
         progress: super::progress::for_output(out, verb),
     }
 }
@@ -171,6 +185,18 @@ fn report(summary: &MirrorSummary, out: &Output, what: &str) {
             "  left alone (pass --force to move it): {conflict}"
         ));
     }
+    if !summary.failures.is_empty() {
+        // Failures are the command's error report: printed even with --quiet.
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(
+            stderr,
+            "error: {} pack(s) or tag(s) could not be copied:",
+            summary.failures.len()
+        );
+        for failure in &summary.failures {
+            let _ = writeln!(stderr, "  {failure}");
+        }
+    }
 }
 
 /// The connection options of the two sides: the global flags, with each side's own over them.
@@ -194,7 +220,10 @@ pub fn side_options(cli: &Cli, sides: &SideFlags) -> (StoreOptions, StoreOptions
 pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
     let names = parse_names(&args.packs, args.selection.names_from.as_ref())?;
     let (from, to) = side_options(cli, &args.sides);
-    let opts = options(&args.selection, names, out, "mirror");
+    let opts = MirrorOptions {
+        fail_fast: args.fail_fast.fail_fast,
+        ..options(&args.selection, names, out, "mirror")
+    };
     super::run_interruptible(
         super::runtime()?,
         Box::pin(async move {
@@ -209,7 +238,7 @@ pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode
 }
 
 fn exit_code(summary: &MirrorSummary) -> ExitCode {
-    if summary.conflicts.is_empty() {
+    if summary.conflicts.is_empty() && summary.failures.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -243,7 +272,10 @@ pub async fn run_import(
     out: &Output,
     store: &dyn Store,
 ) -> Result<ExitCode, Failure> {
-    let opts = options(&args.selection, Vec::new(), out, "import");
+    let opts = MirrorOptions {
+        fail_fast: args.fail_fast.fail_fast,
+        ..options(&args.selection, Vec::new(), out, "import")
+    };
     let summary = import(&args.bundle, store, &opts).await?;
     report(
         &summary,

@@ -172,28 +172,70 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))
 }
 
-/// Runs `command` to its end, or until Ctrl-C: then the command is dropped, which removes its
-/// staging folders, and the process leaves with code 130.
+/// Runs `command` to its end, or until Ctrl-C or SIGTERM: then the command is dropped, which
+/// removes its staging folders, and the process leaves with code 130 (Ctrl-C) or 143
+/// (SIGTERM, what `kill`, systemd and CI runners send), as shells report those signals.
 pub fn run_interruptible<'a>(
     runtime: tokio::runtime::Runtime,
     command: CommandFuture<'a>,
 ) -> Result<ExitCode, Failure> {
     let result = runtime.block_on(async {
+        // The handlers are in place before the command first runs, so a signal that arrives
+        // as soon as it has created its staging folder is caught, not fatal.
+        let stop = stop_signal();
         tokio::select! {
             result = command => result,
-            _ = tokio::signal::ctrl_c() => Err(Failure {
-                message: "interrupted; nothing half-written was left in place".into(),
-                code: 130,
-            }),
+            failure = stop => Err(failure),
         }
     });
     // Blocking transfers still running get a moment to stop; then what an interrupted
     // operation staged is removed.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
-    if result.as_ref().is_err_and(|f| f.code == 130) {
+    if result
+        .as_ref()
+        .is_err_and(|f| f.code == 130 || f.code == 143)
+    {
         packreg::fsutil::remove_tracked_staging();
     }
     result
+}
+
+/// Installs the SIGINT and SIGTERM handlers now (inside the runtime), and returns a future
+/// that resolves, with the failure to report, when one of them arrives.
+#[cfg(unix)]
+fn stop_signal() -> impl std::future::Future<Output = Failure> {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+    async fn arrival(signal: Option<Signal>) {
+        match signal {
+            Some(mut signal) => {
+                signal.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    }
+    let interrupt = arrival(signal(SignalKind::interrupt()).ok());
+    let terminate = arrival(signal(SignalKind::terminate()).ok());
+    async move {
+        tokio::select! {
+            _ = interrupt => stopped("interrupted", 130),
+            _ = terminate => stopped("terminated (SIGTERM)", 143),
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn stop_signal() -> impl std::future::Future<Output = Failure> {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        stopped("interrupted", 130)
+    }
+}
+
+fn stopped(what: &str, code: u8) -> Failure {
+    Failure {
+        message: format!("{what}; nothing half-written was left in place"),
+        code,
+    }
 }
 
 /// Opens the store the global flags name and runs `command` with the runtime and the store.

@@ -45,6 +45,52 @@ impl From<packreg::PackError> for Failure {
     }
 }
 
+/// Whether `c` can drive a terminal: C0 and C1 controls, DEL, and the bidirectional
+/// overrides and isolates that reorder what is shown.
+fn is_hazard(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with every character that could drive the terminal escaped (`\u{1b}`, `\r`), so
+/// text from a registry (annotations, display names, layer titles, error messages) cannot move
+/// the cursor, retitle or clear the window, or hide what follows. `keep_newlines` leaves `\n`
+/// for output that is several lines on purpose.
+pub fn escape_controls(text: &str, keep_newlines: bool) -> std::borrow::Cow<'_, str> {
+    let hazard = |c: char| is_hazard(c) && !(keep_newlines && c == '\n');
+    if !text.chars().any(hazard) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            c if !hazard(c) => out.push(c),
+            '\n' | '\r' | '\t' => out.extend(c.escape_default()),
+            c => out.extend(c.escape_unicode()),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// JSON text with the hazards serde_json leaves raw (DEL, C1 controls, bidirectional
+/// overrides; it escapes C0 itself) written as `\uXXXX` escapes: the same JSON value, safe on a
+/// terminal. They can only occur inside strings, where such escapes are valid.
+fn escape_json(text: &str) -> std::borrow::Cow<'_, str> {
+    // C0 inside strings is escaped by serde_json already; raw, it is the layout's whitespace.
+    let hazard = |c: char| is_hazard(c) && c >= ' ';
+    if !text.chars().any(hazard) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if hazard(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Output settings shared by every command.
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
@@ -62,20 +108,32 @@ impl Output {
 
     /// Prints a value as pretty JSON on stdout.
     pub fn print_json<T: Serialize>(&self, value: &T) {
-        let mut stdout = std::io::stdout().lock();
-        let _ = serde_json::to_writer_pretty(&mut stdout, value);
-        let _ = writeln!(stdout);
+        let text = serde_json::to_string_pretty(value).unwrap_or_default();
+        let _ = writeln!(std::io::stdout().lock(), "{}", escape_json(&text));
     }
 
     /// Prints a line of data on stdout (always, even with `--quiet`).
     pub fn data(&self, line: impl std::fmt::Display) {
-        let _ = writeln!(std::io::stdout().lock(), "{line}");
+        let line = line.to_string();
+        let _ = writeln!(std::io::stdout().lock(), "{}", escape_controls(&line, true));
     }
 
     /// Prints a status line on stderr unless `--quiet` or `--json`.
     pub fn status(&self, line: impl std::fmt::Display) {
         if !self.quiet && !self.json {
-            let _ = writeln!(std::io::stderr().lock(), "{line}");
+            let line = line.to_string();
+            let _ = writeln!(std::io::stderr().lock(), "{}", escape_controls(&line, true));
+        }
+    }
+
+    /// Prints warnings on stderr unless `--json` (where they are part of the data).
+    pub fn warnings(&self, warnings: &[String]) {
+        if self.json {
+            return;
+        }
+        let mut stderr = std::io::stderr().lock();
+        for warning in warnings {
+            let _ = writeln!(stderr, "warning: {}", escape_controls(warning, false));
         }
     }
 
@@ -84,9 +142,9 @@ impl Output {
         let mut stderr = std::io::stderr().lock();
         if self.json {
             let obj = serde_json::json!({ "error": failure.message, "code": failure.code });
-            let _ = writeln!(stderr, "{obj}");
+            let _ = writeln!(stderr, "{}", escape_json(&obj.to_string()));
         } else {
-            let _ = writeln!(stderr, "error: {}", failure.message);
+            let _ = writeln!(stderr, "error: {}", escape_controls(&failure.message, true));
         }
         ExitCode::from(failure.code)
     }

@@ -43,7 +43,8 @@ impl Progress for Bars {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
         );
-        bar.set_prefix(label.to_string());
+        // A layer title comes from the registry.
+        bar.set_prefix(super::output::escape_controls(label, false).into_owned());
         Arc::new(BlobBar {
             bar,
             overall: self.overall.clone(),

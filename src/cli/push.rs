@@ -60,6 +60,7 @@ pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCod
             out.status(format!("  {} -> {version}", parent.tag));
         }
     }
+    out.warnings(&done.warnings);
     if out.quiet {
         out.data(&done.digest);
     } else {

@@ -39,7 +39,7 @@ pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCod
     }
     if !done.kept_tags.is_empty() {
         out.status(format!(
-            "  registries delete by digest, which drops every tag on it; put back: {}",
+            "  other version tags on the same manifest stay: {}",
             done.kept_tags.join(", ")
         ));
     }
@@ -52,5 +52,6 @@ pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCod
             )),
         }
     }
+    out.warnings(&done.warnings);
     Ok(ExitCode::SUCCESS)
 }

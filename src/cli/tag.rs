@@ -55,11 +55,12 @@ pub async fn run(cmd: &TagCommand, store: &dyn Store, out: &Output) -> Result<Ex
         }
         TagCommand::Rm { reference } => {
             let (name, tag) = split(reference, "the label as NAME:TAG")?;
-            let removed = remove_label(store, &name, &tag).await?;
+            let done = remove_label(store, &name, &tag).await?;
             if out.json {
-                out.print_json(&serde_json::json!({ "removed": removed }));
+                out.print_json(&done);
             } else {
-                out.status(format!("Removed {removed}"));
+                out.status(format!("Removed {}", done.removed));
+                out.warnings(&done.warnings);
             }
         }
     }

@@ -4,19 +4,38 @@
 //! only costs uploads.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::digest::Digest;
 
 /// Entries kept per store before the oldest knowledge is dropped.
 const MAX_PER_STORE: usize = 20_000;
 
+/// Registry id, then digest, then full repository name.
+type Locations = BTreeMap<String, BTreeMap<String, String>>;
+
 /// Known blob locations: registry id, then digest, then full repository name.
 #[derive(Debug, Default)]
 pub struct BlobCache {
     path: Option<PathBuf>,
-    stores: BTreeMap<String, BTreeMap<String, String>>,
-    dirty: bool,
+    stores: Locations,
+    /// What this process learnt (store, digest, repository), merged into the file on save.
+    learnt: Vec<(String, String, String)>,
+}
+
+fn read_locations(path: Option<&Path>) -> Locations {
+    path.and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// Records `digest` in `repo` of `store`; true when that is news.
+fn insert(stores: &mut Locations, store: &str, digest: &str, repo: &str) -> bool {
+    let map = stores.entry(store.to_string()).or_default();
+    if map.len() >= MAX_PER_STORE {
+        map.clear();
+    }
+    map.insert(digest.to_string(), repo.to_string()).as_deref() != Some(repo)
 }
 
 fn default_path() -> Option<PathBuf> {
@@ -35,16 +54,16 @@ fn default_path() -> Option<PathBuf> {
 impl BlobCache {
     /// Reads the cache file (missing or unreadable: empty).
     pub fn load() -> BlobCache {
-        let path = default_path();
-        let stores = path
-            .as_deref()
-            .and_then(|p| std::fs::read(p).ok())
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+        Self::at(default_path())
+    }
+
+    /// Reads the cache file at `path` (None: there is none, and nothing is saved).
+    pub fn at(path: Option<PathBuf>) -> BlobCache {
+        let stores = read_locations(path.as_deref());
         BlobCache {
             path,
             stores,
-            dirty: false,
+            learnt: Vec::new(),
         }
     }
 
@@ -59,22 +78,30 @@ impl BlobCache {
 
     /// Records that `repo` of `store` holds `digest`.
     pub fn record(&mut self, store: &str, repo: &str, digest: &Digest) {
-        let map = self.stores.entry(store.to_string()).or_default();
-        if map.len() >= MAX_PER_STORE {
-            map.clear();
-        }
-        if map.insert(digest.to_string(), repo.to_string()).as_deref() != Some(repo) {
-            self.dirty = true;
+        if insert(&mut self.stores, store, digest.as_str(), repo) {
+            self.learnt
+                .push((store.to_string(), digest.to_string(), repo.to_string()));
         }
     }
 
-    /// Writes the cache if it changed. Failures are only logged: it is a cache.
+    /// Adds what this process learnt to the file as it is now, under its lock, so concurrent
+    /// pushes and pulls keep each other's entries. Failures are only logged: it is a cache.
     pub fn save(&self) {
-        let (Some(path), true) = (&self.path, self.dirty) else {
+        let Some(path) = &self.path else {
             return;
         };
-        let bytes = serde_json::to_vec(&self.stores).unwrap_or_default();
-        if let Err(e) = crate::fsutil::write_atomic(path, &bytes, false) {
+        if self.learnt.is_empty() {
+            return;
+        }
+        let result = crate::fsutil::lock_for_update(path).and_then(|_lock| {
+            let mut stores = read_locations(Some(path));
+            for (store, digest, repo) in &self.learnt {
+                insert(&mut stores, store, digest, repo);
+            }
+            let bytes = serde_json::to_vec(&stores).unwrap_or_default();
+            crate::fsutil::write_atomic(path, &bytes, false)
+        });
+        if let Err(e) = result {
             tracing::debug!("could not write the blob cache {}: {e}", path.display());
         }
     }

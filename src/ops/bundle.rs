@@ -50,7 +50,16 @@ async fn write_bundle(
 ) -> Result<MirrorSummary, OpError> {
     let tree = staging.join("layout");
     let layout = LayoutStore::new(&tree);
-    let summary = mirror(src, &layout, opts).await?;
+    // A bundle missing a pack would only be found out at the air-gapped site: stop at the
+    // first failure and write none.
+    let opts = MirrorOptions {
+        fail_fast: true,
+        ..opts.clone()
+    };
+    let summary = mirror(src, &layout, &opts).await?;
+    if let Some(failure) = summary.failures.first() {
+        return Err(bundle_error(bundle, format!("not written: {failure}")));
+    }
     if opts.dry_run {
         return Ok(summary);
     }
@@ -152,11 +161,54 @@ pub async fn import(
     })
     .await??;
     let layout = LayoutStore::new(&tree);
-    if layout.repositories(PACKS_PREFIX).await?.is_empty() {
+    let repos = layout.repositories(PACKS_PREFIX).await?;
+    if repos.is_empty() {
         return Err(bundle_error(
             bundle,
             "holds no packs (no OCI layout under spectro-packs/archive/); was it written by `packreg export`?",
         ));
     }
+    for repo in &repos {
+        check_complete(&layout, repo)
+            .await
+            .map_err(|e| bundle_error(bundle, e))?;
+    }
     mirror(&layout, dst, opts).await
+}
+
+/// Checks that every manifest the layout `repo` lists, and every manifest and blob they
+/// reference, is in the bundle (their content was verified on extraction). A truncated or
+/// edited bundle is refused here, before anything is tagged at the destination.
+async fn check_complete(layout: &LayoutStore, repo: &str) -> Result<(), String> {
+    let pack = repo.strip_prefix(PACKS_PREFIX).unwrap_or(repo);
+    let index = layout.index(repo).map_err(|e| e.to_string())?;
+    for top in &index.manifests {
+        let tag = top
+            .annotations
+            .get(crate::oci::ANNOTATION_REF_NAME)
+            .map_or_else(|| top.digest.to_string(), String::clone);
+        let lacks = |what: &str, digest: &Digest| {
+            format!("pack {pack} version {tag}: the bundle lacks {what} {digest} (it was truncated or edited); nothing was imported")
+        };
+        let mut pending = vec![top.clone()];
+        while let Some(desc) = pending.pop() {
+            if !layout.has_blob(repo, &desc.digest).await.unwrap_or(false) {
+                return Err(lacks("manifest", &desc.digest));
+            }
+            let raw = layout
+                .get_manifest(repo, desc.digest.as_str())
+                .await
+                .map_err(|e| format!("pack {pack} version {tag}: {e}; nothing was imported"))?;
+            let refs = crate::oci::references(&raw.media_type, &raw.bytes).map_err(|e| {
+                format!("pack {pack} version {tag}: manifest {} does not parse ({e}); nothing was imported", desc.digest)
+            })?;
+            for blob in &refs.blobs {
+                if !layout.has_blob(repo, &blob.digest).await.unwrap_or(false) {
+                    return Err(lacks("blob", &blob.digest));
+                }
+            }
+            pending.extend(refs.manifests);
+        }
+    }
+    Ok(())
 }

@@ -31,6 +31,9 @@ pub struct MirrorOptions {
     pub force: bool,
     /// Blobs copied at once.
     pub concurrency: usize,
+    /// Stop at the first pack or tag that fails, instead of copying the rest and reporting
+    /// every failure.
+    pub fail_fast: bool,
     /// Where to report transfer progress.
     pub progress: Arc<dyn Progress>,
 }
@@ -43,6 +46,7 @@ impl Default for MirrorOptions {
             dry_run: false,
             force: false,
             concurrency: super::push::DEFAULT_CONCURRENCY,
+            fail_fast: false,
             progress: Arc::new(NoProgress),
         }
     }
@@ -73,6 +77,42 @@ pub struct MirrorSummary {
     pub referrers_copied: usize,
     /// Whether nothing was written.
     pub dry_run: bool,
+    /// Packs and tags that could not be copied; the rest was (unless `fail_fast` stopped
+    /// the copy at the first).
+    pub failures: Vec<MirrorFailure>,
+}
+
+/// A pack, or one tag of it, that could not be copied.
+#[derive(Debug, Clone, Serialize)]
+pub struct MirrorFailure {
+    /// Pack name.
+    pub pack: String,
+    /// The tag (version, label) concerned; None when the whole pack failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// What went wrong.
+    pub error: String,
+}
+
+impl std::fmt::Display for MirrorFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.tag {
+            Some(tag) => write!(f, "{}:{tag}: {}", self.pack, self.error),
+            None => write!(f, "{}: {}", self.pack, self.error),
+        }
+    }
+}
+
+impl MirrorSummary {
+    /// Records a failure; true when the copy must stop there (`fail_fast`).
+    fn fail(&mut self, opts: &MirrorOptions, pack: &str, tag: Option<&str>, err: OpError) -> bool {
+        self.failures.push(MirrorFailure {
+            pack: pack.to_string(),
+            tag: tag.map(str::to_string),
+            error: err.to_string(),
+        });
+        opts.fail_fast
+    }
 }
 
 enum BlobOutcome {
@@ -89,7 +129,10 @@ struct Copier<'a> {
 }
 
 /// Copies packs from `src` to `dst`: every tag of every pack (or those `opts` selects), with
-/// the referrers the source has, then brings the destination's parent tags up to date.
+/// the referrers the source has, then brings the destination's parent tags up to date. A pack
+/// or tag that fails (a manifest or blob missing at the source, a write the destination
+/// refuses) is recorded in [`MirrorSummary::failures`] and the copy goes on, unless
+/// `opts.fail_fast`; errors listing the source's packs end it at once.
 pub async fn mirror(
     src: &dyn Store,
     dst: &dyn Store,
@@ -105,22 +148,16 @@ pub async fn mirror(
         opts,
         same_registry: src.registry_id() == dst.registry_id(),
     };
+    let named = !opts.names.is_empty();
     for (name, only_tag) in selection(src, opts).await? {
-        let repo = pack_repository(&name);
-        let tags = match &only_tag {
-            Some(tag) => vec![tag.clone()],
-            None => src.tags(&repo).await?,
-        };
-        if tags.is_empty() {
-            continue;
+        if let Err(e) = copier.copy_pack(&name, only_tag, named, &mut summary).await {
+            if summary.fail(opts, &name, None, e) {
+                break;
+            }
         }
-        summary.packs += 1;
-        let _lock = if opts.dry_run {
-            None
-        } else {
-            Some(dst.lock(&repo).await?)
-        };
-        copier.copy_repo(&name, &repo, &tags, &mut summary).await?;
+        if opts.fail_fast && !summary.failures.is_empty() {
+            break;
+        }
     }
     Ok(summary)
 }
@@ -147,6 +184,39 @@ async fn selection(
 }
 
 impl Copier<'_> {
+    /// Copies one pack (or one tag of it). Failures of single tags are recorded in `summary`;
+    /// an error returned concerns the whole pack.
+    async fn copy_pack(
+        &self,
+        name: &str,
+        only_tag: Option<String>,
+        named: bool,
+        summary: &mut MirrorSummary,
+    ) -> Result<(), OpError> {
+        let repo = pack_repository(name);
+        let tags = match only_tag {
+            Some(tag) => vec![tag],
+            None => self.src.tags(&repo).await?,
+        };
+        if tags.is_empty() {
+            // A pack the source lists may be empty; one asked for by name must exist.
+            if named {
+                return Err(OpError::NoVersions {
+                    name: name.to_string(),
+                    location: self.src.location(),
+                });
+            }
+            return Ok(());
+        }
+        summary.packs += 1;
+        let _lock = if self.opts.dry_run {
+            None
+        } else {
+            Some(self.dst.lock(&repo).await?)
+        };
+        self.copy_repo(name, &repo, &tags, summary).await
+    }
+
     async fn copy_repo(
         &self,
         name: &str,
@@ -162,28 +232,11 @@ impl Copier<'_> {
             .partition(|t| t.starts_with("sha256-"));
         let mut present = Vec::new();
         for tag in plain {
-            let Some(digest) = self.src.resolve(repo, tag).await? else {
-                continue;
-            };
-            present.push(digest.clone());
-            match self.dst.resolve(repo, tag).await? {
-                Some(d) if d == digest => {
-                    summary.tags_unchanged += 1;
-                    continue;
+            if let Err(e) = self.copy_tag(name, repo, tag, &mut present, summary).await {
+                if summary.fail(self.opts, name, Some(tag), e) {
+                    return Ok(());
                 }
-                Some(d) if !self.opts.force => {
-                    summary.conflicts.push(format!(
-                        "{name}:{tag} (destination has {d}, source {digest})"
-                    ));
-                    continue;
-                }
-                _ => {}
             }
-            summary.tags_copied += 1;
-            if self.opts.dry_run {
-                continue;
-            }
-            self.copy_graph(repo, &digest, Some(tag), summary).await?;
         }
         if self.opts.dry_run {
             return Ok(());
@@ -198,6 +251,45 @@ impl Copier<'_> {
         }
         let parents: Vec<String> = parents.into_iter().collect();
         update_parent_tags(self.dst, repo, &parents).await?;
+        Ok(())
+    }
+
+    /// Copies one tag: its manifest's graph, then the tag. Records the source digest in
+    /// `present` for the referrers pass.
+    async fn copy_tag(
+        &self,
+        name: &str,
+        repo: &str,
+        tag: &str,
+        present: &mut Vec<Digest>,
+        summary: &mut MirrorSummary,
+    ) -> Result<(), OpError> {
+        let digest =
+            self.src
+                .resolve(repo, tag)
+                .await?
+                .ok_or_else(|| OpError::MissingManifest {
+                    reference: format!("{name}:{tag}"),
+                    location: self.src.location(),
+                })?;
+        present.push(digest.clone());
+        match self.dst.resolve(repo, tag).await? {
+            Some(d) if d == digest => {
+                summary.tags_unchanged += 1;
+                return Ok(());
+            }
+            Some(d) if !self.opts.force => {
+                summary.conflicts.push(format!(
+                    "{name}:{tag} (destination has {d}, source {digest})"
+                ));
+                return Ok(());
+            }
+            _ => {}
+        }
+        if !self.opts.dry_run {
+            self.copy_graph(repo, &digest, Some(tag), summary).await?;
+        }
+        summary.tags_copied += 1;
         Ok(())
     }
 

@@ -63,6 +63,14 @@ pub enum OpError {
         /// The store.
         location: String,
     },
+    /// A tag to copy has no manifest at the source (listed but missing, or named and absent).
+    #[error("{reference}: the manifest of this tag is missing from {location}; nothing of it was copied")]
+    MissingManifest {
+        /// `name:tag`.
+        reference: String,
+        /// The source store.
+        location: String,
+    },
     /// The output folder of a pull holds files.
     #[error("{}: exists and is not empty; pass --force to replace it, or choose another folder with -o", .0.display())]
     OutputExists(PathBuf),
@@ -91,6 +99,16 @@ fn first_error(report: &Report) -> String {
         .next()
         .map(|f| f.to_string().trim_start_matches("error: ").to_string())
         .unwrap_or_default()
+}
+
+/// Garbage collection after a write that already succeeded. Its failure (a reachable manifest
+/// in doubt keeps every blob) leaves the store whole: it is returned as a warning for the user,
+/// not as an error of the operation.
+async fn collect_garbage(store: &dyn crate::store::Store, repo: &str) -> Option<String> {
+    match store.collect_garbage(repo).await {
+        Ok(()) => None,
+        Err(e) => Some(e.to_string()),
+    }
 }
 
 impl From<tokio::task::JoinError> for OpError {

@@ -209,19 +209,37 @@ async fn finish_pull(
         }
     };
     set_dir_mode(&root)?;
-    let old = staging.path().join("old");
+    place(&root, &dest, &staging.path().join("old"), opts.force)?;
+    Ok((dest, name, version, bytes))
+}
+
+/// Moves the pulled pack `root` to `dest`. Without `force`, `dest` was empty or absent when the
+/// pull began but may have been filled since: it is checked again, and the rename itself
+/// refuses a non-empty folder (rename(2) replaces only an empty one), so nothing written
+/// there meanwhile is lost. With `force`, the old folder moves to `old` (in staging, deleted
+/// with it).
+fn place(root: &Path, dest: &Path, old: &Path, force: bool) -> Result<(), OpError> {
+    if !force {
+        check_destination(dest, false)?;
+        return match std::fs::rename(root, dest) {
+            Ok(()) => Ok(()),
+            Err(_) if dest.exists() && !is_empty_dir(dest) => {
+                Err(OpError::OutputExists(dest.to_path_buf()))
+            }
+            Err(e) => Err(ArtifactError::io(dest, e).into()),
+        };
+    }
     let replaced = dest.exists();
     if replaced {
-        // Empty, or --force: move the old folder into staging, where it is deleted.
-        std::fs::rename(&dest, &old).map_err(|e| ArtifactError::io(&dest, e))?;
+        std::fs::rename(dest, old).map_err(|e| ArtifactError::io(dest, e))?;
     }
-    if let Err(e) = std::fs::rename(&root, &dest) {
+    if let Err(e) = std::fs::rename(root, dest) {
         if replaced {
-            let _ = std::fs::rename(&old, &dest);
+            let _ = std::fs::rename(old, dest);
         }
-        return Err(ArtifactError::io(&dest, e).into());
+        return Err(ArtifactError::io(dest, e).into());
     }
-    Ok((dest, name, version, bytes))
+    Ok(())
 }
 
 #[cfg(unix)]
@@ -246,7 +264,8 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// A reader that fails once the pull it serves was cancelled.
+/// A reader that fails once the pull it serves was cancelled. Not with
+/// `ErrorKind::Interrupted`: `io::copy` and `read_to_end` retry that for ever.
 struct Cancellable<'a> {
     inner: &'a mut dyn Read,
     cancelled: Arc<AtomicBool>,
@@ -255,10 +274,7 @@ struct Cancellable<'a> {
 impl Read for Cancellable<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.cancelled.load(Ordering::Relaxed) {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::Interrupted,
-                "the pull was interrupted",
-            ));
+            return Err(std::io::Error::other("the pull was cancelled"));
         }
         self.inner.read(buf)
     }
@@ -331,4 +347,28 @@ async fn download_layers(
         .into_iter()
         .collect::<Result<_, _>>()?;
     Ok(sizes.iter().sum())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cancelled transfer must end a copy loop: `io::copy` and `read_to_end` retry
+    /// `ErrorKind::Interrupted` for ever, which left a thread spinning at 100% CPU.
+    #[test]
+    fn a_cancelled_read_stops_io_copy() {
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut endless = std::io::repeat(7);
+            let mut reader = Cancellable {
+                inner: &mut endless,
+                cancelled: Arc::new(AtomicBool::new(true)),
+            };
+            let _ = done.send(std::io::copy(&mut reader, &mut std::io::sink()));
+        });
+        let result = finished
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("io::copy kept retrying a cancelled read");
+        assert!(result.is_err(), "{result:?}");
+    }
 }

@@ -86,6 +86,9 @@ pub struct PushOutcome {
     pub bytes_uploaded: u64,
     /// Parent tags after the push.
     pub parent_tags: Vec<ParentTag>,
+    /// What the user should know although the push succeeded (garbage left in place).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Validates the pack at `dir` and pushes it to `spectro-packs/archive/<name>:<version>`.
@@ -109,7 +112,7 @@ pub async fn push(
     let existing = store.resolve(&repo, &tag).await?;
     let (artifact, early) =
         build_sending_early(store, &repo, &pack, existing.is_none(), opts).await?;
-    let outcome = |digest: Digest, status, counts: Counts, parent_tags| PushOutcome {
+    let outcome = |digest: Digest, status, counts: Counts, parent_tags, warnings| PushOutcome {
         reference: reference.clone(),
         name: pack.name().to_string(),
         version: pack.version().to_string(),
@@ -121,6 +124,7 @@ pub async fn push(
         blobs_skipped: counts.skipped,
         bytes_uploaded: counts.bytes,
         parent_tags,
+        warnings,
     };
 
     let status = match existing {
@@ -135,6 +139,7 @@ pub async fn push(
                     PushStatus::Unchanged,
                     Counts::default(),
                     parents,
+                    Vec::new(),
                 ));
             }
             if !opts.force {
@@ -173,10 +178,17 @@ pub async fn push(
             .await?;
     }
     let parents = update_parent_tags(store, &repo, &parent_tags(&tag)).await?;
+    let mut warnings = Vec::new();
     if status == PushStatus::Replaced {
-        store.collect_garbage(&repo).await?;
+        warnings.extend(super::collect_garbage(store, &repo).await);
     }
-    Ok(outcome(artifact.digest.clone(), status, counts, parents))
+    Ok(outcome(
+        artifact.digest.clone(),
+        status,
+        counts,
+        parents,
+        warnings,
+    ))
 }
 
 /// Blobs sent and skipped, and bytes sent.

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::tags::{tag_digests, update_parent_tags, ParentTag};
+use super::tags::{move_parent_tags_off, tag_digests, update_parent_tags, ParentTag};
 use super::versions::{is_parent_tag, is_version_tag, parent_tags};
 use super::OpError;
 use crate::digest::Digest;
@@ -18,15 +18,23 @@ pub struct RemoveOutcome {
     pub digest: Digest,
     /// Labels that pointed at it and went with it.
     pub removed_labels: Vec<String>,
-    /// Other version tags on the same manifest, put back.
+    /// Other version tags on the same manifest, which stay.
     pub kept_tags: Vec<String>,
     /// Parent tags after the removal.
     pub parent_tags: Vec<ParentTag>,
+    /// What the user should know although the removal succeeded (garbage left in place).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Deletes version `version` of pack `name` and the labels on it, and re-points its parent
-/// tags to the next highest version. Stores delete manifests by digest, which drops every tag
-/// on it: other version tags on the same manifest are put back.
+/// tags to the next highest version.
+///
+/// The steps are ordered so that an interruption after any of them loses no tag that should
+/// stay: parent tags move to their next version first; then, when another tag that stays
+/// points at the same manifest, only the version's own tags are deleted, one by one; else the
+/// manifest is deleted by digest (which registries need to free it); last, parent tags of
+/// lines left empty are removed.
 pub async fn remove(
     store: &dyn Store,
     name: &str,
@@ -46,7 +54,6 @@ pub async fn remove(
             what: format!("version {version} of pack {name}"),
             location: store.location(),
         })?;
-    let raw = store.get_manifest(&repo, digest.as_str()).await?;
     let on_it: Vec<String> = tag_digests(store, &repo)
         .await?
         .into_iter()
@@ -69,19 +76,41 @@ pub async fn remove(
             parents.push(t.clone());
         }
     }
-    store.delete_manifest(&repo, &digest).await?;
-    for t in &kept {
-        store
-            .put_manifest(&repo, Some(t), &raw.bytes, &raw.media_type)
-            .await?;
+    let emptied = move_parent_tags_off(store, &repo, &parents, &tag).await?;
+    // Tags that stay on this manifest: other versions, and parents moved onto one of them.
+    let staying = tag_digests(store, &repo)
+        .await?
+        .into_iter()
+        .any(|(t, d)| d == digest && t != tag && !labels.contains(&t) && !emptied.contains(&t));
+    let deleted = async {
+        if staying {
+            for t in labels.iter().chain(std::iter::once(&tag)) {
+                store.delete_tag(&repo, t).await?;
+            }
+            Ok(())
+        } else {
+            store.delete_manifest(&repo, &digest).await
+        }
+    }
+    .await;
+    if let Err(e) = deleted {
+        // The version stays (say the registry refuses deletes): its parents go back to it.
+        if let Err(back) = update_parent_tags(store, &repo, &parents).await {
+            tracing::warn!("parent tags of {reference} could not be moved back: {back}");
+        }
+        return Err(e.into());
     }
     let parent_state = update_parent_tags(store, &repo, &parents).await?;
-    store.collect_garbage(&repo).await?;
+    let warnings = super::collect_garbage(store, &repo)
+        .await
+        .into_iter()
+        .collect();
     Ok(RemoveOutcome {
         reference,
         digest,
         removed_labels: labels,
         kept_tags: kept,
         parent_tags: parent_state,
+        warnings,
     })
 }

@@ -42,11 +42,39 @@ pub async fn update_parent_tags(
     repo: &str,
     parents: &[String],
 ) -> Result<Vec<ParentTag>, OpError> {
+    move_parent_tags(store, repo, parents, None).await
+}
+
+/// Points each of `parents` at the highest version of its line other than `leaving`, a
+/// version about to be removed, so that the parents move before it goes. A parent whose
+/// line has no other version is left for [`update_parent_tags`] to remove once the version
+/// is gone. Returns the parents whose line is then empty.
+pub async fn move_parent_tags_off(
+    store: &dyn Store,
+    repo: &str,
+    parents: &[String],
+    leaving: &str,
+) -> Result<Vec<String>, OpError> {
+    let state = move_parent_tags(store, repo, parents, Some(leaving)).await?;
+    Ok(state
+        .into_iter()
+        .filter(|p| p.version.is_none())
+        .map(|p| p.tag)
+        .collect())
+}
+
+async fn move_parent_tags(
+    store: &dyn Store,
+    repo: &str,
+    parents: &[String],
+    leaving: Option<&str>,
+) -> Result<Vec<ParentTag>, OpError> {
     let tags = tag_digests(store, repo).await?;
     let mut out = Vec::new();
     for parent in parents {
         let best = tags
             .iter()
+            .filter(|(t, _)| Some(t.as_str()) != leaving)
             .filter(|(t, _)| is_version_tag(t) && parent_tags(t).contains(parent))
             .max_by(|a, b| compare_version_tags(&a.0, &b.0));
         let current = tags.iter().find(|(t, _)| t == parent).map(|(_, d)| d);
@@ -64,7 +92,7 @@ pub async fn update_parent_tags(
                 });
             }
             None => {
-                if current.is_some() {
+                if current.is_some() && leaving.is_none() {
                     store.delete_tag(repo, parent).await?;
                 }
                 out.push(ParentTag {
@@ -146,13 +174,33 @@ pub async fn add_label(
     })
 }
 
+/// The result of removing a label.
+#[derive(Debug, Clone, Serialize)]
+pub struct LabelRemoval {
+    /// Full reference of the removed tag.
+    pub removed: String,
+    /// What the user should know although the removal succeeded (garbage left in place).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
 /// Removes label `tag` of pack `name` only: the version and its other tags stay. Versions
 /// are removed with `rm`, and parent tags follow the versions.
-pub async fn remove_label(store: &dyn Store, name: &str, tag: &str) -> Result<String, OpError> {
+pub async fn remove_label(
+    store: &dyn Store,
+    name: &str,
+    tag: &str,
+) -> Result<LabelRemoval, OpError> {
     check_label(tag)?;
     let repo = crate::reference::pack_repository(name);
     let _lock = store.lock(&repo).await?;
     store.delete_tag(&repo, tag).await?;
-    store.collect_garbage(&repo).await?;
-    Ok(store.reference(&repo, tag))
+    let warnings = super::collect_garbage(store, &repo)
+        .await
+        .into_iter()
+        .collect();
+    Ok(LabelRemoval {
+        removed: store.reference(&repo, tag),
+        warnings,
+    })
 }

@@ -41,6 +41,11 @@ impl LayoutStore {
         &self.root
     }
 
+    /// The `index.json` of repository `repo` (empty when it has none).
+    pub fn index(&self, repo: &str) -> Result<Index, StoreError> {
+        read_index(&self.repo_dir(repo)?)
+    }
+
     fn repo_dir(&self, repo: &str) -> Result<PathBuf, StoreError> {
         if !is_repository_path(repo) {
             return Err(StoreError::Config(format!(
@@ -152,6 +157,44 @@ fn read_verified(path: &Path, digest: &Digest, limit: u64) -> Result<Vec<u8>, St
         });
     }
     Ok(bytes)
+}
+
+/// Every blob reachable from `index`. A reachable manifest that cannot be read, does not
+/// verify, is too large or is not a manifest type packreg knows could reference any blob: then
+/// nothing may be collected, and the error says which manifest and why.
+fn reachable_blobs(dir: &Path, index: &Index) -> Result<HashSet<Digest>, StoreError> {
+    let doubt = |digest: &Digest, why: String| {
+        StoreError::Corrupt {
+        location: dir.join(INDEX_FILE).display().to_string(),
+        message: format!(
+            "manifest {digest} {why}; garbage collection kept every blob, since that manifest may reference any of them (fix or remove its entry, then run the command again)"
+        ),
+    }
+    };
+    let mut keep: HashSet<Digest> = HashSet::new();
+    let mut pending: Vec<Descriptor> = index.manifests.clone();
+    while let Some(desc) = pending.pop() {
+        if !keep.insert(desc.digest.clone()) {
+            continue;
+        }
+        if !oci::is_manifest_media_type(&desc.media_type) {
+            return Err(doubt(
+                &desc.digest,
+                format!(
+                    "has media type {:?}, which packreg does not recognise",
+                    desc.media_type
+                ),
+            ));
+        }
+        let path = LayoutStore::blob_path(dir, &desc.digest);
+        let bytes = read_verified(&path, &desc.digest, MAX_MANIFEST)
+            .map_err(|e| doubt(&desc.digest, format!("cannot be read ({e})")))?;
+        let refs = oci::references(&desc.media_type, &bytes)
+            .map_err(|e| doubt(&desc.digest, format!("does not parse ({e})")))?;
+        keep.extend(refs.blobs.into_iter().map(|b| b.digest));
+        pending.extend(refs.manifests);
+    }
+    Ok(keep)
 }
 
 #[async_trait]
@@ -347,9 +390,7 @@ impl Store for LayoutStore {
         let dir = self.repo_dir(repo)?;
         ensure_layout(&dir)?;
         let target = Self::blob_path(&dir, digest);
-        let tmp = tempfile::Builder::new()
-            .prefix(".packreg-upload-")
-            .tempfile_in(&dir)
+        let tmp = crate::fsutil::temp_file_in(&dir, ".packreg-upload-", false)
             .map_err(|e| StoreError::io(&dir, e))?;
         let std_file = tmp
             .as_file()
@@ -467,26 +508,7 @@ impl Store for LayoutStore {
         let dir = self.repo_dir(repo)?;
         let _lock = lock_file(dir.join(INDEX_LOCK)).await?;
         let index = read_index(&dir)?;
-        let mut keep: HashSet<Digest> = HashSet::new();
-        let mut pending: Vec<Descriptor> = index.manifests.clone();
-        while let Some(desc) = pending.pop() {
-            if !keep.insert(desc.digest.clone()) {
-                continue;
-            }
-            if !oci::is_manifest_media_type(&desc.media_type) {
-                continue;
-            }
-            let path = Self::blob_path(&dir, &desc.digest);
-            let Ok(bytes) = read_verified(&path, &desc.digest, MAX_MANIFEST) else {
-                continue;
-            };
-            if let Ok(refs) = oci::references(&desc.media_type, &bytes) {
-                for blob in refs.blobs {
-                    keep.insert(blob.digest);
-                }
-                pending.extend(refs.manifests);
-            }
-        }
+        let keep = reachable_blobs(&dir, &index)?;
         let blobs = dir.join("blobs").join("sha256");
         let entries = match fs::read_dir(&blobs) {
             Ok(e) => e,

@@ -17,22 +17,46 @@ pub fn pack(name: &str) -> PathBuf {
 /// The good packs in testdata.
 pub const GOOD_PACKS: &[&str] = &["hello-manifests", "shop", "probe", "hardened-os"];
 
-/// Runs the packreg binary with `args`, with a private HOME and data folder.
+/// The variables that place a user's files, with where they point inside a private HOME.
+/// Every packreg a test runs gets its own, so no test reads or writes the user's real
+/// credentials, hosts file, blob cache or embedded store.
+pub const USER_DIRS: &[(&str, &str)] = &[
+    ("HOME", ""),
+    ("XDG_DATA_HOME", ".local/share"),
+    ("XDG_CACHE_HOME", ".cache"),
+    ("XDG_CONFIG_HOME", ".config"),
+    ("XDG_STATE_HOME", ".local/state"),
+    ("DOCKER_CONFIG", ".docker"),
+];
+
+/// Points every variable of [`USER_DIRS`] into `home`, except those in `set_by_test`.
+pub fn isolate(cmd: &mut Command, home: &Path, set_by_test: &[&str]) {
+    for (var, rel) in USER_DIRS {
+        if !set_by_test.contains(var) {
+            cmd.env(var, home.join(rel));
+        }
+    }
+}
+
+/// A packreg command with `home` as its private HOME (see [`isolate`]) and none of the
+/// variables that would change its defaults.
+pub fn packreg_command(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_packreg"));
+    cmd.env_remove("RUST_LOG")
+        .env_remove("PACKREG_REGISTRY")
+        .env_remove("PACKREG_FORMAT");
+    isolate(&mut cmd, home, &[]);
+    cmd
+}
+
+/// Runs the packreg binary with `args`, with a private HOME and user folders.
 pub fn packreg(args: &[&str]) -> Output {
     packreg_in(None, args)
 }
 
-/// Runs the packreg binary in `cwd`.
+/// Runs the packreg binary in `cwd`, with a private HOME and user folders.
 pub fn packreg_in(cwd: Option<&Path>, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_packreg"));
-    cmd.args(args)
-        .env_remove("RUST_LOG")
-        .env_remove("PACKREG_REGISTRY")
-        .env_remove("PACKREG_FORMAT");
-    if let Some(dir) = cwd {
-        cmd.current_dir(dir);
-    }
-    cmd.output().expect("packreg runs")
+    packreg_env(cwd, &[], args)
 }
 
 /// stdout as text.
@@ -59,13 +83,12 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Runs packreg with extra environment variables.
+/// Runs packreg with extra environment variables; the user folders it does not set are
+/// private to this run.
 pub fn packreg_env(cwd: Option<&Path>, env: &[(&str, &Path)], args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_packreg"));
-    cmd.args(args)
-        .env_remove("RUST_LOG")
-        .env_remove("PACKREG_REGISTRY")
-        .env_remove("PACKREG_FORMAT");
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = packreg_command(home.path());
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -149,19 +172,18 @@ impl Sandbox {
         self.run_with_stdin(args, None)
     }
 
+    /// A packreg command with the sandbox as its HOME and user folders, run in it.
+    pub fn command(&self) -> Command {
+        let mut cmd = packreg_command(self.home.path());
+        cmd.current_dir(self.home.path());
+        cmd
+    }
+
     /// Runs packreg with `stdin` as standard input.
     pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
         use std::io::Write;
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_packreg"));
+        let mut cmd = self.command();
         cmd.args(args)
-            .env_remove("RUST_LOG")
-            .env_remove("PACKREG_REGISTRY")
-            .env_remove("PACKREG_FORMAT")
-            .env("HOME", self.home.path())
-            .env("DOCKER_CONFIG", self.home.path().join(".docker"))
-            .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
-            .env("XDG_DATA_HOME", self.home.path().join(".local/share"))
-            .current_dir(self.home.path())
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
