@@ -7,9 +7,9 @@ use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use super::blobcache::BlobCache;
-use super::progress::{Counted, NoProgress, Progress};
+use super::progress::{NoProgress, Progress};
 use super::tags::{update_parent_tags, ParentTag};
-use super::transfer::{parse_manifest, upload_or_mount};
+use super::transfer::{parse_manifest, upload_or_mount, FileOrigin};
 use super::versions::parent_tags;
 use super::OpError;
 use crate::artifact::{build_artifact, content_identity, Artifact, BlobSource, Format};
@@ -275,7 +275,7 @@ async fn upload_blobs(
 const EARLY_MIN: u64 = 32 * 1024 * 1024;
 
 type SendFuture<'a> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Digest, StoreError>> + Send + 'a>>;
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send + 'a>>;
 
 /// The largest file of a new version, sent in an upload session of its own while the
 /// artifact is hashed; committed or cancelled once the digest is known.
@@ -287,14 +287,14 @@ struct EarlyUpload<'a> {
 
 enum Sending<'a> {
     Running(SendFuture<'a>),
-    Done(Result<Digest, StoreError>),
+    Done(Result<(), StoreError>),
 }
 
 /// Builds the artifact on a blocking thread; for a new version in the native format whose
 /// largest file is big enough, and a store with upload sessions, sends that file meanwhile.
 async fn build_sending_early<'a>(
     store: &'a dyn Store,
-    repo: &str,
+    repo: &'a str,
     pack: &Pack,
     new_version: bool,
     opts: &PushOptions,
@@ -308,7 +308,11 @@ async fn build_sending_early<'a>(
         _ => None,
     };
     let session = match &largest {
-        Some(_) => store.start_blob_upload(repo).await?,
+        Some((path, size, _)) => {
+            store
+                .start_blob_upload(repo, &content_key(path, *size))
+                .await?
+        }
         None => None,
     };
     let (Some((path, size, title)), Some(session)) = (largest, session) else {
@@ -316,14 +320,12 @@ async fn build_sending_early<'a>(
     };
     let bar = opts.progress.start(&title, size);
     let sender = session.clone();
-    let file_path = path.clone();
+    let origin = FileOrigin {
+        path: path.clone(),
+        bar: bar.clone(),
+    };
     let mut sending: SendFuture<'a> = Box::pin(async move {
-        let file = tokio::fs::File::open(&file_path)
-            .await
-            .map_err(|e| StoreError::io(&file_path, e))?;
-        let sent = sender
-            .send(size, Box::pin(Counted::new(file, bar.clone())))
-            .await;
+        let sent = sender.send(size, &origin).await;
         bar.finish();
         sent
     });
@@ -344,6 +346,17 @@ async fn build_sending_early<'a>(
             Ok((failed??, None))
         }
     }
+}
+
+/// A name for a file's content that stays the same across runs while the file does.
+fn content_key(path: &Path, size: u64) -> String {
+    let modified = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{} {size} {modified}", path.display())
 }
 
 /// Stops an early upload: the transfer (if still running) is dropped and the session ended.
@@ -403,17 +416,15 @@ async fn settle_early(
         Sending::Running(sending) => sending.await,
         Sending::Done(sent) => sent,
     };
-    match sent {
-        Ok(digest) if digest == blob.descriptor.digest => {
-            early.session.commit(&digest).await?;
-            Ok(Some((digest, blob.descriptor.size)))
-        }
-        Ok(digest) => {
-            tracing::debug!("the early upload hashed to {digest}, not {}: the file changed; uploading the ordinary way", blob.descriptor.digest);
-            early.session.cancel().await;
-            Ok(None)
-        }
+    let digest = &blob.descriptor.digest;
+    let committed = match sent {
+        Ok(()) => early.session.commit(digest).await,
+        Err(e) => Err(e),
+    };
+    match committed {
+        Ok(()) => Ok(Some((digest.clone(), blob.descriptor.size))),
         Err(e) => {
+            // A file that changed meanwhile fails the registry's digest check.
             tracing::debug!("the early upload failed ({e}); uploading the ordinary way");
             early.session.cancel().await;
             Ok(None)

@@ -92,18 +92,39 @@ impl BlobOrigin for LocalOrigin<'_> {
                     self.bar.clone(),
                 ))
             }
-            BlobSource::File(path) => {
-                use tokio::io::AsyncSeekExt;
-                let mut file = tokio::fs::File::open(path)
-                    .await
-                    .map_err(|e| StoreError::io(path, e))?;
-                file.seek(std::io::SeekFrom::Start(offset))
-                    .await
-                    .map_err(|e| StoreError::io(path, e))?;
-                Box::pin(Counted::new(file, self.bar.clone()))
-            }
+            BlobSource::File(path) => open_file_at(path, offset, &self.bar).await?,
         })
     }
+}
+
+/// A file, readable from any offset.
+pub(crate) struct FileOrigin {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// Where to count the bytes read.
+    pub bar: std::sync::Arc<dyn super::progress::Bar>,
+}
+
+#[async_trait::async_trait]
+impl BlobOrigin for FileOrigin {
+    async fn open_at(&self, offset: u64) -> Result<BlobReader, StoreError> {
+        open_file_at(&self.path, offset, &self.bar).await
+    }
+}
+
+async fn open_file_at(
+    path: &std::path::Path,
+    offset: u64,
+    bar: &std::sync::Arc<dyn super::progress::Bar>,
+) -> Result<BlobReader, StoreError> {
+    use tokio::io::AsyncSeekExt;
+    let mut file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| StoreError::io(path, e))?;
+    file.seek(std::io::SeekFrom::Start(offset))
+        .await
+        .map_err(|e| StoreError::io(path, e))?;
+    Ok(Box::pin(Counted::new(file, bar.clone())))
 }
 
 /// A blob of another store, read from any offset: from the start through a verifying reader,

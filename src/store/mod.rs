@@ -138,13 +138,14 @@ impl StoreError {
     }
 }
 
-/// An open upload session: content is sent first, hashed as it goes, then either committed
-/// under its digest or cancelled. Nothing is visible in the store before the commit.
+/// An open upload session: content is sent first, then either committed under its digest or
+/// cancelled. Nothing is visible in the store before the commit.
 #[async_trait]
 pub trait BlobUpload: Send + Sync {
-    /// Sends `size` bytes from `reader`, hashing them; returns their digest.
-    async fn send(&self, size: u64, reader: BlobReader) -> Result<Digest, StoreError>;
-    /// Stores what was sent as blob `digest` (the digest `send` returned).
+    /// Sends `size` bytes from `origin` (re-opened at an offset where a transfer broke off).
+    async fn send(&self, size: u64, origin: &dyn BlobOrigin) -> Result<(), StoreError>;
+    /// Stores what was sent as blob `digest`; the store refuses it when the content does not
+    /// match.
     async fn commit(&self, digest: &Digest) -> Result<(), StoreError>;
     /// Ends the session; the store discards what was sent. Failures only leave the session
     /// for the store to expire.
@@ -267,10 +268,13 @@ pub trait Store: Send + Sync {
     /// or None when the store has no such sessions (the caller hashes first and uses
     /// [`Store::put_blob`]). Lets a push send a large file while it is still being hashed,
     /// and decide once it knows whether the registry already had it.
-    async fn start_blob_upload(
-        &self,
-        _repo: &str,
-    ) -> Result<Option<std::sync::Arc<dyn BlobUpload + '_>>, StoreError> {
+    /// `key` names the content across runs (a file's path, size and modification time), so a
+    /// session an interrupted run left is continued.
+    async fn start_blob_upload<'a>(
+        &'a self,
+        _repo: &'a str,
+        _key: &str,
+    ) -> Result<Option<std::sync::Arc<dyn BlobUpload + 'a>>, StoreError> {
         Ok(None)
     }
 

@@ -250,11 +250,14 @@ impl Store for RemoteStore {
         self.upload_blob(repo, digest, size, reader).await
     }
 
-    async fn start_blob_upload(
-        &self,
-        repo: &str,
-    ) -> Result<Option<std::sync::Arc<dyn super::BlobUpload + '_>>, StoreError> {
-        Ok(Some(std::sync::Arc::new(self.open_session(repo).await?)))
+    async fn start_blob_upload<'a>(
+        &'a self,
+        repo: &'a str,
+        key: &str,
+    ) -> Result<Option<std::sync::Arc<dyn super::BlobUpload + 'a>>, StoreError> {
+        Ok(Some(std::sync::Arc::new(
+            self.open_session(repo, key).await?,
+        )))
     }
 
     async fn mount_blob(

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
 
+// Sessions are keyed by registry, repository and a name of the content: its digest, or for a
+// blob sent before its digest is known, its file path, size and modification time.
 /// A session as last confirmed by the registry.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub(super) struct SavedSession {
@@ -28,13 +30,13 @@ pub fn uploads_dir() -> Option<PathBuf> {
     Some(cache.join("packreg").join("uploads"))
 }
 
-fn path(host: &str, full: &str, digest: &Digest) -> Option<PathBuf> {
-    let key = Digest::of(format!("{host}/{full}@{digest}").as_bytes());
+fn path(host: &str, full: &str, key: &str) -> Option<PathBuf> {
+    let key = Digest::of(format!("{host}/{full} {key}").as_bytes());
     Some(uploads_dir()?.join(format!("{}.json", key.hex())))
 }
 
-pub(super) fn load(host: &str, full: &str, digest: &Digest) -> Option<SavedSession> {
-    let bytes = std::fs::read(path(host, full, digest)?).ok()?;
+pub(super) fn load(host: &str, full: &str, key: &str) -> Option<SavedSession> {
+    let bytes = std::fs::read(path(host, full, key)?).ok()?;
     // A few hundred bytes; anything else is not ours.
     if bytes.len() > 64 * 1024 {
         return None;
@@ -42,8 +44,8 @@ pub(super) fn load(host: &str, full: &str, digest: &Digest) -> Option<SavedSessi
     serde_json::from_slice(&bytes).ok()
 }
 
-pub(super) fn save(host: &str, full: &str, digest: &Digest, session: &SavedSession) {
-    let Some(path) = path(host, full, digest) else {
+pub(super) fn save(host: &str, full: &str, key: &str, session: &SavedSession) {
+    let Some(path) = path(host, full, key) else {
         return;
     };
     let written = path
@@ -59,8 +61,8 @@ pub(super) fn save(host: &str, full: &str, digest: &Digest, session: &SavedSessi
     }
 }
 
-pub(super) fn forget(host: &str, full: &str, digest: &Digest) {
-    if let Some(path) = path(host, full, digest) {
+pub(super) fn forget(host: &str, full: &str, key: &str) {
+    if let Some(path) = path(host, full, key) {
         let _ = std::fs::remove_file(path);
     }
 }

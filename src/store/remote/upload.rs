@@ -1,51 +1,44 @@
-//! Blob upload sessions: opened with a POST, fed by a streamed PUT (monolithic), by PATCHes
-//! (chunked, resumable) or by one PATCH hashed as it streams, closed by a PUT with the digest
-//! (commit) or a DELETE (cancel).
+//! Blob upload sessions: opened with a POST, fed by a streamed PUT (monolithic) or by PATCHes
+//! with `Content-Range` (chunked, resumable), closed by a PUT with the digest (commit) or a
+//! DELETE (cancel).
 //!
-//! Chunked uploads keep the session URL and the offset the registry confirmed (in memory and
-//! in `sessions`), so a cut chunk is sent again from there, in this run or the next. A
-//! registry that refuses chunks (400, 405, 416 on the first PATCH, or a 201 that completes it,
-//! as ECR does) gets the blob in one PUT, for the rest of the run.
+//! A chunked upload keeps the session URL and the offset the registry confirmed (in memory and
+//! in `sessions`), so a cut chunk is sent again from there, in this run or the next. A registry
+//! that refuses chunks (400, 405, 416 on the first PATCH, or a 201 that completes it, as ECR
+//! does) gets whole PUTs for the rest of the run.
 
 use std::sync::atomic::Ordering;
-use std::sync::Mutex;
 
 use async_trait::async_trait;
-use futures_util::TryStreamExt;
 use http::Method;
 use tokio::io::AsyncReadExt;
-use tokio_util::io::{ReaderStream, StreamReader};
 
 use super::auth::repository_scope;
 use super::sessions::{self, SavedSession};
-use super::transport::{Body, Request};
+use super::transport::{Body, Request, Response};
 use super::RemoteStore;
 use crate::digest::Digest;
 use crate::store::{BlobOrigin, BlobReader, BlobUpload, Store, StoreError};
+
+/// Chunks sent again in a row without the registry confirming progress before giving up.
+const MAX_CHUNK_FAILURES: u32 = 4;
 
 /// An open upload session.
 pub(super) struct Session {
     full: String,
     /// Absolute URL of the session, as the registry's last answer gave it.
     location: String,
+    /// Bytes the registry holds.
+    offset: u64,
     /// `OCI-Chunk-Min-Length`: the smallest chunk the registry takes, if it says.
     min_chunk: u64,
 }
 
-/// Chunks sent again in a row without the registry confirming progress before giving up.
-const MAX_CHUNK_FAILURES: u32 = 4;
-
-/// How a chunked upload ended.
-enum Chunked {
-    Stored,
-    /// The registry does not take chunks: send the blob in one PUT.
+/// How sending chunks ended.
+enum Sent {
+    All,
+    /// The registry does not take chunks.
     Refused,
-}
-
-impl Session {
-    fn with_digest(&self, digest: &Digest) -> String {
-        with_digest(&self.location, digest)
-    }
 }
 
 fn with_digest(location: &str, digest: &Digest) -> String {
@@ -72,7 +65,7 @@ impl RemoteStore {
     }
 
     /// Opens an upload session in `repo`.
-    pub(super) async fn start_upload(&self, repo: &str, what: &str) -> Result<Session, StoreError> {
+    async fn start_upload(&self, repo: &str, what: &str) -> Result<Session, StoreError> {
         let full = self.full_repo(repo)?;
         let request = Request::new(Method::POST, self.url(&full, "blobs/uploads/"))
             .scope(Self::push_scope(&full));
@@ -88,16 +81,43 @@ impl RemoteStore {
         Ok(Session {
             full,
             location,
+            offset: 0,
             min_chunk,
         })
     }
 
-    fn session_location(&self, resp: &super::Response, what: &str) -> Result<String, StoreError> {
+    fn session_location(&self, resp: &Response, what: &str) -> Result<String, StoreError> {
         let location = resp.header("location").ok_or_else(|| StoreError::Remote {
             location: what.to_string(),
             message: "the registry answered an upload without a Location".into(),
         })?;
         self.transport.absolute(location)
+    }
+
+    /// The session saved under `key` by an earlier run, if the registry still has it; else a
+    /// new one.
+    async fn resume_or_start(
+        &self,
+        repo: &str,
+        what: &str,
+        key: &str,
+    ) -> Result<Session, StoreError> {
+        let full = self.full_repo(repo)?;
+        if let Some(saved) = sessions::load(self.host(), &full, key) {
+            match self.upload_status(&full, &saved.location).await {
+                Some((location, offset)) => {
+                    tracing::info!("continuing the upload of {what} at byte {offset}");
+                    return Ok(Session {
+                        full,
+                        location,
+                        offset,
+                        min_chunk: 0,
+                    });
+                }
+                None => sessions::forget(self.host(), &full, key),
+            }
+        }
+        self.start_upload(repo, what).await
     }
 
     /// Uploads `size` bytes of blob `digest` in one streamed PUT.
@@ -110,7 +130,7 @@ impl RemoteStore {
     ) -> Result<(), StoreError> {
         let what = self.reference(repo, digest.as_str());
         let session = self.start_upload(repo, &what).await?;
-        let request = Request::new(Method::PUT, session.with_digest(digest))
+        let request = Request::new(Method::PUT, with_digest(&session.location, digest))
             .header("content-type", "application/octet-stream")
             .body(Body::Stream { reader, len: size })
             .scope(Self::push_scope(&session.full));
@@ -122,6 +142,21 @@ impl RemoteStore {
         }
     }
 
+    /// The chunk size for a blob of `size` bytes, or None when it goes up whole.
+    fn chunk_for(&self, size: u64) -> Option<u64> {
+        let chunk = self.chunk_size;
+        (chunk > 0 && size >= chunk && !self.chunks_refused.load(Ordering::Relaxed))
+            .then_some(chunk)
+    }
+
+    fn refuse_chunks(&self) {
+        tracing::info!(
+            "{} refuses chunked uploads; sending blobs whole",
+            self.host()
+        );
+        self.chunks_refused.store(true, Ordering::Relaxed);
+    }
+
     /// Uploads blob `digest` from `origin`: in chunks, resumable, when it is at least the chunk
     /// size and the registry takes chunks; else in one streamed PUT.
     pub(super) async fn upload_from(
@@ -131,81 +166,72 @@ impl RemoteStore {
         size: u64,
         origin: &dyn BlobOrigin,
     ) -> Result<(), StoreError> {
-        let chunk = self.chunk_size;
-        if chunk > 0 && size >= chunk && !self.chunks_refused.load(Ordering::Relaxed) {
+        if let Some(chunk) = self.chunk_for(size) {
+            let what = self.reference(repo, digest.as_str());
+            let key = digest.to_string();
+            let mut session = self.resume_or_start(repo, &what, &key).await?;
             match self
-                .upload_chunked(repo, digest, size, origin, chunk)
+                .send_chunks(repo, &mut session, &what, &key, size, origin, chunk)
                 .await?
             {
-                Chunked::Stored => return Ok(()),
-                Chunked::Refused => {
-                    tracing::info!(
-                        "{} refuses chunked uploads; sending blobs whole",
-                        self.host()
-                    );
-                    self.chunks_refused.store(true, Ordering::Relaxed);
-                }
+                Sent::All => return self.finish(&session, digest, &what, &key).await,
+                Sent::Refused => self.refuse_chunks(),
             }
         }
         self.upload_blob(repo, digest, size, origin.open_at(0).await?)
             .await
     }
 
-    async fn upload_chunked(
+    /// Sends the blob from `session.offset` to `size` in PATCHes of `chunk` bytes, asking the
+    /// registry where the session stands after a failure and going on from there (or from a new
+    /// session when the registry forgot it). The session is saved under `key` after every
+    /// confirmed chunk.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_chunks(
         &self,
         repo: &str,
-        digest: &Digest,
+        session: &mut Session,
+        what: &str,
+        key: &str,
         size: u64,
         origin: &dyn BlobOrigin,
         chunk: u64,
-    ) -> Result<Chunked, StoreError> {
-        let full = self.full_repo(repo)?;
-        let what = self.reference(repo, digest.as_str());
-        let host = self.host().to_string();
-        let (mut location, mut offset, min_chunk) = match self.resume_saved(&full, digest).await {
-            Some((location, offset)) => {
-                tracing::info!("resuming the upload of {digest} at byte {offset}");
-                (location, offset, 0)
-            }
-            None => {
-                let session = self.start_upload(repo, &what).await?;
-                (session.location, 0, session.min_chunk)
-            }
-        };
-        let chunk = chunk.max(min_chunk);
+    ) -> Result<Sent, StoreError> {
+        let chunk = chunk.max(session.min_chunk).max(1);
         let mut failures = 0;
-        while offset < size {
+        while session.offset < size {
+            let offset = session.offset;
             let len = chunk.min(size - offset);
-            let reader: BlobReader = Box::pin(origin.open_at(offset).await?.take(len));
             let end = offset + len - 1;
-            let request = Request::new(Method::PATCH, location.clone())
+            let reader: BlobReader = Box::pin(origin.open_at(offset).await?.take(len));
+            let request = Request::new(Method::PATCH, session.location.clone())
                 .header("content-type", "application/octet-stream")
                 .header("content-range", &format!("{offset}-{end}"))
                 .body(Body::Stream { reader, len })
-                .scope(Self::push_scope(&full));
+                .scope(Self::push_scope(&session.full));
             let failure = match self.transport.send(request).await {
                 Ok(resp) if resp.status.as_u16() == 202 => {
-                    location = self.session_location(&resp, &what)?;
-                    offset = confirmed_offset(resp.header("range")).unwrap_or(end + 1);
+                    session.location = self.session_location(&resp, what)?;
+                    session.offset = confirmed_offset(resp.header("range")).unwrap_or(end + 1);
                     failures = 0;
                     let saved = SavedSession {
-                        location: location.clone(),
-                        offset,
+                        location: session.location.clone(),
+                        offset: session.offset,
                     };
-                    sessions::save(&host, &full, digest, &saved);
+                    sessions::save(self.host(), &session.full, key, &saved);
                     continue;
                 }
                 Ok(resp)
                     if offset == 0 && matches!(resp.status.as_u16(), 201 | 400 | 405 | 416) =>
                 {
-                    self.cancel_upload(&full, &location).await;
-                    sessions::forget(&host, &full, digest);
-                    return Ok(Chunked::Refused);
+                    self.cancel_upload(&session.full, &session.location).await;
+                    sessions::forget(self.host(), &session.full, key);
+                    return Ok(Sent::Refused);
                 }
                 Ok(resp) if matches!(resp.status.as_u16(), 404 | 416) => {
-                    resp.error(&what, "a chunk upload").await
+                    resp.error(what, "a chunk upload").await
                 }
-                Ok(resp) => return Err(resp.error(&what, "a chunk upload").await),
+                Ok(resp) => return Err(resp.error(what, "a chunk upload").await),
                 Err(e) if e.is_retryable() => e,
                 Err(e) => return Err(e),
             };
@@ -214,42 +240,43 @@ impl RemoteStore {
                 // The session stays saved: the next run continues it.
                 return Err(failure);
             }
-            tracing::info!("chunk {offset}-{end} of {digest} failed ({failure}); asking the registry where the upload stands");
+            tracing::info!(
+                "bytes {offset}-{end} of {what} did not arrive ({failure}); asking the registry where the upload stands"
+            );
             tokio::time::sleep(super::transport::backoff(failures - 1)).await;
-            match self.upload_status(&full, &location).await {
-                Some((next, at)) => {
-                    location = next;
-                    offset = at;
+            match self.upload_status(&session.full, &session.location).await {
+                Some((location, at)) => {
+                    session.location = location;
+                    session.offset = at;
                 }
                 None => {
                     // The registry forgot the session (distribution cancels one whose chunk
                     // arrived in part): start the blob afresh.
-                    sessions::forget(&host, &full, digest);
-                    location = self.start_upload(repo, &what).await?.location;
-                    offset = 0;
+                    sessions::forget(self.host(), &session.full, key);
+                    *session = self.start_upload(repo, what).await?;
                 }
             }
         }
-        let request = Request::new(Method::PUT, with_digest(&location, digest))
-            .scope(Self::push_scope(&full));
-        let resp = self.transport.send(request).await?;
-        sessions::forget(&host, &full, digest);
-        if resp.status.is_success() {
-            Ok(Chunked::Stored)
-        } else {
-            Err(resp.error(&what, "the upload").await)
-        }
+        Ok(Sent::All)
     }
 
-    /// The saved session of an earlier run for this blob, if the registry still has it: its
-    /// URL and the offset the registry holds.
-    async fn resume_saved(&self, full: &str, digest: &Digest) -> Option<(String, u64)> {
-        let saved = sessions::load(self.host(), full, digest)?;
-        let status = self.upload_status(full, &saved.location).await;
-        if status.is_none() {
-            sessions::forget(self.host(), full, digest);
+    /// Closes a session with the digest; the registry checks the content against it.
+    async fn finish(
+        &self,
+        session: &Session,
+        digest: &Digest,
+        what: &str,
+        key: &str,
+    ) -> Result<(), StoreError> {
+        let request = Request::new(Method::PUT, with_digest(&session.location, digest))
+            .scope(Self::push_scope(&session.full));
+        let resp = self.transport.send(request).await?;
+        sessions::forget(self.host(), &session.full, key);
+        if resp.status.is_success() {
+            Ok(())
+        } else {
+            Err(resp.error(what, "the upload").await)
         }
-        status
     }
 
     /// Where an upload session stands (`GET` on it: 204 with `Range`), or None when the
@@ -268,15 +295,22 @@ impl RemoteStore {
         Some((next, offset))
     }
 
-    /// Opens a session for a blob whose digest is not known yet.
-    pub(super) async fn open_session(&self, repo: &str) -> Result<Unhashed<'_>, StoreError> {
+    /// Opens a session for a blob whose digest is not known yet; `key` names its content
+    /// across runs, so an interrupted session is continued.
+    pub(super) async fn open_session<'a>(
+        &'a self,
+        repo: &'a str,
+        key: &str,
+    ) -> Result<Early<'a>, StoreError> {
         let what = format!("{}/{repo}", self.location());
-        let session = self.start_upload(repo, &what).await?;
-        Ok(Unhashed {
+        let key = format!("early {key}");
+        let session = self.resume_or_start(repo, &what, &key).await?;
+        Ok(Early {
             store: self,
+            repo,
             what,
-            full: session.full,
-            location: Mutex::new(session.location),
+            key,
+            session: tokio::sync::Mutex::new(session),
         })
     }
 
@@ -295,75 +329,61 @@ impl RemoteStore {
     }
 }
 
-/// A session fed by one PATCH hashed as it streams, closed by a PUT with the digest or a
-/// DELETE.
-pub(super) struct Unhashed<'a> {
+/// A session for a blob sent before its digest is known (push's early upload): chunked and
+/// resumable like any other, committed under the digest once it is.
+pub(super) struct Early<'a> {
     store: &'a RemoteStore,
+    repo: &'a str,
     what: String,
-    full: String,
-    location: Mutex<String>,
-}
-
-impl Unhashed<'_> {
-    fn location(&self) -> String {
-        self.location
-            .lock()
-            .map(|l| l.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
-    }
+    key: String,
+    session: tokio::sync::Mutex<Session>,
 }
 
 #[async_trait]
-impl BlobUpload for Unhashed<'_> {
-    async fn send(&self, size: u64, reader: BlobReader) -> Result<Digest, StoreError> {
-        let hasher = std::sync::Arc::new(Mutex::new(crate::digest::Hasher::new()));
-        let sink = hasher.clone();
-        let hashed = ReaderStream::with_capacity(reader, 256 * 1024).inspect_ok(move |chunk| {
-            if let Ok(mut h) = sink.lock() {
-                h.update(chunk);
+impl BlobUpload for Early<'_> {
+    async fn send(&self, size: u64, origin: &dyn BlobOrigin) -> Result<(), StoreError> {
+        let store = self.store;
+        // Unchunked, the blob goes as one PATCH.
+        let chunk = store.chunk_for(size).unwrap_or(size);
+        let mut session = self.session.lock().await;
+        match store
+            .send_chunks(
+                self.repo,
+                &mut session,
+                &self.what,
+                &self.key,
+                size,
+                origin,
+                chunk,
+            )
+            .await?
+        {
+            Sent::All => Ok(()),
+            Sent::Refused => {
+                if chunk < size {
+                    store.refuse_chunks();
+                }
+                Err(StoreError::Unsupported(format!(
+                    "{}: the registry refused a streamed upload",
+                    self.what
+                )))
             }
-        });
-        let request = Request::new(Method::PATCH, self.location())
-            .header("content-type", "application/octet-stream")
-            .body(Body::Stream {
-                reader: Box::pin(StreamReader::new(hashed)),
-                len: size,
-            })
-            .scope(RemoteStore::push_scope(&self.full));
-        let resp = self.store.transport.send(request).await?;
-        if !resp.status.is_success() {
-            return Err(resp.error(&self.what, "an upload").await);
         }
-        let next = self.store.session_location(&resp, &self.what)?;
-        if let Ok(mut location) = self.location.lock() {
-            *location = next;
-        }
-        let (digest, sent) = match hasher.lock() {
-            Ok(h) => (h.clone().finish(), h.len()),
-            Err(_) => return Err(StoreError::Unsupported("upload hasher poisoned".into())),
-        };
-        if sent != size {
-            return Err(StoreError::Integrity {
-                location: self.what.clone(),
-                message: format!("sent {sent} bytes, expected {size}"),
-            });
-        }
-        Ok(digest)
     }
 
     async fn commit(&self, digest: &Digest) -> Result<(), StoreError> {
-        let request = Request::new(Method::PUT, with_digest(&self.location(), digest))
-            .scope(RemoteStore::push_scope(&self.full));
-        let resp = self.store.transport.send(request).await?;
-        if resp.status.is_success() {
-            Ok(())
-        } else {
-            Err(resp.error(&self.what, "the upload").await)
-        }
+        let session = self.session.lock().await;
+        self.store
+            .finish(&session, digest, &self.what, &self.key)
+            .await
     }
 
     async fn cancel(&self) {
-        self.store.cancel_upload(&self.full, &self.location()).await;
+        let session = self.session.lock().await;
+        sessions::forget(self.store.host(), &session.full, &self.key);
+        self.store
+            .cancel_upload(&session.full, &session.location)
+            .await;
     }
 }
 
