@@ -607,3 +607,126 @@ async fn a_refused_connection_advises_plain_http_only_when_it_is_not_in_use() {
     let err = tls.tags(REPO).await.unwrap_err();
     assert!(err.to_string().contains("add --plain-http"), "{err}");
 }
+
+/// A blob in memory, readable from any offset.
+struct Memory(Vec<u8>);
+
+#[async_trait::async_trait]
+impl packreg::store::BlobOrigin for Memory {
+    async fn open_at(&self, offset: u64) -> Result<packreg::store::BlobReader, StoreError> {
+        Ok(Box::pin(std::io::Cursor::new(
+            self.0[offset as usize..].to_vec(),
+        )))
+    }
+}
+
+fn chunked(chunk_mib: u64) -> StoreOptions {
+    StoreOptions {
+        chunk_size: Some(chunk_mib << 20),
+        ..options(5)
+    }
+}
+
+#[tokio::test]
+async fn chunks_resume_from_the_offset_the_registry_confirms() {
+    let content: Vec<u8> = (0..(3u32 << 20)).map(|i| (i % 249) as u8).collect();
+    let digest = Digest::of(&content);
+    let session = format!("/v2/{REPO}/blobs/uploads/s1");
+    let server = FakeRegistry::start(vec![
+        open_v2(),
+        Rule::new("POST", &format!("/v2/{REPO}/blobs/uploads/"), 202).header("location", &session),
+        Rule::new("PATCH", &session, 202)
+            .times(1)
+            .header("location", &session)
+            .header("range", "0-1048575"),
+        // The second chunk fails; the status says the first is held.
+        Rule::new("PATCH", &session, 503).times(1),
+        Rule::new("GET", &session, 204).header("range", "bytes=0-1048575"),
+        Rule::new("PATCH", &session, 202)
+            .times(1)
+            .header("location", &session)
+            .header("range", "0-2097151"),
+        Rule::new("PATCH", &session, 202)
+            .times(1)
+            .header("location", &session)
+            .header("range", "0-3145727"),
+        Rule::new("PUT", &format!("{session}?digest={digest}"), 201),
+    ]);
+    let store = RemoteStore::connect(&server.addr, &chunked(1))
+        .await
+        .unwrap();
+    store
+        .put_blob_from(
+            REPO,
+            &digest,
+            content.len() as u64,
+            &Memory(content.clone()),
+        )
+        .await
+        .unwrap();
+    let patches = server.requests("PATCH", &session);
+    let ranges: Vec<_> = patches
+        .iter()
+        .map(|p| p.header("content-range").unwrap_or(""))
+        .collect();
+    assert_eq!(
+        ranges,
+        [
+            "0-1048575",
+            "1048576-2097151",
+            "1048576-2097151",
+            "2097152-3145727"
+        ]
+    );
+    assert!(patches.iter().all(|p| p.body_len == 1 << 20));
+    assert_eq!(server.requests("PUT", &session).len(), 1);
+}
+
+#[tokio::test]
+async fn a_registry_refusing_chunks_gets_the_blob_whole() {
+    let content = vec![7u8; 3 << 20];
+    let digest = Digest::of(&content);
+    let (first, second) = (
+        format!("/v2/{REPO}/blobs/uploads/s1"),
+        format!("/v2/{REPO}/blobs/uploads/s2"),
+    );
+    let server = FakeRegistry::start(vec![
+        open_v2(),
+        Rule::new("POST", &format!("/v2/{REPO}/blobs/uploads/"), 202)
+            .times(1)
+            .header("location", &first),
+        Rule::new("POST", &format!("/v2/{REPO}/blobs/uploads/"), 202).header("location", &second),
+        Rule::new("PATCH", &first, 416),
+        Rule::new("DELETE", &first, 204),
+        Rule::new("PUT", &format!("{second}?digest={digest}"), 201),
+    ]);
+    let store = RemoteStore::connect(&server.addr, &chunked(1))
+        .await
+        .unwrap();
+    store
+        .put_blob_from(
+            REPO,
+            &digest,
+            content.len() as u64,
+            &Memory(content.clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(server.requests("PATCH", "/v2/").len(), 1);
+    assert_eq!(server.requests("DELETE", &first).len(), 1);
+    let put = &server.requests("PUT", &second)[0];
+    assert_eq!(put.body_len, content.len());
+    // Remembered: the next blob goes whole at once.
+    let other = vec![9u8; 2 << 20];
+    let other_digest = Digest::of(&other);
+    server.add(vec![Rule::new(
+        "PUT",
+        &format!("{second}?digest={other_digest}"),
+        201,
+    )]);
+    store
+        .put_blob_from(REPO, &other_digest, other.len() as u64, &Memory(other))
+        .await
+        .unwrap();
+    assert_eq!(server.requests("PATCH", "/v2/").len(), 1);
+}

@@ -91,6 +91,8 @@ pub struct Logged {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub at: Instant,
+    /// Length of the request body.
+    pub body_len: usize,
 }
 
 impl Logged {
@@ -155,10 +157,21 @@ impl FakeRegistry {
                     let state = shared.clone();
                     let tls = tls.clone();
                     tokio::spawn(async move {
-                        let service = hyper::service::service_fn(move |req| {
-                            let state = state.clone();
-                            async move { Ok::<_, Infallible>(answer(&state, req)) }
-                        });
+                        let service = hyper::service::service_fn(
+                            move |req: hyper::Request<hyper::body::Incoming>| {
+                                let state = state.clone();
+                                async move {
+                                    // Read the whole request first, as a registry does.
+                                    let (parts, body) = req.into_parts();
+                                    let body = body
+                                        .collect()
+                                        .await
+                                        .map(|b| b.to_bytes().len())
+                                        .unwrap_or(0);
+                                    Ok::<_, Infallible>(answer(&state, parts, body))
+                                }
+                            },
+                        );
                         let builder = hyper::server::conn::http1::Builder::new();
                         match tls {
                             Some(tls) => {
@@ -198,15 +211,15 @@ impl FakeRegistry {
     }
 }
 
-fn answer(state: &Mutex<State>, req: hyper::Request<hyper::body::Incoming>) -> Reply {
-    let method = req.method().to_string();
+fn answer(state: &Mutex<State>, req: http::request::Parts, body_len: usize) -> Reply {
+    let method = req.method.to_string();
     let path = req
-        .uri()
+        .uri
         .path_and_query()
         .map(|p| p.to_string())
         .unwrap_or_default();
     let headers: Vec<(String, String)> = req
-        .headers()
+        .headers
         .iter()
         .map(|(k, v)| {
             (
@@ -216,7 +229,7 @@ fn answer(state: &Mutex<State>, req: hyper::Request<hyper::body::Incoming>) -> R
         })
         .collect();
     let auth = req
-        .headers()
+        .headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
@@ -226,6 +239,7 @@ fn answer(state: &Mutex<State>, req: hyper::Request<hyper::body::Incoming>) -> R
         path: path.clone(),
         headers,
         at: Instant::now(),
+        body_len,
     });
     let Some(rule) = state
         .rules

@@ -228,7 +228,12 @@ impl RemoteStore {
                     sessions::forget(self.host(), &session.full, key);
                     return Ok(Sent::Refused);
                 }
-                Ok(resp) if matches!(resp.status.as_u16(), 404 | 416) => {
+                // A forgotten session (404), an offset the registry disagrees with (416), or a
+                // failure worth another try: ask where the session stands.
+                Ok(resp)
+                    if matches!(resp.status.as_u16(), 404 | 416)
+                        || super::error::is_retryable_status(resp.status.as_u16()) =>
+                {
                     resp.error(what, "a chunk upload").await
                 }
                 Ok(resp) => return Err(resp.error(what, "a chunk upload").await),
