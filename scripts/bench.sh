@@ -142,6 +142,11 @@ for round in $(seq "$ROUNDS"); do
         "docker://$REG/r$round/spectro-packs/archive/bench-big:1.0.0" "docker://$SKOPEO_DST/spectro-packs/archive/bench-big:1.0.0" ;;
     esac
   done
+  # The chunk-size curve: the same push with chunks of 4, 16 (the default) and 64 MiB, and
+  # whole (0), each into a fresh repository with a fresh blob cache.
+  for cs in 4 16 64 0; do
+    measure "push_chunk_$cs" env XDG_CACHE_HOME="$WORK/cache-c$cs-$round" "$PACKREG" -q --chunk-size "$cs" -r "$REG/c$cs-$round" push "$WORK/big"
+  done
   # Small files: packreg's pack against the ORAS SDK pushing the same manifests folder.
   steps=(packreg_small oras_small)
   [ $((round % 2)) -eq 0 ] && steps=(oras_small packreg_small)
@@ -185,7 +190,7 @@ size_mib = int(sys.argv[2]) / 1048576
 med = {k: statistics.median(s for s, _ in v) for k, v in rows.items()}
 peak = {k: max(r for _, r in v) / 1024 for k, v in rows.items()}
 print(f"blob: {size_mib:.0f} MiB; rounds: {len(rows['packreg_push'])}; medians")
-for k in ["packreg_push", "oras_push", "curl_upload", "packreg_pull", "oras_pull", "curl_download", "packreg_mirror", "skopeo_copy", "packreg_small", "oras_small", "inspect_http", "curl_manifest_http", "inspect_https", "curl_manifest_https"]:
+for k in ["packreg_push", "oras_push", "curl_upload", "packreg_pull", "oras_pull", "curl_download", "packreg_mirror", "skopeo_copy", "packreg_small", "oras_small", "inspect_http", "curl_manifest_http", "inspect_https", "curl_manifest_https", "push_chunk_4", "push_chunk_16", "push_chunk_64", "push_chunk_0"]:
     if k in med:
         print(f"  {k:<19} {med[k]:7.3f} s   peak {peak[k]:7.1f} MiB")
 def ratio(a, b):
@@ -194,6 +199,7 @@ print(f"push: packreg/curl {ratio('packreg_push','curl_upload'):.2f} (target <= 
 print(f"pull: packreg/curl {ratio('packreg_pull','curl_download'):.2f} (target <= 1.3), packreg/oras {ratio('packreg_pull','oras_pull'):.2f} (target <= 1.0)")
 print(f"mirror: packreg/skopeo {ratio('packreg_mirror','skopeo_copy'):.2f} (target <= 1.0)")
 print(f"small files: packreg/oras {ratio('packreg_small','oras_small'):.2f} (target <= 1.0)")
+print("push by chunk size (packreg/curl): " + ", ".join(f"{c} MiB {ratio(f'push_chunk_{c}', 'curl_upload'):.2f}" for c in ["4", "16", "64"]) + f", whole {ratio('push_chunk_0', 'curl_upload'):.2f}")
 print(f"inspect, plain HTTP: {med['inspect_http']:.3f} s (target <= 0.05; curl {med['curl_manifest_http']:.3f} s)")
 print(f"inspect, HTTPS with --ca-file: {med['inspect_https']:.3f} s (target <= 0.12; curl {med['curl_manifest_https']:.3f} s)")
 print(f"packreg peak memory: {max(peak['packreg_push'], peak['packreg_pull'], peak['packreg_mirror'], peak['packreg_small']):.1f} MiB (target < 64)")
