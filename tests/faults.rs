@@ -129,7 +129,7 @@ fn a_download_cut_half_way_resumes_in_the_same_run() {
     let dir = big_pack(&sb, "1.0.0", size);
     ok(&sb.run(&["-r", &reg.addr, "--plain-http", "push", s(&dir)]));
     let proxy = FaultProxy::start(&reg.addr);
-    proxy.cut_download_at(size / 2);
+    proxy.cut_download_at(size / 2, Cut::Drop);
     pulled_matches(&sb, &proxy.addr, "1.0.0", &dir);
     let served = proxy.served();
     assert!(
@@ -139,6 +139,57 @@ fn a_download_cut_half_way_resumes_in_the_same_run() {
     assert!(
         proxy.log().iter().any(|(_, _, status)| *status == 206),
         "no Range request"
+    );
+}
+
+#[test]
+fn an_interrupted_pull_continues_from_the_bytes_kept_in_the_cache() {
+    if !peers_available(&["docker-registry"]) {
+        return;
+    }
+    let reg = Registry::start(Tls::None, None);
+    let sb = Sandbox::new();
+    let size = 64 * MIB;
+    let dir = big_pack(&sb, "1.0.0", size);
+    ok(&sb.run(&["-r", &reg.addr, "--plain-http", "push", s(&dir)]));
+    let proxy = FaultProxy::start(&reg.addr);
+    proxy.cut_download_at(size / 2, Cut::Hold);
+    let out = sb.path("interrupted");
+    let mut child = sb
+        .command()
+        .args([
+            "-r",
+            &proxy.addr,
+            "--plain-http",
+            "pull",
+            "hello-manifests:1.0.0",
+            "-o",
+            s(&out),
+        ])
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while proxy.served() < size / 2 && start.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(proxy.served() >= size / 2, "the pull never got half way");
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let partial_dir = sb.path(".cache/packreg/downloads");
+    let kept = dir_size(&partial_dir);
+    assert!(kept >= size / 4, "only {kept} bytes kept");
+    let before = proxy.served();
+    pulled_matches(&sb, &proxy.addr, "1.0.0", &dir);
+    let again = proxy.served() - before;
+    assert!(
+        again <= size - kept + MIB,
+        "the second run downloaded {again} bytes with {kept} kept"
+    );
+    assert_eq!(
+        dir_size(&partial_dir),
+        0,
+        "the partial download was not removed"
     );
 }
 

@@ -7,6 +7,7 @@ pub mod diff;
 pub mod inspect;
 pub mod list;
 pub mod mirror;
+pub mod partial;
 pub mod progress;
 pub mod pull;
 pub mod push;

@@ -5,6 +5,7 @@ use std::io::Read;
 
 use tokio_util::io::SyncIoBridge;
 
+use super::partial::{downloads_dir, Partial, PARTIAL_MIN};
 use super::progress::{Counted, Progress};
 use super::OpError;
 use crate::artifact::{ArtifactError, Blob, BlobSource};
@@ -201,22 +202,49 @@ where
         .map(str::to_string)
         .unwrap_or_else(|| desc.digest.hex()[..12].to_string());
     let bar = progress.start(&label, desc.size);
-    let blob = store.get_blob(repo, &desc.digest).await?;
+    // A large blob read whole keeps its bytes in the cache as they arrive, so an interrupted
+    // run is continued by the next.
+    let partial = (whole && desc.size >= PARTIAL_MIN && store.keeps_partial_downloads())
+        .then(|| Partial::open(&desc.digest, desc.size))
+        .flatten();
+    let have = partial.as_ref().map_or(0, |p| p.have);
+    let blob: BlobReader = match have {
+        0 => store.get_blob(repo, &desc.digest).await?,
+        n if n == desc.size => Box::pin(tokio::io::empty()),
+        n => {
+            tracing::info!("continuing the download of {label} at byte {n}");
+            store.get_blob_at(repo, &desc.digest, n).await?
+        }
+    };
     let bridge = SyncIoBridge::new(Counted::new(blob, bar.clone()));
     let _finish = FinishOnDrop(bar);
     let digest = desc.digest.clone();
     let size = desc.size;
     let location = store.reference(repo, digest.as_str());
     tokio::task::spawn_blocking(move || -> Result<T, OpError> {
-        let mut reader = VerifyingReader::new(bridge, digest, size);
-        let out = consume(&mut reader)?;
-        if whole {
-            reader.drain().map_err(|e| StoreError::Integrity {
-                location,
-                message: e.to_string(),
-            })?;
+        let verified = |reader: &mut dyn Read| -> Result<T, OpError> {
+            let mut reader = VerifyingReader::new(reader, digest, size);
+            let out = consume(&mut reader)?;
+            if whole {
+                reader.drain().map_err(|e| StoreError::Integrity {
+                    location,
+                    message: e.to_string(),
+                })?;
+            }
+            Ok(out)
+        };
+        let Some(partial) = partial else {
+            return verified(&mut { bridge });
+        };
+        let mut chained = partial
+            .reader(bridge)
+            .map_err(|e| ArtifactError::io(downloads_dir().unwrap_or_default(), e))?;
+        let result = verified(&mut chained);
+        match &result {
+            Ok(_) => partial.remove(),
+            Err(_) => partial.keep_if_incomplete(size),
         }
-        Ok(out)
+        result
     })
     .await?
 }

@@ -264,6 +264,12 @@ pub trait Store: Send + Sync {
         Ok(reader)
     }
 
+    /// Whether a large download from this store is worth keeping across runs (a registry, not
+    /// a local folder).
+    fn keeps_partial_downloads(&self) -> bool {
+        false
+    }
+
     /// Opens an upload session for a blob whose digest is not known yet (see [`BlobUpload`]),
     /// or None when the store has no such sessions (the caller hashes first and uses
     /// [`Store::put_blob`]). Lets a push send a large file while it is still being hashed,

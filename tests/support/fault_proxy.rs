@@ -44,7 +44,7 @@ pub struct Inject {
 struct State {
     upstream: String,
     cut_upload_at: Option<(u64, Cut)>,
-    cut_download_at: Option<u64>,
+    cut_download_at: Option<(u64, Cut)>,
     injects: Vec<Inject>,
     uploaded: u64,
     served: u64,
@@ -104,9 +104,9 @@ impl FaultProxy {
         self.state.lock().unwrap().cut_upload_at = Some((at, cut));
     }
 
-    /// Cuts the blob download during which the served bytes pass `at`.
-    pub fn cut_download_at(&self, at: u64) {
-        self.state.lock().unwrap().cut_download_at = Some(at);
+    /// Cuts (or holds) the blob download during which the served bytes pass `at`.
+    pub fn cut_download_at(&self, at: u64, cut: Cut) {
+        self.state.lock().unwrap().cut_download_at = Some((at, cut));
     }
 
     /// Adds a canned answer.
@@ -224,19 +224,32 @@ async fn handle(
     record(resp.status().as_u16());
     let is_download = method == "GET" && path.contains("/blobs/sha256:");
     let (parts, body) = resp.into_parts();
-    let counted = http_body_util::BodyStream::new(body).map(move |frame| {
-        let frame = frame.map_err(|e| Box::new(e) as BoxError)?;
-        if let (true, Some(data)) = (is_download, frame.data_ref()) {
-            let mut st = state.lock().unwrap();
-            st.served += data.len() as u64;
-            if let Some(at) = st.cut_download_at {
-                if st.served >= at {
-                    st.cut_download_at = None;
-                    return Err::<Frame<Bytes>, BoxError>("download cut by the fault proxy".into());
+    let counted = http_body_util::BodyStream::new(body).then(move |frame| {
+        let state = state.clone();
+        async move {
+            let frame = frame.map_err(|e| Box::new(e) as BoxError)?;
+            let mut cut = None;
+            if let (true, Some(data)) = (is_download, frame.data_ref()) {
+                let mut st = state.lock().unwrap();
+                st.served += data.len() as u64;
+                if let Some((at, how)) = st.cut_download_at {
+                    if st.served >= at {
+                        st.cut_download_at = None;
+                        cut = Some(how);
+                    }
                 }
             }
+            match cut {
+                Some(Cut::Drop) => {
+                    Err::<Frame<Bytes>, BoxError>("download cut by the fault proxy".into())
+                }
+                Some(Cut::Hold) => {
+                    std::future::pending::<()>().await;
+                    unreachable!()
+                }
+                None => Ok(frame),
+            }
         }
-        Ok(frame)
     });
     Ok(hyper::Response::from_parts(
         parts,

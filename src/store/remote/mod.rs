@@ -183,6 +183,10 @@ impl Store for RemoteStore {
         self.host().to_string()
     }
 
+    fn keeps_partial_downloads(&self) -> bool {
+        true
+    }
+
     fn full_name(&self, repo: &str) -> String {
         self.full_repo(repo).unwrap_or_else(|_| repo.to_string())
     }

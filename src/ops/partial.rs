@@ -1,0 +1,98 @@
+//! Large blob downloads kept across runs: the bytes received so far are appended to
+//! `$XDG_CACHE_HOME/packreg/downloads/<digest>.partial` (else `~/.cache/packreg/downloads/`)
+//! as they pass, so a pull that was interrupted continues with a Range request from there the
+//! next time. The blob is verified as a whole (the partial bytes included) before it is used;
+//! the file is removed once the blob is complete, or when it proves wrong.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use crate::digest::Digest;
+
+/// Blobs at least this large keep their partial bytes.
+pub const PARTIAL_MIN: u64 = 16 * 1024 * 1024;
+
+/// The folder holding partial downloads.
+pub fn downloads_dir() -> Option<PathBuf> {
+    let cache = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".cache"),
+    };
+    Some(cache.join("packreg").join("downloads"))
+}
+
+/// A partial download: the bytes an earlier run received, and the file new ones go to.
+pub(crate) struct Partial {
+    path: PathBuf,
+    /// Bytes already on disk.
+    pub have: u64,
+}
+
+impl Partial {
+    /// The partial file of blob `digest` (`size` bytes), created empty when there is none. None
+    /// when the cache folder cannot be used (the download then simply is not kept).
+    pub(crate) fn open(digest: &Digest, size: u64) -> Option<Partial> {
+        let dir = downloads_dir()?;
+        std::fs::create_dir_all(&dir).ok()?;
+        let path = dir.join(format!("{}.partial", digest.hex()));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .ok()?;
+        let mut have = file.metadata().ok()?.len();
+        if have > size {
+            // Not this blob's bytes: start again.
+            file.set_len(0).ok()?;
+            have = 0;
+        }
+        Some(Partial { path, have })
+    }
+
+    /// The bytes on disk followed by `rest` (the blob from `have` on), appending `rest` to the
+    /// file as it is read.
+    pub(crate) fn reader<R: Read>(&self, rest: R) -> std::io::Result<impl Read> {
+        let existing = File::open(&self.path)?.take(self.have);
+        let sink = std::fs::OpenOptions::new().append(true).open(&self.path)?;
+        Ok(existing.chain(Tee {
+            inner: rest,
+            sink,
+            broken: false,
+        }))
+    }
+
+    /// Forgets the partial bytes (the blob is complete, or they proved wrong).
+    pub(crate) fn remove(self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+
+    /// After a failed download: keeps the bytes when the blob is still incomplete (the next
+    /// run continues), removes them when the whole blob was there and still failed.
+    pub(crate) fn keep_if_incomplete(self, size: u64) {
+        let len = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        if len >= size {
+            self.remove();
+        }
+    }
+}
+
+/// A reader that copies what it reads into `sink`.
+struct Tee<R> {
+    inner: R,
+    sink: File,
+    broken: bool,
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        // A cache that cannot be written only costs the resume, not the pull: it is emptied
+        // and no longer written, so it never holds bytes at the wrong offset.
+        if n > 0 && !self.broken && self.sink.write_all(&buf[..n]).is_err() {
+            self.broken = true;
+            let _ = self.sink.set_len(0);
+        }
+        Ok(n)
+    }
+}
