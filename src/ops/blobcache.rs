@@ -39,16 +39,7 @@ fn insert(stores: &mut Locations, store: &str, digest: &str, repo: &str) -> bool
 }
 
 fn default_path() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        return Some(
-            PathBuf::from(dir)
-                .join("packreg")
-                .join("blob-locations.json"),
-        );
-    }
-    std::env::var_os("HOME")
-        .filter(|v| !v.is_empty())
-        .map(|h| PathBuf::from(h).join(".cache/packreg/blob-locations.json"))
+    Some(crate::fsutil::cache_dir()?.join("blob-locations.json"))
 }
 
 impl BlobCache {

@@ -15,11 +15,7 @@ pub const PARTIAL_MIN: u64 = 16 * 1024 * 1024;
 
 /// The folder holding partial downloads.
 pub fn downloads_dir() -> Option<PathBuf> {
-    let cache = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".cache"),
-    };
-    Some(cache.join("packreg").join("downloads"))
+    Some(crate::fsutil::cache_dir()?.join("downloads"))
 }
 
 /// A partial download: the bytes an earlier run received, and the file new ones go to.

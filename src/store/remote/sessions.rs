@@ -23,11 +23,7 @@ pub(super) struct SavedSession {
 
 /// The folder holding saved sessions.
 pub fn uploads_dir() -> Option<PathBuf> {
-    let cache = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".cache"),
-    };
-    Some(cache.join("packreg").join("uploads"))
+    Some(crate::fsutil::cache_dir()?.join("uploads"))
 }
 
 fn path(host: &str, full: &str, key: &str) -> Option<PathBuf> {
