@@ -578,6 +578,17 @@ async fn a_blob_redirected_to_another_origin_gets_no_authorization() {
     );
     let at_storage = &storage.requests("GET", "/storage/")[0];
     assert_eq!(at_storage.header("authorization"), None);
+    // A Range goes along to the other origin (which here ignores it: the first bytes are
+    // skipped).
+    let mut reader = store.get_blob_at(REPO, &digest, 2).await.unwrap();
+    let mut rest = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut rest)
+        .await
+        .unwrap();
+    assert_eq!(rest, b"ob");
+    let ranged = &storage.requests("GET", "/storage/")[1];
+    assert_eq!(ranged.header("range"), Some("bytes=2-"));
+    assert_eq!(ranged.header("authorization"), None);
 }
 
 #[tokio::test]
