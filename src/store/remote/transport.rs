@@ -568,6 +568,9 @@ struct IdleBody {
     inner: hyper::body::Incoming,
     idle: Duration,
     sleep: Pin<Box<tokio::time::Sleep>>,
+    /// The last poll handed out data: the reader's own time before the next poll is not the
+    /// registry's silence.
+    handed_out: bool,
 }
 
 impl IdleBody {
@@ -576,7 +579,13 @@ impl IdleBody {
             inner,
             idle,
             sleep: Box::pin(tokio::time::sleep(idle)),
+            handed_out: false,
         }
+    }
+
+    fn restart_clock(&mut self) {
+        let deadline = tokio::time::Instant::now() + self.idle;
+        self.sleep.as_mut().reset(deadline);
     }
 }
 
@@ -584,13 +593,18 @@ impl Stream for IdleBody {
     type Item = std::io::Result<Bytes>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if std::mem::take(&mut self.handed_out) {
+            self.restart_clock();
+        }
         loop {
             match Pin::new(&mut self.inner).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
-                    let deadline = tokio::time::Instant::now() + self.idle;
-                    self.sleep.as_mut().reset(deadline);
+                    self.restart_clock();
                     match frame.into_data() {
-                        Ok(data) if !data.is_empty() => return Poll::Ready(Some(Ok(data))),
+                        Ok(data) if !data.is_empty() => {
+                            self.handed_out = true;
+                            return Poll::Ready(Some(Ok(data)));
+                        }
                         _ => continue,
                     }
                 }
