@@ -233,8 +233,9 @@ async fn referrers_fall_back_on_404_but_not_on_a_missing_repository() {
             .body(r#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known"}]}"#),
         Rule::new("GET", "/v2/spectro-packs/archive/broken/referrers/*", 500),
     ]);
+    // A store per question: once a registry showed it has no Referrers API, a store asks no
+    // more.
     let store = connect(&server).await;
-    assert!(store.referrers(REPO, &subject).await.unwrap().is_none());
     let gone = store
         .referrers("spectro-packs/archive/gone", &subject)
         .await
@@ -245,6 +246,10 @@ async fn referrers_fall_back_on_404_but_not_on_a_missing_repository() {
         .referrers("spectro-packs/archive/broken", &subject)
         .await
         .is_err());
+    assert!(store.referrers(REPO, &subject).await.unwrap().is_none());
+    let asked = server.requests("GET", "/v2/").len();
+    assert!(store.referrers(REPO, &subject).await.unwrap().is_none());
+    assert_eq!(server.requests("GET", "/v2/").len(), asked, "asked again");
 }
 
 #[tokio::test]

@@ -2,14 +2,14 @@
 //! their exact bytes, blobs stream from store to store with digest checks (or are mounted
 //! within one registry), and what the destination has is skipped.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use super::progress::{NoProgress, Progress};
-use super::tags::update_parent_tags;
+use super::tags::{tag_digests, update_parent_tags_known};
 use super::transfer::StoreOrigin;
 use super::versions::{is_parent_tag, is_version_tag, parent_tags};
 use super::OpError;
@@ -194,6 +194,8 @@ impl Copier<'_> {
         summary: &mut MirrorSummary,
     ) -> Result<(), OpError> {
         let repo = pack_repository(name);
+        // With every tag listed, the list also tells which referrer fallback tags exist.
+        let listed = only_tag.is_none();
         let tags = match only_tag {
             Some(tag) => vec![tag],
             None => self.src.tags(&repo).await?,
@@ -214,7 +216,7 @@ impl Copier<'_> {
         } else {
             Some(self.dst.lock(&repo).await?)
         };
-        self.copy_repo(name, &repo, &tags, summary).await
+        self.copy_repo(name, &repo, &tags, listed, summary).await
     }
 
     async fn copy_repo(
@@ -222,6 +224,7 @@ impl Copier<'_> {
         name: &str,
         repo: &str,
         tags: &[String],
+        listed: bool,
         summary: &mut MirrorSummary,
     ) -> Result<(), OpError> {
         // Parent tags are derived at the destination; referrer fallback tags are merged after
@@ -230,9 +233,16 @@ impl Copier<'_> {
             .iter()
             .filter(|t| !is_parent_tag(t))
             .partition(|t| t.starts_with("sha256-"));
+        // What the destination holds, listed once: the tags to compare with, then the basis of
+        // its parent tags.
+        let mut dst_tags: BTreeMap<String, Digest> =
+            tag_digests(self.dst, repo).await?.into_iter().collect();
         let mut present = Vec::new();
         for tag in plain {
-            if let Err(e) = self.copy_tag(name, repo, tag, &mut present, summary).await {
+            if let Err(e) = self
+                .copy_tag(name, repo, tag, &mut dst_tags, &mut present, summary)
+                .await
+            {
                 if summary.fail(self.opts, name, Some(tag), e) {
                     return Ok(());
                 }
@@ -241,16 +251,17 @@ impl Copier<'_> {
         if self.opts.dry_run {
             return Ok(());
         }
-        self.copy_referrers(repo, &present, &fallback, summary)
+        let src_tags: Option<BTreeSet<&str>> =
+            listed.then(|| tags.iter().map(String::as_str).collect());
+        self.copy_referrers(repo, &present, &fallback, src_tags.as_ref(), summary)
             .await?;
-        let mut parents = BTreeSet::new();
-        for tag in self.dst.tags(repo).await? {
-            if is_version_tag(&tag) {
-                parents.extend(parent_tags(&tag));
-            }
-        }
+        let parents: BTreeSet<String> = dst_tags
+            .keys()
+            .filter(|t| is_version_tag(t))
+            .flat_map(|t| parent_tags(t))
+            .collect();
         let parents: Vec<String> = parents.into_iter().collect();
-        update_parent_tags(self.dst, repo, &parents).await?;
+        update_parent_tags_known(self.dst, repo, &parents, dst_tags.into_iter().collect()).await?;
         Ok(())
     }
 
@@ -261,6 +272,7 @@ impl Copier<'_> {
         name: &str,
         repo: &str,
         tag: &str,
+        dst_tags: &mut BTreeMap<String, Digest>,
         present: &mut Vec<Digest>,
         summary: &mut MirrorSummary,
     ) -> Result<(), OpError> {
@@ -273,7 +285,7 @@ impl Copier<'_> {
                     location: self.src.location(),
                 })?;
         present.push(digest.clone());
-        match self.dst.resolve(repo, tag).await? {
+        match dst_tags.get(tag).cloned() {
             Some(d) if d == digest => {
                 summary.tags_unchanged += 1;
                 return Ok(());
@@ -288,6 +300,7 @@ impl Copier<'_> {
         }
         if !self.opts.dry_run {
             self.copy_graph(repo, &digest, Some(tag), summary).await?;
+            dst_tags.insert(tag.to_string(), digest);
         }
         summary.tags_copied += 1;
         Ok(())
@@ -387,6 +400,7 @@ impl Copier<'_> {
         repo: &str,
         subjects: &[Digest],
         fallback_tags: &[&String],
+        src_tags: Option<&BTreeSet<&str>>,
         summary: &mut MirrorSummary,
     ) -> Result<(), OpError> {
         let mut wanted: BTreeSet<Digest> = subjects.iter().cloned().collect();
@@ -399,6 +413,8 @@ impl Copier<'_> {
             let fallback_tag = format!("sha256-{}", subject.hex());
             let referrers = match self.src.referrers(repo, &subject).await? {
                 Some(list) => list,
+                // The source's tag list says whether a fallback index exists.
+                None if src_tags.is_some_and(|t| !t.contains(fallback_tag.as_str())) => Vec::new(),
                 None => match self.src.get_manifest(repo, &fallback_tag).await {
                     Ok(raw) => serde_json::from_slice::<Index>(&raw.bytes)
                         .map(|i| i.manifests)

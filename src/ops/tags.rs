@@ -42,7 +42,19 @@ pub async fn update_parent_tags(
     repo: &str,
     parents: &[String],
 ) -> Result<Vec<ParentTag>, OpError> {
-    move_parent_tags(store, repo, parents, None).await
+    let tags = tag_digests(store, repo).await?;
+    move_parent_tags(store, repo, parents, None, tags).await
+}
+
+/// [`update_parent_tags`] for a caller that already knows every tag of `repo` and its digest
+/// (a mirror that just listed and wrote them), saving a listing and a lookup per tag.
+pub async fn update_parent_tags_known(
+    store: &dyn Store,
+    repo: &str,
+    parents: &[String],
+    tags: Vec<(String, Digest)>,
+) -> Result<Vec<ParentTag>, OpError> {
+    move_parent_tags(store, repo, parents, None, tags).await
 }
 
 /// Points each of `parents` at the highest version of its line other than `leaving`, a
@@ -55,7 +67,8 @@ pub async fn move_parent_tags_off(
     parents: &[String],
     leaving: &str,
 ) -> Result<Vec<String>, OpError> {
-    let state = move_parent_tags(store, repo, parents, Some(leaving)).await?;
+    let tags = tag_digests(store, repo).await?;
+    let state = move_parent_tags(store, repo, parents, Some(leaving), tags).await?;
     Ok(state
         .into_iter()
         .filter(|p| p.version.is_none())
@@ -68,8 +81,8 @@ async fn move_parent_tags(
     repo: &str,
     parents: &[String],
     leaving: Option<&str>,
+    tags: Vec<(String, Digest)>,
 ) -> Result<Vec<ParentTag>, OpError> {
-    let tags = tag_digests(store, repo).await?;
     let mut out = Vec::new();
     for parent in parents {
         let best = tags

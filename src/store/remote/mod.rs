@@ -50,6 +50,8 @@ pub struct RemoteStore {
     chunk_size: u64,
     /// Set once the registry refused a chunked upload.
     chunks_refused: std::sync::atomic::AtomicBool,
+    /// Set once the registry showed it has no Referrers API: later subjects ask nothing.
+    no_referrers_api: std::sync::atomic::AtomicBool,
 }
 
 /// The default chunk size, and the blob size from which uploads are chunked.
@@ -105,6 +107,7 @@ impl RemoteStore {
             base,
             chunk_size: opts.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE),
             chunks_refused: Default::default(),
+            no_referrers_api: Default::default(),
         })
     }
 

@@ -3,6 +3,7 @@
 //! `NAME_UNKNOWN` means the repository is missing, not the API.
 
 use std::collections::HashSet;
+use std::sync::atomic::Ordering;
 
 use http::Method;
 
@@ -15,11 +16,20 @@ use crate::oci::{self, Descriptor, MEDIA_TYPE_INDEX};
 use crate::store::{Store, StoreError};
 
 impl RemoteStore {
+    /// Remembers for the rest of the run that the registry has no Referrers API.
+    fn without_referrers_api(&self) -> Option<Vec<Descriptor>> {
+        self.no_referrers_api.store(true, Ordering::Relaxed);
+        None
+    }
+
     pub(super) async fn list_referrers(
         &self,
         repo: &str,
         digest: &Digest,
     ) -> Result<Option<Vec<Descriptor>>, StoreError> {
+        if self.no_referrers_api.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
         let full = self.full_repo(repo)?;
         let what = self.reference(repo, digest.as_str());
         let mut url = self.url(&full, &format!("referrers/{digest}"));
@@ -43,16 +53,16 @@ impl RemoteStore {
                     if error.code.as_deref() == Some("NAME_UNKNOWN") {
                         return Err(error.into_store_error());
                     }
-                    return Ok(None);
+                    return Ok(self.without_referrers_api());
                 }
-                400 | 406 => return Ok(None),
+                400 | 406 => return Ok(self.without_referrers_api()),
                 _ => return Err(resp.error(&what, "the referrers list").await),
             }
             let is_index = resp
                 .header("content-type")
                 .is_some_and(|t| t.starts_with(MEDIA_TYPE_INDEX));
             if !is_index {
-                return Ok(None);
+                return Ok(self.without_referrers_api());
             }
             let next = next_link(&resp.headers);
             let body = resp.bytes(MANIFEST_LIMIT, &what, "referrers index").await?;
