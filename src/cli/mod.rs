@@ -59,6 +59,10 @@ pub struct Cli {
     /// default 16).
     #[arg(long, global = true, value_name = "MIB", env = "PACKREG_CHUNK_SIZE")]
     pub chunk_size: Option<u64>,
+    /// Forget what earlier runs learned of the registry's behaviour (Referrers API, chunked
+    /// uploads, catalog) and learn it again.
+    #[arg(long, global = true)]
+    pub refresh_capabilities: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -110,6 +114,7 @@ impl Cli {
             registry_config: self.registry_config.clone(),
             timeout: self.timeout.map(std::time::Duration::from_secs),
             chunk_size: self.chunk_size.map(|mib| mib.saturating_mul(1024 * 1024)),
+            refresh_capabilities: self.refresh_capabilities,
         }
     }
 }

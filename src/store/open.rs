@@ -26,6 +26,8 @@ pub struct StoreOptions {
     /// Blobs at least this large are uploaded in chunks of this size, resumable; None means
     /// 16 MiB, 0 means never.
     pub chunk_size: Option<u64>,
+    /// Ignore what was learned of registries' behaviour in earlier runs, and learn it again.
+    pub refresh_capabilities: bool,
 }
 
 /// The embedded default store: `$XDG_DATA_HOME/packreg/store`, else

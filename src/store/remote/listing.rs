@@ -50,14 +50,20 @@ impl RemoteStore {
             )
             .await
         {
-            Ok(Some(names)) => names,
+            Ok(Some(names)) => {
+                self.capabilities.learn(|c| c.catalog = Some(true));
+                names
+            }
             Ok(None)
             | Err(
                 StoreError::Unauthorized { .. }
                 | StoreError::Denied { .. }
                 | StoreError::NotFound { .. }
                 | StoreError::Unsupported(_),
-            ) => return Err(refused()),
+            ) => {
+                self.capabilities.learn(|c| c.catalog = Some(false));
+                return Err(refused());
+            }
             Err(other) => return Err(other),
         };
         Ok(names

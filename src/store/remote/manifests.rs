@@ -130,12 +130,16 @@ impl RemoteStore {
         .scope(repository_scope(&full, "delete"));
         let resp = self.transport.send(request).await?;
         if resp.status.is_success() {
-            Ok(())
-        } else {
-            Err(resp
-                .error(&self.reference(repo, reference), "deletes")
-                .await)
+            self.capabilities.learn(|c| c.deletes = Some(true));
+            return Ok(());
         }
+        let error = resp
+            .error(&self.reference(repo, reference), "deletes")
+            .await;
+        if matches!(error, StoreError::Unsupported(_)) {
+            self.capabilities.learn(|c| c.deletes = Some(false));
+        }
+        Err(error)
     }
 
     pub(super) async fn remove_tag(&self, repo: &str, tag: &str) -> Result<(), StoreError> {

@@ -9,11 +9,13 @@
 //! - [`error`]: the registry's error body parsed once, with the advice sentences;
 //! - `manifests`, `blobs`, `upload`, `listing`, `referrers`: the distribution API calls;
 //! - `resume`: blob downloads resumed with Range requests;
+//! - `sessions`, `capabilities`: upload sessions and registry behaviour kept across runs;
 //! - this file: [`RemoteStore`], connection, and the [`Store`] implementation, composition only.
 
 pub mod address;
 mod auth;
 mod blobs;
+pub mod capabilities;
 mod client;
 pub mod error;
 mod listing;
@@ -38,6 +40,7 @@ use crate::reference::is_repository_path;
 
 pub use address::{is_loopback, split_registry, Scheme};
 pub use auth::Challenge;
+pub use capabilities::{Capabilities, CapabilityRecord};
 pub use error::RegistryError;
 pub use tls::TlsSettings;
 pub use transport::{Body, Request, Response, Transport};
@@ -48,10 +51,8 @@ pub struct RemoteStore {
     base: String,
     /// Blobs at least this large go up in chunks of this size (0: never).
     chunk_size: u64,
-    /// Set once the registry refused a chunked upload.
-    chunks_refused: std::sync::atomic::AtomicBool,
-    /// Set once the registry showed it has no Referrers API: later subjects ask nothing.
-    no_referrers_api: std::sync::atomic::AtomicBool,
+    /// What is known of the registry's behaviour, across runs.
+    capabilities: CapabilityRecord,
 }
 
 /// The default chunk size, and the blob size from which uploads are chunked.
@@ -102,12 +103,12 @@ impl RemoteStore {
             None => transport::idle_timeout_from_env()?,
         };
         let client = client::shared_client(&tls);
+        let host_key = host.clone();
         Ok(RemoteStore {
             transport: std::sync::Arc::new(Transport::new(client, scheme, host, credential, idle)),
             base,
             chunk_size: opts.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE),
-            chunks_refused: Default::default(),
-            no_referrers_api: Default::default(),
+            capabilities: CapabilityRecord::load(&host_key, opts.refresh_capabilities),
         })
     }
 
@@ -130,6 +131,11 @@ impl RemoteStore {
     /// The idle timeout in force.
     pub fn default_timeout() -> Duration {
         transport::DEFAULT_IDLE_TIMEOUT
+    }
+
+    /// What packreg knows of the registry's behaviour.
+    pub fn capabilities(&self) -> Capabilities {
+        self.capabilities.get()
     }
 
     fn full_repo(&self, repo: &str) -> Result<String, StoreError> {

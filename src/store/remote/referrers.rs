@@ -3,7 +3,6 @@
 //! `NAME_UNKNOWN` means the repository is missing, not the API.
 
 use std::collections::HashSet;
-use std::sync::atomic::Ordering;
 
 use http::Method;
 
@@ -16,9 +15,9 @@ use crate::oci::{self, Descriptor, MEDIA_TYPE_INDEX};
 use crate::store::{Store, StoreError};
 
 impl RemoteStore {
-    /// Remembers for the rest of the run that the registry has no Referrers API.
+    /// Remembers that the registry has no Referrers API.
     fn without_referrers_api(&self) -> Option<Vec<Descriptor>> {
-        self.no_referrers_api.store(true, Ordering::Relaxed);
+        self.capabilities.learn(|c| c.referrers_api = Some(false));
         None
     }
 
@@ -27,7 +26,7 @@ impl RemoteStore {
         repo: &str,
         digest: &Digest,
     ) -> Result<Option<Vec<Descriptor>>, StoreError> {
-        if self.no_referrers_api.load(Ordering::Relaxed) {
+        if self.capabilities.get().referrers_api == Some(false) {
             return Ok(None);
         }
         let full = self.full_repo(repo)?;
@@ -64,6 +63,7 @@ impl RemoteStore {
             if !is_index {
                 return Ok(self.without_referrers_api());
             }
+            self.capabilities.learn(|c| c.referrers_api = Some(true));
             let next = next_link(&resp.headers);
             let body = resp.bytes(MANIFEST_LIMIT, &what, "referrers index").await?;
             let index: oci::Index =

@@ -7,8 +7,6 @@
 //! that refuses chunks (400, 405, 416 on the first PATCH, or a 201 that completes it, as ECR
 //! does) gets whole PUTs for the rest of the run.
 
-use std::sync::atomic::Ordering;
-
 use async_trait::async_trait;
 use http::Method;
 use tokio::io::AsyncReadExt;
@@ -145,8 +143,8 @@ impl RemoteStore {
     /// The chunk size for a blob of `size` bytes, or None when it goes up whole.
     fn chunk_for(&self, size: u64) -> Option<u64> {
         let chunk = self.chunk_size;
-        (chunk > 0 && size >= chunk && !self.chunks_refused.load(Ordering::Relaxed))
-            .then_some(chunk)
+        let refused = self.capabilities.get().chunked_uploads == Some(false);
+        (chunk > 0 && size >= chunk && !refused).then_some(chunk)
     }
 
     fn refuse_chunks(&self) {
@@ -154,7 +152,7 @@ impl RemoteStore {
             "{} refuses chunked uploads; sending blobs whole",
             self.host()
         );
-        self.chunks_refused.store(true, Ordering::Relaxed);
+        self.capabilities.learn(|c| c.chunked_uploads = Some(false));
     }
 
     /// Uploads blob `digest` from `origin`: in chunks, resumable, when it is at least the chunk
@@ -174,7 +172,11 @@ impl RemoteStore {
                 .send_chunks(repo, &mut session, &what, &key, size, origin, chunk)
                 .await?
             {
-                Sent::All => return self.finish(&session, digest, &what, &key).await,
+                Sent::All => {
+                    self.finish(&session, digest, &what, &key).await?;
+                    self.capabilities.learn(|c| c.chunked_uploads = Some(true));
+                    return Ok(());
+                }
                 Sent::Refused => self.refuse_chunks(),
             }
         }
