@@ -3,6 +3,7 @@
 mod build;
 mod completions;
 mod diff;
+mod doctor;
 mod inspect;
 mod login;
 mod ls;
@@ -92,6 +93,8 @@ enum Command {
     Tag(tag::TagCommand),
     /// Copy packs between registries and local stores, digest-preserving and incremental.
     Mirror(mirror::MirrorArgs),
+    /// Show what a registry supports and what packreg does about it.
+    Doctor(doctor::Args),
     /// Write packs into one tar holding an OCI image layout tree, for air-gapped sites.
     Export(mirror::ExportArgs),
     /// Push the packs of a bundle written by `export` into a registry.
@@ -149,6 +152,7 @@ pub fn run() -> ExitCode {
             run_interruptible(rt, Box::pin(tag::run(cmd, store, &out)))
         }),
         Command::Mirror(args) => mirror::run_mirror(args, &cli, &out),
+        Command::Doctor(args) => doctor::run(args, &cli, &out),
         Command::Export(args) => with_store(&cli, |rt, store| {
             run_interruptible(rt, Box::pin(mirror::run_export(args, &out, store)))
         }),

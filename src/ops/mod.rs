@@ -4,6 +4,8 @@
 pub mod blobcache;
 pub mod bundle;
 pub mod diff;
+pub mod doctor;
+mod doctor_write;
 pub mod inspect;
 pub mod list;
 pub mod mirror;

@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 //! An in-process HTTP server driven by a table of rules, for what a real registry cannot be
 //! made to do (429, stalls, a Referrers API, no `Location`, redirects, expiring tokens). Every
 //! request is logged with its headers. It runs on its own thread and runtime, so tests may

@@ -138,6 +138,11 @@ impl RemoteStore {
         self.capabilities.get()
     }
 
+    /// Records something learned of the registry's behaviour (a capability probe).
+    pub fn learn_capability(&self, change: impl FnOnce(&mut Capabilities)) {
+        self.capabilities.learn(change)
+    }
+
     fn full_repo(&self, repo: &str) -> Result<String, StoreError> {
         if !is_repository_path(repo) {
             return Err(StoreError::Config(format!(
