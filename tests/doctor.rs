@@ -171,3 +171,34 @@ fn doctor_reports_what_distribution_cannot_show() {
         .unwrap()
         .contains("`ls` needs a pack name"));
 }
+
+#[test]
+fn doctor_names_the_token_service_of_a_bearer_registry() {
+    if !peers_available(&["docker-registry", "openssl", "python3"]) {
+        return;
+    }
+    use common::registry::TokenUser;
+    let reg = Registry::start_with_tokens(&[TokenUser {
+        name: "dora",
+        password: "dora-token-pw-5e1",
+        actions: &["pull", "push", "catalog", "delete"],
+        refresh_token: None,
+    }]);
+    let sb = Sandbox::new();
+    ok(&sb.run_with_stdin(
+        &["login", &reg.addr, "-u", "dora", "--password-stdin"],
+        Some("dora-token-pw-5e1"),
+    ));
+    ok(&sb.run(&["-r", &reg.addr, "push", pack("probe").to_str().unwrap()]));
+    let report = sb.json(&["doctor", &reg.addr, "--write"]);
+    let auth = result(&report, "authentication");
+    assert!(
+        auth.starts_with("bearer (realm http://127.0.0.1:"),
+        "{auth}"
+    );
+    assert_eq!(result(&report, "_catalog"), "allowed");
+    assert_eq!(result(&report, "blob upload"), "HTTP 201");
+    assert!(result(&report, "cross-repository mount").starts_with("mounted (201)"));
+    assert_eq!(result(&report, "manifest DELETE"), "HTTP 202");
+    assert!(!report.to_string().contains("dora-token-pw-5e1"));
+}

@@ -746,3 +746,46 @@ async fn a_registry_refusing_chunks_gets_the_blob_whole() {
         .unwrap();
     assert_eq!(server.requests("PATCH", "/v2/").len(), 1);
 }
+
+#[tokio::test]
+async fn a_repository_that_must_exist_first_is_named_with_how_to_create_it() {
+    let server = FakeRegistry::start(vec![
+        open_v2(),
+        Rule::new("POST", &format!("/v2/{REPO}/blobs/uploads/"), 404)
+            .body(r#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository does not exist"}]}"#),
+    ]);
+    let store = connect(&server).await;
+    let content = b"blob".to_vec();
+    let err = store
+        .put_blob(
+            REPO,
+            &Digest::of(&content),
+            4,
+            Box::pin(std::io::Cursor::new(content)),
+        )
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!(
+            "aws ecr create-repository --repository-name {REPO}"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("project spectro-packs on Harbor"), "{text}");
+}
+
+#[tokio::test]
+async fn a_mount_refused_with_401_falls_back_to_an_upload() {
+    let digest = Digest::of(b"chart");
+    let server = FakeRegistry::start(vec![
+        open_v2(),
+        Rule::new("POST", &format!("/v2/{REPO}/blobs/uploads/?mount=*"), 401),
+    ]);
+    let store = connect(&server).await;
+    let mounted = store
+        .mount_blob(REPO, "spectro-packs/archive/other", &digest)
+        .await
+        .unwrap();
+    assert!(!mounted);
+}

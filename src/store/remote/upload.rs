@@ -39,6 +39,18 @@ enum Sent {
     Refused,
 }
 
+/// A registry that creates no repository on push (ECR; Harbor without the project): say which
+/// to create, and how on the common ones.
+fn repository_must_exist(host: &str, full: &str) -> StoreError {
+    let project = full.split('/').next().unwrap_or(full);
+    StoreError::NotFound {
+        what: format!(
+            "repository {full} (this registry does not create repositories on push: create it first, e.g. `aws ecr create-repository --repository-name {full}` on ECR, or the project {project} on Harbor, then push again)"
+        ),
+        location: host.to_string(),
+    }
+}
+
 fn with_digest(location: &str, digest: &Digest) -> String {
     let sep = if location.contains('?') { '&' } else { '?' };
     format!("{location}{sep}digest={digest}")
@@ -69,7 +81,11 @@ impl RemoteStore {
             .scope(Self::push_scope(&full));
         let resp = self.transport.send(request).await?;
         if resp.status.as_u16() != 202 {
-            return Err(resp.error(what, "an upload").await);
+            let error = resp.registry_error(what, "an upload").await;
+            if error.status == 404 && error.code.as_deref() == Some("NAME_UNKNOWN") {
+                return Err(repository_must_exist(self.host(), &full));
+            }
+            return Err(error.into_store_error());
         }
         let location = self.session_location(&resp, what)?;
         let min_chunk = resp
