@@ -180,6 +180,28 @@ for _ in $(seq "$STARTUP_RUNS"); do
   measure curl_manifest_https curl -fsS --cacert "$WORK/tls.crt" -H "Accept: $ACCEPT" "https://$TLS_REG/v2/i/spectro-packs/archive/bench-small/manifests/1.0.0"
 done
 
+# Scale: 200 packs x 5 versions (plus parent tags), mirrored once; then a mirror with nothing to
+# copy, beside the registries' own floor for exactly those requests (scripts/mirror-floor.py,
+# keep-alive, 8 at a time) and skopeo sync of the same repositories; and ls of the source.
+SCALE_SRC="$(start_registry scale-src)"
+SCALE_DST="$(start_registry scale-dst)"
+SKOPEO_SYNC_DST="$(start_registry scale-skopeo)"
+python3 scripts/scale-fixture.py "$SCALE_SRC" 200 5 >/dev/null
+"$PACKREG" -q --plain-http mirror "$SCALE_SRC" "$SCALE_DST"
+{
+  echo "$SCALE_SRC:"
+  echo "  tls-verify: false"
+  echo "  images:"
+  for i in $(seq 0 199); do printf '    spectro-packs/archive/scale-%04d: []\n' "$i"; done
+} > "$WORK/sync.yaml"
+skopeo sync --src yaml --dest docker --dest-tls-verify=false "$WORK/sync.yaml" "$SKOPEO_SYNC_DST" >/dev/null
+for _ in $(seq "$ROUNDS"); do
+  measure mirror_noop env XDG_CACHE_HOME="$WORK/cache-scale" "$PACKREG" -q --plain-http mirror "$SCALE_SRC" "$SCALE_DST"
+  measure mirror_floor python3 scripts/mirror-floor.py "$SCALE_SRC" "$SCALE_DST"
+  measure skopeo_sync skopeo sync --src yaml --dest docker --dest-tls-verify=false "$WORK/sync.yaml" "$SKOPEO_SYNC_DST"
+  measure ls_scale "$PACKREG" -q --plain-http -r "$SCALE_SRC" ls
+done
+
 python3 - "$WORK/results" "$SIZE" <<'PY'
 import statistics, sys
 rows = {}
@@ -190,7 +212,7 @@ size_mib = int(sys.argv[2]) / 1048576
 med = {k: statistics.median(s for s, _ in v) for k, v in rows.items()}
 peak = {k: max(r for _, r in v) / 1024 for k, v in rows.items()}
 print(f"blob: {size_mib:.0f} MiB; rounds: {len(rows['packreg_push'])}; medians")
-for k in ["packreg_push", "oras_push", "curl_upload", "packreg_pull", "oras_pull", "curl_download", "packreg_mirror", "skopeo_copy", "packreg_small", "oras_small", "inspect_http", "curl_manifest_http", "inspect_https", "curl_manifest_https", "push_chunk_4", "push_chunk_16", "push_chunk_64", "push_chunk_0"]:
+for k in ["packreg_push", "oras_push", "curl_upload", "packreg_pull", "oras_pull", "curl_download", "packreg_mirror", "skopeo_copy", "packreg_small", "oras_small", "inspect_http", "curl_manifest_http", "inspect_https", "curl_manifest_https", "push_chunk_4", "push_chunk_16", "push_chunk_64", "push_chunk_0", "mirror_noop", "mirror_floor", "skopeo_sync", "ls_scale"]:
     if k in med:
         print(f"  {k:<19} {med[k]:7.3f} s   peak {peak[k]:7.1f} MiB")
 def ratio(a, b):
@@ -200,6 +222,7 @@ print(f"pull: packreg/curl {ratio('packreg_pull','curl_download'):.2f} (target <
 print(f"mirror: packreg/skopeo {ratio('packreg_mirror','skopeo_copy'):.2f} (target <= 1.0)")
 print(f"small files: packreg/oras {ratio('packreg_small','oras_small'):.2f} (target <= 1.0)")
 print("push by chunk size (packreg/curl): " + ", ".join(f"{c} MiB {ratio(f'push_chunk_{c}', 'curl_upload'):.2f}" for c in ["4", "16", "64"]) + f", whole {ratio('push_chunk_0', 'curl_upload'):.2f}")
+print(f"200 packs x 5 versions: no-op mirror {med['mirror_noop']:.2f} s, floor {med['mirror_floor']:.2f} s: {ratio('mirror_noop', 'mirror_floor'):.2f}x (target <= 1.5); skopeo sync {med['skopeo_sync']:.2f} s; ls {med['ls_scale']:.2f} s (target <= 3)")
 print(f"inspect, plain HTTP: {med['inspect_http']:.3f} s (target <= 0.05; curl {med['curl_manifest_http']:.3f} s)")
 print(f"inspect, HTTPS with --ca-file: {med['inspect_https']:.3f} s (target <= 0.12; curl {med['curl_manifest_https']:.3f} s)")
 print(f"packreg peak memory: {max(peak['packreg_push'], peak['packreg_pull'], peak['packreg_mirror'], peak['packreg_small']):.1f} MiB (target < 64)")

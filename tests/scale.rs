@@ -104,7 +104,8 @@ fn a_mirror_with_nothing_to_copy_asks_each_tag_once() {
     assert_eq!(src, expected_src, "source requests");
     assert_eq!(dst, expected_dst, "destination requests");
 
-    // Told to learn again, packreg asks the Referrers API once more (once per run).
+    // Told to learn again, packreg asks the Referrers API again: once, or once for each pack
+    // copied at the same time before the first answer came, never once per version.
     let before_a = a.log().len();
     ok(&sb.run(&[
         "--plain-http",
@@ -115,5 +116,6 @@ fn a_mirror_with_nothing_to_copy_asks_each_tag_once() {
         &b.addr,
     ]));
     let src = requests(&a.log(), before_a);
-    assert_eq!(src.get("GET referrers"), Some(&1), "{src:?}");
+    let asked = src.get("GET referrers").copied().unwrap_or(0);
+    assert!((1..=packs).contains(&asked), "{src:?}");
 }

@@ -104,6 +104,21 @@ impl std::fmt::Display for MirrorFailure {
 }
 
 impl MirrorSummary {
+    /// Adds the counts and lists of `part` (one pack's copy).
+    fn add(&mut self, part: MirrorSummary) {
+        self.packs += part.packs;
+        self.tags_copied += part.tags_copied;
+        self.tags_unchanged += part.tags_unchanged;
+        self.conflicts.extend(part.conflicts);
+        self.manifests_copied += part.manifests_copied;
+        self.blobs_copied += part.blobs_copied;
+        self.blobs_skipped += part.blobs_skipped;
+        self.blobs_mounted += part.blobs_mounted;
+        self.bytes_copied += part.bytes_copied;
+        self.referrers_copied += part.referrers_copied;
+        self.failures.extend(part.failures);
+    }
+
     /// Records a failure; true when the copy must stop there (`fail_fast`).
     fn fail(&mut self, opts: &MirrorOptions, pack: &str, tag: Option<&str>, err: OpError) -> bool {
         self.failures.push(MirrorFailure {
@@ -149,11 +164,20 @@ pub async fn mirror(
         same_registry: src.registry_id() == dst.registry_id(),
     };
     let named = !opts.names.is_empty();
-    for (name, only_tag) in selection(src, opts).await? {
-        if let Err(e) = copier.copy_pack(&name, only_tag, named, &mut summary).await {
-            if summary.fail(opts, &name, None, e) {
-                break;
-            }
+    let copier = &copier;
+    // Packs are copied several at a time: a mirror with little to copy is bound by the
+    // registries' answer time, not by bandwidth.
+    let mut copies = stream::iter(selection(src, opts).await?)
+        .map(|(name, only_tag)| async move {
+            let mut part = MirrorSummary::default();
+            let result = copier.copy_pack(&name, only_tag, named, &mut part).await;
+            (name, result, part)
+        })
+        .buffered(PACKS_AT_ONCE);
+    while let Some((name, result, part)) = copies.next().await {
+        summary.add(part);
+        if let Err(e) = result {
+            summary.fail(opts, &name, None, e);
         }
         if opts.fail_fast && !summary.failures.is_empty() {
             break;
@@ -161,6 +185,9 @@ pub async fn mirror(
     }
     Ok(summary)
 }
+
+/// Packs copied at once.
+const PACKS_AT_ONCE: usize = 8;
 
 /// The packs to copy: explicit names, else the source's catalog filtered by name.
 async fn selection(

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Fills a registry with PACKS packs of VERSIONS versions each, fast: one config blob and one
+layer uploaded once and mounted into every other repository, then per version a small native
+pack manifest (with the annotations `packreg ls` reads) and its parent tags, over keep-alive
+connections, 8 at a time. Loopback registries only.
+
+usage: scale-fixture.py HOST:PORT PACKS VERSIONS
+"""
+import hashlib
+import http.client
+import json
+import sys
+import threading
+
+HOST, PACKS, VERSIONS = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+assert HOST.startswith("127.0.0.1:") or HOST.startswith("localhost:"), "loopback only"
+CONFIG = json.dumps({"name": "scale", "version": "1.0.0", "layer": "addon"}).encode()
+LAYER = b"pack:\n  content:\n    images: []\n"
+CONFIG_MT = "application/vnd.packreg.pack.config.v1+json"
+LAYER_MT = "application/vnd.packreg.pack.values.v1+yaml"
+MANIFEST_MT = "application/vnd.oci.image.manifest.v1+json"
+
+
+def digest(b):
+    return "sha256:" + hashlib.sha256(b).hexdigest()
+
+
+def request(conn, method, path, body=None, headers=None):
+    conn.request(method, path, body=body, headers=headers or {})
+    resp = conn.getresponse()
+    data = resp.read()
+    if resp.status >= 300:
+        raise SystemExit(f"{method} {path}: HTTP {resp.status} {data[:200]!r}")
+    return resp
+
+
+def repo(i):
+    return f"spectro-packs/archive/scale-{i:04d}"
+
+
+def upload(conn, name, blob):
+    resp = request(conn, "POST", f"/v2/{name}/blobs/uploads/")
+    loc = resp.getheader("Location")
+    if loc.startswith("http"):
+        loc = "/" + loc.split("/", 3)[3]
+    sep = "&" if "?" in loc else "?"
+    request(conn, "PUT", f"{loc}{sep}digest={digest(blob)}", blob, {"Content-Type": "application/octet-stream"})
+
+
+def fill(indices):
+    conn = http.client.HTTPConnection(HOST)
+    for i in indices:
+        name = repo(i)
+        for blob in (CONFIG, LAYER):
+            request(conn, "POST", f"/v2/{name}/blobs/uploads/?mount={digest(blob)}&from={repo(0)}")
+        manifests = {}
+        for v in range(VERSIONS):
+            version = f"1.{v}.0"
+            manifest = json.dumps({
+                "schemaVersion": 2, "mediaType": MANIFEST_MT,
+                "artifactType": "application/vnd.packreg.pack.v1",
+                "config": {"mediaType": CONFIG_MT, "digest": digest(CONFIG), "size": len(CONFIG)},
+                "layers": [{"mediaType": LAYER_MT, "digest": digest(LAYER), "size": len(LAYER),
+                            "annotations": {"org.opencontainers.image.title": "values.yaml"}}],
+                "annotations": {"org.opencontainers.image.title": f"scale-{i:04d}",
+                                "org.opencontainers.image.version": version,
+                                "io.packreg.pack.layer": "addon",
+                                "io.packreg.pack.displayName": f"Scale {i}"},
+            }, separators=(",", ":")).encode()
+            manifests[version] = manifest
+            request(conn, "PUT", f"/v2/{name}/manifests/{version}", manifest, {"Content-Type": MANIFEST_MT})
+            request(conn, "PUT", f"/v2/{name}/manifests/1.{v}.x", manifest, {"Content-Type": MANIFEST_MT})
+        request(conn, "PUT", f"/v2/{name}/manifests/1.x", manifests[f"1.{VERSIONS - 1}.0"], {"Content-Type": MANIFEST_MT})
+
+
+first = http.client.HTTPConnection(HOST)
+for blob in (CONFIG, LAYER):
+    upload(first, repo(0), blob)
+threads = [threading.Thread(target=fill, args=(range(k, PACKS, 8),)) for k in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(f"{PACKS} packs x {VERSIONS} versions in {HOST}")
