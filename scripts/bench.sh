@@ -194,7 +194,7 @@ python3 scripts/scale-fixture.py "$SCALE_SRC" 200 5 >/dev/null
   echo "  images:"
   for i in $(seq 0 199); do printf '    spectro-packs/archive/scale-%04d: []\n' "$i"; done
 } > "$WORK/sync.yaml"
-skopeo sync --src yaml --dest docker --dest-tls-verify=false "$WORK/sync.yaml" "$SKOPEO_SYNC_DST" >/dev/null
+skopeo sync --src yaml --dest docker --dest-tls-verify=false "$WORK/sync.yaml" "$SKOPEO_SYNC_DST" >/dev/null 2>&1
 for _ in $(seq "$ROUNDS"); do
   measure mirror_noop env XDG_CACHE_HOME="$WORK/cache-scale" "$PACKREG" -q --plain-http mirror "$SCALE_SRC" "$SCALE_DST"
   measure mirror_floor python3 scripts/mirror-floor.py "$SCALE_SRC" "$SCALE_DST"
