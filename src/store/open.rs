@@ -21,7 +21,7 @@ pub struct StoreOptions {
     /// A docker config.json to read credentials from.
     pub registry_config: Option<PathBuf>,
     /// How long a registry may send or take nothing before a request fails; None means
-    /// `$PACKREG_TIMEOUT` seconds, else 60 s.
+    /// `$PACKREG_TIMEOUT` seconds, else `timeout` of the settings file, else 60 s.
     pub timeout: Option<std::time::Duration>,
     /// Blobs at least this large are uploaded in chunks of this size, resumable; None means
     /// `$PACKREG_CHUNK_SIZE`, else the settings file, else 16 MiB; 0 means never.
