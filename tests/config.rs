@@ -147,6 +147,10 @@ fn a_bad_value_is_one_sentence_naming_file_line_and_key() {
     );
     assert_eq!(bad_env.status.code(), Some(2));
     assert!(stderr(&bad_env).contains("PACKREG_TIMEOUT=\"soon\""));
+    // As when clap read the variable: a usage error of any command using a store.
+    let bad_env = run_env(&Sandbox::new(), &[("PACKREG_CHUNK_SIZE", "-1")], &["ls"]);
+    assert_eq!(bad_env.status.code(), Some(2), "{}", stderr(&bad_env));
+    assert!(stderr(&bad_env).contains("PACKREG_CHUNK_SIZE=\"-1\""));
 }
 
 fn login(sb: &Sandbox, reg: &Registry, flags: &[&str]) -> Output {

@@ -38,6 +38,18 @@ pub fn loaded(out: &Output) -> Result<Arc<ConfigFile>, Failure> {
     Ok(LOADED.get_or_init(|| file).clone())
 }
 
+/// The settings file, with the variables of the global flags checked now, as clap checked
+/// them when it read them itself: a bad `PACKREG_TIMEOUT` is a usage error of any command.
+pub fn checked(cli: &Cli, out: &Output) -> Result<Arc<ConfigFile>, Failure> {
+    let file = loaded(out)?;
+    {
+        let resolver = Resolver::new(&file);
+        resolver.timeout(cli.timeout).map_err(failure)?;
+        resolver.chunk_size(cli.chunk_size, None).map_err(failure)?;
+    }
+    Ok(file)
+}
+
 /// The number of blobs moved at once: `--concurrency`, else `PACKREG_CONCURRENCY`, else the
 /// settings file, else 4.
 pub fn concurrency(flag: Option<u16>, out: &Output) -> Result<usize, Failure> {

@@ -116,7 +116,7 @@ impl Cli {
             registry_config: self.registry_config.clone(),
             timeout: self.timeout.map(std::time::Duration::from_secs),
             chunk_size: self.chunk_size.map(|mib| mib.saturating_mul(1024 * 1024)),
-            config: Some(config::loaded(out)?),
+            config: Some(config::checked(self, out)?),
         })
     }
 }
