@@ -18,6 +18,7 @@
 pub mod archive;
 pub mod artifact;
 pub mod auth;
+pub mod config;
 pub mod digest;
 pub mod error;
 pub mod fsutil;

@@ -1,14 +1,12 @@
 //! Registry credentials, read and written the way docker, oras and helm do: docker's
-//! `config.json` (`auths`, `credHelpers`, `credsStore`), plus the per-host connection settings
-//! `login` remembers.
+//! `config.json` (`auths`, `credHelpers`, `credsStore`). The per-host connection settings
+//! `login` remembers are in the settings file ([`crate::config`]).
 
 pub mod config;
-pub mod hosts;
 
 use std::fmt;
 
 pub use config::{docker_config_path, load_credential, remove_credential, store_credential};
-pub use hosts::{HostSettings, HostsFile};
 
 /// A secret string that never shows in `Debug` or `Display` output.
 #[derive(Clone, PartialEq, Eq)]

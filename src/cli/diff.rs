@@ -70,7 +70,7 @@ pub fn run(args: &Args, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
     let to_reg = to_reg
         .or_else(|| args.to_registry.clone())
         .or_else(|| cli.registry.clone());
-    let (from_opts, to_opts) = side_options(cli, &args.sides);
+    let (from_opts, to_opts) = side_options(cli, &args.sides, out)?;
     let opts = DiffOptions {
         patch: args.patch,
         ..DiffOptions::default()

@@ -20,7 +20,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
-    let opts = cli.store_options();
+    let opts = cli.store_options(out)?;
     super::run_interruptible(
         super::runtime()?,
         Box::pin(async move {

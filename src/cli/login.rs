@@ -3,7 +3,8 @@
 use std::io::Read;
 use std::process::ExitCode;
 
-use packreg::auth::{remove_credential, store_credential, HostSettings, HostsFile, Secret};
+use packreg::auth::{remove_credential, store_credential, Secret};
+use packreg::config::{RegistryKey, RegistrySection};
 use packreg::store::remote::{split_registry, RemoteStore};
 
 use super::{Cli, Failure, Output};
@@ -71,7 +72,7 @@ pub fn login(args: &LoginArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Fail
     let check_config = check_dir.path().join("config.json");
     store_credential(&host, &username, &password, Some(&check_config))
         .map_err(|e| Failure::new(e.to_string()))?;
-    let mut opts = cli.store_options();
+    let mut opts = cli.store_options(out)?;
     opts.registry_config = Some(check_config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -88,17 +89,7 @@ pub fn login(args: &LoginArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Fail
 
     let written = store_credential(&host, &username, &password, cli.registry_config.as_deref())
         .map_err(|e| Failure::new(e.to_string()))?;
-    let settings = HostSettings {
-        plain_http: scheme == packreg::store::remote::Scheme::Http,
-        insecure: cli.insecure,
-        ca_file: cli
-            .ca_file
-            .as_ref()
-            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
-    };
-    if let Err(e) = HostsFile::load().remember(&host, settings) {
-        tracing::warn!("could not remember the connection settings of {host}: {e}");
-    }
+    remember(&host, scheme, cli, out);
     if out.json {
         out.print_json(
             &serde_json::json!({ "host": host, "username": username, "stored": written }),
@@ -111,6 +102,34 @@ pub fn login(args: &LoginArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Fail
     Ok(ExitCode::SUCCESS)
 }
 
+/// Writes how `host` was reached into its section of the settings file: always whether it
+/// speaks plain HTTP; the TLS settings only when flags gave them (flags replace the section's
+/// TLS settings then, as they did for this connection). Other keys of the file stay.
+fn remember(host: &str, scheme: packreg::store::remote::Scheme, cli: &Cli, out: &Output) {
+    let Some(path) = packreg::config::file::default_path() else {
+        return;
+    };
+    let flags = cli.plain_http || cli.insecure || cli.ca_file.is_some();
+    let mut set = RegistrySection {
+        plain_http: Some(scheme == packreg::store::remote::Scheme::Http),
+        ..RegistrySection::default()
+    };
+    let mut remove = Vec::new();
+    if flags {
+        set.insecure = cli.insecure.then_some(true);
+        set.ca_file = cli
+            .ca_file
+            .as_ref()
+            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()));
+        remove.extend([RegistryKey::Insecure, RegistryKey::CaFile]);
+    }
+    if let Err(e) = packreg::config::file::update_registry(&path, host, &set, &remove) {
+        out.warnings(&[format!(
+            "could not remember the connection settings of {host}: {e}"
+        )]);
+    }
+}
+
 pub fn logout(args: &LogoutArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
     let (host, _) = split_registry(&args.host).map_err(|e| Failure {
         message: e.to_string(),
@@ -118,7 +137,6 @@ pub fn logout(args: &LogoutArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Fa
     })?;
     let removed = remove_credential(&host, cli.registry_config.as_deref())
         .map_err(|e| Failure::new(e.to_string()))?;
-    let _ = HostsFile::load().forget(&host);
     if out.json {
         out.print_json(&serde_json::json!({ "host": host, "removed": removed }));
     } else if removed {

@@ -49,9 +49,9 @@ pub struct Selection {
     /// Move destination tags that point at another digest.
     #[arg(long)]
     pub force: bool,
-    /// Blobs copied at once.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub concurrency: u16,
+    /// Blobs copied at once (default: $PACKREG_CONCURRENCY, else config.toml, else 4).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: Option<u16>,
 }
 
 /// `--fail-fast` of mirror and import (export always stops at the first failure).
@@ -145,16 +145,16 @@ fn options(
     names: Vec<(String, Option<String>)>,
     out: &Output,
     verb: &str,
-) -> MirrorOptions {
-    MirrorOptions {
+) -> Result<MirrorOptions, Failure> {
+    Ok(MirrorOptions {
         filter: selection.filter.clone(),
         names,
         dry_run: selection.dry_run,
         force: selection.force,
-        concurrency: selection.concurrency.into(),
+        concurrency: super::config::concurrency(selection.concurrency, out)?,
         fail_fast: false,
         progress: super::progress::for_output(out, verb),
-    }
+    })
 }
 
 fn report(summary: &MirrorSummary, out: &Output, what: &str) {
@@ -200,8 +200,12 @@ fn report(summary: &MirrorSummary, out: &Output, what: &str) {
 }
 
 /// The connection options of the two sides: the global flags, with each side's own over them.
-pub fn side_options(cli: &Cli, sides: &SideFlags) -> (StoreOptions, StoreOptions) {
-    let base = cli.store_options();
+pub fn side_options(
+    cli: &Cli,
+    sides: &SideFlags,
+    out: &Output,
+) -> Result<(StoreOptions, StoreOptions), Failure> {
+    let base = cli.store_options(out)?;
     let mut from = base.clone();
     from.plain_http |= sides.from_plain_http;
     from.insecure |= sides.from_insecure;
@@ -214,15 +218,15 @@ pub fn side_options(cli: &Cli, sides: &SideFlags) -> (StoreOptions, StoreOptions
     if sides.to_ca_file.is_some() {
         to.ca_file = sides.to_ca_file.clone();
     }
-    (from, to)
+    Ok((from, to))
 }
 
 pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
     let names = parse_names(&args.packs, args.selection.names_from.as_ref())?;
-    let (from, to) = side_options(cli, &args.sides);
+    let (from, to) = side_options(cli, &args.sides, out)?;
     let opts = MirrorOptions {
         fail_fast: args.fail_fast.fail_fast,
-        ..options(&args.selection, names, out, "mirror")
+        ..options(&args.selection, names, out, "mirror")?
     };
     super::run_interruptible(
         super::runtime()?,
@@ -257,7 +261,7 @@ pub async fn run_export(
         });
     }
     let names = parse_names(&args.packs, args.selection.names_from.as_ref())?;
-    let opts = options(&args.selection, names, out, "export");
+    let opts = options(&args.selection, names, out, "export")?;
     let summary = export(store, &args.output, &opts).await?;
     report(
         &summary,
@@ -274,7 +278,7 @@ pub async fn run_import(
 ) -> Result<ExitCode, Failure> {
     let opts = MirrorOptions {
         fail_fast: args.fail_fast.fail_fast,
-        ..options(&args.selection, Vec::new(), out, "import")
+        ..options(&args.selection, Vec::new(), out, "import")?
     };
     let summary = import(&args.bundle, store, &opts).await?;
     report(

@@ -2,6 +2,7 @@
 
 mod build;
 mod completions;
+mod config;
 mod diff;
 mod doctor;
 mod inspect;
@@ -37,7 +38,8 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Registry: `oci:PATH` for a local store, else a registry host[:port][/base/path].
-    /// Default: $PACKREG_REGISTRY, else the local store in the user's data folder.
+    /// Default: $PACKREG_REGISTRY, else `registry` in config.toml, else the local store in the
+    /// user's data folder.
     #[arg(short, long, global = true, value_name = "REGISTRY")]
     pub registry: Option<String>,
     /// Talk plain HTTP to the registry.
@@ -52,13 +54,14 @@ pub struct Cli {
     /// Read registry credentials from this docker config.json.
     #[arg(long, global = true, value_name = "FILE")]
     pub registry_config: Option<std::path::PathBuf>,
-    /// Fail a registry request when nothing is received or accepted for this long (default 60).
-    #[arg(long, global = true, value_name = "SECS", env = "PACKREG_TIMEOUT",
+    /// Fail a registry request when nothing is received or accepted for this long
+    /// (default: $PACKREG_TIMEOUT, else `timeout` in config.toml, else 60).
+    #[arg(long, global = true, value_name = "SECS",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
     /// Upload blobs of at least this many MiB in resumable chunks of that size (0: never;
-    /// default 16).
-    #[arg(long, global = true, value_name = "MIB", env = "PACKREG_CHUNK_SIZE")]
+    /// default: $PACKREG_CHUNK_SIZE, else config.toml, else 16).
+    #[arg(long, global = true, value_name = "MIB")]
     pub chunk_size: Option<u64>,
     /// Forget what earlier runs learned of the registry's behaviour (Referrers API, chunked
     /// uploads, catalog) and learn it again.
@@ -101,6 +104,9 @@ enum Command {
     Import(mirror::ImportArgs),
     /// Show what changed between two packs (exit 0 identical, 1 different, 2 error).
     Diff(diff::Args),
+    /// Show the settings in force (config.toml, environment, flags).
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
     /// Print a shell completion script.
     Completions(completions::Args),
     /// Write a man page per command.
@@ -108,9 +114,9 @@ enum Command {
 }
 
 impl Cli {
-    /// The connection settings the global flags give.
-    pub fn store_options(&self) -> packreg::store::StoreOptions {
-        packreg::store::StoreOptions {
+    /// The connection settings the global flags give, with the settings file (read once).
+    pub fn store_options(&self, out: &Output) -> Result<packreg::store::StoreOptions, Failure> {
+        Ok(packreg::store::StoreOptions {
             plain_http: self.plain_http,
             insecure: self.insecure,
             ca_file: self.ca_file.clone(),
@@ -118,7 +124,8 @@ impl Cli {
             timeout: self.timeout.map(std::time::Duration::from_secs),
             chunk_size: self.chunk_size.map(|mib| mib.saturating_mul(1024 * 1024)),
             refresh_capabilities: self.refresh_capabilities,
-        }
+            config: Some(config::checked(self, out)?),
+        })
     }
 }
 
@@ -131,35 +138,36 @@ pub fn run() -> ExitCode {
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args, &out),
         Command::Build(args) => build::run(args, &out),
-        Command::Push(args) => with_store(&cli, |rt, store| {
+        Command::Push(args) => with_store(&cli, &out, |rt, store| {
             run_interruptible(rt, Box::pin(push::run(args, store, &out)))
         }),
-        Command::Pull(args) => with_store(&cli, |rt, store| {
+        Command::Pull(args) => with_store(&cli, &out, |rt, store| {
             run_interruptible(rt, Box::pin(pull::run(args, store, &out)))
         }),
-        Command::Ls(args) => with_store(&cli, |rt, store| {
+        Command::Ls(args) => with_store(&cli, &out, |rt, store| {
             run_interruptible(rt, Box::pin(ls::run(args, store, &out)))
         }),
-        Command::Inspect(args) => with_store(&cli, |rt, store| {
+        Command::Inspect(args) => with_store(&cli, &out, |rt, store| {
             run_interruptible(rt, Box::pin(inspect::run(args, store, &out)))
         }),
-        Command::Rm(args) => with_store(&cli, |rt, store| {
+        Command::Rm(args) => with_store(&cli, &out, |rt, store| {
             run_interruptible(rt, Box::pin(rm::run(args, store, &out)))
         }),
         Command::Login(args) => login::login(args, &cli, &out),
         Command::Logout(args) => login::logout(args, &cli, &out),
-        Command::Tag(cmd) => with_store(&cli, |rt, store| {
+        Command::Tag(cmd) => with_store(&cli, &out, |rt, store| {
             run_interruptible(rt, Box::pin(tag::run(cmd, store, &out)))
         }),
         Command::Mirror(args) => mirror::run_mirror(args, &cli, &out),
         Command::Doctor(args) => doctor::run(args, &cli, &out),
-        Command::Export(args) => with_store(&cli, |rt, store| {
+        Command::Export(args) => with_store(&cli, &out, |rt, store| {
             run_interruptible(rt, Box::pin(mirror::run_export(args, &out, store)))
         }),
-        Command::Import(args) => with_store(&cli, |rt, store| {
+        Command::Import(args) => with_store(&cli, &out, |rt, store| {
             run_interruptible(rt, Box::pin(mirror::run_import(args, &out, store)))
         }),
         Command::Diff(args) => diff::run(args, &cli, &out),
+        Command::Config(cmd) => config::run(cmd, &cli, &out),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args, &out),
     };
@@ -248,11 +256,11 @@ fn stopped(what: &str, code: u8) -> Failure {
 }
 
 /// Opens the store the global flags name and runs `command` with the runtime and the store.
-fn with_store<F>(cli: &Cli, command: F) -> Result<ExitCode, Failure>
+fn with_store<F>(cli: &Cli, out: &Output, command: F) -> Result<ExitCode, Failure>
 where
     F: FnOnce(tokio::runtime::Runtime, &dyn packreg::store::Store) -> Result<ExitCode, Failure>,
 {
-    let opts = cli.store_options();
+    let opts = cli.store_options(out)?;
     let runtime = runtime()?;
     let store = runtime
         .block_on(packreg::store::open_store(cli.registry.as_deref(), &opts))

@@ -20,9 +20,9 @@ pub struct Args {
     /// Replace the destination folder if it holds files.
     #[arg(long)]
     pub force: bool,
-    /// Blobs downloaded at once.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub concurrency: u16,
+    /// Blobs downloaded at once (default: $PACKREG_CONCURRENCY, else config.toml, else 4).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: Option<u16>,
 }
 
 pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCode, Failure> {
@@ -30,7 +30,7 @@ pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCod
     let opts = PullOptions {
         output: args.output.clone(),
         force: args.force,
-        concurrency: args.concurrency.into(),
+        concurrency: super::config::concurrency(args.concurrency, out)?,
         progress: super::progress::for_output(out, "pull"),
     };
     let done = pull(store, &pack_ref, &opts).await?;

@@ -24,9 +24,9 @@ pub struct Args {
     /// Why the version was replaced; kept as a manifest annotation.
     #[arg(long, requires = "force")]
     pub message: Option<String>,
-    /// Blobs uploaded at once.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub concurrency: u16,
+    /// Blobs uploaded at once (default: $PACKREG_CONCURRENCY, else config.toml, else 4).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: Option<u16>,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -38,7 +38,7 @@ pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCod
         format: args.format,
         force: args.force,
         message: args.message.clone(),
-        concurrency: args.concurrency.into(),
+        concurrency: super::config::concurrency(args.concurrency, out)?,
         progress: super::progress::for_output(out, "push"),
     };
     let done = push(store, &args.pack_dir, &opts).await?;

@@ -21,13 +21,30 @@ pub struct StoreOptions {
     /// A docker config.json to read credentials from.
     pub registry_config: Option<PathBuf>,
     /// How long a registry may send or take nothing before a request fails; None means
-    /// `$PACKREG_TIMEOUT` seconds, else 60 s.
+    /// `$PACKREG_TIMEOUT` seconds, else `timeout` of the settings file, else 60 s.
     pub timeout: Option<std::time::Duration>,
     /// Blobs at least this large are uploaded in chunks of this size, resumable; None means
-    /// 16 MiB, 0 means never.
+    /// `$PACKREG_CHUNK_SIZE`, else the settings file, else 16 MiB; 0 means never.
     pub chunk_size: Option<u64>,
     /// Ignore what was learned of registries' behaviour in earlier runs, and learn it again.
     pub refresh_capabilities: bool,
+    /// The settings file in force (see [`crate::config`]); None: the default one is read.
+    pub config: Option<std::sync::Arc<crate::config::ConfigFile>>,
+}
+
+impl StoreOptions {
+    /// The settings file in force: the one given, else the default one, read now.
+    pub fn settings(&self) -> Result<std::sync::Arc<crate::config::ConfigFile>, StoreError> {
+        if let Some(config) = &self.config {
+            return Ok(config.clone());
+        }
+        let config = crate::config::ConfigFile::load_default()
+            .map_err(|e| StoreError::Config(e.to_string()))?;
+        for notice in &config.notices {
+            tracing::warn!("{notice}");
+        }
+        Ok(std::sync::Arc::new(config))
+    }
 }
 
 /// The embedded default store: `$XDG_DATA_HOME/packreg/store`, else
@@ -53,16 +70,20 @@ pub fn default_store_path() -> Result<PathBuf, StoreError> {
 }
 
 /// Opens the store named by `registry`: `oci:PATH` is a local store, anything else a remote
-/// registry `host[:port][/base/path]`; `None` means `$PACKREG_REGISTRY`, else the embedded
-/// default local store.
+/// registry `host[:port][/base/path]`; `None` means `$PACKREG_REGISTRY`, else `registry` of
+/// the settings file, else the embedded default local store.
 pub async fn open_store(
     registry: Option<&str>,
     opts: &StoreOptions,
 ) -> Result<Box<dyn Store>, StoreError> {
-    let from_env = std::env::var(DEFAULT_STORE_ENV)
-        .ok()
-        .filter(|v| !v.is_empty());
-    let registry = registry.map(str::to_string).or(from_env);
+    let registry = match registry {
+        Some(r) => Some(r.to_string()),
+        None => {
+            crate::config::Resolver::new(&*opts.settings()?)
+                .registry(None)
+                .value
+        }
+    };
     let Some(registry) = registry else {
         return Ok(Box::new(LayoutStore::new(default_store_path()?)));
     };

@@ -84,34 +84,26 @@ fn concurrent_logins_keep_every_credential_and_links_stay_links() {
     );
 }
 
-/// Item 11: the hosts file and the blob-location cache keep what concurrent processes wrote,
-/// even when each read the file before the others saved.
+/// Item 11: the settings file (where `login` remembers hosts) and the blob-location cache keep
+/// what concurrent processes wrote.
 #[test]
-fn hosts_file_and_blob_cache_keep_concurrent_writers_entries() {
-    use packreg::auth::{HostSettings, HostsFile};
+fn settings_file_and_blob_cache_keep_concurrent_writers_entries() {
+    use packreg::config::{file::update_registry, ConfigFile, RegistrySection};
     use packreg::ops::blobcache::BlobCache;
     let tmp = tempfile::tempdir().unwrap();
-    let hosts_path = tmp.path().join("packreg/hosts.json");
-    let files: Vec<std::sync::Mutex<HostsFile>> = (0..8)
-        .map(|_| std::sync::Mutex::new(HostsFile::at(Some(hosts_path.clone()))))
-        .collect();
-    let files = std::sync::Arc::new(files);
-    let shared = files.clone();
+    let config_path = tmp.path().join("packreg/config.toml");
+    let shared = config_path.clone();
     at_once(8, move |i| {
-        let settings = HostSettings {
-            plain_http: true,
-            ..HostSettings::default()
+        let settings = RegistrySection {
+            plain_http: Some(true),
+            ..RegistrySection::default()
         };
-        shared[i]
-            .lock()
-            .unwrap()
-            .remember(&format!("h{i}.example"), settings)
-            .unwrap();
+        update_registry(&shared, &format!("h{i}.example"), &settings, &[]).unwrap();
     });
-    let hosts = HostsFile::at(Some(hosts_path));
+    let config = ConfigFile::read(&config_path).unwrap();
     for i in 0..8 {
         assert!(
-            hosts.get(&format!("h{i}.example")).is_some(),
+            config.registry_section(&format!("h{i}.example")).is_some(),
             "h{i} was lost"
         );
     }

@@ -33,7 +33,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{BlobReader, RawManifest, RepoLock, Store, StoreError, StoreOptions};
-use crate::auth::{load_credential, HostSettings, HostsFile};
+use crate::auth::load_credential;
 use crate::digest::Digest;
 use crate::oci::Descriptor;
 use crate::reference::is_repository_path;
@@ -70,26 +70,29 @@ impl std::fmt::Debug for RemoteStore {
 
 impl RemoteStore {
     /// Connects to the registry `spec` (`host[:port][/base/path]`). Flags in `opts` win over
-    /// what `login` remembered for the host. On a loopback host without flags, plain HTTP is
-    /// used only when the server answers in plain HTTP. Nothing is sent to the registry yet
-    /// (but for that probe): the first request learns how it authenticates.
+    /// the host's `[registries."host"]` section of the settings file (which `login` writes).
+    /// On a loopback host with neither flags nor a `plain_http` setting, plain HTTP is used
+    /// only when the server answers in plain HTTP. Nothing is sent to the registry yet (but
+    /// for that probe): the first request learns how it authenticates.
     pub async fn connect(spec: &str, opts: &StoreOptions) -> Result<RemoteStore, StoreError> {
         let (host, base) = split_registry(spec)?;
+        let config = opts.settings()?;
         let flags = opts.plain_http || opts.insecure || opts.ca_file.is_some();
-        let remembered = HostsFile::load().get(&host).cloned();
-        let settings = if flags {
-            HostSettings {
-                plain_http: opts.plain_http,
-                insecure: opts.insecure,
-                ca_file: opts.ca_file.clone(),
-            }
+        let section = config.registry_section(&host).cloned().unwrap_or_default();
+        let (plain_http, insecure, ca_file) = if flags {
+            (opts.plain_http, opts.insecure, opts.ca_file.clone())
         } else {
-            remembered.clone().unwrap_or_default()
+            let s = section.clone();
+            (
+                s.plain_http == Some(true),
+                s.insecure == Some(true),
+                s.ca_file,
+            )
         };
-        let tls = TlsSettings::for_host(&host, settings.insecure, settings.ca_file.as_deref())?;
-        let scheme = if settings.plain_http {
+        let tls = TlsSettings::for_host(&host, insecure, ca_file.as_deref())?;
+        let scheme = if plain_http {
             Scheme::Http
-        } else if !flags && remembered.is_none() && is_loopback(&host) {
+        } else if !flags && section.plain_http.is_none() && is_loopback(&host) {
             ping::probe_scheme(&host).await
         } else {
             Scheme::Https
@@ -98,16 +101,27 @@ impl RemoteStore {
         if let Some(warning) = warning {
             tracing::warn!("{warning}");
         }
+        let resolver = crate::config::Resolver::new(&config);
+        let setting_error = |e: crate::config::ConfigError| StoreError::Config(e.to_string());
         let idle = match opts.timeout {
             Some(t) => t,
-            None => transport::idle_timeout_from_env()?,
+            None => Duration::from_secs(resolver.timeout(None).map_err(setting_error)?.value),
+        };
+        let chunk_size = match opts.chunk_size {
+            Some(bytes) => bytes,
+            None => {
+                let mib = resolver
+                    .chunk_size(None, Some(&host))
+                    .map_err(setting_error)?;
+                mib.value.saturating_mul(1024 * 1024)
+            }
         };
         let client = client::shared_client(&tls);
         let host_key = host.clone();
         Ok(RemoteStore {
             transport: std::sync::Arc::new(Transport::new(client, scheme, host, credential, idle)),
             base,
-            chunk_size: opts.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE),
+            chunk_size,
             capabilities: CapabilityRecord::load(&host_key, opts.refresh_capabilities),
         })
     }

@@ -653,24 +653,6 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(wait.min(MAX_RETRY_AFTER))
 }
 
-/// The idle timeout: `PACKREG_TIMEOUT` seconds, else the default.
-pub fn idle_timeout_from_env() -> Result<Duration, StoreError> {
-    match std::env::var(TIMEOUT_ENV) {
-        Ok(v) if !v.trim().is_empty() => v
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .map(Duration::from_secs)
-            .ok_or_else(|| {
-                StoreError::Config(format!(
-                    "{TIMEOUT_ENV}={v:?} is not a number of seconds greater than 0"
-                ))
-            }),
-        _ => Ok(DEFAULT_IDLE_TIMEOUT),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,157 @@
+//! `packreg config show`, and the settings file as the commands of this process read it.
+
+use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
+
+use packreg::config::{ConfigError, ConfigFile, Resolver, Setting};
+use serde::Serialize;
+
+use super::{Cli, Failure, Output};
+
+/// `packreg config ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum ConfigCommand {
+    /// Print the settings in force and where each comes from (flag, env, file, default).
+    Show,
+}
+
+static LOADED: OnceLock<Arc<ConfigFile>> = OnceLock::new();
+
+/// A bad setting is the user's to fix, like a bad flag: exit code 2.
+fn failure(e: ConfigError) -> Failure {
+    Failure {
+        message: e.to_string(),
+        code: 2,
+    }
+}
+
+/// The settings file, read (and the old hosts file moved into it) once per process; what it
+/// has to say (ignored keys, the move) is printed then, once.
+pub fn loaded(out: &Output) -> Result<Arc<ConfigFile>, Failure> {
+    if let Some(file) = LOADED.get() {
+        return Ok(file.clone());
+    }
+    let file = Arc::new(ConfigFile::load_default().map_err(failure)?);
+    for notice in &file.notices {
+        out.status(format!("note: {notice}"));
+    }
+    Ok(LOADED.get_or_init(|| file).clone())
+}
+
+/// The settings file, with the variables of the global flags checked now, as clap checked
+/// them when it read them itself: a bad `PACKREG_TIMEOUT` is a usage error of any command.
+pub fn checked(cli: &Cli, out: &Output) -> Result<Arc<ConfigFile>, Failure> {
+    let file = loaded(out)?;
+    {
+        let resolver = Resolver::new(&file);
+        resolver.timeout(cli.timeout).map_err(failure)?;
+        resolver.chunk_size(cli.chunk_size, None).map_err(failure)?;
+    }
+    Ok(file)
+}
+
+/// The number of blobs moved at once: `--concurrency`, else `PACKREG_CONCURRENCY`, else the
+/// settings file, else 4.
+pub fn concurrency(flag: Option<u16>, out: &Output) -> Result<usize, Failure> {
+    let file = loaded(out)?;
+    let setting = Resolver::new(&file).concurrency(flag).map_err(failure)?;
+    Ok(setting.value.into())
+}
+
+#[derive(Serialize)]
+struct Shown {
+    file: Option<std::path::PathBuf>,
+    exists: bool,
+    registry: Setting<Option<String>>,
+    timeout: Setting<u64>,
+    concurrency: Setting<u16>,
+    chunk_size: Setting<u64>,
+    registries: std::collections::BTreeMap<String, packreg::config::RegistrySection>,
+}
+
+pub fn run(cmd: &ConfigCommand, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
+    let ConfigCommand::Show = cmd;
+    let file = loaded(out)?;
+    let resolver = Resolver::new(&file);
+    let registry = resolver.registry(cli.registry.as_deref());
+    // The chunk size of the registry in force, which its own section may set.
+    let host = registry
+        .value
+        .as_deref()
+        .filter(|r| !r.starts_with("oci:"))
+        .and_then(|r| packreg::store::remote::split_registry(r).ok())
+        .map(|(host, _)| host);
+    let shown = Shown {
+        file: file.path.clone(),
+        exists: file.exists,
+        registry,
+        timeout: resolver.timeout(cli.timeout).map_err(failure)?,
+        concurrency: resolver.concurrency(None).map_err(failure)?,
+        chunk_size: resolver
+            .chunk_size(cli.chunk_size, host.as_deref())
+            .map_err(failure)?,
+        registries: file.registries.clone(),
+    };
+    if out.json {
+        out.print_json(&shown);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let where_ = match (&shown.file, shown.exists) {
+        (Some(p), true) => p.display().to_string(),
+        (Some(p), false) => format!("{} (not written yet)", p.display()),
+        (None, _) => "none (neither XDG_CONFIG_HOME nor HOME is set)".into(),
+    };
+    out.data(format!("settings file: {where_}"));
+    let registry = match &shown.registry.value {
+        Some(r) => r.clone(),
+        None => match packreg::store::default_store_path() {
+            Ok(p) => format!("oci:{} (the embedded store)", p.display()),
+            Err(_) => "the embedded store".into(),
+        },
+    };
+    let rows = [
+        ("registry", registry, &shown.registry.source),
+        (
+            "timeout",
+            format!("{} s", shown.timeout.value),
+            &shown.timeout.source,
+        ),
+        (
+            "concurrency",
+            shown.concurrency.value.to_string(),
+            &shown.concurrency.source,
+        ),
+        (
+            "chunk_size",
+            chunk_text(shown.chunk_size.value),
+            &shown.chunk_size.source,
+        ),
+    ];
+    for (key, value, source) in rows {
+        out.data(format!("{key:<12} {value:<40} {source}"));
+    }
+    for (host, section) in &shown.registries {
+        out.data(format!("[registries.\"{host}\"]"));
+        if let Some(v) = section.plain_http {
+            out.data(format!("  plain_http = {v}"));
+        }
+        if let Some(v) = section.insecure {
+            out.data(format!("  insecure = {v}"));
+        }
+        if let Some(v) = &section.ca_file {
+            out.data(format!("  ca_file = {}", v.display()));
+        }
+        if let Some(v) = section.chunk_size {
+            out.data(format!("  chunk_size = {}", chunk_text(v)));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn chunk_text(mib: u64) -> String {
+    if mib == 0 {
+        "0 (no chunked uploads)".into()
+    } else {
+        format!("{mib} MiB")
+    }
+}
