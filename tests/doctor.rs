@@ -202,3 +202,47 @@ fn doctor_names_the_token_service_of_a_bearer_registry() {
     assert_eq!(result(&report, "manifest DELETE"), "HTTP 202");
     assert!(!report.to_string().contains("dora-token-pw-5e1"));
 }
+
+#[test]
+fn doctor_writes_against_a_registry_refusing_chunks_and_mounts() {
+    let session = "/v2/s/1";
+    let server = FakeRegistry::start(vec![
+        Rule::new("GET", "/v2/", 200),
+        Rule::new("GET", "/v2/_catalog*", 404),
+        Rule::new("POST", "/v2/packreg-doctor-*?mount=*", 202).header("location", session),
+        Rule::new("POST", "/v2/packreg-doctor-*", 202)
+            .header("location", session)
+            .header("oci-chunk-min-length", "1048576"),
+        Rule::new("PATCH", session, 416),
+        Rule::new("PUT", &format!("{session}?digest=*"), 201),
+        Rule::new("DELETE", session, 204),
+        Rule::new("PUT", "/v2/packreg-doctor-*", 201),
+        Rule::new("DELETE", "/v2/packreg-doctor-*", 202),
+    ]);
+    let sb = Sandbox::new();
+    let report = sb.json(&["--plain-http", "doctor", &server.addr, "--write"]);
+    assert_eq!(result(&report, "_catalog"), "refused (HTTP 404)");
+    assert_eq!(
+        result(&report, "chunked upload"),
+        "HTTP 416, OCI-Chunk-Min-Length 1048576"
+    );
+    assert_eq!(finding(&report, "chunked upload")["ok"], false);
+    assert_eq!(
+        result(&report, "cross-repository mount"),
+        "not mounted, upload session instead (202), HTTP 202"
+    );
+    assert_eq!(result(&report, "tag DELETE"), "allowed");
+    assert!(report["requests"].as_u64().unwrap() <= 40, "{report}");
+    // Nothing but the scratch repositories was written.
+    for request in server.log() {
+        if request.method != "GET" {
+            assert!(
+                request.path.starts_with("/v2/packreg-doctor-")
+                    || request.path.starts_with(session),
+                "{} {}",
+                request.method,
+                request.path
+            );
+        }
+    }
+}
