@@ -92,6 +92,11 @@ fn doctor_on_a_plain_registry_reads_and_writes_only_scratch_repositories() {
     assert_eq!(record["referrers_api"], false);
     assert_eq!(record["chunked_uploads"], true);
     assert_eq!(record["deletes"], true);
+    assert_eq!(record["scheme"], "http");
+    assert_eq!(record["auth"], "none");
+    assert_eq!(record["range"], true);
+    assert_eq!(record["catalog"], true);
+    assert_eq!(record["catalog_page_max"], 1000);
 }
 
 #[test]

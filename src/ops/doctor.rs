@@ -125,7 +125,15 @@ async fn api_and_auth(p: &mut Probe<'_>) -> Result<(), StoreError> {
             "check the address, and the credentials (`packreg login`)"
         },
     );
-    let auth = match p.store.transport().challenge().await? {
+    let challenge = p.store.transport().challenge().await?;
+    let kind = match &challenge {
+        Challenge::Open => "none",
+        Challenge::Basic => "basic",
+        Challenge::Bearer { .. } => "bearer",
+    };
+    p.store
+        .learn_capability(|c| c.auth = Some(kind.to_string()));
+    let auth = match challenge {
         Challenge::Open => "none".to_string(),
         Challenge::Basic => "basic".to_string(),
         Challenge::Bearer { realm, service, .. } => format!(
@@ -182,6 +190,13 @@ async fn catalog(p: &mut Probe<'_>) -> Result<Option<String>, StoreError> {
     let resp = p
         .send(Request::new(Method::GET, big).scope("registry:catalog:*".into()))
         .await?;
+    let page_max = if resp.status.is_success() {
+        10_000
+    } else {
+        1000
+    };
+    p.store
+        .learn_capability(|c| c.catalog_page_max = Some(page_max));
     let (result, action) = if resp.status.is_success() {
         (
             "pages of 10000 accepted",
@@ -272,6 +287,7 @@ async fn existing_repository(p: &mut Probe<'_>, repo: &str) -> Result<(), StoreE
             )
             .await?;
         let honoured = resp.status.as_u16() == 206;
+        p.store.learn_capability(|c| c.range = Some(honoured));
         p.note(
             "Range on blob GETs",
             if honoured {

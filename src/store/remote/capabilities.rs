@@ -31,6 +31,21 @@ pub struct Capabilities {
     /// The registry deletes manifests.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deletes: Option<bool>,
+    /// `http` or `https`, as reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
+    /// `none`, `basic` or `bearer`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<String>,
+    /// The smallest chunk it takes (`OCI-Chunk-Min-Length`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chunk_min_length: Option<u64>,
+    /// Blob GETs honour `Range`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<bool>,
+    /// The largest `_catalog` page size `n` seen accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catalog_page_max: Option<u64>,
 }
 
 /// A host's record, loaded at connection and saved whenever a fact changes.

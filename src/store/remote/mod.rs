@@ -124,6 +124,10 @@ impl RemoteStore {
             chunk_size,
             capabilities: CapabilityRecord::load(&host_key, opts.refresh_capabilities),
         })
+        .inspect(|store| {
+            let scheme = store.scheme().as_str().to_string();
+            store.capabilities.learn(|c| c.scheme = Some(scheme));
+        })
     }
 
     /// The registry host (with port).

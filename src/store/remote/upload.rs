@@ -92,6 +92,10 @@ impl RemoteStore {
             .header("oci-chunk-min-length")
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(0);
+        if min_chunk > 0 {
+            self.capabilities
+                .learn(|c| c.chunk_min_length = Some(min_chunk));
+        }
         Ok(Session {
             full,
             location,
