@@ -250,7 +250,7 @@ fn a_registry_killed_mid_push_and_mid_mirror_leaves_no_tag_on_a_partial_artifact
     let sb = Sandbox::new();
     let size = 48 * MIB;
     let dir = big_pack(&sb, "1.0.0", size);
-    let args = [
+    let push = [
         "-r",
         &addr,
         "--plain-http",
@@ -259,32 +259,7 @@ fn a_registry_killed_mid_push_and_mid_mirror_leaves_no_tag_on_a_partial_artifact
         "push",
         s(&dir),
     ];
-    let child = sb
-        .command()
-        .args(args)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Kill the registry once the upload is under way, restart it 2 s later.
-    let data = reg.dir.path().join("data");
-    let start = Instant::now();
-    while dir_size(&data) < size / 4 && start.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    reg.kill();
-    std::thread::sleep(Duration::from_secs(2));
-    reg.restart();
-    let first = child.wait_with_output().unwrap();
-    if !first.status.success() {
-        // No tag may point at the partial artifact.
-        let tags = sb.run(&["-r", &addr, "--plain-http", "ls", "hello-manifests"]);
-        assert!(
-            !common::stdout(&tags).contains("1.0.0"),
-            "{}",
-            common::stdout(&tags)
-        );
-        ok(&sb.run(&args));
-    }
+    crash_during(&sb, &mut reg, &push, size);
     pulled_matches(&sb, &addr, "1.0.0", &dir);
 
     // The same for a mirror into a second registry.
@@ -299,45 +274,46 @@ fn a_registry_killed_mid_push_and_mid_mirror_leaves_no_tag_on_a_partial_artifact
         &dst_addr,
         "hello-manifests:1.0.0",
     ];
+    crash_during(&sb, &mut dst, &mirror, size);
+    pulled_matches(&sb, &dst_addr, "1.0.0", &dir);
+}
+
+/// Runs packreg with `args`, kills `reg` once a quarter of `size` bytes reached its storage and
+/// restarts it 2 s later. When the command failed, no tag may point at the partial artifact,
+/// and running it again completes.
+fn crash_during(sb: &Sandbox, reg: &mut Registry, args: &[&str], size: u64) {
     let child = sb
         .command()
-        .args(mirror)
+        .args(args)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let data = dst.dir.path().join("data");
+    let data = reg.dir.path().join("data");
     let start = Instant::now();
     while dir_size(&data) < size / 4 && start.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(20));
     }
-    dst.kill();
+    reg.kill();
     std::thread::sleep(Duration::from_secs(2));
-    dst.restart();
+    reg.restart();
     let first = child.wait_with_output().unwrap();
     if !first.status.success() {
-        let tags = sb.run(&["-r", &dst_addr, "--plain-http", "ls", "hello-manifests"]);
-        assert!(
-            !common::stdout(&tags).contains("1.0.0"),
-            "{}",
-            common::stdout(&tags)
-        );
-        ok(&sb.run(&mirror));
+        let tags = sb.run(&["-r", &reg.addr, "--plain-http", "ls", "hello-manifests"]);
+        let listed = common::stdout(&tags);
+        assert!(!listed.contains("1.0.0"), "{listed}");
+        ok(&sb.run(args));
     }
-    pulled_matches(&sb, &dst_addr, "1.0.0", &dir);
 }
 
+/// Bytes in the files below `dir`.
 fn dir_size(dir: &std::path::Path) -> u64 {
-    walk(dir)
-}
-
-fn walk(dir: &std::path::Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
     entries
         .filter_map(Result::ok)
         .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => walk(&e.path()),
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
             Ok(_) => e.metadata().map(|m| m.len()).unwrap_or(0),
             Err(_) => 0,
         })
