@@ -636,6 +636,23 @@ impl packreg::store::BlobOrigin for Memory {
     }
 }
 
+/// Uploads `content` through a store with 1 MiB chunks; returns the store for more.
+async fn upload_in_chunks(server: &FakeRegistry, digest: &Digest, content: &[u8]) -> RemoteStore {
+    let store = RemoteStore::connect(&server.addr, &chunked(1))
+        .await
+        .unwrap();
+    store
+        .put_blob_from(
+            REPO,
+            digest,
+            content.len() as u64,
+            &Memory(content.to_vec()),
+        )
+        .await
+        .unwrap();
+    store
+}
+
 fn chunked(chunk_mib: u64) -> StoreOptions {
     StoreOptions {
         chunk_size: Some(chunk_mib << 20),
@@ -668,18 +685,7 @@ async fn chunks_resume_from_the_offset_the_registry_confirms() {
             .header("range", "0-3145727"),
         Rule::new("PUT", &format!("{session}?digest={digest}"), 201),
     ]);
-    let store = RemoteStore::connect(&server.addr, &chunked(1))
-        .await
-        .unwrap();
-    store
-        .put_blob_from(
-            REPO,
-            &digest,
-            content.len() as u64,
-            &Memory(content.clone()),
-        )
-        .await
-        .unwrap();
+    let store = upload_in_chunks(&server, &digest, &content).await;
     let patches = server.requests("PATCH", &session);
     let ranges: Vec<_> = patches
         .iter()
@@ -716,18 +722,7 @@ async fn a_registry_refusing_chunks_gets_the_blob_whole() {
         Rule::new("DELETE", &first, 204),
         Rule::new("PUT", &format!("{second}?digest={digest}"), 201),
     ]);
-    let store = RemoteStore::connect(&server.addr, &chunked(1))
-        .await
-        .unwrap();
-    store
-        .put_blob_from(
-            REPO,
-            &digest,
-            content.len() as u64,
-            &Memory(content.clone()),
-        )
-        .await
-        .unwrap();
+    let store = upload_in_chunks(&server, &digest, &content).await;
     assert_eq!(server.requests("PATCH", "/v2/").len(), 1);
     assert_eq!(server.requests("DELETE", &first).len(), 1);
     let put = &server.requests("PUT", &second)[0];
