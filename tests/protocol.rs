@@ -685,7 +685,7 @@ async fn chunks_resume_from_the_offset_the_registry_confirms() {
             .header("range", "0-3145727"),
         Rule::new("PUT", &format!("{session}?digest={digest}"), 201),
     ]);
-    let store = upload_in_chunks(&server, &digest, &content).await;
+    upload_in_chunks(&server, &digest, &content).await;
     let patches = server.requests("PATCH", &session);
     let ranges: Vec<_> = patches
         .iter()
