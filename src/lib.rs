@@ -21,6 +21,7 @@ pub mod auth;
 pub mod digest;
 pub mod error;
 pub mod fsutil;
+pub mod limits;
 pub mod oci;
 pub mod ops;
 pub mod pack;

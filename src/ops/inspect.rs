@@ -75,8 +75,9 @@ pub async fn inspect(store: &dyn Store, pack_ref: &PackRef) -> Result<Inspection
         Format::Palette => {
             let layer = &manifest.layers[0];
             let title = layer.title().unwrap_or("layer").to_string();
+            let size = layer.size;
             read_blob(store, &repo, layer, false, move |r| {
-                read_pack_json_from_tarball(&title, r)
+                read_pack_json_from_tarball(&title, size, r)
             })
             .await?
         }
