@@ -119,7 +119,7 @@ pub fn read_bounded(
 
 /// A document larger than packreg reads.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{what} is larger than {} (the limit packreg reads); it is not a document packreg wrote", human(*.limit))]
+#[error("{what} is larger than {}, the most packreg reads", human(*.limit))]
 pub struct TooLarge {
     /// What was read.
     pub what: String,

@@ -6,7 +6,7 @@ mod hostile;
 
 use std::path::{Path, PathBuf};
 
-use hostile::{gz, put_artifact, raw_tar, Layer, Sandbox, ORAS_CONFIG};
+use hostile::{gz, put_artifact, raw_tar, GzTar, Layer, Sandbox, ORAS_CONFIG};
 use tar::EntryType::{Directory, Regular, Symlink};
 
 /// Symbolic links under `root` whose target, resolved, lies outside `root`.
@@ -163,4 +163,285 @@ fn the_default_pull_folder_never_leaves_the_working_folder() {
         assert_eq!(std::fs::read(victim.join("keep.txt")).unwrap(), b"mine");
         std::fs::remove_dir_all(&work).unwrap();
     }
+}
+
+const BOMB_PACK_JSON: &[u8] = br#"{"name":"bomb","version":"1.0.0"}"#;
+
+/// A Palette pack `bomb:1.0.0` whose one layer is `tarball`.
+fn palette_pack(sb: &Sandbox, tarball: &[u8]) {
+    put_artifact(
+        &sb.store(),
+        "bomb",
+        "1.0.0",
+        ORAS_CONFIG,
+        b"{}",
+        &[Layer::palette("bomb-1.0.0.tar.gz", tarball)],
+    );
+}
+
+#[test]
+fn a_long_name_bomb_is_refused_before_it_is_read() {
+    let sb = Sandbox::new();
+    // 64 MiB of long name compress to about 64 KiB; the tar crate would read them whole.
+    let mut tar = GzTar::new();
+    tar.zeros("././@LongLink", tar::EntryType::GNULongName, 64 << 20)
+        .file("bomb-1.0.0/pack.json", BOMB_PACK_JSON);
+    let layer = tar.finish();
+    assert!(layer.len() < 1 << 20, "{}", layer.len());
+    palette_pack(&sb, &layer);
+    let work = sb.dir("work");
+    for args in [
+        &["inspect", "bomb:1.0.0"][..],
+        &["pull", "bomb:1.0.0", "-o", "out"],
+    ] {
+        let out = sb.run_in(&work, args);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            hostile::stderr(&out)
+        );
+        let err = hostile::stderr(&out);
+        assert!(
+            err.contains("long name header declares 67108864 bytes")
+                && err.contains("PACKREG_MAX_TAR_HEADER_BYTES"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!work.join("out").exists());
+}
+
+#[test]
+fn unpacked_bytes_and_entries_are_capped() {
+    let sb = Sandbox::new();
+    // 100 MiB of zeros in a layer of about 100 KiB: far past 100 times its size.
+    let mut tar = GzTar::new();
+    tar.file("bomb-1.0.0/pack.json", BOMB_PACK_JSON).zeros(
+        "bomb-1.0.0/zeros",
+        tar::EntryType::Regular,
+        100 << 20,
+    );
+    palette_pack(&sb, &tar.finish());
+    let work = sb.dir("work");
+    let out = sb.run_in(&work, &["pull", "bomb:1.0.0", "-o", "out"]);
+    assert_eq!(out.status.code(), Some(1), "{}", hostile::stderr(&out));
+    assert!(
+        hostile::stderr(&out).contains("PACKREG_MAX_UNPACK_RATIO"),
+        "{}",
+        hostile::stderr(&out)
+    );
+    assert!(!work.join("out").exists());
+    // The limits are the user's to raise, for content they trust.
+    let out = sb.run_env(
+        &work,
+        &[("PACKREG_MAX_UNPACK_RATIO", "2000")],
+        &["pull", "bomb:1.0.0", "-o", "out"],
+    );
+    hostile::ok(&out);
+    assert_eq!(
+        std::fs::metadata(work.join("out/zeros")).unwrap().len(),
+        100 << 20
+    );
+    let out = sb.run_env(
+        &work,
+        &[
+            ("PACKREG_MAX_UNPACK_RATIO", "2000"),
+            ("PACKREG_MAX_UNPACKED_BYTES", "1048576"),
+        ],
+        &["pull", "bomb:1.0.0", "-o", "out2"],
+    );
+    assert!(
+        hostile::stderr(&out).contains("PACKREG_MAX_UNPACKED_BYTES"),
+        "{}",
+        hostile::stderr(&out)
+    );
+    assert!(!work.join("out2").exists());
+
+    // Entries: 300 empty files against a limit of 100.
+    let mut tar = GzTar::new();
+    tar.file("bomb-1.0.0/pack.json", BOMB_PACK_JSON);
+    for i in 0..300 {
+        tar.file(&format!("bomb-1.0.0/f{i}"), b"");
+    }
+    palette_pack(&sb, &tar.finish());
+    let out = sb.run_env(
+        &work,
+        &[("PACKREG_MAX_ENTRIES", "100")],
+        &["pull", "bomb:1.0.0", "-o", "out3"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", hostile::stderr(&out));
+    assert!(
+        hostile::stderr(&out).contains("more than 100 tar entries"),
+        "{}",
+        hostile::stderr(&out)
+    );
+    assert!(!work.join("out3").exists());
+}
+
+/// A valid JSON document of `bytes` bytes or more: `doc` followed by spaces.
+fn padded_json(doc: &[u8], bytes: usize) -> Vec<u8> {
+    let mut out = doc.to_vec();
+    out.resize(bytes.max(doc.len()), b' ');
+    out
+}
+
+const BIG: usize = 5 << 20;
+
+#[test]
+fn oversized_indexes_manifests_and_pack_json_are_refused_naming_the_limit() {
+    let sb = Sandbox::new();
+    let work = sb.dir("work");
+    let repo = sb.store().join("spectro-packs/archive/big");
+    let small = br#"{"name":"big","version":"1.0.0"}"#;
+    let digest = put_artifact(
+        &sb.store(),
+        "big",
+        "1.0.0",
+        ORAS_CONFIG,
+        b"{}",
+        &[Layer::file("pack.json", small)],
+    );
+    hostile::ok(&sb.run_in(&work, &["pull", "big:1.0.0", "-o", "ok"]));
+
+    // A bundle of this store with its index.json grown past 4 MiB.
+    let index = repo.join("index.json");
+    let original = std::fs::read(&index).unwrap();
+    std::fs::write(&index, padded_json(&original, BIG)).unwrap();
+    let bundle = sb.path("big.tar");
+    std::fs::write(&bundle, hostile::tar_of_dir(&sb.store())).unwrap();
+    let dst = format!("oci:{}", sb.path("dst").display());
+    let runs = [
+        sb.run_in(&work, &["ls", "big"]),
+        sb.run_in(&work, &["pull", "big:1.0.0", "-o", "a"]),
+        sb.run_at(&work, &dst, &[], &["import", bundle.to_str().unwrap()]),
+    ];
+    for out in runs {
+        assert_eq!(out.status.code(), Some(1), "{}", hostile::stderr(&out));
+        assert!(
+            hostile::stderr(&out).contains("index.json is larger than 4 MiB"),
+            "{}",
+            hostile::stderr(&out)
+        );
+    }
+    std::fs::write(&index, &original).unwrap();
+
+    // A manifest past 4 MiB.
+    let manifest = std::fs::read(repo.join("blobs/sha256").join(digest.hex())).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
+    doc["annotations"] = serde_json::json!({ "pad": "x".repeat(BIG) });
+    hostile::put_manifest_bytes(&sb.store(), "big", "2.0.0", doc.to_string().as_bytes());
+    let out = sb.run_in(&work, &["pull", "big:2.0.0", "-o", "b"]);
+    assert_eq!(out.status.code(), Some(1), "{}", hostile::stderr(&out));
+    assert!(
+        hostile::stderr(&out).contains("manifest is larger than 4 MiB"),
+        "{}",
+        hostile::stderr(&out)
+    );
+
+    // pack.json past 4 MiB, in a file layer and in a Palette tarball.
+    put_artifact(
+        &sb.store(),
+        "big",
+        "3.0.0",
+        ORAS_CONFIG,
+        b"{}",
+        &[Layer::file("pack.json", &padded_json(small, BIG))],
+    );
+    let mut tar = GzTar::new();
+    tar.file("big-4.0.0/pack.json", &padded_json(small, BIG));
+    put_artifact(
+        &sb.store(),
+        "big",
+        "4.0.0",
+        ORAS_CONFIG,
+        b"{}",
+        &[Layer::palette("big-4.0.0.tar.gz", &tar.finish())],
+    );
+    for args in [
+        &["pull", "big:3.0.0", "-o", "c"][..],
+        &["pull", "big:4.0.0", "-o", "d"],
+        &["inspect", "big:4.0.0"],
+    ] {
+        let out = sb.run_in(&work, args);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            hostile::stderr(&out)
+        );
+        assert!(
+            hostile::stderr(&out).contains("pack.json is larger than 4 MiB"),
+            "{args:?}: {}",
+            hostile::stderr(&out)
+        );
+    }
+    for dir in ["a", "b", "c", "d"] {
+        assert!(!work.join(dir).exists(), "{dir}");
+    }
+}
+
+#[test]
+fn declared_sizes_that_overflow_are_refused_not_wrapped() {
+    let sb = Sandbox::new();
+    let pack_json = br#"{"name":"huge","version":"1.0.0"}"#;
+    let mut layers = vec![Layer::file("a", b"a"), Layer::file("b", b"b")];
+    for layer in &mut layers {
+        layer.declared_size = Some(u64::MAX / 2 + 1);
+    }
+    put_artifact(
+        &sb.store(),
+        "huge",
+        "1.0.0",
+        "application/vnd.packreg.pack.config.v1+json",
+        pack_json,
+        &layers,
+    );
+    let out = sb.run_in(&sb.dir("work"), &["inspect", "huge:1.0.0"]);
+    assert_eq!(out.status.code(), Some(1), "{}", hostile::stderr(&out));
+    assert!(
+        hostile::stderr(&out).contains("declared sizes add up to more than 2^64 bytes"),
+        "{}",
+        hostile::stderr(&out)
+    );
+}
+
+#[test]
+fn a_bundle_holding_links_is_refused() {
+    let sb = Sandbox::new();
+    put_artifact(
+        &sb.store(),
+        "linked",
+        "1.0.0",
+        ORAS_CONFIG,
+        b"{}",
+        &[Layer::file(
+            "pack.json",
+            br#"{"name":"linked","version":"1.0.0"}"#,
+        )],
+    );
+    // The store as a bundle, plus a chain of links that climbs out of the import folder.
+    let mut bundle = hostile::tar_of_dir(&sb.store());
+    bundle.truncate(bundle.len() - 1024);
+    bundle.extend(raw_tar(&[
+        ("a/", Directory, b"", None),
+        ("a/b/", Directory, b"", None),
+        ("a/b/up", Symlink, b"", Some("../..")),
+        ("esc", Symlink, b"", Some("a/b/up/..")),
+    ]));
+    let path = sb.path("linked.tar");
+    std::fs::write(&path, bundle).unwrap();
+    let dst = format!("oci:{}", sb.path("dst").display());
+    let out = sb.run_at(
+        &sb.dir("work"),
+        &dst,
+        &[],
+        &["import", path.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", hostile::stderr(&out));
+    assert!(
+        hostile::stderr(&out).contains("\"a/b/up\" refused: links are not allowed here"),
+        "{}",
+        hostile::stderr(&out)
+    );
+    assert!(!sb.path("dst").exists(), "nothing imported");
 }

@@ -12,7 +12,7 @@ use crate::artifact::unpack::read_pack_json_from_tarball;
 use crate::artifact::{classify, ArtifactError, Format};
 use crate::digest::Digest;
 use crate::reference::PackRef;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// One layer of an inspected artifact.
 #[derive(Debug, Clone, Serialize)]
@@ -85,7 +85,15 @@ pub async fn inspect(store: &dyn Store, pack_ref: &PackRef) -> Result<Inspection
     let pack = serde_json::from_slice(&pack_json).map_err(|e| {
         ArtifactError::NotAPack(format!("pack.json of {reference} does not parse: {e}"))
     })?;
-    let size = manifest.config.size + manifest.layers.iter().map(|l| l.size).sum::<u64>();
+    // Sizes are what the manifest declares: added with a check, never wrapping.
+    let size = manifest
+        .layers
+        .iter()
+        .try_fold(manifest.config.size, |sum, l| sum.checked_add(l.size))
+        .ok_or_else(|| StoreError::Corrupt {
+            location: store.reference(&repo, raw.digest.as_str()),
+            message: "the manifest's declared sizes add up to more than 2^64 bytes".into(),
+        })?;
     Ok(Inspection {
         reference: store.reference(&repo, &reference),
         digest: raw.digest,

@@ -64,8 +64,18 @@ impl Sandbox {
 
     /// Runs packreg against the sandbox's store in `cwd` with extra environment variables.
     pub fn run_env(&self, cwd: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-        let registry = self.registry();
-        let mut full = vec!["-r", registry.as_str()];
+        self.run_at(cwd, &self.registry(), env, args)
+    }
+
+    /// Runs packreg against `registry` in `cwd` with extra environment variables.
+    pub fn run_at(
+        &self,
+        cwd: &Path,
+        registry: &str,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Output {
+        let mut full = vec!["-r", registry];
         full.extend_from_slice(args);
         let home = self.path("home");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_packreg"));
@@ -255,4 +265,81 @@ pub fn put_artifact(
             .await
             .unwrap()
     })
+}
+
+/// A gzip tar stream written entry by entry, so large hostile entries (runs of zeros) never
+/// sit in memory: header blocks are written raw, data comes from a reader.
+pub struct GzTar {
+    enc: flate2::write::GzEncoder<Vec<u8>>,
+}
+
+impl Default for GzTar {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl GzTar {
+    pub fn new() -> GzTar {
+        GzTar {
+            enc: flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()),
+        }
+    }
+
+    /// Appends a header declaring `size` bytes of type `kind`, then `size` bytes of zeros.
+    pub fn zeros(&mut self, name: &str, kind: tar::EntryType, size: u64) -> &mut Self {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(kind);
+        header.set_size(size);
+        header.set_mode(0o644);
+        header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        header.set_cksum();
+        std::io::Write::write_all(&mut self.enc, header.as_bytes()).unwrap();
+        let padded = size.div_ceil(512) * 512;
+        std::io::copy(
+            &mut std::io::Read::take(std::io::repeat(0), padded),
+            &mut self.enc,
+        )
+        .unwrap();
+        self
+    }
+
+    /// Appends a regular file with `data`.
+    pub fn file(&mut self, name: &str, data: &[u8]) -> &mut Self {
+        let tar = raw_tar(&[(name, tar::EntryType::Regular, data, None)]);
+        // raw_tar ends with two zero blocks: keep the entry only.
+        let len = 512 + data.len().div_ceil(512) * 512;
+        std::io::Write::write_all(&mut self.enc, &tar[..len]).unwrap();
+        self
+    }
+
+    /// The gzip bytes, with the end-of-archive blocks.
+    pub fn finish(mut self) -> Vec<u8> {
+        std::io::Write::write_all(&mut self.enc, &[0u8; 1024]).unwrap();
+        self.enc.finish().unwrap()
+    }
+}
+
+/// Stores manifest `bytes` as `<name>:<tag>` in the local store at `root`, unchecked.
+pub fn put_manifest_bytes(root: &Path, name: &str, tag: &str, bytes: &[u8]) -> Digest {
+    let store = LayoutStore::new(root);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(store.put_manifest(
+        &format!("spectro-packs/archive/{name}"),
+        Some(tag),
+        bytes,
+        MEDIA_TYPE_MANIFEST,
+    ))
+    .unwrap()
+}
+
+/// A plain tar of every file and folder under `dir`, names relative to it.
+pub fn tar_of_dir(dir: &Path) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.follow_symlinks(false);
+    builder.append_dir_all(".", dir).unwrap();
+    builder.into_inner().unwrap()
 }
