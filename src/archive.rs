@@ -80,8 +80,16 @@ pub fn write_tar<W: Write>(out: W, entries: &[TarEntry]) -> io::Result<W> {
                 header.set_entry_type(tar::EntryType::Regular);
                 header.set_mode(if *executable { 0o755 } else { 0o644 });
                 header.set_size(size);
-                // `take` guards against a file that grows while it is archived.
-                builder.append_data(&mut header, &entry.name, file.take(size))?;
+                // The header already says `size`: a file that shrinks or grows while it is
+                // archived would give a corrupt tar or a silently cut file. Both fail.
+                let mut exact = ExactSize {
+                    inner: file,
+                    left: size,
+                    size,
+                    path: source,
+                };
+                builder.append_data(&mut header, &entry.name, &mut exact)?;
+                exact.check_end()?;
             }
             TarEntryKind::Bytes(bytes) => {
                 header.set_entry_type(tar::EntryType::Regular);
@@ -98,6 +106,69 @@ pub fn write_tar<W: Write>(out: W, entries: &[TarEntry]) -> io::Result<W> {
 pub fn write_tar_gz<W: Write>(out: W, entries: &[TarEntry]) -> io::Result<W> {
     let gz = write_tar(gzip_writer(out), entries)?;
     gz.finish()
+}
+
+/// A file whose size changed while it was being archived.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: changed while it was being archived (it had {size} bytes when archiving began, then {found}); nothing was pushed; try again once nothing writes to it", .path.display())]
+pub struct ChangedWhileArchived {
+    /// The file.
+    pub path: PathBuf,
+    /// Its size when archiving began.
+    pub size: u64,
+    /// What was found instead.
+    pub found: &'static str,
+}
+
+/// Yields exactly `size` bytes of `inner`, failing if it ends sooner.
+struct ExactSize<'a, R> {
+    inner: R,
+    left: u64,
+    size: u64,
+    path: &'a Path,
+}
+
+impl<R: Read> ExactSize<'_, R> {
+    fn changed(&self, found: &'static str) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            ChangedWhileArchived {
+                path: self.path.to_path_buf(),
+                size: self.size,
+                found,
+            },
+        )
+    }
+
+    /// Fails if `inner` holds more than `size` bytes.
+    fn check_end(&mut self) -> io::Result<()> {
+        let mut probe = [0u8; 1];
+        loop {
+            match self.inner.read(&mut probe) {
+                Ok(0) => return Ok(()),
+                Ok(_) => return Err(self.changed("more")),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for ExactSize<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            return Ok(0);
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(self.changed("fewer"));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 fn with_path(err: io::Error, path: &Path) -> io::Error {
@@ -176,6 +247,47 @@ mod tests {
             })
             .collect();
         assert_eq!(got, vec![(long, 0o644), ("top/run.sh".into(), 0o755)]);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_file_longer_than_its_size_fails_the_archive() {
+        // procfs files report size 0 and yield bytes: exactly a file that grew after its size
+        // was read. `take(size)` used to archive it as empty, silently.
+        let entries = vec![TarEntry {
+            name: "status".into(),
+            kind: TarEntryKind::File {
+                source: "/proc/self/status".into(),
+                executable: false,
+            },
+        }];
+        let err = write_tar(Vec::new(), &entries).unwrap_err();
+        let changed = err
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<ChangedWhileArchived>())
+            .unwrap_or_else(|| panic!("{err}"));
+        assert_eq!((changed.size, changed.found), (0, "more"));
+    }
+
+    #[test]
+    fn a_file_shorter_than_its_size_fails_the_archive() {
+        let path = Path::new("shrinking");
+        let mut short = ExactSize {
+            inner: &b"abc"[..],
+            left: 5,
+            size: 5,
+            path,
+        };
+        let err = io::copy(&mut short, &mut io::sink()).unwrap_err();
+        assert!(err.to_string().contains("then fewer"), "{err}");
+        let mut exact = ExactSize {
+            inner: &b"abcde"[..],
+            left: 5,
+            size: 5,
+            path,
+        };
+        assert_eq!(io::copy(&mut exact, &mut io::sink()).unwrap(), 5);
+        exact.check_end().unwrap();
     }
 
     type RawEntry<'a> = (&'a str, tar::EntryType, &'a [u8], Option<&'a str>);
