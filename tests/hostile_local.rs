@@ -445,3 +445,60 @@ fn a_bundle_holding_links_is_refused() {
     );
     assert!(!sb.path("dst").exists(), "nothing imported");
 }
+
+#[test]
+fn inspect_says_a_palette_pack_json_is_unverified() {
+    let sb = Sandbox::new();
+    let mut tar = GzTar::new();
+    tar.file(
+        "shown-1.0.0/pack.json",
+        br#"{"name":"shown","version":"1.0.0"}"#,
+    )
+    .zeros("shown-1.0.0/data", Regular, 1 << 20);
+    let layer = tar.finish();
+    put_artifact(
+        &sb.store(),
+        "shown",
+        "1.0.0",
+        ORAS_CONFIG,
+        b"{}",
+        &[Layer::palette("shown-1.0.0.tar.gz", &layer)],
+    );
+    // Corrupt the end of the stored layer: its head, pack.json, still reads.
+    let blob = sb
+        .store()
+        .join("spectro-packs/archive/shown/blobs/sha256")
+        .join(packreg::digest::Digest::of(&layer).hex());
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let n = bytes.len();
+    bytes[n - 20] ^= 0xff;
+    std::fs::write(&blob, bytes).unwrap();
+
+    let work = sb.dir("work");
+    let json: serde_json::Value = serde_json::from_str(&hostile::ok(
+        &sb.run_in(&work, &["--json", "inspect", "shown:1.0.0"]),
+    ))
+    .unwrap();
+    assert_eq!(json["pack"]["name"], "shown");
+    assert_eq!(json["packVerified"], false);
+    let text = hostile::ok(&sb.run_in(&work, &["inspect", "shown:1.0.0"]));
+    assert!(
+        text.contains("not checked against the layer's digest"),
+        "{text}"
+    );
+    // Pull reads the whole layer and catches it.
+    let out = sb.run_in(&work, &["pull", "shown:1.0.0", "-o", "out"]);
+    assert_eq!(out.status.code(), Some(1), "{}", hostile::stderr(&out));
+    assert!(!work.join("out").exists());
+
+    // A native pack's pack.json is its verified config.
+    let src = sb.dir("src");
+    std::fs::write(src.join("pack.json"), br#"{"name":"nat","version":"1.0.0","layer":"addon","displayName":"Nat","cloudTypes":["all"],"addonType":"system app"}"#).unwrap();
+    std::fs::write(src.join("values.yaml"), b"pack:\n  namespace: nat\n").unwrap();
+    hostile::ok(&sb.run_in(&work, &["push", src.to_str().unwrap()]));
+    let json: serde_json::Value = serde_json::from_str(&hostile::ok(
+        &sb.run_in(&work, &["--json", "inspect", "nat:1.0.0"]),
+    ))
+    .unwrap();
+    assert_eq!(json["packVerified"], true);
+}

@@ -51,6 +51,11 @@ pub struct Inspection {
     pub layers: Vec<LayerInfo>,
     /// pack.json content.
     pub pack: serde_json::Value,
+    /// Whether the blob pack.json came from was checked against its digest. False for a
+    /// Palette tarball: only its head is read, up to pack.json, so what is shown may differ
+    /// from what a pull (which verifies the whole layer) would write.
+    #[serde(rename = "packVerified")]
+    pub pack_verified: bool,
 }
 
 /// Inspects `pack_ref`. Native packs need the manifest and config only; in a Palette
@@ -60,6 +65,7 @@ pub async fn inspect(store: &dyn Store, pack_ref: &PackRef) -> Result<Inspection
     let (reference, raw) = resolve_ref(store, pack_ref).await?;
     let manifest = parse_manifest(store, &repo, &raw)?;
     let format = classify(&manifest)?;
+    let pack_verified = format != Format::Palette;
     let pack_json = match format {
         Format::Native => read_small_blob(store, &repo, &manifest.config).await?,
         Format::Oras => {
@@ -113,5 +119,6 @@ pub async fn inspect(store: &dyn Store, pack_ref: &PackRef) -> Result<Inspection
             })
             .collect(),
         pack,
+        pack_verified,
     })
 }
