@@ -21,6 +21,8 @@ pub mod auth;
 pub mod digest;
 pub mod error;
 pub mod fsutil;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod limits;
 pub mod oci;
 pub mod ops;
