@@ -203,7 +203,7 @@ fn a_long_name_bomb_is_refused_before_it_is_read() {
         );
         let err = hostile::stderr(&out);
         assert!(
-            err.contains("long name header declares 67108864 bytes")
+            err.contains("long name header declaring 67108864 bytes")
                 && err.contains("PACKREG_MAX_TAR_HEADER_BYTES"),
             "{args:?}: {err}"
         );
@@ -501,4 +501,21 @@ fn inspect_says_a_palette_pack_json_is_unverified() {
     ))
     .unwrap();
     assert_eq!(json["packVerified"], true);
+}
+
+#[test]
+fn validate_reads_a_pulled_chart_within_the_limits() {
+    let sb = Sandbox::new();
+    let pack = sb.dir("pack");
+    std::fs::create_dir(pack.join("charts")).unwrap();
+    std::fs::write(pack.join("pack.json"), br#"{"name":"c","displayName":"C","version":"1.0.0","layer":"addon","cloudTypes":["all"],"addonType":"system app","charts":["charts/bomb-0.1.0.tgz"]}"#).unwrap();
+    std::fs::write(pack.join("values.yaml"), b"pack:\n  namespace: c\n").unwrap();
+    let mut tar = GzTar::new();
+    tar.zeros("././@LongLink", tar::EntryType::GNULongName, 64 << 20)
+        .file("bomb/Chart.yaml", b"name: bomb\nversion: 0.1.0\n");
+    std::fs::write(pack.join("charts/bomb-0.1.0.tgz"), tar.finish()).unwrap();
+    let out = sb.run_in(&sb.dir("work"), &["validate", pack.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = format!("{}{}", hostile::stdout(&out), hostile::stderr(&out));
+    assert!(text.contains("PACKREG_MAX_TAR_HEADER_BYTES"), "{text}");
 }

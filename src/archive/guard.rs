@@ -30,7 +30,7 @@ pub enum LimitExceeded {
         limit: u64,
     },
     /// A long-name or PAX header larger than allowed.
-    #[error("a tar {kind} header declares {size} bytes, more than the {limit} allowed (set {ENV_MAX_TAR_HEADER_BYTES} to raise this for content you trust)")]
+    #[error("has a tar {kind} header declaring {size} bytes, more than the {limit} allowed (set {ENV_MAX_TAR_HEADER_BYTES} to raise this for content you trust)")]
     Header {
         /// `long name`, `long link name`, `PAX` or `global PAX`.
         kind: &'static str,
@@ -40,7 +40,7 @@ pub enum LimitExceeded {
         limit: u64,
     },
     /// An entry size that overflows.
-    #[error("a tar entry declares a size of {0} bytes, which overflows")]
+    #[error("has a tar entry declaring a size of {0} bytes, which overflows")]
     Overflow(u64),
 }
 
