@@ -351,35 +351,13 @@ pub fn extract_tar_in<R: Read>(
                     .ok_or_else(|| unsafe_entry(&name, "symbolic link without a target"))?;
                 let link = String::from_utf8(link.into_owned())
                     .map_err(|_| unsafe_entry(&name, "link target is not valid UTF-8"))?;
-                resolve_link(root, folders, &link).map_err(|why| unsafe_entry(&name, why))?;
-                let parent = open_dirs(root, folders, &name)?;
-                make_symlink(&parent, &link, last, &name)?;
+                add_symlink(root, &parts, &link, &name)?;
             }
             tar::EntryType::Link if opts.allow_links => {
                 let link = entry
                     .link_name_bytes()
                     .ok_or_else(|| unsafe_entry(&name, "hard link without a target"))?;
-                let link = String::from_utf8_lossy(&link).into_owned();
-                let source = safe_components(&link)?;
-                let Some((source_name, source_dirs)) = source.split_last() else {
-                    return Err(unsafe_entry(&name, "hard link without a target"));
-                };
-                if let Some(top) = &opts.required_top {
-                    if source.first() != Some(top) {
-                        return Err(unsafe_entry(
-                            &name,
-                            "hard link points outside the layer's folder",
-                        ));
-                    }
-                }
-                let from = find_dirs(root, source_dirs, &name)?;
-                // A hard link to a symbolic link would copy the link's text to another
-                // folder, where it may point elsewhere: only regular files.
-                if !from.symlink_metadata(source_name)?.is_file() {
-                    return Err(unsafe_entry(&name, "hard link to something not a file"));
-                }
-                let parent = open_dirs(root, folders, &name)?;
-                from.hard_link(source_name, &parent, last)?;
+                add_hard_link(root, &parts, &String::from_utf8_lossy(&link), &name, opts)?;
                 files += 1;
             }
             tar::EntryType::Symlink | tar::EntryType::Link => {
@@ -390,6 +368,50 @@ pub fn extract_tar_in<R: Read>(
         }
     }
     Ok(files)
+}
+
+/// Creates the symbolic link `parts` → `link` once its target is known to stay inside.
+fn add_symlink(root: &Dir, parts: &[String], link: &str, name: &str) -> Result<(), ExtractError> {
+    let (last, folders) = parts
+        .split_last()
+        .ok_or_else(|| unsafe_entry(name, "empty name"))?;
+    resolve_link(root, folders, link).map_err(|why| unsafe_entry(name, why))?;
+    let parent = open_dirs(root, folders, name)?;
+    make_symlink(&parent, link, last, name)
+}
+
+/// Creates the hard link `parts` to the regular file `link` (an archive path) under `root`.
+fn add_hard_link(
+    root: &Dir,
+    parts: &[String],
+    link: &str,
+    name: &str,
+    opts: &ExtractOptions,
+) -> Result<(), ExtractError> {
+    let (last, folders) = parts
+        .split_last()
+        .ok_or_else(|| unsafe_entry(name, "empty name"))?;
+    let source = safe_components(link)?;
+    let Some((source_name, source_dirs)) = source.split_last() else {
+        return Err(unsafe_entry(name, "hard link without a target"));
+    };
+    if let Some(top) = &opts.required_top {
+        if source.first() != Some(top) {
+            return Err(unsafe_entry(
+                name,
+                "hard link points outside the layer's folder",
+            ));
+        }
+    }
+    let from = find_dirs(root, source_dirs, name)?;
+    // A hard link to a symbolic link would copy the link's text to another folder, where it
+    // may point elsewhere: only regular files.
+    if !from.symlink_metadata(source_name)?.is_file() {
+        return Err(unsafe_entry(name, "hard link to something not a file"));
+    }
+    let parent = open_dirs(root, folders, name)?;
+    from.hard_link(source_name, &parent, last)?;
+    Ok(())
 }
 
 #[cfg(unix)]
