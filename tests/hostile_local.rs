@@ -163,6 +163,27 @@ fn the_default_pull_folder_never_leaves_the_working_folder() {
         assert_eq!(std::fs::read(victim.join("keep.txt")).unwrap(), b"mine");
         std::fs::remove_dir_all(&work).unwrap();
     }
+    // By digest there is no typed tag to fall back on: refused, pointing at -o.
+    let digest = put_artifact(
+        &sb.store(),
+        "evil",
+        "2.0.0",
+        ORAS_CONFIG,
+        b"{}",
+        &[Layer::file(
+            "pack.json",
+            br#"{"name":"evil","version":"9/../../x"}"#,
+        )],
+    );
+    let work = sb.dir("a/work");
+    let out = sb.run_in(&work, &["pull", &format!("evil@{digest}")]);
+    assert_eq!(out.status.code(), Some(1), "{}", hostile::stderr(&out));
+    assert!(
+        hostile::stderr(&out).contains("-o"),
+        "{}",
+        hostile::stderr(&out)
+    );
+    assert_eq!(std::fs::read_dir(&work).unwrap().count(), 0);
 }
 
 const BOMB_PACK_JSON: &[u8] = br#"{"name":"bomb","version":"1.0.0"}"#;
