@@ -75,6 +75,17 @@ fn a_link_chain_in_a_folder_layer_does_not_carry_a_file_layer_outside() {
         0,
         "no staging left"
     );
+    // Layers extract concurrently by default: whichever lands first, nothing escapes.
+    for _ in 0..5 {
+        let out = sb.run_in(&work, &["pull", "chain:1.0.0", "-o", "out"]);
+        assert_eq!(out.status.code(), Some(1), "{}", hostile::stderr(&out));
+        assert!(!work.join("pwned.txt").exists() && !sb.path("pwned.txt").exists());
+        assert_eq!(
+            std::fs::read_dir(&work).unwrap().count(),
+            0,
+            "no staging left"
+        );
+    }
 }
 
 #[test]
