@@ -1,4 +1,5 @@
-//! Reproducible tar+gzip writing: the same files always give the same bytes.
+//! Reproducible tar+gzip writing: the same files always give the same bytes. Safe extraction
+//! lives in `extract` and the limits on what a tar may unpack to in `guard`.
 //!
 //! Entries carry zeroed mtime, uid and gid, no user or group names, folders 0755 and files 0644
 //! or 0755 (the execute bit is kept). The gzip stream has no timestamp or file name and is made
@@ -10,6 +11,15 @@ use std::path::{Path, PathBuf};
 
 use flate2::write::GzEncoder;
 use flate2::{Compression, GzBuilder};
+
+mod extract;
+mod guard;
+
+pub use extract::{
+    check_links_within, create_file, extract_tar, extract_tar_in, open_dirs, open_root,
+    resolve_link, safe_components, set_file_mode, ExtractError, ExtractOptions,
+};
+pub use guard::{limit_of, LimitExceeded, TarGuard};
 
 /// Compression level used for every gzip stream packreg writes (flate2's pure-Rust
 /// miniz_oxide backend). Changing either changes artifact digests.
@@ -70,8 +80,16 @@ pub fn write_tar<W: Write>(out: W, entries: &[TarEntry]) -> io::Result<W> {
                 header.set_entry_type(tar::EntryType::Regular);
                 header.set_mode(if *executable { 0o755 } else { 0o644 });
                 header.set_size(size);
-                // `take` guards against a file that grows while it is archived.
-                builder.append_data(&mut header, &entry.name, file.take(size))?;
+                // The header already says `size`: a file that shrinks or grows while it is
+                // archived would give a corrupt tar or a silently cut file. Both fail.
+                let mut exact = ExactSize {
+                    inner: file,
+                    left: size,
+                    size,
+                    path: source,
+                };
+                builder.append_data(&mut header, &entry.name, &mut exact)?;
+                exact.check_end()?;
             }
             TarEntryKind::Bytes(bytes) => {
                 header.set_entry_type(tar::EntryType::Regular);
@@ -90,192 +108,71 @@ pub fn write_tar_gz<W: Write>(out: W, entries: &[TarEntry]) -> io::Result<W> {
     gz.finish()
 }
 
+/// A file whose size changed while it was being archived.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: changed while it was being archived (it had {size} bytes when archiving began, then {found}); nothing was pushed; try again once nothing writes to it", .path.display())]
+pub struct ChangedWhileArchived {
+    /// The file.
+    pub path: PathBuf,
+    /// Its size when archiving began.
+    pub size: u64,
+    /// What was found instead.
+    pub found: &'static str,
+}
+
+/// Yields exactly `size` bytes of `inner`, failing if it ends sooner.
+struct ExactSize<'a, R> {
+    inner: R,
+    left: u64,
+    size: u64,
+    path: &'a Path,
+}
+
+impl<R: Read> ExactSize<'_, R> {
+    fn changed(&self, found: &'static str) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            ChangedWhileArchived {
+                path: self.path.to_path_buf(),
+                size: self.size,
+                found,
+            },
+        )
+    }
+
+    /// Fails if `inner` holds more than `size` bytes.
+    fn check_end(&mut self) -> io::Result<()> {
+        let mut probe = [0u8; 1];
+        loop {
+            match self.inner.read(&mut probe) {
+                Ok(0) => return Ok(()),
+                Ok(_) => return Err(self.changed("more")),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for ExactSize<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            return Ok(0);
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(self.changed("fewer"));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
 fn with_path(err: io::Error, path: &Path) -> io::Error {
     io::Error::new(err.kind(), format!("{}: {err}", path.display()))
-}
-
-/// A tar entry refused while extracting, or an I/O failure.
-#[derive(Debug, thiserror::Error)]
-pub enum ExtractError {
-    /// The entry would land outside the destination or is of a refused kind.
-    #[error("archive entry {entry:?} refused: {reason}")]
-    Unsafe {
-        /// The entry's name in the archive.
-        entry: String,
-        /// Why.
-        reason: String,
-    },
-    /// Reading the archive or writing a file failed.
-    #[error("{0}")]
-    Io(#[from] io::Error),
-}
-
-fn unsafe_entry(entry: &str, reason: &str) -> ExtractError {
-    ExtractError::Unsafe {
-        entry: entry.to_string(),
-        reason: reason.to_string(),
-    }
-}
-
-/// The normal components of a relative archive path or layer title; refuses absolute paths
-/// and `..`.
-pub fn safe_components(name: &str) -> Result<Vec<String>, ExtractError> {
-    let mut parts = Vec::new();
-    for comp in Path::new(name).components() {
-        match comp {
-            std::path::Component::Normal(p) => match p.to_str() {
-                Some(s) => parts.push(s.to_string()),
-                None => return Err(unsafe_entry(name, "name is not valid UTF-8")),
-            },
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                return Err(unsafe_entry(name, "path contains '..'"))
-            }
-            _ => return Err(unsafe_entry(name, "absolute path")),
-        }
-    }
-    Ok(parts)
-}
-
-/// Refuses to write through a symbolic link made by an earlier entry.
-fn check_ancestors(dest: &Path, parts: &[String], entry: &str) -> Result<(), ExtractError> {
-    let mut path = dest.to_path_buf();
-    for part in parts {
-        path.push(part);
-        if let Ok(md) = std::fs::symlink_metadata(&path) {
-            if md.file_type().is_symlink() {
-                return Err(unsafe_entry(entry, "path goes through a symbolic link"));
-            }
-        }
-    }
-    Ok(())
-}
-
-#[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_path: &Path, _mode: u32) -> io::Result<()> {
-    Ok(())
-}
-
-/// Extracts a tar stream into `dest`, refusing entries that would escape it: absolute paths,
-/// `..`, links pointing outside, writes through links, device files. With `required_top`,
-/// every entry must sit under that top folder (ORAS's directory convention). Folders get 0755,
-/// files 0644 or 0755 (keeping the execute bit). Returns the number of files written.
-pub fn extract_tar<R: Read>(
-    reader: R,
-    dest: &Path,
-    required_top: Option<&str>,
-) -> Result<u64, ExtractError> {
-    let mut archive = tar::Archive::new(reader);
-    let mut files = 0;
-    for entry in archive.entries()? {
-        let mut entry = entry?;
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let parts = safe_components(&name)?;
-        if parts.is_empty() {
-            continue;
-        }
-        if let Some(top) = required_top {
-            if parts[0] != top {
-                return Err(unsafe_entry(
-                    &name,
-                    &format!("not under the layer's folder {top:?}"),
-                ));
-            }
-        }
-        check_ancestors(dest, &parts[..parts.len() - 1], &name)?;
-        let target = parts.iter().fold(dest.to_path_buf(), |p, c| p.join(c));
-        if let Ok(md) = std::fs::symlink_metadata(&target) {
-            if md.file_type().is_symlink() {
-                return Err(unsafe_entry(&name, "would overwrite a symbolic link"));
-            }
-        }
-        let kind = entry.header().entry_type();
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        match kind {
-            tar::EntryType::Directory => {
-                std::fs::create_dir_all(&target)?;
-                set_mode(&target, 0o755)?;
-            }
-            tar::EntryType::Regular | tar::EntryType::Continuous => {
-                let exec = entry.header().mode().unwrap_or(0o644) & 0o111 != 0;
-                let mut file = io::BufWriter::with_capacity(1 << 20, File::create(&target)?);
-                io::copy(&mut entry, &mut file)?;
-                file.into_inner().map_err(|e| e.into_error())?;
-                set_mode(&target, if exec { 0o755 } else { 0o644 })?;
-                files += 1;
-            }
-            tar::EntryType::Symlink => {
-                let link = entry
-                    .link_name()?
-                    .ok_or_else(|| unsafe_entry(&name, "symbolic link without a target"))?
-                    .to_string_lossy()
-                    .into_owned();
-                if link.starts_with('/') {
-                    return Err(unsafe_entry(&name, "symbolic link to an absolute path"));
-                }
-                // Resolve the link lexically from the entry's folder; it must stay inside.
-                let mut depth: Vec<&str> = parts[..parts.len() - 1]
-                    .iter()
-                    .map(String::as_str)
-                    .collect();
-                for comp in link.split('/') {
-                    match comp {
-                        "" | "." => {}
-                        ".." => {
-                            if depth.pop().is_none() {
-                                return Err(unsafe_entry(&name, "symbolic link points outside"));
-                            }
-                        }
-                        c => depth.push(c),
-                    }
-                }
-                make_symlink(&link, &target)?;
-            }
-            tar::EntryType::Link => {
-                let link = entry
-                    .link_name()?
-                    .ok_or_else(|| unsafe_entry(&name, "hard link without a target"))?
-                    .to_string_lossy()
-                    .into_owned();
-                let link_parts = safe_components(&link)?;
-                if let Some(top) = required_top {
-                    if link_parts.first().map(String::as_str) != Some(top) {
-                        return Err(unsafe_entry(
-                            &name,
-                            "hard link points outside the layer's folder",
-                        ));
-                    }
-                }
-                check_ancestors(dest, &link_parts, &name)?;
-                let source = link_parts.iter().fold(dest.to_path_buf(), |p, c| p.join(c));
-                std::fs::hard_link(&source, &target)?;
-                files += 1;
-            }
-            tar::EntryType::XGlobalHeader | tar::EntryType::XHeader => {}
-            _ => return Err(unsafe_entry(&name, "not a file, folder or link")),
-        }
-    }
-    Ok(files)
-}
-
-#[cfg(unix)]
-fn make_symlink(link: &str, target: &Path) -> io::Result<()> {
-    std::os::unix::fs::symlink(link, target)
-}
-
-#[cfg(not(unix))]
-fn make_symlink(_link: &str, _target: &Path) -> io::Result<()> {
-    Err(io::Error::other(
-        "symbolic links are not supported on this system",
-    ))
 }
 
 #[cfg(test)]
@@ -352,6 +249,47 @@ mod tests {
         assert_eq!(got, vec![(long, 0o644), ("top/run.sh".into(), 0o755)]);
     }
 
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_file_longer_than_its_size_fails_the_archive() {
+        // procfs files report size 0 and yield bytes: exactly a file that grew after its size
+        // was read. `take(size)` used to archive it as empty, silently.
+        let entries = vec![TarEntry {
+            name: "status".into(),
+            kind: TarEntryKind::File {
+                source: "/proc/self/status".into(),
+                executable: false,
+            },
+        }];
+        let err = write_tar(Vec::new(), &entries).unwrap_err();
+        let changed = err
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<ChangedWhileArchived>())
+            .unwrap_or_else(|| panic!("{err}"));
+        assert_eq!((changed.size, changed.found), (0, "more"));
+    }
+
+    #[test]
+    fn a_file_shorter_than_its_size_fails_the_archive() {
+        let path = Path::new("shrinking");
+        let mut short = ExactSize {
+            inner: &b"abc"[..],
+            left: 5,
+            size: 5,
+            path,
+        };
+        let err = io::copy(&mut short, &mut io::sink()).unwrap_err();
+        assert!(err.to_string().contains("then fewer"), "{err}");
+        let mut exact = ExactSize {
+            inner: &b"abcde"[..],
+            left: 5,
+            size: 5,
+            path,
+        };
+        assert_eq!(io::copy(&mut exact, &mut io::sink()).unwrap(), 5);
+        exact.check_end().unwrap();
+    }
+
     type RawEntry<'a> = (&'a str, tar::EntryType, &'a [u8], Option<&'a str>);
 
     fn raw_tar(entries: &[RawEntry]) -> Vec<u8> {
@@ -390,7 +328,12 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let dest = dir.path().join("out");
             std::fs::create_dir(&dest).unwrap();
-            let err = extract_tar(raw_tar(&entries).as_slice(), &dest, None).unwrap_err();
+            let err = extract_tar(
+                raw_tar(&entries).as_slice(),
+                &dest,
+                &ExtractOptions::new(None),
+            )
+            .unwrap_err();
             assert!(
                 matches!(err, ExtractError::Unsafe { .. }),
                 "{:?}: {err}",
@@ -411,8 +354,15 @@ mod tests {
             ("l", Symlink, b"", Some("sub")),
             ("l/f", Regular, b"x", None),
         ]);
-        let err = extract_tar(tar.as_slice(), &dest, None).unwrap_err();
+        let err = extract_tar(tar.as_slice(), &dest, &ExtractOptions::new(None)).unwrap_err();
         assert!(err.to_string().contains("symbolic link"), "{err}");
+    }
+
+    fn top(name: &str) -> ExtractOptions {
+        ExtractOptions {
+            required_top: Some(name.into()),
+            ..ExtractOptions::new(None)
+        }
     }
 
     #[test]
@@ -425,11 +375,11 @@ mod tests {
             ("top/b", Symlink, b"", Some("a")),
         ]);
         assert_eq!(
-            extract_tar(tar.as_slice(), dir.path(), Some("top")).unwrap(),
+            extract_tar(tar.as_slice(), dir.path(), &top("top")).unwrap(),
             1
         );
         assert_eq!(std::fs::read(dir.path().join("top/b")).unwrap(), b"hello");
         let other = tempfile::tempdir().unwrap();
-        assert!(extract_tar(tar.as_slice(), other.path(), Some("else")).is_err());
+        assert!(extract_tar(tar.as_slice(), other.path(), &top("else")).is_err());
     }
 }

@@ -22,6 +22,9 @@ pub mod config;
 pub mod digest;
 pub mod error;
 pub mod fsutil;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod limits;
 pub mod oci;
 pub mod ops;
 pub mod pack;

@@ -2,14 +2,17 @@
 //! wraps it in a digest-verifying reader, and the destination is a staging folder that is
 //! renamed into place only when everything succeeded.
 
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use flate2::read::GzDecoder;
 
 use super::ArtifactError;
-use crate::archive::{extract_tar, safe_components, ExtractError};
+use crate::archive::{
+    create_file, extract_tar_in, open_dirs, open_root, safe_components, set_file_mode,
+    ExtractError, ExtractOptions, TarGuard,
+};
+use crate::limits::{read_bounded, UnpackLimits, MAX_PACK_JSON_BYTES};
 
 fn layer_error(layer: &str, err: impl std::fmt::Display) -> ArtifactError {
     ArtifactError::Layer {
@@ -22,78 +25,75 @@ fn extract_error(layer: &str, err: ExtractError) -> ArtifactError {
     layer_error(layer, err)
 }
 
-/// The path a layer title names under `dest`; refuses titles that would leave it.
-fn title_path(dest: &Path, title: &str) -> Result<PathBuf, ArtifactError> {
+/// The components of a layer title; refuses titles that would leave the pack folder.
+fn title_parts(title: &str) -> Result<Vec<String>, ArtifactError> {
     let parts = safe_components(title).map_err(|e| extract_error(title, e))?;
     if parts.is_empty() {
         return Err(layer_error(title, "empty title"));
     }
-    Ok(parts.iter().fold(dest.to_path_buf(), |p, c| p.join(c)))
+    Ok(parts)
 }
 
-/// Writes a file layer to `dest/<title>`; `executable` sets mode 0755.
+/// Writes a file layer to `dest/<title>`; `executable` sets mode 0755. Neither the file nor
+/// any folder on its way may be a symbolic link (a folder layer may have made one).
 pub fn write_file_layer(
     dest: &Path,
     title: &str,
     reader: &mut dyn Read,
     executable: bool,
 ) -> Result<(), ArtifactError> {
-    let path = title_path(dest, title)?;
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| ArtifactError::io(parent, e))?;
-    }
-    let file = File::create(&path).map_err(|e| ArtifactError::io(&path, e))?;
+    let parts = title_parts(title)?;
+    let root = open_root(dest).map_err(|e| ArtifactError::io(dest, e))?;
+    let file = create_file(&root, &parts, title).map_err(|e| extract_error(title, e))?;
     // A large buffered writer lets io::copy move big chunks instead of 8 KiB ones.
     let mut out = io::BufWriter::with_capacity(1 << 20, file);
     io::copy(reader, &mut out).map_err(|e| layer_error(title, e))?;
     // No fsync: the staging folder becomes visible by rename only when complete, which is
     // what readers rely on; forcing 256 MiB to disk would double the time of a pull.
-    out.into_inner()
-        .map_err(|e| ArtifactError::io(&path, e.into_error()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = if executable { 0o755 } else { 0o644 };
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
-            .map_err(|e| ArtifactError::io(&path, e))?;
-    }
-    #[cfg(not(unix))]
-    let _ = executable;
+    let file = out
+        .into_inner()
+        .map_err(|e| layer_error(title, e.into_error()))?;
+    set_file_mode(&file, executable).map_err(|e| layer_error(title, e))?;
     Ok(())
 }
 
-/// Extracts an ORAS directory layer (a gzip tar whose entries sit under `<title>/`) into
-/// `dest`.
+/// Extracts an ORAS directory layer (a gzip tar of `declared` bytes whose entries sit under
+/// `<title>/`) into `dest`.
 pub fn extract_dir_layer(
     dest: &Path,
     title: &str,
+    declared: u64,
     reader: &mut dyn Read,
 ) -> Result<(), ArtifactError> {
-    let parts = safe_components(title).map_err(|e| extract_error(title, e))?;
-    let top = parts.join("/");
+    let parts = title_parts(title)?;
+    let root = open_root(dest).map_err(|e| ArtifactError::io(dest, e))?;
     // ORAS titles are one folder name; a nested title unpacks under its full path.
-    let (base, top) = match top.rsplit_once('/') {
-        Some((parent, last)) => (title_path(dest, parent)?, last.to_string()),
-        None => (dest.to_path_buf(), top),
+    let (top, parents) = parts.split_last().unwrap_or((&parts[0], &[]));
+    let base = open_dirs(&root, parents, title).map_err(|e| extract_error(title, e))?;
+    let opts = ExtractOptions {
+        required_top: Some(top.clone()),
+        ..ExtractOptions::new(Some(declared))
     };
-    std::fs::create_dir_all(&base).map_err(|e| ArtifactError::io(&base, e))?;
-    extract_tar(GzDecoder::new(reader), &base, Some(&top)).map_err(|e| extract_error(title, e))?;
+    extract_tar_in(GzDecoder::new(reader), &base, &opts).map_err(|e| extract_error(title, e))?;
     Ok(())
 }
 
-/// Extracts a tarball layer, gzip-compressed or plain, into `dest`.
+/// Extracts a tarball layer of `declared` bytes, gzip-compressed or plain, into `dest`.
 pub fn extract_tarball(
     dest: &Path,
     layer: &str,
+    declared: u64,
     reader: &mut dyn Read,
 ) -> Result<(), ArtifactError> {
     let mut buffered = BufReader::new(reader);
     let head = buffered.fill_buf().map_err(|e| layer_error(layer, e))?;
     let gzipped = head.starts_with(&[0x1f, 0x8b]);
+    let root = open_root(dest).map_err(|e| ArtifactError::io(dest, e))?;
+    let opts = ExtractOptions::new(Some(declared));
     let result = if gzipped {
-        extract_tar(GzDecoder::new(buffered), dest, None)
+        extract_tar_in(GzDecoder::new(buffered), &root, &opts)
     } else {
-        extract_tar(buffered, dest, None)
+        extract_tar_in(buffered, &root, &opts)
     };
     result.map_err(|e| extract_error(layer, e))?;
     Ok(())
@@ -102,7 +102,9 @@ pub fn extract_tarball(
 /// The folder of an extracted tarball that holds the pack: `dir` itself when pack.json sits at
 /// its root, else its one top folder holding pack.json.
 pub fn find_pack_root(dir: &Path, layer: &str) -> Result<PathBuf, ArtifactError> {
-    if dir.join("pack.json").is_file() {
+    // symlink_metadata: a link named pack.json or a top folder that is a link is no pack.
+    let is_file = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file());
+    if is_file(&dir.join("pack.json")) {
         return Ok(dir.to_path_buf());
     }
     let entries: Vec<_> = std::fs::read_dir(dir)
@@ -111,7 +113,8 @@ pub fn find_pack_root(dir: &Path, layer: &str) -> Result<PathBuf, ArtifactError>
         .collect();
     if let [only] = entries.as_slice() {
         let path = only.path();
-        if path.is_dir() && path.join("pack.json").is_file() {
+        let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+        if is_dir && is_file(&path.join("pack.json")) {
             return Ok(path);
         }
     }
@@ -120,10 +123,11 @@ pub fn find_pack_root(dir: &Path, layer: &str) -> Result<PathBuf, ArtifactError>
     )))
 }
 
-/// Reads pack.json from the head of a tarball stream (at its root or under one top folder),
-/// stopping as soon as it has it.
+/// Reads pack.json from the head of a tarball stream of `declared` bytes (at its root or under
+/// one top folder), stopping as soon as it has it, within the unpacking limits.
 pub fn read_pack_json_from_tarball(
     layer: &str,
+    declared: u64,
     reader: &mut dyn Read,
 ) -> Result<Vec<u8>, ArtifactError> {
     let mut buffered = BufReader::new(reader);
@@ -133,9 +137,12 @@ pub fn read_pack_json_from_tarball(
     } else {
         Box::new(buffered)
     };
-    let mut archive = tar::Archive::new(source);
-    for entry in archive.entries().map_err(|e| layer_error(layer, e))? {
-        let mut entry = entry.map_err(|e| layer_error(layer, e))?;
+    let limits = UnpackLimits::from_env();
+    let guard = TarGuard::new(source, limits, limits.unpacked_cap(Some(declared)));
+    let mut archive = tar::Archive::new(guard);
+    let tar_error = |e: io::Error| extract_error(layer, e.into());
+    for entry in archive.entries().map_err(tar_error)? {
+        let mut entry = entry.map_err(tar_error)?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let parts: Vec<&str> = name
             .split('/')
@@ -143,12 +150,8 @@ pub fn read_pack_json_from_tarball(
             .collect();
         let is_pack_json = matches!(parts.as_slice(), ["pack.json"] | [_, "pack.json"]);
         if is_pack_json && entry.header().entry_type().is_file() {
-            let mut bytes = Vec::new();
-            (&mut entry)
-                .take(4 * 1024 * 1024)
-                .read_to_end(&mut bytes)
-                .map_err(|e| layer_error(layer, e))?;
-            return Ok(bytes);
+            return read_bounded(&mut entry, MAX_PACK_JSON_BYTES, "pack.json")
+                .map_err(|e| layer_error(layer, e));
         }
     }
     Err(ArtifactError::NotAPack(format!(

@@ -43,7 +43,13 @@ pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCod
             layer.digest
         ));
     }
-    out.data("pack.json:");
+    if info.pack_verified {
+        out.data("pack.json:");
+    } else {
+        out.data(
+            "pack.json (from the head of the layer, not checked against the layer's digest; pull verifies it):",
+        );
+    }
     let text = serde_json::to_string_pretty(&info.pack).unwrap_or_default();
     for line in text.lines() {
         out.data(format!("  {line}"));

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::mirror::{mirror, MirrorOptions, MirrorSummary};
 use super::OpError;
-use crate::archive::{extract_tar, write_tar, TarEntry, TarEntryKind};
+use crate::archive::{extract_tar, write_tar, ExtractOptions, TarEntry, TarEntryKind};
 use crate::digest::{hash_file, Digest};
 use crate::reference::PACKS_PREFIX;
 use crate::store::layout::LayoutStore;
@@ -154,7 +154,19 @@ pub async fn import(
     let (bundle_path, tree_for_task) = (bundle.to_path_buf(), tree.clone());
     tokio::task::spawn_blocking(move || -> Result<(), OpError> {
         let file = File::open(&bundle_path).map_err(|e| bundle_error(&bundle_path, e))?;
-        extract_tar(std::io::BufReader::new(file), &tree_for_task, None)
+        // `packreg export` writes files and folders only: links in a bundle are refused. A
+        // bundle is a plain tar: it unpacks to its own size at most, so only the header and
+        // entry limits apply.
+        let size = file
+            .metadata()
+            .map_err(|e| bundle_error(&bundle_path, e))?
+            .len();
+        let opts = ExtractOptions {
+            allow_links: false,
+            cap: size,
+            ..ExtractOptions::new(None)
+        };
+        extract_tar(std::io::BufReader::new(file), &tree_for_task, &opts)
             .map_err(|e| bundle_error(&bundle_path, e))?;
         verify_layout_blobs(&tree_for_task)?;
         Ok(())

@@ -12,7 +12,7 @@ use crate::artifact::unpack::read_pack_json_from_tarball;
 use crate::artifact::{classify, ArtifactError, Format};
 use crate::digest::Digest;
 use crate::reference::PackRef;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// One layer of an inspected artifact.
 #[derive(Debug, Clone, Serialize)]
@@ -51,6 +51,11 @@ pub struct Inspection {
     pub layers: Vec<LayerInfo>,
     /// pack.json content.
     pub pack: serde_json::Value,
+    /// Whether the blob pack.json came from was checked against its digest. False for a
+    /// Palette tarball: only its head is read, up to pack.json, so what is shown may differ
+    /// from what a pull (which verifies the whole layer) would write.
+    #[serde(rename = "packVerified")]
+    pub pack_verified: bool,
 }
 
 /// Inspects `pack_ref`. Native packs need the manifest and config only; in a Palette
@@ -60,6 +65,7 @@ pub async fn inspect(store: &dyn Store, pack_ref: &PackRef) -> Result<Inspection
     let (reference, raw) = resolve_ref(store, pack_ref).await?;
     let manifest = parse_manifest(store, &repo, &raw)?;
     let format = classify(&manifest)?;
+    let pack_verified = format != Format::Palette;
     let pack_json = match format {
         Format::Native => read_small_blob(store, &repo, &manifest.config).await?,
         Format::Oras => {
@@ -75,8 +81,9 @@ pub async fn inspect(store: &dyn Store, pack_ref: &PackRef) -> Result<Inspection
         Format::Palette => {
             let layer = &manifest.layers[0];
             let title = layer.title().unwrap_or("layer").to_string();
+            let size = layer.size;
             read_blob(store, &repo, layer, false, move |r| {
-                read_pack_json_from_tarball(&title, r)
+                read_pack_json_from_tarball(&title, size, r)
             })
             .await?
         }
@@ -84,7 +91,15 @@ pub async fn inspect(store: &dyn Store, pack_ref: &PackRef) -> Result<Inspection
     let pack = serde_json::from_slice(&pack_json).map_err(|e| {
         ArtifactError::NotAPack(format!("pack.json of {reference} does not parse: {e}"))
     })?;
-    let size = manifest.config.size + manifest.layers.iter().map(|l| l.size).sum::<u64>();
+    // Sizes are what the manifest declares: added with a check, never wrapping.
+    let size = manifest
+        .layers
+        .iter()
+        .try_fold(manifest.config.size, |sum, l| sum.checked_add(l.size))
+        .ok_or_else(|| StoreError::Corrupt {
+            location: store.reference(&repo, raw.digest.as_str()),
+            message: "the manifest's declared sizes add up to more than 2^64 bytes".into(),
+        })?;
     Ok(Inspection {
         reference: store.reference(&repo, &reference),
         digest: raw.digest,
@@ -104,5 +119,6 @@ pub async fn inspect(store: &dyn Store, pack_ref: &PackRef) -> Result<Inspection
             })
             .collect(),
         pack,
+        pack_verified,
     })
 }

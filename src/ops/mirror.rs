@@ -371,7 +371,7 @@ impl Copier<'_> {
                 match outcome {
                     BlobOutcome::Copied(bytes) => {
                         summary.blobs_copied += 1;
-                        summary.bytes_copied += bytes;
+                        summary.bytes_copied = summary.bytes_copied.saturating_add(bytes);
                     }
                     BlobOutcome::Skipped => summary.blobs_skipped += 1,
                     BlobOutcome::Mounted => summary.blobs_mounted += 1,

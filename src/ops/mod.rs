@@ -77,6 +77,9 @@ pub enum OpError {
     /// The output folder of a pull holds files.
     #[error("{}: exists and is not empty; pass --force to replace it, or choose another folder with -o", .0.display())]
     OutputExists(PathBuf),
+    /// The pulled pack's name or version cannot name the default output folder.
+    #[error("{0:?} cannot name the pull folder: pack.json's version is not a valid tag; pull NAME:VERSION, or choose the folder with -o")]
+    UnsafeOutputName(String),
     /// A tag given where a version is needed.
     #[error("{0:?} is not a version tag; give NAME:VERSION")]
     NotAVersion(String),

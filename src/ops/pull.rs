@@ -19,9 +19,10 @@ use crate::artifact::unpack::{
 };
 use crate::artifact::{classify, ArtifactError, Format};
 use crate::digest::Digest;
+use crate::limits::{read_bounded, MAX_PACK_JSON_BYTES};
 use crate::oci::{Manifest, ANNOTATION_UNPACK};
 use crate::pack::PackJson;
-use crate::reference::{PackRef, Selector};
+use crate::reference::{is_repository_component, is_valid_tag, version_to_tag, PackRef, Selector};
 use crate::store::{RawManifest, Store};
 
 /// Choices for [`pull`].
@@ -184,10 +185,17 @@ async fn finish_pull(
     } else {
         content.clone()
     };
+    // Links were checked against the extraction folder; the pack folder may be a part of it.
+    crate::archive::check_links_within(&root).map_err(|e| ArtifactError::Layer {
+        layer: full_reference.to_string(),
+        message: e.to_string(),
+    })?;
     let pack_json_path = root.join("pack.json");
-    let pack_json = std::fs::read(&pack_json_path).map_err(|_| {
+    let file = std::fs::File::open(&pack_json_path).map_err(|_| {
         ArtifactError::NotAPack(format!("{full_reference} carries no pack.json: not a pack"))
     })?;
+    let pack_json = read_bounded(file, MAX_PACK_JSON_BYTES, "pack.json")
+        .map_err(|e| ArtifactError::NotAPack(format!("{full_reference}: {e}")))?;
     let meta = PackJson::parse(&pack_json).map_err(|(field, message)| {
         ArtifactError::NotAPack(format!(
             "{full_reference}: pack.json {field} does not parse: {message}"
@@ -198,12 +206,7 @@ async fn finish_pull(
     let dest = match &opts.output {
         Some(out) => out.clone(),
         None => {
-            let fallback = if name.is_empty() {
-                pack_ref.name.clone()
-            } else {
-                name.clone()
-            };
-            let out = PathBuf::from(format!("{fallback}-{version}"));
+            let out = default_output(pack_ref, &name, &version)?;
             check_destination(&out, opts.force)?;
             out
         }
@@ -240,6 +243,32 @@ fn place(root: &Path, dest: &Path, old: &Path, force: bool) -> Result<(), OpErro
         return Err(ArtifactError::io(dest, e).into());
     }
     Ok(())
+}
+
+/// `./<name>-<version>`, from pack.json's name and version when they are a valid repository
+/// name and a valid tag (so they are one plain folder name), else from the reference the user
+/// typed. Content from a store never chooses where a pull writes.
+fn default_output(pack_ref: &PackRef, name: &str, version: &str) -> Result<PathBuf, OpError> {
+    let name = if is_repository_component(name) {
+        name
+    } else {
+        pack_ref.name.as_str()
+    };
+    let version = if is_valid_tag(&version_to_tag(version)) {
+        version.to_string()
+    } else {
+        match &pack_ref.selector {
+            Selector::Tag(tag) => tag.clone(),
+            _ => return Err(OpError::UnsafeOutputName(version.to_string())),
+        }
+    };
+    let folder = format!("{name}-{version}");
+    // Belt and braces: exactly one plain component, so the folder is inside the working one.
+    let mut comps = Path::new(&folder).components();
+    match (comps.next(), comps.next()) {
+        (Some(std::path::Component::Normal(_)), None) => Ok(PathBuf::from(folder)),
+        _ => Err(OpError::UnsafeOutputName(folder)),
+    }
 }
 
 #[cfg(unix)]
@@ -300,6 +329,7 @@ async fn download_layers(
             let cancelled = cancelled.clone();
             let dest = dest.to_path_buf();
             let title = layer.title().map(str::to_string);
+            let size = layer.size;
             if format == Format::Palette {
                 let name = title.unwrap_or_else(|| layer.digest.to_string());
                 read_blob_with_progress(store, repo, layer, true, progress, move |r| {
@@ -308,7 +338,7 @@ async fn download_layers(
                         inner: r,
                         cancelled,
                     };
-                    extract_tarball(&dest, &name, &mut r)
+                    extract_tarball(&dest, &name, size, &mut r)
                 })
                 .await?;
                 return Ok::<_, OpError>(layer.size);
@@ -331,7 +361,7 @@ async fn download_layers(
                     cancelled,
                 };
                 if unpack {
-                    extract_dir_layer(&dest, &title, &mut r)
+                    extract_dir_layer(&dest, &title, size, &mut r)
                 } else {
                     write_file_layer(&dest, &title, &mut r, executable)
                 }
@@ -346,7 +376,8 @@ async fn download_layers(
         .await
         .into_iter()
         .collect::<Result<_, _>>()?;
-    Ok(sizes.iter().sum())
+    // Each size was verified against the bytes read, yet they are the manifest's numbers.
+    Ok(sizes.iter().fold(0u64, |sum, s| sum.saturating_add(*s)))
 }
 
 #[cfg(test)]

@@ -325,11 +325,15 @@ pub async fn read_small_blob(
     repo: &str,
     desc: &Descriptor,
 ) -> Result<Vec<u8>, OpError> {
-    const LIMIT: u64 = 4 * 1024 * 1024;
+    const LIMIT: u64 = crate::limits::MAX_PACK_JSON_BYTES;
     if desc.size > LIMIT {
         return Err(StoreError::Corrupt {
             location: store.reference(repo, desc.digest.as_str()),
-            message: format!("blob of {} bytes is too large for metadata", desc.size),
+            message: format!(
+                "metadata blob of {} bytes is larger than {}, the most packreg reads",
+                desc.size,
+                crate::limits::human(LIMIT)
+            ),
         }
         .into());
     }

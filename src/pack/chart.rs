@@ -86,7 +86,16 @@ pub fn read_chart_info(path: &Path) -> Result<ChartInfo, String> {
 
 fn read_chart_archive_parts(path: &Path, want_values: bool) -> Result<Chart, String> {
     let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let size = file.metadata().map(|m| m.len()).ok();
+    // A chart pulled from a registry is content like any other: the tar crate reads long
+    // names whole, so the unpacking limits guard it too.
+    let limits = crate::limits::UnpackLimits::from_env();
+    let guard = crate::archive::TarGuard::new(
+        flate2::read::GzDecoder::new(file),
+        limits,
+        limits.unpacked_cap(size),
+    );
+    let mut archive = tar::Archive::new(guard);
     let entries = archive
         .entries()
         .map_err(|e| format!("not a readable gzip tar: {e}"))?;

@@ -13,11 +13,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{BlobReader, RawManifest, RepoLock, Store, StoreError};
 use crate::digest::{Digest, Hasher};
+use crate::limits::{read_bounded, MAX_INDEX_BYTES, MAX_MANIFEST_BYTES};
 use crate::oci::{self, Descriptor, Index, ANNOTATION_REF_NAME, MEDIA_TYPE_INDEX};
 use crate::reference::{is_repository_path, is_valid_tag};
 
-/// Largest manifest accepted, as registries limit them too.
-const MAX_MANIFEST: u64 = 4 * 1024 * 1024;
 const LAYOUT_FILE: &str = "oci-layout";
 const LAYOUT_CONTENT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 const INDEX_FILE: &str = "index.json";
@@ -67,19 +66,33 @@ impl LayoutStore {
     }
 }
 
+/// Reads a file of a store (or of an unpacked bundle) of at most `limit` bytes.
+fn read_limited(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, StoreError> {
+    let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
+    read_bounded(file, limit, what).map_err(|e| match e.get_ref() {
+        Some(inner) if inner.is::<crate::limits::TooLarge>() => StoreError::Corrupt {
+            location: path.display().to_string(),
+            message: e.to_string(),
+        },
+        _ => StoreError::io(path, e),
+    })
+}
+
 fn read_index(dir: &Path) -> Result<Index, StoreError> {
     let path = dir.join(INDEX_FILE);
-    match fs::read(&path) {
+    match read_limited(&path, MAX_INDEX_BYTES, INDEX_FILE) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
             location: path.display().to_string(),
             message: format!("not a valid OCI index: {e}"),
         }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Index {
-            schema_version: 2,
-            media_type: Some(MEDIA_TYPE_INDEX.into()),
-            ..Index::default()
-        }),
-        Err(e) => Err(StoreError::io(&path, e)),
+        Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(Index {
+                schema_version: 2,
+                media_type: Some(MEDIA_TYPE_INDEX.into()),
+                ..Index::default()
+            })
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -139,16 +152,7 @@ fn ref_name(desc: &Descriptor) -> Option<&str> {
 }
 
 fn read_verified(path: &Path, digest: &Digest, limit: u64) -> Result<Vec<u8>, StoreError> {
-    let len = fs::metadata(path)
-        .map_err(|e| StoreError::io(path, e))?
-        .len();
-    if len > limit {
-        return Err(StoreError::Corrupt {
-            location: path.display().to_string(),
-            message: format!("manifest is larger than {limit} bytes"),
-        });
-    }
-    let bytes = fs::read(path).map_err(|e| StoreError::io(path, e))?;
+    let bytes = read_limited(path, limit, "manifest")?;
     let got = Digest::of(&bytes);
     if &got != digest {
         return Err(StoreError::Integrity {
@@ -187,7 +191,7 @@ fn reachable_blobs(dir: &Path, index: &Index) -> Result<HashSet<Digest>, StoreEr
             ));
         }
         let path = LayoutStore::blob_path(dir, &desc.digest);
-        let bytes = read_verified(&path, &desc.digest, MAX_MANIFEST)
+        let bytes = read_verified(&path, &desc.digest, MAX_MANIFEST_BYTES)
             .map_err(|e| doubt(&desc.digest, format!("cannot be read ({e})")))?;
         let refs = oci::references(&desc.media_type, &bytes)
             .map_err(|e| doubt(&desc.digest, format!("does not parse ({e})")))?;
@@ -284,7 +288,7 @@ impl Store for LayoutStore {
         if !path.is_file() {
             return Err(self.not_found(format!("manifest {digest} of {repo}")));
         }
-        let bytes = read_verified(&path, &digest, MAX_MANIFEST)?;
+        let bytes = read_verified(&path, &digest, MAX_MANIFEST_BYTES)?;
         let media_type = listed_type
             .or_else(|| oci::sniff_media_type(&bytes))
             .ok_or_else(|| StoreError::Corrupt {

@@ -136,7 +136,9 @@ fn read_chart(side: &Side, rel: &str, scratch: &Path) -> Result<ChartContent, Di
         .ok_or_else(|| unreadable("was not downloaded".into()))?;
     std::fs::create_dir_all(scratch).map_err(|e| unreadable(e.to_string()))?;
     let file = std::fs::File::open(&archive).map_err(|e| unreadable(e.to_string()))?;
-    extract_tar(flate2::read::GzDecoder::new(file), scratch, None)
+    let declared = file.metadata().map(|m| m.len()).ok();
+    let opts = crate::archive::ExtractOptions::new(declared);
+    extract_tar(flate2::read::GzDecoder::new(file), scratch, &opts)
         .map_err(|e| unreadable(format!("not a readable chart archive: {e}")))?;
     let top = std::fs::read_dir(scratch)
         .map_err(|e| unreadable(e.to_string()))?

@@ -146,6 +146,9 @@ impl<'a> Side<'a> {
         }
         let palette = self.info.format == Format::Palette;
         let tarballs = self.staging.join("tarball");
+        // Extraction opens its destination folder, which must exist.
+        let dest = if palette { &tarballs } else { &self.root };
+        std::fs::create_dir_all(dest).map_err(|e| crate::artifact::ArtifactError::io(dest, e))?;
         let this = &*self;
         stream::iter(wanted)
             .map(|layer| {
@@ -156,11 +159,12 @@ impl<'a> Side<'a> {
                 };
                 async move {
                     let title = layer.title().unwrap_or_default().to_string();
+                    let size = layer.size;
                     this.fetch(&layer, move |r| {
                         if palette {
-                            extract_tarball(&dest, &title, r)
+                            extract_tarball(&dest, &title, size, r)
                         } else {
-                            extract_dir_layer(&dest, &title, r)
+                            extract_dir_layer(&dest, &title, size, r)
                         }
                     })
                     .await

@@ -1,0 +1,6 @@
+#![no_main]
+//! Fuzz target: see `packreg::fuzzing::extract`.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| packreg::fuzzing::extract(data));

@@ -1,0 +1,166 @@
+//! Every bound packreg puts on content it reads from a store or a bundle, in one place. The
+//! defaults are generous for real packs and small against a hostile one; the unpacking limits
+//! can be raised with environment variables for trusted content that needs more.
+
+/// A manifest or index read from a store or a bundle, at most (the distribution default).
+pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
+/// A local store's or bundle's `index.json`, at most.
+pub const MAX_INDEX_BYTES: u64 = MAX_MANIFEST_BYTES;
+/// pack.json, or a config blob, at most.
+pub const MAX_PACK_JSON_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Environment variable: total uncompressed bytes one layer or bundle may unpack to.
+pub const ENV_MAX_UNPACKED_BYTES: &str = "PACKREG_MAX_UNPACKED_BYTES";
+/// Environment variable: how many times its compressed size a layer may unpack to.
+pub const ENV_MAX_UNPACK_RATIO: &str = "PACKREG_MAX_UNPACK_RATIO";
+/// Environment variable: tar headers (entries, long names, PAX records) per archive.
+pub const ENV_MAX_ENTRIES: &str = "PACKREG_MAX_ENTRIES";
+/// Environment variable: size of one GNU long-name or PAX header's data.
+pub const ENV_MAX_TAR_HEADER_BYTES: &str = "PACKREG_MAX_TAR_HEADER_BYTES";
+
+/// Default of [`ENV_MAX_UNPACKED_BYTES`]: 16 GiB.
+pub const DEFAULT_MAX_UNPACKED_BYTES: u64 = 16 * 1024 * 1024 * 1024;
+/// Default of [`ENV_MAX_UNPACK_RATIO`]. Text packs compress about 5:1; 100:1 is left only by
+/// runs of zeros, which is what a decompression bomb is made of.
+pub const DEFAULT_MAX_UNPACK_RATIO: u64 = 100;
+/// The ratio never limits a layer below this many bytes: tiny layers of tiny files compress
+/// better than any ratio (a tar header is mostly zeros).
+pub const UNPACK_RATIO_FLOOR: u64 = 64 * 1024 * 1024;
+/// Default of [`ENV_MAX_ENTRIES`].
+pub const DEFAULT_MAX_ENTRIES: u64 = 100_000;
+/// Default of [`ENV_MAX_TAR_HEADER_BYTES`]: 1 MiB (a path is at most 4 KiB on Linux).
+pub const DEFAULT_MAX_TAR_HEADER_BYTES: u64 = 1024 * 1024;
+
+/// The unpacking limits in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnpackLimits {
+    /// Total uncompressed bytes, absolute.
+    pub max_unpacked_bytes: u64,
+    /// Uncompressed bytes per compressed byte declared.
+    pub max_ratio: u64,
+    /// Tar headers per archive.
+    pub max_entries: u64,
+    /// Data of one `L`, `K`, `x` or `g` header.
+    pub max_header_bytes: u64,
+}
+
+impl Default for UnpackLimits {
+    fn default() -> Self {
+        UnpackLimits {
+            max_unpacked_bytes: DEFAULT_MAX_UNPACKED_BYTES,
+            max_ratio: DEFAULT_MAX_UNPACK_RATIO,
+            max_entries: DEFAULT_MAX_ENTRIES,
+            max_header_bytes: DEFAULT_MAX_TAR_HEADER_BYTES,
+        }
+    }
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                tracing::warn!("{name}={text:?} is not a positive whole number; using {default}");
+                default
+            }
+        },
+        Err(_) => default,
+    }
+}
+
+impl UnpackLimits {
+    /// The defaults, each replaced by its environment variable when set.
+    pub fn from_env() -> Self {
+        let d = UnpackLimits::default();
+        UnpackLimits {
+            max_unpacked_bytes: env_u64(ENV_MAX_UNPACKED_BYTES, d.max_unpacked_bytes),
+            max_ratio: env_u64(ENV_MAX_UNPACK_RATIO, d.max_ratio),
+            max_entries: env_u64(ENV_MAX_ENTRIES, d.max_entries),
+            max_header_bytes: env_u64(ENV_MAX_TAR_HEADER_BYTES, d.max_header_bytes),
+        }
+    }
+
+    /// How many uncompressed bytes a stream may yield: the absolute cap, and for a compressed
+    /// layer of `declared` bytes also `ratio × declared` (never below [`UNPACK_RATIO_FLOOR`]).
+    pub fn unpacked_cap(&self, declared: Option<u64>) -> u64 {
+        match declared {
+            Some(size) => self
+                .max_ratio
+                .saturating_mul(size)
+                .max(UNPACK_RATIO_FLOOR)
+                .min(self.max_unpacked_bytes),
+            None => self.max_unpacked_bytes,
+        }
+    }
+}
+
+/// Reads at most `limit` bytes of `reader`; more is an error naming `what` and the limit.
+pub fn read_bounded(
+    reader: impl std::io::Read,
+    limit: u64,
+    what: &str,
+) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(reader, limit.saturating_add(1)),
+        &mut bytes,
+    )?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            TooLarge {
+                what: what.to_string(),
+                limit,
+            },
+        ));
+    }
+    Ok(bytes)
+}
+
+/// A document larger than packreg reads.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{what} is larger than {}, the most packreg reads", human(*.limit))]
+pub struct TooLarge {
+    /// What was read.
+    pub what: String,
+    /// The limit in bytes.
+    pub limit: u64,
+}
+
+/// `4 MiB`, `16 GiB`, or bytes.
+pub fn human(bytes: u64) -> String {
+    const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    for (unit, size) in UNITS {
+        if bytes >= size && bytes.is_multiple_of(size) {
+            return format!("{} {unit}", bytes / size);
+        }
+    }
+    format!("{bytes} bytes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ratio_cap_has_a_floor_and_a_ceiling() {
+        let l = UnpackLimits::default();
+        assert_eq!(l.unpacked_cap(Some(1)), UNPACK_RATIO_FLOOR);
+        assert_eq!(l.unpacked_cap(Some(1 << 30)), DEFAULT_MAX_UNPACKED_BYTES);
+        assert_eq!(l.unpacked_cap(Some(u64::MAX)), DEFAULT_MAX_UNPACKED_BYTES);
+        assert_eq!(l.unpacked_cap(Some(10 << 20)), 1000 << 20);
+        assert_eq!(l.unpacked_cap(None), DEFAULT_MAX_UNPACKED_BYTES);
+    }
+
+    #[test]
+    fn bounded_reads_refuse_one_byte_more() {
+        assert_eq!(read_bounded(&b"abcd"[..], 4, "x").unwrap(), b"abcd");
+        let err = read_bounded(&b"abcde"[..], 4, "index.json").unwrap_err();
+        let too = err.get_ref().unwrap().downcast_ref::<TooLarge>().unwrap();
+        assert_eq!(too.limit, 4);
+        assert!(err
+            .to_string()
+            .contains("index.json is larger than 4 bytes"));
+        assert_eq!(human(4 << 20), "4 MiB");
+    }
+}
