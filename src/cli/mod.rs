@@ -3,6 +3,7 @@
 mod build;
 mod completions;
 mod diff;
+mod index;
 mod inspect;
 mod login;
 mod ls;
@@ -94,6 +95,9 @@ enum Command {
     Import(mirror::ImportArgs),
     /// Show what changed between two packs (exit 0 identical, 1 different, 2 error).
     Diff(diff::Args),
+    /// Check or rebuild the pack index, which lists packs where `_catalog` is refused.
+    #[command(subcommand)]
+    Index(index::IndexCommand),
     /// Print a shell completion script.
     Completions(completions::Args),
     /// Write a man page per command.
@@ -151,6 +155,9 @@ pub fn run() -> ExitCode {
             run_interruptible(rt, Box::pin(mirror::run_import(args, &out, store)))
         }),
         Command::Diff(args) => diff::run(args, &cli, &out),
+        Command::Index(cmd) => with_store(&cli, |rt, store| {
+            run_interruptible(rt, Box::pin(index::run(cmd, store, &out)))
+        }),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args, &out),
     };

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
+use super::index::{entry_in_store, is_indexed_tag, record, Change};
 use super::progress::{NoProgress, Progress};
 use super::tags::update_parent_tags;
 use super::transfer::StoreOrigin;
@@ -80,6 +81,13 @@ pub struct MirrorSummary {
     /// Packs and tags that could not be copied; the rest was (unless `fail_fast` stopped
     /// the copy at the first).
     pub failures: Vec<MirrorFailure>,
+    /// Whether the source refused `_catalog` and the pack names came from its pack index.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub names_from_index: bool,
+    /// What the user should know although the copy succeeded (the destination's pack index
+    /// not updated).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// A pack, or one tag of it, that could not be copied.
@@ -149,29 +157,58 @@ pub async fn mirror(
         same_registry: src.registry_id() == dst.registry_id(),
     };
     let named = !opts.names.is_empty();
-    for (name, only_tag) in selection(src, opts).await? {
-        if let Err(e) = copier.copy_pack(&name, only_tag, named, &mut summary).await {
-            if summary.fail(opts, &name, None, e) {
-                break;
+    let (packs, from_index) = selection(src, opts).await?;
+    summary.names_from_index = from_index;
+    let mut copied = Vec::new();
+    for (name, only_tag) in packs {
+        match copier.copy_pack(&name, only_tag, named, &mut summary).await {
+            Ok(tags) => copied.extend(tags.into_iter().map(|t| (name.clone(), t))),
+            Err(e) => {
+                if summary.fail(opts, &name, None, e) {
+                    break;
+                }
             }
         }
         if opts.fail_fast && !summary.failures.is_empty() {
             break;
         }
     }
+    if !opts.dry_run {
+        summary.warnings.extend(index_copied(dst, &copied).await);
+    }
     Ok(summary)
 }
 
-/// The packs to copy: explicit names, else the source's catalog filtered by name.
+/// Records the tags now at the destination in its pack index, so it can be listed even where
+/// it refuses `_catalog`. A failure is a warning: the copy itself is done.
+async fn index_copied(dst: &dyn Store, copied: &[(String, String)]) -> Option<String> {
+    let mut changes = Vec::new();
+    for (name, tag) in copied.iter().filter(|(_, t)| is_indexed_tag(t)) {
+        match entry_in_store(dst, name, tag).await {
+            Ok(Some(entry)) => changes.push(Change::Put(entry)),
+            Ok(None) => {}
+            Err(e) => {
+                return Some(format!(
+                    "the destination's pack index was not updated ({e}); `packreg index rebuild` repairs it"
+                ))
+            }
+        }
+    }
+    record(dst, &changes).await
+}
+
+/// The packs to copy: explicit names, else the source's catalog (or, where it refuses
+/// `_catalog`, its pack index) filtered by name. The bool says whether the index named them.
 async fn selection(
     src: &dyn Store,
     opts: &MirrorOptions,
-) -> Result<Vec<(String, Option<String>)>, OpError> {
+) -> Result<(Vec<(String, Option<String>)>, bool), OpError> {
     if !opts.names.is_empty() {
-        return Ok(opts.names.clone());
+        return Ok((opts.names.clone(), false));
     }
     let mut out = Vec::new();
-    for repo in src.repositories(PACKS_PREFIX).await? {
+    let (repos, from_index) = super::list::pack_repositories(src).await?;
+    for repo in repos {
         let Some(name) = repo.strip_prefix(PACKS_PREFIX) else {
             continue;
         };
@@ -180,19 +217,20 @@ async fn selection(
         }
         out.push((name.to_string(), None));
     }
-    Ok(out)
+    Ok((out, from_index))
 }
 
 impl Copier<'_> {
     /// Copies one pack (or one tag of it). Failures of single tags are recorded in `summary`;
-    /// an error returned concerns the whole pack.
+    /// an error returned concerns the whole pack. Returns the tags the destination now has as
+    /// the source does.
     async fn copy_pack(
         &self,
         name: &str,
         only_tag: Option<String>,
         named: bool,
         summary: &mut MirrorSummary,
-    ) -> Result<(), OpError> {
+    ) -> Result<Vec<String>, OpError> {
         let repo = pack_repository(name);
         let tags = match only_tag {
             Some(tag) => vec![tag],
@@ -206,7 +244,7 @@ impl Copier<'_> {
                     location: self.src.location(),
                 });
             }
-            return Ok(());
+            return Ok(Vec::new());
         }
         summary.packs += 1;
         let _lock = if self.opts.dry_run {
@@ -223,7 +261,7 @@ impl Copier<'_> {
         repo: &str,
         tags: &[String],
         summary: &mut MirrorSummary,
-    ) -> Result<(), OpError> {
+    ) -> Result<Vec<String>, OpError> {
         // Parent tags are derived at the destination; referrer fallback tags are merged after
         // the versions they refer to.
         let (fallback, plain): (Vec<&String>, Vec<&String>) = tags
@@ -231,15 +269,19 @@ impl Copier<'_> {
             .filter(|t| !is_parent_tag(t))
             .partition(|t| t.starts_with("sha256-"));
         let mut present = Vec::new();
+        let mut done = Vec::new();
         for tag in plain {
-            if let Err(e) = self.copy_tag(name, repo, tag, &mut present, summary).await {
-                if summary.fail(self.opts, name, Some(tag), e) {
-                    return Ok(());
+            match self.copy_tag(name, repo, tag, &mut present, summary).await {
+                Ok(()) => done.push(tag.clone()),
+                Err(e) => {
+                    if summary.fail(self.opts, name, Some(tag), e) {
+                        return Ok(done);
+                    }
                 }
             }
         }
         if self.opts.dry_run {
-            return Ok(());
+            return Ok(done);
         }
         self.copy_referrers(repo, &present, &fallback, summary)
             .await?;
@@ -251,7 +293,7 @@ impl Copier<'_> {
         }
         let parents: Vec<String> = parents.into_iter().collect();
         update_parent_tags(self.dst, repo, &parents).await?;
-        Ok(())
+        Ok(done)
     }
 
     /// Copies one tag: its manifest's graph, then the tag. Records the source digest in

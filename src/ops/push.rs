@@ -7,6 +7,7 @@ use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use super::blobcache::BlobCache;
+use super::index::{Change, IndexEntry};
 use super::progress::{NoProgress, Progress};
 use super::tags::{update_parent_tags, ParentTag};
 use super::transfer::{parse_manifest, upload_or_mount, FileOrigin};
@@ -134,12 +135,13 @@ pub async fn push(
             if same_content(store, &repo, &existing, &artifact).await? {
                 tracing::info!("{reference}: identical content already stored as {existing}");
                 let parents = update_parent_tags(store, &repo, &parent_tags(&tag)).await?;
+                let warnings = index_pack(store, &pack, &tag, &existing).await;
                 return Ok(outcome(
                     existing,
                     PushStatus::Unchanged,
                     Counts::default(),
                     parents,
-                    Vec::new(),
+                    warnings,
                 ));
             }
             if !opts.force {
@@ -182,6 +184,7 @@ pub async fn push(
     if status == PushStatus::Replaced {
         warnings.extend(super::collect_garbage(store, &repo).await);
     }
+    warnings.extend(index_pack(store, &pack, &tag, &artifact.digest).await);
     Ok(outcome(
         artifact.digest.clone(),
         status,
@@ -189,6 +192,23 @@ pub async fn push(
         parents,
         warnings,
     ))
+}
+
+/// Records the pushed version in the pack index; a failure is a warning (the push is done).
+async fn index_pack(store: &dyn Store, pack: &Pack, tag: &str, digest: &Digest) -> Vec<String> {
+    let entry = IndexEntry {
+        name: pack.name().to_string(),
+        version: pack.version().to_string(),
+        tag: tag.to_string(),
+        digest: digest.clone(),
+        layer: Some(pack.meta.layer().to_string()),
+        display_name: Some(pack.meta.display_name().to_string()),
+        updated: 0,
+    };
+    super::index::record(store, &[Change::Put(entry)])
+        .await
+        .into_iter()
+        .collect()
 }
 
 /// Blobs sent and skipped, and bytes sent.
