@@ -370,3 +370,40 @@ fn rebuild_with_names_creates_the_index_for_packs_pushed_by_other_tools() {
     let (rows, _) = listed(&sb, &fixed.addr);
     assert_eq!(rows, pairs(&[("gamma", "3.0.0")]));
 }
+
+#[test]
+fn a_local_store_keeps_an_index_skopeo_reads() {
+    if !peers_available(&["skopeo"]) {
+        return;
+    }
+    let sb = Sandbox::new();
+    let store = format!("oci:{}", sb.path("store").display());
+    for (name, version) in [("alpha", "1.0.0"), ("alpha", "1.1.0"), ("beta", "2.0.0")] {
+        ok(&sb.run(&["-r", &store, "push", s(&named_pack(&sb, name, version))]));
+    }
+    ok(&sb.run(&["-r", &store, "rm", "alpha:1.0.0"]));
+    let out = std::process::Command::new("skopeo")
+        .args(["inspect", "--raw"])
+        .arg(format!("{store}/spectro-packs/packreg-index:latest"))
+        .env("HOME", sb.home.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "skopeo: {}", stderr(&out));
+    let manifest: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(manifest["artifactType"], "application/vnd.packreg.index.v1");
+    assert_eq!(
+        manifest["config"]["mediaType"],
+        "application/vnd.oci.empty.v1+json"
+    );
+    ok(&sb.run(&["-r", &store, "index", "verify"]));
+    let report: Value =
+        serde_json::from_str(&ok(&sb.run(&["-r", &store, "--json", "index", "verify"]))).unwrap();
+    assert_eq!(report["catalog"], true);
+    assert_eq!(report["packs"], serde_json::json!(["alpha", "beta"]));
+    // Old documents do not pile up: `latest` and the one pending tag that holds it.
+    let index: Value = serde_json::from_slice(
+        &std::fs::read(sb.path("store/spectro-packs/packreg-index/index.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(index["manifests"].as_array().unwrap().len(), 2, "{index}");
+}

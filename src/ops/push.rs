@@ -134,8 +134,12 @@ pub async fn push(
         Some(existing) => {
             if same_content(store, &repo, &existing, &artifact).await? {
                 tracing::info!("{reference}: identical content already stored as {existing}");
-                let parents = update_parent_tags(store, &repo, &parent_tags(&tag)).await?;
-                let warnings = index_pack(store, &pack, &tag, &existing).await;
+                let lines = parent_tags(&tag);
+                let (parents, warnings) = tokio::join!(
+                    update_parent_tags(store, &repo, &lines),
+                    index_pack(store, &pack, &tag, &existing)
+                );
+                let parents = parents?;
                 return Ok(outcome(
                     existing,
                     PushStatus::Unchanged,
@@ -179,12 +183,18 @@ pub async fn push(
             )
             .await?;
     }
-    let parents = update_parent_tags(store, &repo, &parent_tags(&tag)).await?;
+    // The index entry depends only on the manifest: it is written while the parents move.
+    let lines = parent_tags(&tag);
+    let (parents, indexed) = tokio::join!(
+        update_parent_tags(store, &repo, &lines),
+        index_pack(store, &pack, &tag, &artifact.digest)
+    );
+    let parents = parents?;
     let mut warnings = Vec::new();
     if status == PushStatus::Replaced {
         warnings.extend(super::collect_garbage(store, &repo).await);
     }
-    warnings.extend(index_pack(store, &pack, &tag, &artifact.digest).await);
+    warnings.extend(indexed);
     Ok(outcome(
         artifact.digest.clone(),
         status,
