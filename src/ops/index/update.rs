@@ -188,7 +188,9 @@ pub async fn update(store: &dyn Store, changes: &[Change]) -> Result<(), OpError
                 MEDIA_TYPE_MANIFEST,
             )
             .await?;
-        tidy(store, merged.iter().filter(|d| **d != digest)).await;
+        // Only what this write fetched: documents `latest` merely lists as held were
+        // deleted, or found undeletable, by the writer that read them.
+        tidy(store, state.read.iter().filter(|d| **d != digest)).await;
         return Ok(());
     }
     tracing::debug!("the pack index kept moving; this change waits in its pending tag");
@@ -236,5 +238,88 @@ async fn tidy(store: &dyn Store, merged: impl Iterator<Item = &Digest>) {
     }
     if let Err(e) = store.collect_garbage(INDEX_REPO).await {
         tracing::debug!("the pack index's old documents stay: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::index::IndexEntry;
+    use crate::store::layout::LayoutStore;
+
+    fn put(name: &str) -> Change {
+        Change::Put(IndexEntry {
+            name: name.into(),
+            version: "1.0.0".into(),
+            tag: "1.0.0".into(),
+            digest: Digest::of(name.as_bytes()),
+            layer: None,
+            display_name: None,
+            updated: 0,
+        })
+    }
+
+    fn names(state: &IndexState) -> Vec<String> {
+        state.names()
+    }
+
+    /// A lost race played out step by step: a writer that read the index before another
+    /// wrote moves `latest` last, to a document without the other's entry.
+    #[tokio::test]
+    async fn a_latest_overwritten_by_a_stale_writer_loses_no_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LayoutStore::new(dir.path());
+        update(&store, &[put("base")]).await.unwrap();
+        let stale = read_state(&store).await.unwrap();
+        update(&store, &[put("winner")]).await.unwrap();
+        // The stale writer passed its re-check before `winner` moved `latest`, and PUTs now.
+        let mut slots = stale.slots.clone();
+        slots.apply(&[put("loser")], now_ms());
+        let bytes =
+            serde_json::to_vec(&slots.to_file(stale.read.iter().cloned().collect())).unwrap();
+        write_doc(&store, &bytes, false).await.unwrap();
+        store
+            .put_manifest(
+                INDEX_REPO,
+                Some(LATEST),
+                &manifest_for_bytes(&bytes),
+                MEDIA_TYPE_MANIFEST,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            names(&read_state(&store).await.unwrap()),
+            ["base", "loser", "winner"]
+        );
+        // The next write merges everything into `latest` and deletes what it merged.
+        update(&store, &[put("next")]).await.unwrap();
+        let state = read_state(&store).await.unwrap();
+        assert_eq!(names(&state), ["base", "loser", "next", "winner"]);
+        let tags = store.tags(INDEX_REPO).await.unwrap();
+        assert_eq!(tags.len(), 2, "{tags:?}");
+        let (_, file) = read_doc(&store, LATEST).await.unwrap().unwrap();
+        assert_eq!(file.packs.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn removals_and_unchanged_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LayoutStore::new(dir.path());
+        assert!(!read_state(&store).await.unwrap().exists());
+        update(&store, &[put("a"), put("b")]).await.unwrap();
+        let before = store.resolve(INDEX_REPO, LATEST).await.unwrap();
+        // Nothing changes: nothing is written.
+        update(&store, &[put("a")]).await.unwrap();
+        assert_eq!(store.resolve(INDEX_REPO, LATEST).await.unwrap(), before);
+        update(
+            &store,
+            &[Change::Remove {
+                name: "a".into(),
+                tag: "1.0.0".into(),
+            }],
+        )
+        .await
+        .unwrap();
+        assert_eq!(names(&read_state(&store).await.unwrap()), ["b"]);
     }
 }
