@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
 use crate::oci::{Descriptor, Extra, Manifest, ANNOTATION_TITLE, MEDIA_TYPE_MANIFEST};
+use crate::reference::{is_repository_component, is_valid_tag};
 
 /// `artifactType` of the index manifest.
 pub const ARTIFACT_TYPE: &str = "application/vnd.packreg.index.v1";
@@ -117,13 +118,15 @@ pub enum Change {
 pub struct Slots(pub BTreeMap<(String, String), Slot>);
 
 impl Slots {
-    /// The slots of a document.
+    /// The slots of a document. Entries whose name or tag could not be a pack's are left
+    /// out: the document comes from the registry, and its names become repository paths.
     pub fn from_file(file: &IndexFile) -> Slots {
+        let valid = |name: &str, tag: &str| is_repository_component(name) && is_valid_tag(tag);
         let mut slots = Slots::default();
-        for e in &file.packs {
+        for e in file.packs.iter().filter(|e| valid(&e.name, &e.tag)) {
             slots.offer((e.name.clone(), e.tag.clone()), Slot::Present(e.clone()));
         }
-        for r in &file.removed {
+        for r in file.removed.iter().filter(|r| valid(&r.name, &r.tag)) {
             slots.offer((r.name.clone(), r.tag.clone()), Slot::Removed(r.updated));
         }
         slots
@@ -291,6 +294,22 @@ mod tests {
         let file = merged.to_file(Vec::new());
         assert_eq!(file.removed.len(), 1);
         assert_eq!(Slots::from_file(&file), merged);
+    }
+
+    #[test]
+    fn names_that_are_not_pack_names_are_left_out() {
+        let mut file = IndexFile::default();
+        for (name, tag) in [
+            ("ok", "1.0.0"),
+            ("../etc", "1.0.0"),
+            ("a/b", "1"),
+            ("ok", "x/y"),
+        ] {
+            file.packs.push(entry(name, tag, b"d"));
+        }
+        let slots = Slots::from_file(&file);
+        assert_eq!(slots.entries().len(), 1);
+        assert_eq!(slots.entries()[0].name, "ok");
     }
 
     #[test]
