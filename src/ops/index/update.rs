@@ -117,16 +117,37 @@ async fn read_doc(
 /// Reads the index: `latest` and the pending documents it does not hold, merged. An index
 /// that does not exist reads as empty ([`IndexState::exists`] says which).
 pub async fn read_state(store: &dyn Store) -> Result<IndexState, OpError> {
+    // A document that vanished while it was read was merged and deleted by a writer whose
+    // newer documents the tag list may not have shown: read again.
+    let mut attempt = 1;
+    loop {
+        match read_once(store).await? {
+            Some(state) => return Ok(state),
+            None if attempt < ATTEMPTS => attempt += 1,
+            None => {
+                return Err(StoreError::Remote {
+                    location: store.reference(INDEX_REPO, LATEST),
+                    message: "the pack index kept changing while it was read; try again".into(),
+                }
+                .into())
+            }
+        }
+    }
+}
+
+/// One read; None when a listed document vanished meanwhile.
+async fn read_once(store: &dyn Store) -> Result<Option<IndexState>, OpError> {
     let tags = store.tags(INDEX_REPO).await?;
     let mut state = IndexState::default();
     let mut held_by_latest = BTreeSet::new();
     if tags.iter().any(|t| t == LATEST) {
-        if let Some((digest, file)) = read_doc(store, LATEST).await? {
-            state.slots = Slots::from_file(&file);
-            held_by_latest.extend(file.merged);
-            state.read.insert(digest.clone());
-            state.latest = Some(digest);
-        }
+        let Some((digest, file)) = read_doc(store, LATEST).await? else {
+            return Ok(None);
+        };
+        state.slots = Slots::from_file(&file);
+        held_by_latest.extend(file.merged);
+        state.read.insert(digest.clone());
+        state.latest = Some(digest);
     }
     for tag in tags.iter().filter(|t| t.starts_with(PENDING)) {
         let Ok(digest) = format!("sha256:{}", &tag[PENDING.len()..]).parse::<Digest>() else {
@@ -139,12 +160,13 @@ pub async fn read_state(store: &dyn Store) -> Result<IndexState, OpError> {
             state.held.insert(digest);
             continue;
         }
-        if let Some((digest, file)) = read_doc(store, tag).await? {
-            state.slots.merge(&Slots::from_file(&file));
-            state.read.insert(digest);
-        }
+        let Some((digest, file)) = read_doc(store, tag).await? else {
+            return Ok(None);
+        };
+        state.slots.merge(&Slots::from_file(&file));
+        state.read.insert(digest);
     }
-    Ok(state)
+    Ok(Some(state))
 }
 
 fn now_ms() -> u64 {
