@@ -415,3 +415,26 @@ fn a_local_store_keeps_an_index_skopeo_reads() {
     .unwrap();
     assert_eq!(index["manifests"].as_array().unwrap().len(), 2, "{index}");
 }
+
+#[test]
+fn an_imported_bundle_is_listable_where_catalog_is_refused() {
+    if !peers_available(&["docker-registry"]) {
+        return;
+    }
+    let sb = Sandbox::new();
+    let store = format!("oci:{}", sb.path("store").display());
+    for (name, version) in [("alpha", "1.0.0"), ("beta", "2.0.0")] {
+        ok(&sb.run(&["-r", &store, "push", s(&named_pack(&sb, name, version))]));
+    }
+    let bundle = sb.path("packs.tar");
+    ok(&sb.run(&["-r", &store, "export", "--all", "-o", s(&bundle)]));
+    let reg = Registry::start(Tls::None, None);
+    let proxy = catalog_refused(&reg);
+    ok(&run(&sb, &proxy.addr, &["import", s(&bundle)]));
+    let (rows, err) = listed(&sb, &proxy.addr);
+    assert_eq!(rows, pairs(&[("alpha", "1.0.0"), ("beta", "2.0.0")]));
+    assert!(
+        err.contains("the pack names come from the pack index"),
+        "{err}"
+    );
+}
