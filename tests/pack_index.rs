@@ -438,3 +438,41 @@ fn an_imported_bundle_is_listable_where_catalog_is_refused() {
         "{err}"
     );
 }
+
+/// Catalog refused the way token registries refuse it (GHCR, Docker Hub): the token service
+/// does not grant `registry:catalog:*` to the account. The index is written and read through
+/// the same token flow as the packs.
+#[test]
+fn a_token_registry_that_grants_no_catalog_is_listed_from_the_index() {
+    if !peers_available(&["docker-registry", "openssl", "python3"]) {
+        return;
+    }
+    use common::registry::TokenUser;
+    const PW: &str = "bob-token-pw-4e1";
+    let reg = Registry::start_with_tokens(&[TokenUser {
+        name: "bob",
+        password: PW,
+        actions: &["pull", "push", "delete"],
+        refresh_token: None,
+    }]);
+    let sb = Sandbox::new();
+    ok(&sb.run_with_stdin(
+        &["login", &reg.addr, "-u", "bob", "--password-stdin"],
+        Some(PW),
+    ));
+    for (name, version) in [("alpha", "1.0.0"), ("beta", "2.0.0")] {
+        let out = sb.run(&["-r", &reg.addr, "push", s(&named_pack(&sb, name, version))]);
+        ok(&out);
+        assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    }
+    let out = sb.run(&["-r", &reg.addr, "--json", "ls"]);
+    let rows: Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 2, "{rows}");
+    assert!(
+        stderr(&out).contains("the pack names come from the pack index"),
+        "{}",
+        stderr(&out)
+    );
+    ok(&sb.run(&["-r", &reg.addr, "rm", "beta:2.0.0"]));
+    ok(&sb.run(&["-r", &reg.addr, "index", "verify"]));
+}
