@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::update::{read_state, update, IndexState};
+use super::update::{read_state, read_state_with, update_with, IndexState};
 use super::{entry_in_store, is_indexed_tag, Change, INDEX_REPO, LATEST};
 use crate::digest::Digest;
 use crate::ops::tags::tag_digests;
@@ -168,7 +168,8 @@ pub async fn verify(store: &dyn Store, given: &[String]) -> Result<Verification,
 /// Makes the index list exactly the tags the registry has for the packs `names` (default:
 /// every pack the index or the catalog knows); entries of other packs stay.
 pub async fn rebuild(store: &dyn Store, given: &[String]) -> Result<Rebuilt, OpError> {
-    let state = read_state(store).await?;
+    // A document that cannot be read is replaced: its entries come back from the tags.
+    let state = read_state_with(store, true).await?;
     let (packs, _) = names(store, &state, given).await?;
     let mut changes = Vec::new();
     let (mut entries, mut removed) = (0, 0);
@@ -190,7 +191,7 @@ pub async fn rebuild(store: &dyn Store, given: &[String]) -> Result<Rebuilt, OpE
             }
         }
     }
-    update(store, &changes).await?;
+    update_with(store, &changes, true).await?;
     Ok(Rebuilt {
         index: store.reference(INDEX_REPO, LATEST),
         packs,

@@ -44,6 +44,8 @@ pub struct IndexState {
     read: BTreeSet<Digest>,
     /// Pending documents `latest` already holds (not fetched).
     held: BTreeSet<Digest>,
+    /// Documents that could not be read, left out (only when reading to rebuild).
+    unreadable: BTreeSet<Digest>,
 }
 
 impl IndexState {
@@ -77,7 +79,7 @@ async fn read_doc(
     let location = store.reference(INDEX_REPO, reference);
     let corrupt = |message: String| StoreError::Corrupt {
         location: location.clone(),
-        message,
+        message: format!("{message}; `packreg index rebuild NAME...` replaces it"),
     };
     let manifest: Manifest = serde_json::from_slice(&raw.bytes)
         .map_err(|e| corrupt(format!("the index manifest does not parse: {e}")))?;
@@ -117,11 +119,20 @@ async fn read_doc(
 /// Reads the index: `latest` and the pending documents it does not hold, merged. An index
 /// that does not exist reads as empty ([`IndexState::exists`] says which).
 pub async fn read_state(store: &dyn Store) -> Result<IndexState, OpError> {
+    read_state_with(store, false).await
+}
+
+/// [`read_state`]; with `discard`, documents that cannot be read (not packreg's, damaged)
+/// are left out instead of failing the read, and the next write deletes them (for rebuild).
+pub(super) async fn read_state_with(
+    store: &dyn Store,
+    discard: bool,
+) -> Result<IndexState, OpError> {
     // A document that vanished while it was read was merged and deleted by a writer whose
     // newer documents the tag list may not have shown: read again.
     let mut attempt = 1;
     loop {
-        match read_once(store).await? {
+        match read_once(store, discard).await? {
             Some(state) => return Ok(state),
             None if attempt < ATTEMPTS => attempt += 1,
             None => {
@@ -135,19 +146,49 @@ pub async fn read_state(store: &dyn Store) -> Result<IndexState, OpError> {
     }
 }
 
+/// One document, or with `discard` the digest of one that cannot be read.
+enum Read {
+    Doc(Digest, IndexFile),
+    Unreadable(Digest),
+    Vanished,
+}
+
+async fn read_or_discard(store: &dyn Store, tag: &str, discard: bool) -> Result<Read, OpError> {
+    match read_doc(store, tag).await {
+        Ok(Some((digest, file))) => Ok(Read::Doc(digest, file)),
+        Ok(None) => Ok(Read::Vanished),
+        Err(OpError::Store(e @ (StoreError::Corrupt { .. } | StoreError::Integrity { .. })))
+            if discard =>
+        {
+            tracing::warn!("{}: left out: {e}", store.reference(INDEX_REPO, tag));
+            Ok(match store.resolve(INDEX_REPO, tag).await? {
+                Some(digest) => Read::Unreadable(digest),
+                None => Read::Vanished,
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// One read; None when a listed document vanished meanwhile.
-async fn read_once(store: &dyn Store) -> Result<Option<IndexState>, OpError> {
+async fn read_once(store: &dyn Store, discard: bool) -> Result<Option<IndexState>, OpError> {
     let tags = store.tags(INDEX_REPO).await?;
     let mut state = IndexState::default();
     let mut held_by_latest = BTreeSet::new();
     if tags.iter().any(|t| t == LATEST) {
-        let Some((digest, file)) = read_doc(store, LATEST).await? else {
-            return Ok(None);
-        };
-        state.slots = Slots::from_file(&file);
-        held_by_latest.extend(file.merged);
-        state.read.insert(digest.clone());
-        state.latest = Some(digest);
+        match read_or_discard(store, LATEST, discard).await? {
+            Read::Doc(digest, file) => {
+                state.slots = Slots::from_file(&file);
+                held_by_latest.extend(file.merged);
+                state.read.insert(digest.clone());
+                state.latest = Some(digest);
+            }
+            Read::Unreadable(digest) => {
+                state.unreadable.insert(digest.clone());
+                state.latest = Some(digest);
+            }
+            Read::Vanished => return Ok(None),
+        }
     }
     for tag in tags.iter().filter(|t| t.starts_with(PENDING)) {
         let Ok(digest) = format!("sha256:{}", &tag[PENDING.len()..]).parse::<Digest>() else {
@@ -160,11 +201,16 @@ async fn read_once(store: &dyn Store) -> Result<Option<IndexState>, OpError> {
             state.held.insert(digest);
             continue;
         }
-        let Some((digest, file)) = read_doc(store, tag).await? else {
-            return Ok(None);
-        };
-        state.slots.merge(&Slots::from_file(&file));
-        state.read.insert(digest);
+        match read_or_discard(store, tag, discard).await? {
+            Read::Doc(digest, file) => {
+                state.slots.merge(&Slots::from_file(&file));
+                state.read.insert(digest);
+            }
+            Read::Unreadable(digest) => {
+                state.unreadable.insert(digest);
+            }
+            Read::Vanished => return Ok(None),
+        }
     }
     Ok(Some(state))
 }
@@ -180,16 +226,26 @@ fn now_ms() -> u64 {
 /// lost to a concurrent writer). Costs one read of the index, two blob and two manifest
 /// writes, and a delete of the document it replaces.
 pub async fn update(store: &dyn Store, changes: &[Change]) -> Result<(), OpError> {
-    if changes.is_empty() {
+    update_with(store, changes, false).await
+}
+
+/// [`update`]; with `discard`, documents that cannot be read are replaced (see
+/// [`read_state_with`]).
+pub(super) async fn update_with(
+    store: &dyn Store,
+    changes: &[Change],
+    discard: bool,
+) -> Result<(), OpError> {
+    if changes.is_empty() && !discard {
         return Ok(());
     }
     // Serialises writers of a local store; registries have no lock (no-op).
     let _lock = store.lock(INDEX_REPO).await?;
     for attempt in 1..=ATTEMPTS {
-        let state = read_state(store).await?;
+        let state = read_state_with(store, discard).await?;
         let mut slots = state.slots.clone();
         slots.apply(changes, now_ms());
-        if slots == state.slots && state.exists() {
+        if slots == state.slots && state.exists() && state.unreadable.is_empty() {
             return Ok(());
         }
         let merged: Vec<Digest> = state.read.union(&state.held).cloned().collect();
@@ -212,7 +268,8 @@ pub async fn update(store: &dyn Store, changes: &[Change]) -> Result<(), OpError
             .await?;
         // Only what this write fetched: documents `latest` merely lists as held were
         // deleted, or found undeletable, by the writer that read them.
-        tidy(store, state.read.iter().filter(|d| **d != digest)).await;
+        let replaced = state.read.union(&state.unreadable);
+        tidy(store, replaced.filter(|d| **d != digest)).await;
         return Ok(());
     }
     tracing::debug!("the pack index kept moving; this change waits in its pending tag");
@@ -343,5 +400,33 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(names(&read_state(&store).await.unwrap()), ["b"]);
+    }
+}
+
+#[cfg(test)]
+mod unreadable_tests {
+    use super::*;
+    use crate::store::layout::LayoutStore;
+
+    #[tokio::test]
+    async fn a_document_that_is_not_an_index_fails_reads_and_rebuild_replaces_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LayoutStore::new(dir.path());
+        put_small_blob(&store, &Digest::of(EMPTY_CONFIG), EMPTY_CONFIG)
+            .await
+            .unwrap();
+        // Another tool's artifact under `latest`: a manifest with no index layer.
+        let foreign = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#;
+        store
+            .put_manifest(INDEX_REPO, Some(LATEST), foreign, MEDIA_TYPE_MANIFEST)
+            .await
+            .unwrap();
+        let err = read_state(&store).await.unwrap_err().to_string();
+        assert!(err.contains("packreg index rebuild"), "{err}");
+        update_with(&store, &[], true).await.unwrap();
+        let state = read_state(&store).await.unwrap();
+        assert!(state.exists() && state.names().is_empty());
+        let tags = store.tags(INDEX_REPO).await.unwrap();
+        assert_eq!(tags.len(), 2, "{tags:?}");
     }
 }
