@@ -40,6 +40,7 @@ fn doctor_on_a_plain_registry_reads_and_writes_only_scratch_repositories() {
         "push",
         pack("probe").to_str().unwrap(),
     ]));
+    let before = reg.log().len();
     let report = sb.json(&["--plain-http", "doctor", &reg.addr, "--write"]);
     assert!(report["requests"].as_u64().unwrap() <= 40, "{report}");
     assert_eq!(result(&report, "authentication"), "none");
@@ -68,16 +69,14 @@ fn doctor_on_a_plain_registry_reads_and_writes_only_scratch_repositories() {
         .collect();
     assert_eq!(names, vec![Value::from("probe")]);
     let log = reg.log();
-    for line in log.lines().filter(|l| {
+    for line in log[before..].lines().filter(|l| {
         l.contains("\"PUT ")
             || l.contains("\"POST ")
             || l.contains("\"PATCH ")
             || l.contains("\"DELETE ")
     }) {
-        let doctor_write = line.contains("/v2/packreg-doctor-");
-        let push = line.contains("/v2/spectro-packs/archive/probe/");
         assert!(
-            doctor_write || push,
+            line.contains("/v2/packreg-doctor-"),
             "a write outside the scratch repositories: {line}"
         );
     }

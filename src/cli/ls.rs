@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use packreg::ops::list;
+use packreg::ops::list::list_packs;
 use packreg::reference::is_repository_component;
 use packreg::store::Store;
 
@@ -28,7 +28,14 @@ pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCod
             });
         }
     }
-    let rows = list(store, args.name.as_deref(), args.filter.as_deref()).await?;
+    let listing = list_packs(store, args.name.as_deref(), args.filter.as_deref()).await?;
+    if listing.from_index {
+        // On stderr, also with --json, so scripts see it without it spoiling the data.
+        if !out.quiet {
+            eprintln!("{}", index_note(store));
+        }
+    }
+    let rows = listing.rows;
     if out.json {
         out.print_json(&rows);
         return Ok(ExitCode::SUCCESS);
@@ -76,4 +83,16 @@ pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCod
         out.data(line.join("  ").trim_end());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The note printed when pack names come from the pack index.
+pub fn index_note(store: &dyn Store) -> String {
+    format!(
+        "note: {} refuses to list its repositories (_catalog); the pack names come from the pack index {}",
+        store.location(),
+        store.reference(
+            packreg::ops::index::INDEX_REPO,
+            packreg::ops::index::LATEST
+        )
+    )
 }

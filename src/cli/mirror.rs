@@ -158,6 +158,11 @@ fn options(
 }
 
 fn report(summary: &MirrorSummary, out: &Output, what: &str) {
+    if summary.names_from_index && !out.quiet {
+        // On stderr, also with --json, so scripts see it without it spoiling the data.
+        eprintln!("note: the source refuses to list its repositories (_catalog); the pack names come from its pack index (spectro-packs/packreg-index:latest)");
+    }
+    out.warnings(&summary.warnings);
     if out.json {
         out.print_json(summary);
         return;

@@ -5,6 +5,7 @@ mod completions;
 mod config;
 mod diff;
 mod doctor;
+mod index;
 mod inspect;
 mod login;
 mod ls;
@@ -107,6 +108,9 @@ enum Command {
     /// Show the settings in force (config.toml, environment, flags).
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Check or rebuild the pack index, which lists packs where `_catalog` is refused.
+    #[command(subcommand)]
+    Index(index::IndexCommand),
     /// Print a shell completion script.
     Completions(completions::Args),
     /// Write a man page per command.
@@ -168,6 +172,9 @@ pub fn run() -> ExitCode {
         }),
         Command::Diff(args) => diff::run(args, &cli, &out),
         Command::Config(cmd) => config::run(cmd, &cli, &out),
+        Command::Index(cmd) => with_store(&cli, &out, |rt, store| {
+            run_interruptible(rt, Box::pin(index::run(cmd, store, &out)))
+        }),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args, &out),
     };

@@ -51,6 +51,7 @@ pub async fn run(cmd: &TagCommand, store: &dyn Store, out: &Output) -> Result<Ex
                 out.print_json(&done);
             } else {
                 out.status(format!("Tagged {} -> {}", done.reference, done.digest));
+                out.warnings(&done.warnings);
             }
         }
         TagCommand::Rm { reference } => {

@@ -11,7 +11,7 @@ use crate::artifact::media::{ANNOTATION_DISPLAY_NAME, ANNOTATION_LAYER};
 use crate::digest::Digest;
 use crate::oci::ANNOTATION_VERSION;
 use crate::reference::{pack_repository, PACKS_PREFIX};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// One pack version in a listing.
 #[derive(Debug, Clone, Serialize)]
@@ -72,6 +72,15 @@ async fn version_row(
     }))
 }
 
+/// A listing and where its pack names came from.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    /// The versions.
+    pub rows: Vec<PackVersion>,
+    /// Whether the pack names came from the pack index (the store refused `_catalog`).
+    pub from_index: bool,
+}
+
 /// Lists the versions of pack `name`, or of every pack whose name contains `filter`. Reads
 /// tags and manifests only. Sorted by name, then version.
 pub async fn list(
@@ -79,9 +88,40 @@ pub async fn list(
     name: Option<&str>,
     filter: Option<&str>,
 ) -> Result<Vec<PackVersion>, OpError> {
-    let repos = match name {
-        Some(name) => vec![pack_repository(name)],
-        None => store.repositories(PACKS_PREFIX).await?,
+    Ok(list_packs(store, name, filter).await?.rows)
+}
+
+/// The pack repositories of `store`: from its catalog, else (where the catalog is refused)
+/// from its pack index. The bool says whether the index gave them.
+pub async fn pack_repositories(store: &dyn Store) -> Result<(Vec<String>, bool), OpError> {
+    match store.repositories(PACKS_PREFIX).await {
+        Ok(repos) => Ok((repos, false)),
+        Err(StoreError::Unsupported(_)) => {
+            let state = super::index::read_state(store).await?;
+            if !state.exists() {
+                return Err(OpError::NoPackNames {
+                    location: store.location(),
+                });
+            }
+            Ok((
+                state.names().iter().map(|n| pack_repository(n)).collect(),
+                true,
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// [`list`], saying where the pack names came from. The versions of each pack are read from
+/// its tags in any case, so a listing from the index shows what the registry has now.
+pub async fn list_packs(
+    store: &dyn Store,
+    name: Option<&str>,
+    filter: Option<&str>,
+) -> Result<Listing, OpError> {
+    let (repos, from_index) = match name {
+        Some(name) => (vec![pack_repository(name)], false),
+        None => pack_repositories(store).await?,
     };
     let mut out = Vec::new();
     for repo in repos {
@@ -109,5 +149,8 @@ pub async fn list(
             out.extend(row?);
         }
     }
-    Ok(out)
+    Ok(Listing {
+        rows: out,
+        from_index,
+    })
 }

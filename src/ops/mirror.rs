@@ -8,6 +8,7 @@ use std::sync::Arc;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
+use super::index::{entry_in_store, is_indexed_tag, record, Change};
 use super::progress::{NoProgress, Progress};
 use super::tags::{tag_digests, update_parent_tags_known};
 use super::transfer::StoreOrigin;
@@ -80,6 +81,13 @@ pub struct MirrorSummary {
     /// Packs and tags that could not be copied; the rest was (unless `fail_fast` stopped
     /// the copy at the first).
     pub failures: Vec<MirrorFailure>,
+    /// Whether the source refused `_catalog` and the pack names came from its pack index.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub names_from_index: bool,
+    /// What the user should know although the copy succeeded (the destination's pack index
+    /// not updated).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// A pack, or one tag of it, that could not be copied.
@@ -117,6 +125,7 @@ impl MirrorSummary {
         self.bytes_copied += part.bytes_copied;
         self.referrers_copied += part.referrers_copied;
         self.failures.extend(part.failures);
+        self.warnings.extend(part.warnings);
     }
 
     /// Records a failure; true when the copy must stop there (`fail_fast`).
@@ -165,9 +174,12 @@ pub async fn mirror(
     };
     let named = !opts.names.is_empty();
     let copier = &copier;
+    let (packs, from_index) = selection(src, opts).await?;
+    summary.names_from_index = from_index;
+    let mut copied = Vec::new();
     // Packs are copied several at a time: a mirror with little to copy is bound by the
     // registries' answer time, not by bandwidth.
-    let mut copies = stream::iter(selection(src, opts).await?)
+    let mut copies = stream::iter(packs)
         .map(|(name, only_tag)| async move {
             let mut part = MirrorSummary::default();
             let result = copier.copy_pack(&name, only_tag, named, &mut part).await;
@@ -176,12 +188,18 @@ pub async fn mirror(
         .buffered(PACKS_AT_ONCE);
     while let Some((name, result, part)) = copies.next().await {
         summary.add(part);
-        if let Err(e) = result {
-            summary.fail(opts, &name, None, e);
+        match result {
+            Ok(tags) => copied.extend(tags.into_iter().map(|t| (name.clone(), t))),
+            Err(e) => {
+                summary.fail(opts, &name, None, e);
+            }
         }
         if opts.fail_fast && !summary.failures.is_empty() {
             break;
         }
+    }
+    if !opts.dry_run {
+        summary.warnings.extend(index_copied(dst, &copied).await);
     }
     Ok(summary)
 }
@@ -189,16 +207,36 @@ pub async fn mirror(
 /// Packs copied at once.
 const PACKS_AT_ONCE: usize = 8;
 
-/// The packs to copy: explicit names, else the source's catalog filtered by name.
+/// Records the tags now at the destination in its pack index, so it can be listed even where
+/// it refuses `_catalog`. A failure is a warning: the copy itself is done.
+async fn index_copied(dst: &dyn Store, copied: &[(String, String)]) -> Option<String> {
+    let mut changes = Vec::new();
+    for (name, tag) in copied.iter().filter(|(_, t)| is_indexed_tag(t)) {
+        match entry_in_store(dst, name, tag).await {
+            Ok(Some(entry)) => changes.push(Change::Put(entry)),
+            Ok(None) => {}
+            Err(e) => {
+                return Some(format!(
+                    "the destination's pack index was not updated ({e}); `packreg index rebuild` repairs it"
+                ))
+            }
+        }
+    }
+    record(dst, &changes).await
+}
+
+/// The packs to copy: explicit names, else the source's catalog (or, where it refuses
+/// `_catalog`, its pack index) filtered by name. The bool says whether the index named them.
 async fn selection(
     src: &dyn Store,
     opts: &MirrorOptions,
-) -> Result<Vec<(String, Option<String>)>, OpError> {
+) -> Result<(Vec<(String, Option<String>)>, bool), OpError> {
     if !opts.names.is_empty() {
-        return Ok(opts.names.clone());
+        return Ok((opts.names.clone(), false));
     }
     let mut out = Vec::new();
-    for repo in src.repositories(PACKS_PREFIX).await? {
+    let (repos, from_index) = super::list::pack_repositories(src).await?;
+    for repo in repos {
         let Some(name) = repo.strip_prefix(PACKS_PREFIX) else {
             continue;
         };
@@ -207,19 +245,20 @@ async fn selection(
         }
         out.push((name.to_string(), None));
     }
-    Ok(out)
+    Ok((out, from_index))
 }
 
 impl Copier<'_> {
     /// Copies one pack (or one tag of it). Failures of single tags are recorded in `summary`;
-    /// an error returned concerns the whole pack.
+    /// an error returned concerns the whole pack. Returns the tags the destination now has as
+    /// the source does.
     async fn copy_pack(
         &self,
         name: &str,
         only_tag: Option<String>,
         named: bool,
         summary: &mut MirrorSummary,
-    ) -> Result<(), OpError> {
+    ) -> Result<Vec<String>, OpError> {
         let repo = pack_repository(name);
         // With every tag listed, the list also tells which referrer fallback tags exist.
         let listed = only_tag.is_none();
@@ -235,7 +274,7 @@ impl Copier<'_> {
                     location: self.src.location(),
                 });
             }
-            return Ok(());
+            return Ok(Vec::new());
         }
         summary.packs += 1;
         let _lock = if self.opts.dry_run {
@@ -253,7 +292,7 @@ impl Copier<'_> {
         tags: &[String],
         listed: bool,
         summary: &mut MirrorSummary,
-    ) -> Result<(), OpError> {
+    ) -> Result<Vec<String>, OpError> {
         // Parent tags are derived at the destination; referrer fallback tags are merged after
         // the versions they refer to.
         let (fallback, plain): (Vec<&String>, Vec<&String>) = tags
@@ -265,18 +304,24 @@ impl Copier<'_> {
         let mut dst_tags: BTreeMap<String, Digest> =
             tag_digests(self.dst, repo).await?.into_iter().collect();
         let mut present = Vec::new();
+        let mut done = Vec::new();
         for tag in plain {
-            if let Err(e) = self
+            match self
                 .copy_tag(name, repo, tag, &mut dst_tags, &mut present, summary)
                 .await
             {
-                if summary.fail(self.opts, name, Some(tag), e) {
-                    return Ok(());
+                // Only what was written goes into the destination's pack index.
+                Ok(true) => done.push(tag.clone()),
+                Ok(false) => {}
+                Err(e) => {
+                    if summary.fail(self.opts, name, Some(tag), e) {
+                        return Ok(done);
+                    }
                 }
             }
         }
         if self.opts.dry_run {
-            return Ok(());
+            return Ok(done);
         }
         let src_tags: Option<BTreeSet<&str>> =
             listed.then(|| tags.iter().map(String::as_str).collect());
@@ -289,7 +334,7 @@ impl Copier<'_> {
             .collect();
         let parents: Vec<String> = parents.into_iter().collect();
         update_parent_tags_known(self.dst, repo, &parents, dst_tags.into_iter().collect()).await?;
-        Ok(())
+        Ok(done)
     }
 
     /// Copies one tag: its manifest's graph, then the tag. Records the source digest in
@@ -302,7 +347,7 @@ impl Copier<'_> {
         dst_tags: &mut BTreeMap<String, Digest>,
         present: &mut Vec<Digest>,
         summary: &mut MirrorSummary,
-    ) -> Result<(), OpError> {
+    ) -> Result<bool, OpError> {
         let digest =
             self.src
                 .resolve(repo, tag)
@@ -315,13 +360,13 @@ impl Copier<'_> {
         match dst_tags.get(tag).cloned() {
             Some(d) if d == digest => {
                 summary.tags_unchanged += 1;
-                return Ok(());
+                return Ok(false);
             }
             Some(d) if !self.opts.force => {
                 summary.conflicts.push(format!(
                     "{name}:{tag} (destination has {d}, source {digest})"
                 ));
-                return Ok(());
+                return Ok(false);
             }
             _ => {}
         }
@@ -330,7 +375,7 @@ impl Copier<'_> {
             dst_tags.insert(tag.to_string(), digest);
         }
         summary.tags_copied += 1;
-        Ok(())
+        Ok(true)
     }
 
     /// Copies manifest `digest` and everything it references, unless the destination has it;

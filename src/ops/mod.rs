@@ -6,6 +6,7 @@ pub mod bundle;
 pub mod diff;
 pub mod doctor;
 mod doctor_write;
+pub mod index;
 pub mod inspect;
 pub mod list;
 pub mod mirror;
@@ -93,6 +94,12 @@ pub enum OpError {
         path: PathBuf,
         /// What went wrong.
         message: String,
+    },
+    /// Neither the catalog nor a pack index names the store's packs.
+    #[error("{location} refuses to list its repositories (_catalog) and has no pack index (spectro-packs/packreg-index:latest); name the packs (`packreg ls NAME`, `packreg mirror SRC DST NAME...`), or record them once with `packreg index rebuild NAME...`")]
+    NoPackNames {
+        /// The store.
+        location: String,
     },
     /// A background task failed.
     #[error("internal task failed: {0}")]

@@ -7,6 +7,7 @@ use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use super::blobcache::BlobCache;
+use super::index::{Change, IndexEntry};
 use super::progress::{NoProgress, Progress};
 use super::tags::{update_parent_tags, ParentTag};
 use super::transfer::{parse_manifest, upload_or_mount, FileOrigin};
@@ -133,13 +134,18 @@ pub async fn push(
         Some(existing) => {
             if same_content(store, &repo, &existing, &artifact).await? {
                 tracing::info!("{reference}: identical content already stored as {existing}");
-                let parents = update_parent_tags(store, &repo, &parent_tags(&tag)).await?;
+                let lines = parent_tags(&tag);
+                let (parents, warnings) = tokio::join!(
+                    update_parent_tags(store, &repo, &lines),
+                    index_pack(store, &pack, &tag, &existing)
+                );
+                let parents = parents?;
                 return Ok(outcome(
                     existing,
                     PushStatus::Unchanged,
                     Counts::default(),
                     parents,
-                    Vec::new(),
+                    warnings,
                 ));
             }
             if !opts.force {
@@ -177,11 +183,18 @@ pub async fn push(
             )
             .await?;
     }
-    let parents = update_parent_tags(store, &repo, &parent_tags(&tag)).await?;
+    // The index entry depends only on the manifest: it is written while the parents move.
+    let lines = parent_tags(&tag);
+    let (parents, indexed) = tokio::join!(
+        update_parent_tags(store, &repo, &lines),
+        index_pack(store, &pack, &tag, &artifact.digest)
+    );
+    let parents = parents?;
     let mut warnings = Vec::new();
     if status == PushStatus::Replaced {
         warnings.extend(super::collect_garbage(store, &repo).await);
     }
+    warnings.extend(indexed);
     Ok(outcome(
         artifact.digest.clone(),
         status,
@@ -189,6 +202,23 @@ pub async fn push(
         parents,
         warnings,
     ))
+}
+
+/// Records the pushed version in the pack index; a failure is a warning (the push is done).
+async fn index_pack(store: &dyn Store, pack: &Pack, tag: &str, digest: &Digest) -> Vec<String> {
+    let entry = IndexEntry {
+        name: pack.name().to_string(),
+        version: pack.version().to_string(),
+        tag: tag.to_string(),
+        digest: digest.clone(),
+        layer: Some(pack.meta.layer().to_string()),
+        display_name: Some(pack.meta.display_name().to_string()),
+        updated: 0,
+    };
+    super::index::record(store, &[Change::Put(entry)])
+        .await
+        .into_iter()
+        .collect()
 }
 
 /// Blobs sent and skipped, and bytes sent.

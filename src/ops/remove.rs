@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::index::Change;
 use super::tags::{move_parent_tags_off, tag_digests, update_parent_tags, ParentTag};
 use super::versions::{is_parent_tag, is_version_tag, parent_tags};
 use super::OpError;
@@ -101,10 +102,19 @@ pub async fn remove(
         return Err(e.into());
     }
     let parent_state = update_parent_tags(store, &repo, &parents).await?;
-    let warnings = super::collect_garbage(store, &repo)
+    let mut warnings: Vec<String> = super::collect_garbage(store, &repo)
         .await
         .into_iter()
         .collect();
+    let gone: Vec<Change> = labels
+        .iter()
+        .chain(std::iter::once(&tag))
+        .map(|t| Change::Remove {
+            name: name.to_string(),
+            tag: t.clone(),
+        })
+        .collect();
+    warnings.extend(super::index::record(store, &gone).await);
     Ok(RemoveOutcome {
         reference,
         digest,

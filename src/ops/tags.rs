@@ -129,6 +129,9 @@ pub struct LabelOutcome {
     pub digest: Digest,
     /// Parent tags after the change.
     pub parent_tags: Vec<ParentTag>,
+    /// What the user should know although the label was set (the pack index not updated).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The label tag of `label` in `group`: `group__label`, or `label` alone.
@@ -179,11 +182,18 @@ pub async fn add_label(
         .await?;
     let parents = all_parent_tags(store, &repo).await?;
     let parent_tags = update_parent_tags(store, &repo, &parents).await?;
+    let manifest = super::transfer::parse_manifest(store, &repo, &raw).ok();
+    let entry = super::index::entry_from_manifest(name, tag, digest.clone(), manifest.as_ref());
+    let warnings = super::index::record(store, &[super::index::Change::Put(entry)])
+        .await
+        .into_iter()
+        .collect();
     Ok(LabelOutcome {
         reference: store.reference(&repo, tag),
         tag: tag.to_string(),
         digest,
         parent_tags,
+        warnings,
     })
 }
 
@@ -208,10 +218,15 @@ pub async fn remove_label(
     let repo = crate::reference::pack_repository(name);
     let _lock = store.lock(&repo).await?;
     store.delete_tag(&repo, tag).await?;
-    let warnings = super::collect_garbage(store, &repo)
+    let mut warnings: Vec<String> = super::collect_garbage(store, &repo)
         .await
         .into_iter()
         .collect();
+    let gone = super::index::Change::Remove {
+        name: name.to_string(),
+        tag: tag.to_string(),
+    };
+    warnings.extend(super::index::record(store, &[gone]).await);
     Ok(LabelRemoval {
         removed: store.reference(&repo, tag),
         warnings,

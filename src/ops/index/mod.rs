@@ -1,0 +1,84 @@
+//! The pack index: a small OCI artifact at `spectro-packs/packreg-index:latest` listing every
+//! pack tag with its digest, layer and display name, so packs can be listed where a registry
+//! refuses `_catalog`. push, rm, tag and mirror keep it up to date ([`record`]); `ls` and
+//! `mirror` read it when the catalog is refused; [`verify`] and [`rebuild`] compare it with
+//! the tags and repair it.
+
+mod check;
+mod doc;
+mod update;
+
+pub use check::{rebuild, verify, Drift, DriftKind, Rebuilt, Verification};
+pub use doc::{Change, IndexEntry, IndexFile, ARTIFACT_TYPE, LAYER_MEDIA_TYPE};
+pub use update::{read_state, update, IndexState, INDEX_REPO, LATEST};
+
+use super::versions::{is_parent_tag, tag_to_version};
+use super::OpError;
+use crate::artifact::media::{ANNOTATION_DISPLAY_NAME, ANNOTATION_LAYER};
+use crate::digest::Digest;
+use crate::oci::{Manifest, ANNOTATION_VERSION};
+use crate::reference::pack_repository;
+use crate::store::Store;
+
+/// Whether the index lists `tag`: versions and labels, not parent tags (which follow the
+/// versions) nor `sha256-` referrer tags.
+pub fn is_indexed_tag(tag: &str) -> bool {
+    !is_parent_tag(tag) && !tag.starts_with("sha256-")
+}
+
+/// The entry of `name:tag` pointing at `digest`, from the manifest's annotations.
+pub fn entry_from_manifest(
+    name: &str,
+    tag: &str,
+    digest: Digest,
+    manifest: Option<&Manifest>,
+) -> IndexEntry {
+    let note = |key: &str| {
+        manifest
+            .and_then(|m| m.annotations.get(key))
+            .filter(|v| !v.is_empty())
+            .cloned()
+    };
+    IndexEntry {
+        name: name.to_string(),
+        version: note(ANNOTATION_VERSION).unwrap_or_else(|| tag_to_version(tag)),
+        tag: tag.to_string(),
+        digest,
+        layer: note(ANNOTATION_LAYER),
+        display_name: note(ANNOTATION_DISPLAY_NAME),
+        updated: 0,
+    }
+}
+
+/// The entry of `name:tag` as the store has it now; None when the tag does not exist.
+pub async fn entry_in_store(
+    store: &dyn Store,
+    name: &str,
+    tag: &str,
+) -> Result<Option<IndexEntry>, OpError> {
+    let repo = pack_repository(name);
+    let raw = match store.get_manifest(&repo, tag).await {
+        Ok(raw) => raw,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let manifest = super::transfer::parse_manifest(store, &repo, &raw).ok();
+    Ok(Some(entry_from_manifest(
+        name,
+        tag,
+        raw.digest,
+        manifest.as_ref(),
+    )))
+}
+
+/// Applies `changes` to the index after an operation that already succeeded. A failure does
+/// not undo the operation: it comes back as a warning for the user.
+pub async fn record(store: &dyn Store, changes: &[Change]) -> Option<String> {
+    match update(store, changes).await {
+        Ok(()) => None,
+        Err(e) => Some(format!(
+            "the pack index {} was not updated ({e}); `packreg index rebuild NAME` repairs it",
+            store.reference(INDEX_REPO, LATEST)
+        )),
+    }
+}
