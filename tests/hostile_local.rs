@@ -2,6 +2,9 @@
 //! local OCI layout or a bundle tar) and checks that nothing escapes, nothing explodes and
 //! nothing is lost.
 
+#[path = "common/mod.rs"]
+#[allow(dead_code)]
+mod common;
 mod hostile;
 
 use std::path::{Path, PathBuf};
@@ -550,4 +553,67 @@ fn validate_reads_a_pulled_chart_within_the_limits() {
     assert_eq!(out.status.code(), Some(1));
     let text = format!("{}{}", hostile::stdout(&out), hostile::stderr(&out));
     assert!(text.contains("PACKREG_MAX_TAR_HEADER_BYTES"), "{text}");
+}
+
+#[test]
+fn a_registry_serving_a_link_chain_gets_it_refused_as_a_local_store_does() {
+    use common::registry::{peers_available, Registry, Tls};
+    if !peers_available(&["docker-registry"]) {
+        return;
+    }
+    let reg = Registry::start(Tls::None, None);
+    let sb = Sandbox::new();
+    let tree = raw_tar(&[
+        ("d/", Directory, b"", None),
+        ("d/x1/", Directory, b"", None),
+        ("d/x1/x2/", Directory, b"", None),
+        ("d/x1/x2/x3/", Directory, b"", None),
+        ("d/x1/x2/x3/up", Symlink, b"", Some("../../../..")),
+        ("d/esc", Symlink, b"", Some("x1/x2/x3/up/../..")),
+    ]);
+    put_artifact(
+        &sb.store(),
+        "chain",
+        "1.0.0",
+        ORAS_CONFIG,
+        b"{}",
+        &[
+            Layer::file("pack.json", CHAIN_PACK_JSON),
+            Layer::dir("d", &gz(&tree)),
+            Layer::file("d/esc/pwned.txt", b"gotcha"),
+        ],
+    );
+    // Into a real registry byte for byte (mirror never re-serialises), then pulled from it.
+    let work = sb.dir("work");
+    let copied = sb.run_at(
+        &work,
+        &sb.registry(),
+        &[],
+        &[
+            "--plain-http",
+            "mirror",
+            &sb.registry(),
+            &reg.addr,
+            "chain:1.0.0",
+        ],
+    );
+    assert!(copied.status.success(), "{}", hostile::stderr(&copied));
+    let out = sb.run_at(
+        &work,
+        &reg.addr,
+        &[],
+        &["--plain-http", "pull", "chain:1.0.0", "-o", "out"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", hostile::stderr(&out));
+    assert!(
+        hostile::stderr(&out).contains("symbolic link"),
+        "{}",
+        hostile::stderr(&out)
+    );
+    assert!(!work.join("pwned.txt").exists() && !sb.path("pwned.txt").exists());
+    assert_eq!(
+        std::fs::read_dir(&work).unwrap().count(),
+        0,
+        "no staging left"
+    );
 }
