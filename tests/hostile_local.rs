@@ -3,7 +3,6 @@
 //! nothing is lost.
 
 #[path = "common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 mod hostile;
 
