@@ -26,12 +26,22 @@ def digest(b):
 
 
 def request(conn, method, path, body=None, headers=None):
-    conn.request(method, path, body=body, headers=headers or {})
-    resp = conn.getresponse()
-    data = resp.read()
-    if resp.status >= 300:
-        raise SystemExit(f"{method} {path}: HTTP {resp.status} {data[:200]!r}")
-    return resp
+    # A registry under load may drop a keep-alive connection: try again on a fresh one.
+    for attempt in range(5):
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            data = resp.read()
+        except (ConnectionError, http.client.HTTPException):
+            conn.close()
+            if attempt == 4:
+                raise
+            continue
+        if resp.status >= 500 and attempt < 4:
+            continue
+        if resp.status >= 300:
+            raise RuntimeError(f"{method} {path}: HTTP {resp.status} {data[:200]!r}")
+        return resp
 
 
 def repo(i):
@@ -76,9 +86,21 @@ def fill(indices):
 first = http.client.HTTPConnection(HOST)
 for blob in (CONFIG, LAYER):
     upload(first, repo(0), blob)
-threads = [threading.Thread(target=fill, args=(range(k, PACKS, 8),)) for k in range(8)]
+failures = []
+
+
+def guarded(indices):
+    try:
+        fill(indices)
+    except BaseException as e:  # noqa: BLE001 - reported below; a thread must not die silently
+        failures.append(e)
+
+
+threads = [threading.Thread(target=guarded, args=(range(k, PACKS, 8),)) for k in range(8)]
 for t in threads:
     t.start()
 for t in threads:
     t.join()
+if failures:
+    raise SystemExit(f"scale fixture failed: {failures[0]}")
 print(f"{PACKS} packs x {VERSIONS} versions in {HOST}")
