@@ -31,11 +31,10 @@ fn links_outside(root: &Path) -> Vec<PathBuf> {
 
 const CHAIN_PACK_JSON: &[u8] = br#"{"name":"chain","version":"1.0.0"}"#;
 
-#[test]
-fn a_link_chain_in_a_folder_layer_does_not_carry_a_file_layer_outside() {
-    let sb = Sandbox::new();
-    // A deep link that resolves to the extraction root, then a second link that climbs two
-    // more levels through the first: judged by its text alone, each stays inside.
+/// `chain:1.0.0` in the sandbox's store: a folder layer with a deep link that resolves to the
+/// extraction root and a second link climbing two more levels through it (judged by its text
+/// alone, each stays inside), then a file layer titled through the second.
+fn put_link_chain(sb: &Sandbox) {
     let tree = raw_tar(&[
         ("d/", Directory, b"", None),
         ("d/x1/", Directory, b"", None),
@@ -56,6 +55,12 @@ fn a_link_chain_in_a_folder_layer_does_not_carry_a_file_layer_outside() {
             Layer::file("d/esc/pwned.txt", b"gotcha"),
         ],
     );
+}
+
+#[test]
+fn a_link_chain_in_a_folder_layer_does_not_carry_a_file_layer_outside() {
+    let sb = Sandbox::new();
+    put_link_chain(&sb);
     let work = sb.dir("work");
     let out = sb.run_in(
         &work,
@@ -562,26 +567,7 @@ fn a_registry_serving_a_link_chain_gets_it_refused_as_a_local_store_does() {
     }
     let reg = Registry::start(Tls::None, None);
     let sb = Sandbox::new();
-    let tree = raw_tar(&[
-        ("d/", Directory, b"", None),
-        ("d/x1/", Directory, b"", None),
-        ("d/x1/x2/", Directory, b"", None),
-        ("d/x1/x2/x3/", Directory, b"", None),
-        ("d/x1/x2/x3/up", Symlink, b"", Some("../../../..")),
-        ("d/esc", Symlink, b"", Some("x1/x2/x3/up/../..")),
-    ]);
-    put_artifact(
-        &sb.store(),
-        "chain",
-        "1.0.0",
-        ORAS_CONFIG,
-        b"{}",
-        &[
-            Layer::file("pack.json", CHAIN_PACK_JSON),
-            Layer::dir("d", &gz(&tree)),
-            Layer::file("d/esc/pwned.txt", b"gotcha"),
-        ],
-    );
+    put_link_chain(&sb);
     // Into a real registry byte for byte (mirror never re-serialises), then pulled from it.
     let work = sb.dir("work");
     let copied = sb.run_at(
