@@ -24,6 +24,7 @@ pub mod error;
 pub mod fsutil;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod image;
 pub mod limits;
 pub mod oci;
 pub mod ops;

@@ -130,6 +130,19 @@ pub fn read_pack_json_from_tarball(
     declared: u64,
     reader: &mut dyn Read,
 ) -> Result<Vec<u8>, ArtifactError> {
+    read_file_from_tarball(layer, declared, reader, "pack.json")?.ok_or_else(|| {
+        ArtifactError::NotAPack(format!("layer {layer} holds no pack.json: not a pack"))
+    })
+}
+
+/// The top-level file `file` of the pack in a tarball layer (at the root or under one top
+/// folder), read only as far as it, at most 4 MiB; None when the tarball has none.
+pub fn read_file_from_tarball(
+    layer: &str,
+    declared: u64,
+    reader: &mut dyn Read,
+    file: &str,
+) -> Result<Option<Vec<u8>>, ArtifactError> {
     let mut buffered = BufReader::new(reader);
     let head = buffered.fill_buf().map_err(|e| layer_error(layer, e))?;
     let source: Box<dyn Read + '_> = if head.starts_with(&[0x1f, 0x8b]) {
@@ -148,13 +161,12 @@ pub fn read_pack_json_from_tarball(
             .split('/')
             .filter(|p| !p.is_empty() && *p != ".")
             .collect();
-        let is_pack_json = matches!(parts.as_slice(), ["pack.json"] | [_, "pack.json"]);
-        if is_pack_json && entry.header().entry_type().is_file() {
-            return read_bounded(&mut entry, MAX_PACK_JSON_BYTES, "pack.json")
+        let wanted = matches!(parts.as_slice(), [f] | [_, f] if *f == file);
+        if wanted && entry.header().entry_type().is_file() {
+            return read_bounded(&mut entry, MAX_PACK_JSON_BYTES, file)
+                .map(Some)
                 .map_err(|e| layer_error(layer, e));
         }
     }
-    Err(ArtifactError::NotAPack(format!(
-        "layer {layer} holds no pack.json: not a pack"
-    )))
+    Ok(None)
 }

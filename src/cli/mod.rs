@@ -5,6 +5,7 @@ mod completions;
 mod config;
 mod diff;
 mod doctor;
+mod images;
 mod index;
 mod inspect;
 mod login;
@@ -99,6 +100,8 @@ enum Command {
     Mirror(mirror::MirrorArgs),
     /// Show what a registry supports and what packreg does about it.
     Doctor(doctor::Args),
+    /// List the container images a pack declares; check they are in a registry.
+    Images(images::Args),
     /// Write packs into one tar holding an OCI image layout tree, for air-gapped sites.
     Export(mirror::ExportArgs),
     /// Push the packs of a bundle written by `export` into a registry.
@@ -164,6 +167,11 @@ pub fn run() -> ExitCode {
         }),
         Command::Mirror(args) => mirror::run_mirror(args, &cli, &out),
         Command::Doctor(args) => doctor::run(args, &cli, &out),
+        Command::Images(args) => cli.store_options(&out).and_then(|opts| {
+            with_store(&cli, &out, |rt, store| {
+                run_interruptible(rt, Box::pin(images::run(args, store, &opts, &out)))
+            })
+        }),
         Command::Export(args) => with_store(&cli, &out, |rt, store| {
             run_interruptible(rt, Box::pin(mirror::run_export(args, &out, store)))
         }),

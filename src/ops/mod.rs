@@ -6,6 +6,7 @@ pub mod bundle;
 pub mod diff;
 pub mod doctor;
 mod doctor_write;
+pub mod images;
 pub mod index;
 pub mod inspect;
 pub mod list;
@@ -100,6 +101,15 @@ pub enum OpError {
     NoPackNames {
         /// The store.
         location: String,
+    },
+    /// A pack declares an image reference that cannot be read.
+    #[error("{reference}: pack.content.images in values.yaml: {source}")]
+    BadImage {
+        /// The pack.
+        reference: String,
+        /// What is wrong with the image.
+        #[source]
+        source: crate::image::BadImage,
     },
     /// A background task failed.
     #[error("internal task failed: {0}")]

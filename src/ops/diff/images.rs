@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::Value;
 
 /// What happened to an image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -44,23 +43,7 @@ impl ImageChange {
     }
 }
 
-/// The image references of `pack.content.images`: entries `{image: REF}` or plain strings.
-pub fn declared(values: &Value) -> Vec<String> {
-    let Some(items) = values
-        .pointer("/pack/content/images")
-        .and_then(Value::as_array)
-    else {
-        return Vec::new();
-    };
-    items
-        .iter()
-        .filter_map(|item| match item {
-            Value::String(s) => Some(s.clone()),
-            Value::Object(o) => o.get("image").and_then(Value::as_str).map(str::to_string),
-            _ => None,
-        })
-        .collect()
-}
+pub use crate::image::declared;
 
 /// Splits an image reference into repository and version: `:tag`'s tag, `@digest` written as
 /// `@sha256:…` (with the tag before it when both are given), or "" when it has neither.

@@ -97,7 +97,15 @@ impl RemoteStore {
         } else {
             Scheme::Https
         };
-        let (credential, warning) = load_credential(&host, opts.registry_config.as_deref());
+        // Docker Hub's credentials sit under its old index address, as docker writes them.
+        let credential_key = match host.as_str() {
+            crate::image::DOCKER_HUB_API | crate::image::DOCKER_HUB | "index.docker.io" => {
+                crate::image::DOCKER_HUB_CREDENTIALS
+            }
+            other => other,
+        };
+        let (credential, warning) =
+            load_credential(credential_key, opts.registry_config.as_deref());
         if let Some(warning) = warning {
             tracing::warn!("{warning}");
         }
