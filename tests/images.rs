@@ -175,3 +175,226 @@ fn images_are_normalised_as_docker_does_without_asking_any_registry() {
     );
     assert!(listed["images"][0].get("digest").is_none());
 }
+
+/// A two-platform index pushed to `registry` as `repo:tag`; returns its digest.
+fn push_index(registry: &str, repo: &str, tag: &str) -> Digest {
+    let amd = push_image(registry, repo, "amd64-part");
+    let arm = push_image(registry, repo, "arm64-part");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let opts = StoreOptions {
+            plain_http: true,
+            ..StoreOptions::default()
+        };
+        let store = open_store(Some(registry), &opts).await.unwrap();
+        let size = |d: &Digest| {
+            let d = d.clone();
+            let store = &store;
+            async move { store.get_manifest(repo, d.as_str()).await.unwrap().bytes.len() }
+        };
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": amd.to_string(), "size": size(&amd).await, "platform": {"architecture": "amd64", "os": "linux"}},
+                {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": arm.to_string(), "size": size(&arm).await, "platform": {"architecture": "arm64", "os": "linux"}}
+            ]
+        })
+        .to_string();
+        store
+            .put_manifest(repo, Some(tag), index.as_bytes(), "application/vnd.oci.image.index.v1+json")
+            .await
+            .unwrap()
+    })
+}
+
+/// A pack in a local store listing `images`.
+fn pack_with_images(sb: &Sandbox, name: &str, images: &[String]) -> String {
+    let dir = sb.path(name);
+    common::copy_dir(&common::pack("hello-manifests"), &dir);
+    common::set_pack_field(&dir, "name", name);
+    let list: String = images
+        .iter()
+        .map(|i| format!("      - image: {i}\n"))
+        .collect();
+    std::fs::write(
+        dir.join("values.yaml"),
+        format!("pack:\n  content:\n    images:\n{list}"),
+    )
+    .unwrap();
+    let store = format!("oci:{}", sb.path("packs").display());
+    ok(&sb.run(&["-r", &store, "push", dir.to_str().unwrap()]));
+    store
+}
+
+fn skopeo_digest(reference: &str) -> String {
+    let out = std::process::Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{reference}"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{reference}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Digest::of(&out.stdout).to_string()
+}
+
+#[test]
+fn mirror_and_bundles_carry_the_images_a_pack_runs() {
+    if !peers_available(&["docker-registry", "skopeo"]) {
+        return;
+    }
+    let upstream = Registry::start(Tls::None, None);
+    let index = push_index(&upstream.addr, "team/multi", "3.0");
+    let single = push_image(&upstream.addr, "team/app", "1.0");
+    let pinned = push_image(&upstream.addr, "team/pinned", "0.1");
+    let sb = Sandbox::new();
+    let u = &upstream.addr;
+    let store = pack_with_images(
+        &sb,
+        "withimages",
+        &[
+            format!("{u}/team/multi:3.0"),
+            format!("{u}/team/app:1.0"),
+            format!("{u}/team/pinned@{pinned}"),
+        ],
+    );
+    let host = u.replace(':', "_");
+
+    // Mirror from the pack store to a registry: images come from upstream.
+    let site = Registry::start(Tls::None, None);
+    let summary = sb.json(&[
+        "--plain-http",
+        "mirror",
+        &store,
+        &site.addr,
+        "--with-images",
+    ]);
+    let images = summary["images"].as_array().unwrap();
+    assert_eq!(images.len(), 3, "{summary}");
+    for image in images {
+        assert!(image["copied"].as_bool().unwrap(), "{image}");
+        assert!(image["source"].as_str().unwrap().starts_with(u.as_str()));
+    }
+    assert_eq!(
+        skopeo_digest(&format!("{}/{host}/team/multi:3.0", site.addr)),
+        index.to_string()
+    );
+    assert_eq!(
+        skopeo_digest(&format!("{}/{host}/team/app:1.0", site.addr)),
+        single.to_string()
+    );
+    assert_eq!(
+        skopeo_digest(&format!("{}/{host}/team/pinned@{pinned}", site.addr)),
+        pinned.to_string()
+    );
+    // By digest only: no tag invented.
+    let tags = sb.run(&["-r", &site.addr, "--plain-http", "ls"]);
+    assert!(tags.status.success());
+
+    // Again: nothing copied, no blob touched.
+    let before = site.upload_requests();
+    let again = sb.json(&[
+        "--plain-http",
+        "mirror",
+        &store,
+        &site.addr,
+        "--with-images",
+    ]);
+    assert!(
+        again["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["copied"] == false),
+        "{again}"
+    );
+    assert_eq!(site.upload_requests(), before);
+
+    // Export with images, then import into an empty registry with upstream gone: the air gap.
+    let bundle = sb.path("bundle.tar");
+    ok(&sb.run(&[
+        "-r",
+        &store,
+        "export",
+        "--all",
+        "--with-images",
+        "-o",
+        bundle.to_str().unwrap(),
+    ]));
+    drop(upstream);
+    let airgap = Registry::start(Tls::None, None);
+    ok(&sb.run(&[
+        "-r",
+        &airgap.addr,
+        "--plain-http",
+        "import",
+        bundle.to_str().unwrap(),
+        "--with-images",
+    ]));
+    assert_eq!(
+        skopeo_digest(&format!("{}/{host}/team/multi:3.0", airgap.addr)),
+        index.to_string()
+    );
+    let check = sb.run(&[
+        "-r",
+        &store,
+        "--plain-http",
+        "images",
+        "withimages",
+        "--check",
+        &airgap.addr,
+    ]);
+    assert!(check.status.success(), "{}", stderr(&check));
+}
+
+#[test]
+fn a_missing_image_fails_its_pack_and_not_the_others() {
+    if !peers_available(&["docker-registry", "skopeo"]) {
+        return;
+    }
+    let upstream = Registry::start(Tls::None, None);
+    push_image(&upstream.addr, "team/app", "1.0");
+    let sb = Sandbox::new();
+    let u = &upstream.addr;
+    pack_with_images(&sb, "good", &[format!("{u}/team/app:1.0")]);
+    let store = pack_with_images(&sb, "broken", &[format!("{u}/team/gone:9.9")]);
+    let site = Registry::start(Tls::None, None);
+    let out = sb.run(&[
+        "--plain-http",
+        "--json",
+        "mirror",
+        &store,
+        &site.addr,
+        "--with-images",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failures = summary["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{summary}");
+    assert_eq!(failures[0]["pack"], "broken");
+    assert!(
+        failures[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("team/gone:9.9"),
+        "{summary}"
+    );
+    assert_eq!(summary["images"].as_array().unwrap().len(), 1);
+    let skipped = sb.run(&[
+        "--plain-http",
+        "mirror",
+        &store,
+        &site.addr,
+        "--with-images",
+        "--skip-missing-images",
+    ]);
+    assert!(skipped.status.success(), "{}", stderr(&skipped));
+    assert!(
+        stderr(&skipped).contains("team/gone:9.9"),
+        "{}",
+        stderr(&skipped)
+    );
+}

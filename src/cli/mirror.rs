@@ -9,6 +9,7 @@ use packreg::ops::mirror::{mirror, MirrorOptions, MirrorSummary};
 use packreg::reference::{is_repository_component, version_to_tag};
 use packreg::store::{open_store_pair, Store, StoreOptions};
 
+use super::output::escape_controls;
 use super::{Cli, Failure, Output};
 
 /// Connection flags of one side of a copy, over the global ones (as `oras cp` has them).
@@ -52,6 +53,14 @@ pub struct Selection {
     /// Blobs copied at once (default: $PACKREG_CONCURRENCY, else config.toml, else 4).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: Option<u16>,
+    /// Copy the container images the packs declare too, to
+    /// <destination>/<source host>/<source path>.
+    #[arg(long)]
+    pub with_images: bool,
+    /// With --with-images: an image that cannot be found is a warning, not a failure of its
+    /// pack.
+    #[arg(long, requires = "with_images")]
+    pub skip_missing_images: bool,
 }
 
 /// `--fail-fast` of mirror and import (export always stops at the first failure).
@@ -154,6 +163,11 @@ fn options(
         concurrency: super::config::concurrency(selection.concurrency, out)?,
         fail_fast: false,
         progress: super::progress::for_output(out, verb),
+        with_images: selection.with_images,
+        skip_missing_images: selection.skip_missing_images,
+        // The images' own registries: reached with default settings (a loopback registry
+        // is probed for plain HTTP); mirror passes the global flags instead.
+        image_sources: StoreOptions::default(),
     })
 }
 
@@ -188,6 +202,18 @@ fn report(summary: &MirrorSummary, out: &Output, what: &str) {
     for conflict in &summary.conflicts {
         out.status(format!(
             "  left alone (pass --force to move it): {conflict}"
+        ));
+    }
+    for image in &summary.images {
+        let state = if image.copied {
+            "copied"
+        } else {
+            "already there"
+        };
+        out.status(format!(
+            "  image {} -> {} ({state})",
+            escape_controls(&image.source, false),
+            escape_controls(&image.destination, false)
         ));
     }
     if !summary.failures.is_empty() {
@@ -231,6 +257,7 @@ pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode
     let (from, to) = side_options(cli, &args.sides, out)?;
     let opts = MirrorOptions {
         fail_fast: args.fail_fast.fail_fast,
+        image_sources: cli.store_options(out)?,
         ..options(&args.selection, names, out, "mirror")?
     };
     super::run_interruptible(

@@ -37,6 +37,12 @@ pub struct MirrorOptions {
     pub fail_fast: bool,
     /// Where to report transfer progress.
     pub progress: Arc<dyn Progress>,
+    /// Copy the container images the packs declare too.
+    pub with_images: bool,
+    /// An image that cannot be found is a warning, not a failure of its pack.
+    pub skip_missing_images: bool,
+    /// How to reach the images' own registries (credentials, TLS, timeouts).
+    pub image_sources: crate::store::StoreOptions,
 }
 
 impl Default for MirrorOptions {
@@ -49,6 +55,9 @@ impl Default for MirrorOptions {
             concurrency: super::push::DEFAULT_CONCURRENCY,
             fail_fast: false,
             progress: Arc::new(NoProgress),
+            with_images: false,
+            skip_missing_images: false,
+            image_sources: crate::store::StoreOptions::default(),
         }
     }
 }
@@ -84,10 +93,28 @@ pub struct MirrorSummary {
     /// Whether the source refused `_catalog` and the pack names came from its pack index.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub names_from_index: bool,
+    /// Images copied or found in place (`--with-images`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<MirroredImage>,
     /// What the user should know although the copy succeeded (the destination's pack index
     /// not updated).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+/// An image carried with its packs.
+#[derive(Debug, Clone, Serialize)]
+pub struct MirroredImage {
+    /// The image as the pack declares it, normalised (`docker.io/library/nginx:1.25`).
+    pub source: String,
+    /// Where it is now (`<destination>/<source host>/<path>:<tag>`).
+    pub destination: String,
+    /// Its digest.
+    pub digest: String,
+    /// Whether this run wrote anything of it.
+    pub copied: bool,
+    /// Where it was read from: the source store at the mapped place, or its own registry.
+    pub from: String,
 }
 
 /// A pack, or one tag of it, that could not be copied.
@@ -177,6 +204,7 @@ pub async fn mirror(
     let (packs, from_index) = selection(src, opts).await?;
     summary.names_from_index = from_index;
     let mut copied = Vec::new();
+    let mut present = Vec::new();
     // Packs are copied several at a time: a mirror with little to copy is bound by the
     // registries' answer time, not by bandwidth.
     let mut copies = stream::iter(packs)
@@ -189,7 +217,14 @@ pub async fn mirror(
     while let Some((name, result, part)) = copies.next().await {
         summary.add(part);
         match result {
-            Ok(tags) => copied.extend(tags.into_iter().map(|t| (name.clone(), t))),
+            Ok(tags) => {
+                for (tag, written) in tags {
+                    if written {
+                        copied.push((name.clone(), tag.clone()));
+                    }
+                    present.push((name.clone(), tag));
+                }
+            }
             Err(e) => {
                 summary.fail(opts, &name, None, e);
             }
@@ -200,6 +235,10 @@ pub async fn mirror(
     }
     if !opts.dry_run {
         summary.warnings.extend(index_copied(dst, &copied).await);
+    }
+    let stopped = opts.fail_fast && !summary.failures.is_empty();
+    if opts.with_images && !stopped {
+        super::mirror_images::copy_pack_images(src, dst, opts, &present, &mut summary).await;
     }
     Ok(summary)
 }
@@ -258,7 +297,7 @@ impl Copier<'_> {
         only_tag: Option<String>,
         named: bool,
         summary: &mut MirrorSummary,
-    ) -> Result<Vec<String>, OpError> {
+    ) -> Result<Vec<(String, bool)>, OpError> {
         let repo = pack_repository(name);
         // With every tag listed, the list also tells which referrer fallback tags exist.
         let listed = only_tag.is_none();
@@ -292,7 +331,7 @@ impl Copier<'_> {
         tags: &[String],
         listed: bool,
         summary: &mut MirrorSummary,
-    ) -> Result<Vec<String>, OpError> {
+    ) -> Result<Vec<(String, bool)>, OpError> {
         // Parent tags are derived at the destination; referrer fallback tags are merged after
         // the versions they refer to.
         let (fallback, plain): (Vec<&String>, Vec<&String>) = tags
@@ -310,9 +349,8 @@ impl Copier<'_> {
                 .copy_tag(name, repo, tag, &mut dst_tags, &mut present, summary)
                 .await
             {
-                // Only what was written goes into the destination's pack index.
-                Ok(true) => done.push(tag.clone()),
-                Ok(false) => {}
+                // Every tag now at the destination, and whether this copy wrote it.
+                Ok(written) => done.push((tag.clone(), written)),
                 Err(e) => {
                     if summary.fail(self.opts, name, Some(tag), e) {
                         return Ok(done);
