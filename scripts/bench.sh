@@ -202,6 +202,30 @@ for _ in $(seq "$ROUNDS"); do
   measure ls_scale "$PACKREG" -q --plain-http -r "$SCALE_SRC" ls
 done
 
+# Images: a pack whose values list a 256 MiB two-platform image, mirrored with --with-images
+# from a local pack store into a fresh registry, against `skopeo copy --all` of the same image
+# into another fresh registry.
+IMG_UP="$(start_registry img-up)"
+python3 scripts/image-fixture.py "$IMG_UP" team/multi 3.0 256 >/dev/null
+mkdir -p "$WORK/imgpack"
+printf '{"name":"bench-img","displayName":"Bench images","version":"1.0.0","layer":"addon","cloudTypes":["all"]}\n' > "$WORK/imgpack/pack.json"
+printf 'pack:\n  content:\n    images:\n      - image: %s/team/multi:3.0\n' "$IMG_UP" > "$WORK/imgpack/values.yaml"
+"$PACKREG" -q -r "oci:$WORK/imgstore" push "$WORK/imgpack" >/dev/null
+IMG_HOST="${IMG_UP/:/_}"
+for round in $(seq "$ROUNDS"); do
+  IMG_DST_P="$(start_registry "imgp$round")"
+  IMG_DST_S="$(start_registry "imgs$round")"
+  steps=(packreg_mirror_images skopeo_copy_all)
+  [ $((round % 2)) -eq 0 ] && steps=(skopeo_copy_all packreg_mirror_images)
+  for step in "${steps[@]}"; do
+    case "$step" in
+      packreg_mirror_images) measure packreg_mirror_images env XDG_CACHE_HOME="$WORK/cache-img-$round" "$PACKREG" -q --plain-http mirror "oci:$WORK/imgstore" "$IMG_DST_P" --with-images ;;
+      skopeo_copy_all) measure skopeo_copy_all skopeo copy --all --preserve-digests --src-tls-verify=false --dest-tls-verify=false \
+        "docker://$IMG_UP/team/multi:3.0" "docker://$IMG_DST_S/$IMG_HOST/team/multi:3.0" ;;
+    esac
+  done
+done
+
 python3 - "$WORK/results" "$SIZE" <<'PY'
 import statistics, sys
 rows = {}
@@ -212,7 +236,7 @@ size_mib = int(sys.argv[2]) / 1048576
 med = {k: statistics.median(s for s, _ in v) for k, v in rows.items()}
 peak = {k: max(r for _, r in v) / 1024 for k, v in rows.items()}
 print(f"blob: {size_mib:.0f} MiB; rounds: {len(rows['packreg_push'])}; medians")
-for k in ["packreg_push", "oras_push", "curl_upload", "packreg_pull", "oras_pull", "curl_download", "packreg_mirror", "skopeo_copy", "packreg_small", "oras_small", "inspect_http", "curl_manifest_http", "inspect_https", "curl_manifest_https", "push_chunk_4", "push_chunk_16", "push_chunk_64", "push_chunk_0", "mirror_noop", "mirror_floor", "skopeo_sync", "ls_scale"]:
+for k in ["packreg_push", "oras_push", "curl_upload", "packreg_pull", "oras_pull", "curl_download", "packreg_mirror", "skopeo_copy", "packreg_small", "oras_small", "inspect_http", "curl_manifest_http", "inspect_https", "curl_manifest_https", "push_chunk_4", "push_chunk_16", "push_chunk_64", "push_chunk_0", "mirror_noop", "mirror_floor", "skopeo_sync", "ls_scale", "packreg_mirror_images", "skopeo_copy_all"]:
     if k in med:
         print(f"  {k:<19} {med[k]:7.3f} s   peak {peak[k]:7.1f} MiB")
 def ratio(a, b):
@@ -223,6 +247,7 @@ print(f"mirror: packreg/skopeo {ratio('packreg_mirror','skopeo_copy'):.2f} (targ
 print(f"small files: packreg/oras {ratio('packreg_small','oras_small'):.2f} (target <= 1.0)")
 print("push by chunk size (packreg/curl): " + ", ".join(f"{c} MiB {ratio(f'push_chunk_{c}', 'curl_upload'):.2f}" for c in ["4", "16", "64"]) + f", whole {ratio('push_chunk_0', 'curl_upload'):.2f}")
 print(f"200 packs x 5 versions: no-op mirror {med['mirror_noop']:.2f} s, floor {med['mirror_floor']:.2f} s: {ratio('mirror_noop', 'mirror_floor'):.2f}x (target <= 1.5); skopeo sync {med['skopeo_sync']:.2f} s; ls {med['ls_scale']:.2f} s (target <= 3)")
+print(f"pack with a 256 MiB two-platform image: packreg mirror --with-images / skopeo copy --all {ratio('packreg_mirror_images', 'skopeo_copy_all'):.2f} (target <= 1.1)")
 print(f"inspect, plain HTTP: {med['inspect_http']:.3f} s (target <= 0.05; curl {med['curl_manifest_http']:.3f} s)")
 print(f"inspect, HTTPS with --ca-file: {med['inspect_https']:.3f} s (target <= 0.12; curl {med['curl_manifest_https']:.3f} s)")
 print(f"packreg peak memory: {max(peak['packreg_push'], peak['packreg_pull'], peak['packreg_mirror'], peak['packreg_small']):.1f} MiB (target < 64)")
