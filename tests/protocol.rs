@@ -784,3 +784,82 @@ async fn a_mount_refused_with_401_falls_back_to_an_upload() {
         .unwrap();
     assert!(!mounted);
 }
+
+#[tokio::test]
+async fn an_image_copy_takes_its_referrers_from_the_referrers_api() {
+    use packreg::ops::image_copy::{copy_image, ImageSide};
+    use packreg::ops::progress::NoProgress;
+    let repo = "team/app";
+    let (config, layer, sig_layer) = (b"{}".to_vec(), b"layer".to_vec(), b"signature".to_vec());
+    let blob = |b: &[u8]| {
+        format!(
+            r#"{{"mediaType":"application/octet-stream","digest":"{}","size":{}}}"#,
+            Digest::of(b),
+            b.len()
+        )
+    };
+    let image = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{MANIFEST}","config":{},"layers":[{}]}}"#,
+        blob(&config),
+        blob(&layer)
+    );
+    let image_digest = Digest::of(image.as_bytes());
+    let signature = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{MANIFEST}","artifactType":"application/vnd.example.sig","config":{},"layers":[{}],"subject":{{"mediaType":"{MANIFEST}","digest":"{image_digest}","size":{}}}}}"#,
+        blob(&config),
+        blob(&sig_layer),
+        image.len()
+    );
+    let sig_digest = Digest::of(signature.as_bytes());
+    let referrers = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{INDEX}","manifests":[{{"mediaType":"{MANIFEST}","digest":"{sig_digest}","size":{},"artifactType":"application/vnd.example.sig"}}]}}"#,
+        signature.len()
+    );
+    let mut rules = vec![
+        open_v2(),
+        Rule::new("GET", &format!("/v2/{repo}/manifests/1.0"), 200)
+            .header("content-type", MANIFEST)
+            .body(image.clone()),
+        Rule::new("GET", &format!("/v2/{repo}/manifests/{sig_digest}"), 200)
+            .header("content-type", MANIFEST)
+            .body(signature.clone()),
+        Rule::new("GET", &format!("/v2/{repo}/referrers/{image_digest}"), 200)
+            .header("content-type", INDEX)
+            .body(referrers),
+        Rule::new("GET", &format!("/v2/{repo}/tags/list*"), 200).body(r#"{"tags":["1.0"]}"#),
+    ];
+    for b in [&config, &layer, &sig_layer] {
+        rules.push(
+            Rule::new("GET", &format!("/v2/{repo}/blobs/{}", Digest::of(b)), 200).body(b.clone()),
+        );
+    }
+    let server = FakeRegistry::start(rules);
+    let src = connect(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let dst = packreg::store::layout::LayoutStore::new(dir.path());
+    let copied = copy_image(
+        &ImageSide { store: &src, repo },
+        &ImageSide {
+            store: &dst,
+            repo: "mirror/team/app",
+        },
+        "1.0",
+        Some("1.0"),
+        2,
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    assert_eq!(copied.digest, Some(image_digest.clone()));
+    assert_eq!(
+        dst.resolve("mirror/team/app", "1.0").await.unwrap(),
+        Some(image_digest)
+    );
+    assert_eq!(
+        dst.resolve("mirror/team/app", sig_digest.as_str())
+            .await
+            .unwrap(),
+        Some(sig_digest),
+        "the signature did not come along"
+    );
+}

@@ -140,8 +140,9 @@ async fn copy_graph(
     Ok(raw)
 }
 
-/// Copies what is attached to `subject` by tag at the source: the referrers fallback tag and
-/// cosign's signature, attestation and SBOM tags.
+/// Copies what refers to `subject` at the source: through the Referrers API where the source
+/// has one, and by tag (the referrers fallback tag, cosign's signature, attestation and SBOM
+/// tags).
 async fn copy_attached(
     src: &ImageSide<'_>,
     dst: &ImageSide<'_>,
@@ -150,6 +151,32 @@ async fn copy_attached(
     progress: &dyn Progress,
     result: &mut ImageCopy,
 ) -> Result<(), OpError> {
+    if let Some(referrers) = src.store.referrers(src.repo, subject).await? {
+        for referrer in referrers {
+            if dst
+                .store
+                .resolve(dst.repo, referrer.digest.as_str())
+                .await?
+                == Some(referrer.digest.clone())
+            {
+                continue;
+            }
+            let raw = copy_graph(
+                src,
+                dst,
+                &referrer.digest,
+                None,
+                concurrency,
+                progress,
+                result,
+            )
+            .await?;
+            dst.store
+                .put_manifest(dst.repo, None, &raw.bytes, &raw.media_type)
+                .await?;
+            result.copied = true;
+        }
+    }
     let base = format!("sha256-{}", subject.hex());
     let wanted = [
         base.clone(),
