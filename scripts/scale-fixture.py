@@ -48,8 +48,8 @@ def repo(i):
     return f"spectro-packs/archive/scale-{i:04d}"
 
 
-def upload(conn, name, blob):
-    resp = request(conn, "POST", f"/v2/{name}/blobs/uploads/")
+def upload(conn, name, blob, resp=None):
+    resp = resp or request(conn, "POST", f"/v2/{name}/blobs/uploads/")
     loc = resp.getheader("Location")
     if loc.startswith("http"):
         loc = "/" + loc.split("/", 3)[3]
@@ -62,7 +62,10 @@ def fill(indices):
     for i in indices:
         name = repo(i)
         for blob in (CONFIG, LAYER):
-            request(conn, "POST", f"/v2/{name}/blobs/uploads/?mount={digest(blob)}&from={repo(0)}")
+            resp = request(conn, "POST", f"/v2/{name}/blobs/uploads/?mount={digest(blob)}&from={repo(0)}")
+            if resp.status == 202:
+                # Not mounted: the registry opened an upload session instead; use it.
+                upload(conn, name, blob, resp)
         manifests = {}
         for v in range(VERSIONS):
             version = f"1.{v}.0"
