@@ -5,7 +5,8 @@
 //! - `tls`, `client`: TLS settings and the pooled HTTP client (proxies, lazy TLS);
 //! - `ping`: the plain-HTTP probe for loopback hosts;
 //! - `auth`: the challenge handler (Basic, Bearer per scope, identity tokens);
-//! - [`transport`]: the single `send` (retries, redirects, idle timeouts, bounded reads);
+//! - [`transport`]: the single `send` (retries, redirects, idle timeouts);
+//! - `body`: answers, read with a limit or streamed with an idle timeout;
 //! - [`error`]: the registry's error body parsed once, with the advice sentences;
 //! - `manifests`, `blobs`, `upload`, `listing`, `referrers`: the distribution API calls;
 //! - `resume`: blob downloads resumed with Range requests;
@@ -15,6 +16,7 @@
 pub mod address;
 mod auth;
 mod blobs;
+mod body;
 pub mod capabilities;
 mod client;
 pub mod error;

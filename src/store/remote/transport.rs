@@ -5,22 +5,20 @@
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt, TryStreamExt};
+use futures_util::{Stream, TryStreamExt};
 use http::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, LOCATION};
 use http::{Method, StatusCode};
-use http_body::Body as _;
 use http_body_util::BodyExt;
-use std::future::Future as _;
-use tokio_util::io::{ReaderStream, StreamReader};
+use tokio_util::io::ReaderStream;
 
 use super::address::Scheme;
 use super::auth::Auth;
+pub use super::body::Response;
 use super::client::{HttpBody, HttpClient};
-use super::error::{chain, is_retryable_status, network_error, RegistryError};
+use super::error::{chain, is_retryable_status, network_error};
 use crate::store::{BlobReader, StoreError};
 
 /// Manifests and indexes are read up to 4 MiB, the distribution default.
@@ -110,112 +108,6 @@ impl Request {
     pub fn scope(mut self, scope: String) -> Self {
         self.scopes.push(scope);
         self
-    }
-}
-
-/// An answer: its status and headers, and a body read with limits or as a stream.
-pub struct Response {
-    /// HTTP status.
-    pub status: StatusCode,
-    /// Headers.
-    pub headers: HeaderMap,
-    /// The URL that answered (after redirects).
-    pub url: String,
-    body: hyper::body::Incoming,
-    idle: Duration,
-}
-
-impl std::fmt::Debug for Response {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Response")
-            .field("status", &self.status)
-            .field("url", &self.url)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Response {
-    /// A header as text.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// The body, at most `limit` bytes: a larger one is an error naming the limit.
-    pub async fn bytes(self, limit: u64, location: &str, what: &str) -> Result<Bytes, StoreError> {
-        let too_large = || StoreError::Remote {
-            location: location.to_string(),
-            message: format!(
-                "the registry sent a {what} larger than {} (packreg's limit for it); refusing it",
-                human(limit)
-            ),
-        };
-        let declared = self
-            .header("content-length")
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > limit) {
-            return Err(too_large());
-        }
-        let mut out = Vec::with_capacity(declared.unwrap_or(0) as usize);
-        let mut stream = IdleBody::new(self.body, self.idle);
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| stream_error(location, &e))?;
-            if (out.len() + chunk.len()) as u64 > limit {
-                return Err(too_large());
-            }
-            out.extend_from_slice(&chunk);
-        }
-        Ok(out.into())
-    }
-
-    /// The body as a stream; a stall longer than the idle timeout fails the read.
-    pub fn into_reader(self) -> BlobReader {
-        Box::pin(StreamReader::new(self.into_stream()))
-    }
-
-    /// The body as a stream of chunks; a stall longer than the idle timeout fails it.
-    pub fn into_stream(self) -> ByteStream {
-        Box::pin(IdleBody::new(self.body, self.idle))
-    }
-
-    /// The error this unsuccessful answer means, with the registry's own code and message.
-    pub async fn error(self, reference: &str, action: &str) -> StoreError {
-        self.registry_error(reference, action)
-            .await
-            .into_store_error()
-    }
-
-    /// The registry's error, as it answered it.
-    pub async fn registry_error(self, reference: &str, action: &str) -> RegistryError {
-        let host = url::Url::parse(&self.url)
-            .ok()
-            .and_then(|u| {
-                u.host_str().map(|h| match u.port() {
-                    Some(p) => format!("{h}:{p}"),
-                    None => h.to_string(),
-                })
-            })
-            .unwrap_or_default();
-        let status = self.status;
-        let body = self
-            .bytes(SMALL_BODY_LIMIT, reference, "error body")
-            .await
-            .unwrap_or_default();
-        RegistryError::new(status, &body, reference, &host, action)
-    }
-}
-
-fn human(bytes: u64) -> String {
-    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
-        format!("{} MiB", bytes / (1024 * 1024))
-    } else {
-        format!("{bytes} bytes")
-    }
-}
-
-fn stream_error(location: &str, err: &std::io::Error) -> StoreError {
-    StoreError::Network {
-        location: location.to_string(),
-        message: format!("the download broke off ({err})"),
     }
 }
 
@@ -465,13 +357,7 @@ impl Transport {
                 }
                 _ => {
                     let (parts, body) = resp.into_parts();
-                    return Ok(Response {
-                        status: parts.status,
-                        headers: parts.headers,
-                        url,
-                        body,
-                        idle: self.idle,
-                    });
+                    return Ok(Response::new(parts, url, body, self.idle));
                 }
             }
         }
@@ -559,72 +445,6 @@ fn into_http_body(body: Body, progress: Arc<Progress>) -> (HttpBody, Option<u64>
                 http_body_util::StreamBody::new(stream).boxed_unsync(),
                 Some(len),
             )
-        }
-    }
-}
-
-/// A response body as a stream of bytes that fails after the idle timeout without data.
-struct IdleBody {
-    inner: hyper::body::Incoming,
-    idle: Duration,
-    sleep: Pin<Box<tokio::time::Sleep>>,
-    /// The last poll handed out data: the reader's own time before the next poll is not the
-    /// registry's silence.
-    handed_out: bool,
-}
-
-impl IdleBody {
-    fn new(inner: hyper::body::Incoming, idle: Duration) -> Self {
-        IdleBody {
-            inner,
-            idle,
-            sleep: Box::pin(tokio::time::sleep(idle)),
-            handed_out: false,
-        }
-    }
-
-    fn restart_clock(&mut self) {
-        let deadline = tokio::time::Instant::now() + self.idle;
-        self.sleep.as_mut().reset(deadline);
-    }
-}
-
-impl Stream for IdleBody {
-    type Item = std::io::Result<Bytes>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if std::mem::take(&mut self.handed_out) {
-            self.restart_clock();
-        }
-        loop {
-            match Pin::new(&mut self.inner).poll_frame(cx) {
-                Poll::Ready(Some(Ok(frame))) => {
-                    self.restart_clock();
-                    match frame.into_data() {
-                        Ok(data) if !data.is_empty() => {
-                            self.handed_out = true;
-                            return Poll::Ready(Some(Ok(data)));
-                        }
-                        _ => continue,
-                    }
-                }
-                Poll::Ready(Some(Err(e))) => {
-                    return Poll::Ready(Some(Err(std::io::Error::other(e))))
-                }
-                Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Pending => {
-                    return match self.sleep.as_mut().poll(cx) {
-                        Poll::Ready(()) => Poll::Ready(Some(Err(std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            format!(
-                                "no data for {} s (raise with --timeout or {TIMEOUT_ENV})",
-                                self.idle.as_secs()
-                            ),
-                        )))),
-                        Poll::Pending => Poll::Pending,
-                    }
-                }
-            }
         }
     }
 }
