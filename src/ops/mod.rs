@@ -13,6 +13,7 @@ pub mod inspect;
 pub mod list;
 pub mod mirror;
 mod mirror_images;
+mod mirror_referrers;
 pub mod partial;
 pub mod progress;
 pub mod pull;
