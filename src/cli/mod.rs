@@ -167,10 +167,8 @@ pub fn run() -> ExitCode {
         }),
         Command::Mirror(args) => mirror::run_mirror(args, &cli, &out),
         Command::Doctor(args) => doctor::run(args, &cli, &out),
-        Command::Images(args) => cli.store_options(&out).and_then(|opts| {
-            with_store(&cli, &out, |rt, store| {
-                run_interruptible(rt, Box::pin(images::run(args, store, &opts, &out)))
-            })
+        Command::Images(args) => with_store_and_options(&cli, &out, |rt, store, opts| {
+            run_interruptible(rt, Box::pin(images::run(args, store, opts, &out)))
         }),
         Command::Export(args) => with_store(&cli, &out, |rt, store| {
             run_interruptible(rt, Box::pin(mirror::run_export(args, &out, store)))
@@ -275,12 +273,25 @@ fn with_store<F>(cli: &Cli, out: &Output, command: F) -> Result<ExitCode, Failur
 where
     F: FnOnce(tokio::runtime::Runtime, &dyn packreg::store::Store) -> Result<ExitCode, Failure>,
 {
+    with_store_and_options(cli, out, |rt, store, _| command(rt, store))
+}
+
+/// [`with_store`] for a command that also needs the connection settings (to reach other
+/// registries).
+fn with_store_and_options<F>(cli: &Cli, out: &Output, command: F) -> Result<ExitCode, Failure>
+where
+    F: FnOnce(
+        tokio::runtime::Runtime,
+        &dyn packreg::store::Store,
+        &packreg::store::StoreOptions,
+    ) -> Result<ExitCode, Failure>,
+{
     let opts = cli.store_options(out)?;
     let runtime = runtime()?;
     let store = runtime
         .block_on(packreg::store::open_store(cli.registry.as_deref(), &opts))
         .map_err(|e| Failure::new(e.to_string()))?;
-    command(runtime, store.as_ref())
+    command(runtime, store.as_ref(), &opts)
 }
 
 fn init_logging(verbose: u8) {
