@@ -93,22 +93,15 @@ async fn copy_graph(
         message: format!("image manifest does not parse: {e}"),
     })?;
     for child in &refs.manifests {
-        if dst.store.resolve(dst.repo, child.digest.as_str()).await? == Some(child.digest.clone()) {
-            continue;
-        }
-        let child_raw = Box::pin(copy_graph(
+        Box::pin(copy_by_digest(
             src,
             dst,
             &child.digest,
-            None,
             concurrency,
             progress,
             result,
         ))
         .await?;
-        dst.store
-            .put_manifest(dst.repo, None, &child_raw.bytes, &child_raw.media_type)
-            .await?;
     }
     let sent: Vec<Option<u64>> = stream::iter(&refs.blobs)
         .map(|desc| async move {
@@ -140,6 +133,26 @@ async fn copy_graph(
     Ok(raw)
 }
 
+/// Copies manifest `digest` and everything below it, storing it by digest, unless the
+/// destination has it; returns whether it was copied.
+async fn copy_by_digest(
+    src: &ImageSide<'_>,
+    dst: &ImageSide<'_>,
+    digest: &Digest,
+    concurrency: usize,
+    progress: &dyn Progress,
+    result: &mut ImageCopy,
+) -> Result<bool, OpError> {
+    if dst.store.resolve(dst.repo, digest.as_str()).await? == Some(digest.clone()) {
+        return Ok(false);
+    }
+    let raw = copy_graph(src, dst, digest, None, concurrency, progress, result).await?;
+    dst.store
+        .put_manifest(dst.repo, None, &raw.bytes, &raw.media_type)
+        .await?;
+    Ok(true)
+}
+
 /// Copies what refers to `subject` at the source: through the Referrers API where the source
 /// has one, and by tag (the referrers fallback tag, cosign's signature, attestation and SBOM
 /// tags).
@@ -153,28 +166,9 @@ async fn copy_attached(
 ) -> Result<(), OpError> {
     if let Some(referrers) = src.store.referrers(src.repo, subject).await? {
         for referrer in referrers {
-            if dst
-                .store
-                .resolve(dst.repo, referrer.digest.as_str())
-                .await?
-                == Some(referrer.digest.clone())
-            {
-                continue;
+            if copy_by_digest(src, dst, &referrer.digest, concurrency, progress, result).await? {
+                result.copied = true;
             }
-            let raw = copy_graph(
-                src,
-                dst,
-                &referrer.digest,
-                None,
-                concurrency,
-                progress,
-                result,
-            )
-            .await?;
-            dst.store
-                .put_manifest(dst.repo, None, &raw.bytes, &raw.media_type)
-                .await?;
-            result.copied = true;
         }
     }
     let base = format!("sha256-{}", subject.hex());
