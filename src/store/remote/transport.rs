@@ -248,7 +248,9 @@ impl Transport {
                     attempt += 1;
                 }
                 Ok(resp) => return Ok(resp),
-                Err(Failure::Network(e)) if can_repeat && attempt + 1 < ATTEMPTS => {
+                Err(Failure::Network(e))
+                    if can_repeat && attempt + 1 < ATTEMPTS && !is_tls_failure(&*e) =>
+                {
                     tracing::info!("{method} {url}: {}, trying again", chain(&*e));
                     tokio::time::sleep(backoff(attempt)).await;
                     attempt += 1;
@@ -388,6 +390,19 @@ impl Transport {
             }
         }
     }
+}
+
+/// Whether a connection failed in the TLS handshake (an untrusted certificate, a plain-HTTP
+/// server): trying again gives the same answer.
+fn is_tls_failure(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if e.is::<native_tls::Error>() {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }
 
 fn origin_of(url: &str) -> String {
