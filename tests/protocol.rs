@@ -863,3 +863,28 @@ async fn an_image_copy_takes_its_referrers_from_the_referrers_api() {
         "the signature did not come along"
     );
 }
+
+#[tokio::test]
+async fn the_first_contact_is_retried_like_any_request() {
+    let server = FakeRegistry::start(vec![
+        Rule::new("GET", "/v2/", 503).times(1),
+        Rule::new("GET", "/v2/", 401).header("www-authenticate", r#"Basic realm="fake""#),
+        manifest_rule(200)
+            .auth("Basic dXNlcjpzZWNyZXQ=")
+            .header("content-type", MANIFEST)
+            .body(manifest_bytes()),
+    ]);
+    isolate();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = StoreOptions {
+        registry_config: Some(basic_credentials(dir.path(), &server.addr)),
+        ..options(5)
+    };
+    let store = RemoteStore::connect(&server.addr, &opts).await.unwrap();
+    store.get_manifest(REPO, "1.0.0").await.unwrap();
+    assert_eq!(
+        server.requests("GET", "/v2/").len(),
+        3,
+        "ping twice, then the manifest"
+    );
+}

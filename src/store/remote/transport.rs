@@ -233,49 +233,58 @@ impl Transport {
                     }
                     tracing::debug!("{method} {url}: 401, renewing the credentials once");
                 }
-                Ok(resp)
-                    if is_retryable_status(resp.status.as_u16())
-                        && can_repeat
-                        && attempt + 1 < ATTEMPTS =>
-                {
-                    let wait = retry_after(&resp.headers).unwrap_or_else(|| backoff(attempt));
-                    tracing::info!(
-                        "{method} {url}: HTTP {}, trying again in {:.1} s",
-                        resp.status.as_u16(),
-                        wait.as_secs_f64()
-                    );
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-                Ok(resp) => return Ok(resp),
-                Err(Failure::Network(e))
-                    if can_repeat && attempt + 1 < ATTEMPTS && !is_tls_failure(&*e) =>
-                {
-                    tracing::info!("{method} {url}: {}, trying again", chain(&*e));
-                    tokio::time::sleep(backoff(attempt)).await;
-                    attempt += 1;
-                }
-                Err(failure) => return Err(self.failure(failure)),
+                result => match retry_wait(&result, can_repeat, attempt) {
+                    Some(wait) => {
+                        tracing::info!(
+                            "{method} {url}: {}, trying again in {:.1} s",
+                            describe(&result),
+                            wait.as_secs_f64()
+                        );
+                        tokio::time::sleep(wait).await;
+                        attempt += 1;
+                    }
+                    None => return result.map_err(|f| self.failure(f)),
+                },
             }
         }
     }
 
-    /// Sends `request` once, without credentials or retries (the ping and token requests).
+    /// Sends `request` without the credentials handler (the ping and token requests), with
+    /// the same retries as [`Transport::send`].
     pub(super) async fn send_raw(&self, request: Request) -> Result<Response, StoreError> {
         let auth = request.headers.get(AUTHORIZATION).cloned();
         let mut headers = request.headers;
         headers.remove(AUTHORIZATION);
         // A token request's credentials are for the realm it was made for, and nowhere else.
         let origin = origin_of(&request.url);
-        self.follow(
-            request.method,
-            request.url,
-            &headers,
-            request.body,
-            auth.as_ref().map(|a| (a, origin.as_str())),
-        )
-        .await
-        .map_err(|f| self.failure(f))
+        let mut body = Some(request.body);
+        let mut attempt = 0;
+        loop {
+            let this_body = body.take().unwrap_or(Body::Empty);
+            body = this_body.replay();
+            let result = self
+                .follow(
+                    request.method.clone(),
+                    request.url.clone(),
+                    &headers,
+                    this_body,
+                    auth.as_ref().map(|a| (a, origin.as_str())),
+                )
+                .await;
+            match retry_wait(&result, body.is_some(), attempt) {
+                Some(wait) => {
+                    tracing::info!(
+                        "{} {}: {}, trying again",
+                        request.method,
+                        request.url,
+                        describe(&result)
+                    );
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                None => return result.map_err(|f| self.failure(f)),
+            }
+        }
     }
 
     fn failure(&self, failure: Failure) -> StoreError {
@@ -389,6 +398,36 @@ impl Transport {
                 }
             }
         }
+    }
+}
+
+/// How long to wait before sending again, or None when `result` is final: retryable statuses
+/// (waiting what `Retry-After` asks) and connection failures other than TLS ones, while the
+/// body can be sent again and attempts remain.
+fn retry_wait(
+    result: &Result<Response, Failure>,
+    can_repeat: bool,
+    attempt: u32,
+) -> Option<Duration> {
+    if !can_repeat || attempt + 1 >= ATTEMPTS {
+        return None;
+    }
+    match result {
+        Ok(resp) if is_retryable_status(resp.status.as_u16()) => {
+            Some(retry_after(&resp.headers).unwrap_or_else(|| backoff(attempt)))
+        }
+        Err(Failure::Network(e)) if !is_tls_failure(&**e) => Some(backoff(attempt)),
+        _ => None,
+    }
+}
+
+/// What went wrong, for the log of a retry.
+fn describe(result: &Result<Response, Failure>) -> String {
+    match result {
+        Ok(resp) => format!("HTTP {}", resp.status.as_u16()),
+        Err(Failure::Network(e)) => chain(&**e),
+        Err(Failure::Stalled) => "no answer".into(),
+        Err(Failure::Protocol(m)) => m.clone(),
     }
 }
 
