@@ -146,11 +146,18 @@ fn item(arg: &Arg) -> String {
     let mut line = format!("- `{name}`");
     let help = arg.get_long_help().or(arg.get_help());
     if let Some(help) = help {
-        let _ = write!(
-            line,
-            ": {}",
-            markdown(&help.to_string()).replace('\n', "\n  ")
-        );
+        // Later paragraphs are indented to stay in the list item; blank lines stay empty.
+        let help: Vec<String> = markdown(&help.to_string())
+            .lines()
+            .map(|l| {
+                if l.is_empty() {
+                    String::new()
+                } else {
+                    format!("  {l}")
+                }
+            })
+            .collect();
+        let _ = write!(line, ": {}", help.join("\n").trim_start());
     }
     let values: Vec<String> = arg
         .get_possible_values()
