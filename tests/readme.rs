@@ -170,3 +170,60 @@ fn link_targets_skip_code() {
         "credentials-login-and-logout"
     );
 }
+
+/// The `PACKREG_*` names in `text`, whole (a name cut short, as in `PACKREG_MAX_*`, is left
+/// out).
+fn packreg_variables(text: &str, into: &mut std::collections::BTreeSet<String>) {
+    let mut rest = text;
+    while let Some(at) = rest.find("PACKREG_") {
+        let name: String = rest[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+            .collect();
+        rest = &rest[at + name.len()..];
+        if !name.ends_with('_') {
+            into.insert(name);
+        }
+    }
+}
+
+/// docs/settings.md's table names every `PACKREG_*` variable the code, the build, the scripts
+/// and the tests read, and no other. `PACKREG_VERSION` is not one: build.rs hands it to the
+/// compiler for `--version`.
+#[test]
+fn every_packreg_variable_is_in_the_settings_table() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut in_code = std::collections::BTreeSet::new();
+    let mut dirs = vec![root.join("src"), root.join("scripts"), root.join("tests")];
+    packreg_variables(
+        &std::fs::read_to_string(root.join("build.rs")).unwrap(),
+        &mut in_code,
+    );
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|e| e == "rs" || e == "sh" || e == "py")
+            {
+                packreg_variables(&std::fs::read_to_string(&path).unwrap(), &mut in_code);
+            }
+        }
+    }
+    in_code.remove("PACKREG_VERSION");
+    assert!(in_code.contains("PACKREG_TIMEOUT"), "{in_code:?}");
+    let settings = std::fs::read_to_string(root.join("docs/settings.md")).unwrap();
+    let table: String = settings
+        .lines()
+        .filter(|l| l.starts_with('|'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut in_table = std::collections::BTreeSet::new();
+    packreg_variables(&table, &mut in_table);
+    assert_eq!(
+        in_code, in_table,
+        "docs/settings.md's table and the code name different PACKREG_* variables"
+    );
+}
