@@ -1,6 +1,8 @@
 //! Command-line parsing and dispatch.
 
 mod build;
+#[cfg(test)]
+mod command_pages;
 mod completions;
 mod config;
 mod diff;
