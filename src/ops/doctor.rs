@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::digest::Digest;
 use crate::oci::{self, MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST};
 use crate::reference::PACKS_PREFIX;
-use crate::store::remote::{Challenge, RemoteStore, Request, Response};
+use crate::store::remote::{AuthKind, Challenge, RemoteStore, Request, Response, Support};
 use crate::store::{Store, StoreError};
 
 /// One finding.
@@ -127,12 +127,11 @@ async fn api_and_auth(p: &mut Probe<'_>) -> Result<(), StoreError> {
     );
     let challenge = p.store.transport().challenge().await?;
     let kind = match &challenge {
-        Challenge::Open => "none",
-        Challenge::Basic => "basic",
-        Challenge::Bearer { .. } => "bearer",
+        Challenge::Open => AuthKind::None,
+        Challenge::Basic => AuthKind::Basic,
+        Challenge::Bearer { .. } => AuthKind::Bearer,
     };
-    p.store
-        .learn_capability(|c| c.auth = Some(kind.to_string()));
+    p.store.learn_capability(|c| c.auth = Some(kind));
     let auth = match challenge {
         Challenge::Open => "none".to_string(),
         Challenge::Basic => "basic".to_string(),
@@ -160,7 +159,7 @@ async fn catalog(p: &mut Probe<'_>) -> Result<Option<String>, StoreError> {
         .await?;
     let status = resp.status.as_u16();
     p.store
-        .learn_capability(|c| c.catalog = Some(resp.status.is_success()));
+        .learn_capability(|c| c.catalog = Support::known(resp.status.is_success()));
     if !resp.status.is_success() {
         p.note(
             "_catalog",
@@ -260,7 +259,8 @@ async fn existing_repository(p: &mut Probe<'_>, repo: &str) -> Result<(), StoreE
         .header("content-type")
         .is_some_and(|t| t.starts_with(MEDIA_TYPE_INDEX));
     let api = resp.status.as_u16() == 200 && is_index;
-    p.store.learn_capability(|c| c.referrers_api = Some(api));
+    p.store
+        .learn_capability(|c| c.referrers_api = Support::known(api));
     p.note(
         "Referrers API",
         if api {
@@ -287,7 +287,8 @@ async fn existing_repository(p: &mut Probe<'_>, repo: &str) -> Result<(), StoreE
             )
             .await?;
         let honoured = resp.status.as_u16() == 206;
-        p.store.learn_capability(|c| c.range = Some(honoured));
+        p.store
+            .learn_capability(|c| c.range = Support::known(honoured));
         p.note(
             "Range on blob GETs",
             if honoured {

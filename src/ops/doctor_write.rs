@@ -6,7 +6,7 @@ use http::Method;
 
 use super::doctor::{WriteProbe, PROBE_MANIFEST};
 use crate::digest::Digest;
-use crate::store::remote::{Body, Request, Response};
+use crate::store::remote::{Body, Request, Response, Support};
 use crate::store::StoreError;
 
 const EMPTY_CONFIG: &[u8] = b"{}";
@@ -225,7 +225,7 @@ async fn chunked(w: &mut WriteProbe<'_, '_>, repo: &str, nonce: &str) -> Result<
         status = resp.status.as_u16();
     }
     let ok = status == 201;
-    w.learn(|c| c.chunked_uploads = Some(ok));
+    w.learn(|c| c.chunked_uploads = Support::known(ok));
     w.note(
         "chunked upload (PATCH with Content-Range)",
         format!("HTTP {status}{min}"),
@@ -340,7 +340,7 @@ async fn deletes(
     w.note("tag DELETE", result, (200..300).contains(&tag), action);
     let by_digest = delete(w, repo, &format!("manifests/{native}")).await?;
     let ok = (200..300).contains(&by_digest);
-    w.learn(|c| c.deletes = Some(ok));
+    w.learn(|c| c.deletes = Support::known(ok));
     w.note(
         "manifest DELETE by digest",
         format!("HTTP {by_digest}"),

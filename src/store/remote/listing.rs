@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use http::Method;
 
 use super::auth::repository_scope;
+use super::capabilities::Support;
 use super::transport::{Request, SMALL_BODY_LIMIT};
 use super::RemoteStore;
 use crate::store::StoreError;
@@ -51,7 +52,7 @@ impl RemoteStore {
             .await
         {
             Ok(Some(names)) => {
-                self.capabilities.learn(|c| c.catalog = Some(true));
+                self.capabilities.learn(|c| c.catalog = Support::Yes);
                 names
             }
             Ok(None)
@@ -61,7 +62,7 @@ impl RemoteStore {
                 | StoreError::NotFound { .. }
                 | StoreError::Unsupported(_),
             ) => {
-                self.capabilities.learn(|c| c.catalog = Some(false));
+                self.capabilities.learn(|c| c.catalog = Support::No);
                 return Err(refused());
             }
             Err(other) => return Err(other),

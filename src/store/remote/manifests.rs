@@ -5,6 +5,7 @@
 use http::Method;
 
 use super::auth::repository_scope;
+use super::capabilities::Support;
 use super::transport::{Body, Request, MANIFEST_LIMIT};
 use super::RemoteStore;
 use crate::digest::Digest;
@@ -130,14 +131,14 @@ impl RemoteStore {
         .scope(repository_scope(&full, "delete"));
         let resp = self.transport.send(request).await?;
         if resp.status.is_success() {
-            self.capabilities.learn(|c| c.deletes = Some(true));
+            self.capabilities.learn(|c| c.deletes = Support::Yes);
             return Ok(());
         }
         let error = resp
             .error(&self.reference(repo, reference), "deletes")
             .await;
         if matches!(error, StoreError::Unsupported(_)) {
-            self.capabilities.learn(|c| c.deletes = Some(false));
+            self.capabilities.learn(|c| c.deletes = Support::No);
         }
         Err(error)
     }

@@ -42,7 +42,7 @@ use crate::reference::is_repository_path;
 
 pub use address::{is_loopback, split_registry, Scheme};
 pub use auth::Challenge;
-pub use capabilities::{Capabilities, CapabilityRecord};
+pub use capabilities::{AuthKind, Capabilities, CapabilityRecord, Support};
 pub use error::RegistryError;
 pub use tls::TlsSettings;
 pub use transport::{Body, Request, Response, Transport};
@@ -135,7 +135,7 @@ impl RemoteStore {
             capabilities: CapabilityRecord::load(&host_key, opts.refresh_capabilities),
         })
         .inspect(|store| {
-            let scheme = store.scheme().as_str().to_string();
+            let scheme = store.scheme();
             store.capabilities.learn(|c| c.scheme = Some(scheme));
         })
     }

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use http::Method;
 
 use super::auth::repository_scope;
+use super::capabilities::Support;
 use super::listing::next_link;
 use super::transport::{Request, MANIFEST_LIMIT};
 use super::RemoteStore;
@@ -17,7 +18,7 @@ use crate::store::{Store, StoreError};
 impl RemoteStore {
     /// Remembers that the registry has no Referrers API.
     fn without_referrers_api(&self) -> Option<Vec<Descriptor>> {
-        self.capabilities.learn(|c| c.referrers_api = Some(false));
+        self.capabilities.learn(|c| c.referrers_api = Support::No);
         None
     }
 
@@ -26,7 +27,7 @@ impl RemoteStore {
         repo: &str,
         digest: &Digest,
     ) -> Result<Option<Vec<Descriptor>>, StoreError> {
-        if self.capabilities.get().referrers_api == Some(false) {
+        if self.capabilities.get().referrers_api == Support::No {
             return Ok(None);
         }
         let full = self.full_repo(repo)?;
@@ -63,7 +64,7 @@ impl RemoteStore {
             if !is_index {
                 return Ok(self.without_referrers_api());
             }
-            self.capabilities.learn(|c| c.referrers_api = Some(true));
+            self.capabilities.learn(|c| c.referrers_api = Support::Yes);
             let next = next_link(&resp.headers);
             let body = resp.bytes(MANIFEST_LIMIT, &what, "referrers index").await?;
             let index: oci::Index =

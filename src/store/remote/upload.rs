@@ -12,6 +12,7 @@ use http::Method;
 use tokio::io::AsyncReadExt;
 
 use super::auth::repository_scope;
+use super::capabilities::Support;
 use super::sessions::{self, SavedSession};
 use super::transport::{Body, Request, Response};
 use super::RemoteStore;
@@ -163,7 +164,7 @@ impl RemoteStore {
     /// The chunk size for a blob of `size` bytes, or None when it goes up whole.
     fn chunk_for(&self, size: u64) -> Option<u64> {
         let chunk = self.chunk_size;
-        let refused = self.capabilities.get().chunked_uploads == Some(false);
+        let refused = self.capabilities.get().chunked_uploads == Support::No;
         (chunk > 0 && size >= chunk && !refused).then_some(chunk)
     }
 
@@ -172,7 +173,7 @@ impl RemoteStore {
             "{} refuses chunked uploads; sending blobs whole",
             self.host()
         );
-        self.capabilities.learn(|c| c.chunked_uploads = Some(false));
+        self.capabilities.learn(|c| c.chunked_uploads = Support::No);
     }
 
     /// Uploads blob `digest` from `origin`: in chunks, resumable, when it is at least the chunk
@@ -194,7 +195,8 @@ impl RemoteStore {
             {
                 Sent::All => {
                     self.finish(&session, digest, &what, &key).await?;
-                    self.capabilities.learn(|c| c.chunked_uploads = Some(true));
+                    self.capabilities
+                        .learn(|c| c.chunked_uploads = Support::Yes);
                     return Ok(());
                 }
                 Sent::Refused => self.refuse_chunks(),
