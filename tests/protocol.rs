@@ -888,3 +888,70 @@ async fn the_first_contact_is_retried_like_any_request() {
         "ping twice, then the manifest"
     );
 }
+
+#[tokio::test]
+async fn a_whole_upload_refused_with_503_is_sent_again_from_its_origin() {
+    let content: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let digest = Digest::of(&content);
+    let session = format!("/v2/{REPO}/blobs/uploads/s1");
+    let put = format!("{session}?digest={digest}");
+    let server = FakeRegistry::start(vec![
+        open_v2(),
+        Rule::new("POST", &format!("/v2/{REPO}/blobs/uploads/"), 202).header("location", &session),
+        Rule::new("PUT", &put, 503).times(1),
+        Rule::new("PUT", &put, 201),
+    ]);
+    let store = connect(&server).await;
+    store
+        .put_blob_from(
+            REPO,
+            &digest,
+            content.len() as u64,
+            &Memory(content.clone()),
+        )
+        .await
+        .unwrap();
+    let puts = server.requests("PUT", &session);
+    assert_eq!(puts.len(), 2, "the streamed PUT was not sent again");
+    assert!(puts.iter().all(|p| p.body_len == content.len()));
+    assert_eq!(server.requests("POST", "/v2/").len(), 1, "a second session");
+}
+
+#[tokio::test]
+async fn a_chunk_refused_with_503_is_sent_again_from_its_offset() {
+    let content: Vec<u8> = (0..(2u32 << 20)).map(|i| (i % 241) as u8).collect();
+    let digest = Digest::of(&content);
+    let session = format!("/v2/{REPO}/blobs/uploads/s1");
+    let server = FakeRegistry::start(vec![
+        open_v2(),
+        Rule::new("POST", &format!("/v2/{REPO}/blobs/uploads/"), 202).header("location", &session),
+        Rule::new("PATCH", &session, 202)
+            .times(1)
+            .header("location", &session)
+            .header("range", "0-1048575"),
+        Rule::new("PATCH", &session, 503).times(1),
+        Rule::new("PATCH", &session, 202)
+            .times(1)
+            .header("location", &session)
+            .header("range", "0-2097151"),
+        Rule::new("PUT", &format!("{session}?digest={digest}"), 201),
+    ]);
+    upload_in_chunks(&server, &digest, &content).await;
+    let ranges: Vec<_> = server
+        .requests("PATCH", &session)
+        .iter()
+        .map(|p| {
+            (
+                p.header("content-range").unwrap_or("").to_string(),
+                p.body_len,
+            )
+        })
+        .collect();
+    let second = ("1048576-2097151".to_string(), 1 << 20);
+    assert_eq!(
+        ranges,
+        [("0-1048575".to_string(), 1 << 20), second.clone(), second]
+    );
+    // The transport sent the chunk again itself: no need to ask where the session stands.
+    assert!(server.requests("GET", &session).is_empty());
+}

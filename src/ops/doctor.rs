@@ -43,7 +43,7 @@ struct Probe<'a> {
 }
 
 impl Probe<'_> {
-    async fn send(&mut self, request: Request) -> Result<Response, StoreError> {
+    async fn send(&mut self, request: Request<'_>) -> Result<Response, StoreError> {
         self.requests += 1;
         self.store.transport().send(request).await
     }
@@ -55,14 +55,6 @@ impl Probe<'_> {
             ok,
             action: action.to_string(),
         });
-    }
-
-    fn pull(&self, repo: &str) -> String {
-        format!("repository:{}:pull", self.store.full_name(repo))
-    }
-
-    fn push(&self, repo: &str) -> String {
-        format!("repository:{}:pull,push", self.store.full_name(repo))
     }
 
     fn url(&self, repo: &str, rest: &str) -> String {
@@ -154,9 +146,7 @@ async fn api_and_auth(p: &mut Probe<'_>) -> Result<(), StoreError> {
 /// The `_catalog` checks; returns a pack repository to probe further, if one is listed.
 async fn catalog(p: &mut Probe<'_>) -> Result<Option<String>, StoreError> {
     let url = format!("{}_catalog?n=1000", p.store.transport().v2_url());
-    let resp = p
-        .send(Request::new(Method::GET, url).scope("registry:catalog:*".into()))
-        .await?;
+    let resp = p.send(Request::new(Method::GET, url).catalog()).await?;
     let status = resp.status.as_u16();
     p.store
         .learn_capability(|c| c.catalog = Support::known(resp.status.is_success()));
@@ -186,9 +176,7 @@ async fn catalog(p: &mut Probe<'_>) -> Result<Option<String>, StoreError> {
         "`ls` and `mirror` list every pack",
     );
     let big = format!("{}_catalog?n=10000", p.store.transport().v2_url());
-    let resp = p
-        .send(Request::new(Method::GET, big).scope("registry:catalog:*".into()))
-        .await?;
+    let resp = p.send(Request::new(Method::GET, big).catalog()).await?;
     let page_max = if resp.status.is_success() {
         10_000
     } else {
@@ -217,7 +205,10 @@ async fn catalog(p: &mut Probe<'_>) -> Result<Option<String>, StoreError> {
 
 async fn existing_repository(p: &mut Probe<'_>, repo: &str) -> Result<(), StoreError> {
     let resp = p
-        .send(Request::new(Method::GET, p.url(repo, "tags/list?n=1")).scope(p.pull(repo)))
+        .send(
+            Request::new(Method::GET, p.url(repo, "tags/list?n=1"))
+                .repository(&p.store.full_name(repo)),
+        )
         .await?;
     let paged = resp.header("link").is_some();
     let body = resp.bytes(1024 * 1024, repo, "tag list").await?;
@@ -240,7 +231,7 @@ async fn existing_repository(p: &mut Probe<'_>, repo: &str) -> Result<(), StoreE
         .send(
             Request::new(Method::GET, p.url(repo, &format!("manifests/{tag}")))
                 .header("accept", "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json")
-                .scope(p.pull(repo)),
+                .repository(&p.store.full_name(repo)),
         )
         .await?;
     if !resp.status.is_success() {
@@ -252,7 +243,7 @@ async fn existing_repository(p: &mut Probe<'_>, repo: &str) -> Result<(), StoreE
         .send(
             Request::new(Method::GET, p.url(repo, &format!("referrers/{digest}")))
                 .header("accept", MEDIA_TYPE_INDEX)
-                .scope(p.pull(repo)),
+                .repository(&p.store.full_name(repo)),
         )
         .await?;
     let is_index = resp
@@ -283,7 +274,7 @@ async fn existing_repository(p: &mut Probe<'_>, repo: &str) -> Result<(), StoreE
             .send(
                 Request::new(Method::GET, p.url(repo, &format!("blobs/{blob}")))
                     .header("range", "bytes=0-0")
-                    .scope(p.pull(repo)),
+                    .repository(&p.store.full_name(repo)),
             )
             .await?;
         let honoured = resp.status.as_u16() == 206;
@@ -317,7 +308,7 @@ impl<'p, 'a> WriteProbe<'p, 'a> {
         WriteProbe { probe }
     }
 
-    pub(crate) async fn send(&mut self, request: Request) -> Result<Response, StoreError> {
+    pub(crate) async fn send(&mut self, request: Request<'_>) -> Result<Response, StoreError> {
         self.probe.send(request).await
     }
 
@@ -327,18 +318,6 @@ impl<'p, 'a> WriteProbe<'p, 'a> {
 
     pub(crate) fn url(&self, repo: &str, rest: &str) -> String {
         self.probe.url(repo, rest)
-    }
-
-    pub(crate) fn push_scope(&self, repo: &str) -> String {
-        self.probe.push(repo)
-    }
-
-    pub(crate) fn delete_scope(&self, repo: &str) -> String {
-        format!("repository:{}:delete", self.probe.store.full_name(repo))
-    }
-
-    pub(crate) fn pull_scope(&self, repo: &str) -> String {
-        self.probe.pull(repo)
     }
 
     pub(crate) fn absolute(&self, location: &str) -> Result<String, StoreError> {

@@ -26,7 +26,10 @@ async fn open_session(
     repo: &str,
 ) -> Result<Option<(String, Response)>, StoreError> {
     let resp = w
-        .send(Request::new(Method::POST, w.url(repo, "blobs/uploads/")).scope(w.push_scope(repo)))
+        .send(
+            Request::new(Method::POST, w.url(repo, "blobs/uploads/"))
+                .repository(&w.full_name(repo)),
+        )
         .await?;
     if resp.status.as_u16() != 202 {
         return Ok(None);
@@ -52,7 +55,7 @@ async fn upload_whole(
             Request::new(Method::PUT, with_digest(&location, &digest))
                 .header("content-type", "application/octet-stream")
                 .body(Body::Bytes(content.to_vec().into()))
-                .scope(w.push_scope(repo)),
+                .upload_session(&w.full_name(repo)),
         )
         .await?;
     Ok(resp.status.as_u16())
@@ -69,7 +72,7 @@ async fn put_manifest(
             Request::new(Method::PUT, w.url(repo, &format!("manifests/{tag}")))
                 .header("content-type", PROBE_MANIFEST)
                 .body(Body::Bytes(bytes.to_vec().into()))
-                .scope(w.push_scope(repo)),
+                .repository(&w.full_name(repo)),
         )
         .await?;
     Ok(resp.status.as_u16())
@@ -77,7 +80,7 @@ async fn put_manifest(
 
 async fn delete(w: &mut WriteProbe<'_, '_>, repo: &str, rest: &str) -> Result<u16, StoreError> {
     let resp = w
-        .send(Request::new(Method::DELETE, w.url(repo, rest)).scope(w.delete_scope(repo)))
+        .send(Request::new(Method::DELETE, w.url(repo, rest)).repository(&w.full_name(repo)))
         .await?;
     Ok(resp.status.as_u16())
 }
@@ -204,7 +207,7 @@ async fn chunked(w: &mut WriteProbe<'_, '_>, repo: &str, nonce: &str) -> Result<
                         &format!("{from}-{}", from + part.len() - 1),
                     )
                     .body(Body::Bytes(part.to_vec().into()))
-                    .scope(w.push_scope(repo)),
+                    .upload_session(&w.full_name(repo)),
             )
             .await?;
         status = resp.status.as_u16();
@@ -219,7 +222,7 @@ async fn chunked(w: &mut WriteProbe<'_, '_>, repo: &str, nonce: &str) -> Result<
         let resp = w
             .send(
                 Request::new(Method::PUT, with_digest(&location, &Digest::of(&content)))
-                    .scope(w.push_scope(repo)),
+                    .upload_session(&w.full_name(repo)),
             )
             .await?;
         status = resp.status.as_u16();
@@ -252,15 +255,15 @@ async fn mount(
     let resp = w
         .send(
             Request::new(Method::POST, url.to_string())
-                .scope(w.push_scope(&scratch.b))
-                .scope(w.pull_scope(&scratch.a)),
+                .repository(&w.full_name(&scratch.b))
+                .mount_from(&w.full_name(&scratch.a)),
         )
         .await?;
     let status = resp.status.as_u16();
     if status == 202 {
         if let Some(location) = resp.header("location") {
             let location = w.absolute(location)?;
-            w.send(Request::new(Method::DELETE, location).scope(w.push_scope(&scratch.b)))
+            w.send(Request::new(Method::DELETE, location).upload_session(&w.full_name(&scratch.b)))
                 .await?;
         }
     }

@@ -3,7 +3,6 @@
 
 use http::Method;
 
-use super::auth::repository_scope;
 use super::transport::Request;
 use super::RemoteStore;
 use crate::digest::Digest;
@@ -16,12 +15,9 @@ impl RemoteStore {
         method: Method,
         repo: &str,
         digest: &Digest,
-    ) -> Result<Request, StoreError> {
+    ) -> Result<Request<'static>, StoreError> {
         let full = self.full_repo(repo)?;
-        Ok(
-            Request::new(method, self.url(&full, &format!("blobs/{digest}")))
-                .scope(repository_scope(&full, "pull")),
-        )
+        Ok(Request::new(method, self.url(&full, &format!("blobs/{digest}"))).repository(&full))
     }
 
     pub(super) async fn head_blob(&self, repo: &str, digest: &Digest) -> Result<bool, StoreError> {
@@ -58,8 +54,7 @@ impl RemoteStore {
         if !resp.status.is_success() {
             return Err(resp.error(&what, "a blob download").await);
         }
-        let scope = repository_scope(&full, "pull");
-        let stream = super::resume::resuming(self.transport.clone(), url, scope, resp, offset)
+        let stream = super::resume::resuming(self.transport.clone(), url, full, resp, offset)
             .map_err(|e| StoreError::Remote {
                 location: what,
                 message: e.to_string(),
@@ -83,10 +78,9 @@ impl RemoteStore {
         url.query_pairs_mut()
             .append_pair("mount", digest.as_str())
             .append_pair("from", from_full);
-        // distribution's token auth wants pull on the source repository too.
         let request = Request::new(Method::POST, url.to_string())
-            .scope(repository_scope(&full, "pull,push"))
-            .scope(repository_scope(from_full, "pull"));
+            .repository(&full)
+            .mount_from(from_full);
         let resp = self.transport.send(request).await?;
         match resp.status.as_u16() {
             201 => Ok(true),

@@ -1,5 +1,6 @@
-//! Answers from the registry: status and headers, and a body read with a limit or as a stream
-//! that fails after the idle timeout without data.
+//! Bodies, both ways: what a request sends (nothing, bytes, a one-shot stream, or a blob origin
+//! that can be opened again at an offset) and the registry's answer, read with a limit or as
+//! a stream that fails after the idle timeout without data. A leaf under the HTTP layer.
 
 use std::future::Future as _;
 use std::pin::Pin;
@@ -11,11 +12,91 @@ use futures_util::{Stream, StreamExt};
 use http::header::HeaderMap;
 use http::StatusCode;
 use http_body::Body as _;
+use tokio::io::AsyncReadExt;
 use tokio_util::io::StreamReader;
 
 use super::error::RegistryError;
-use super::transport::{ByteStream, SMALL_BODY_LIMIT, TIMEOUT_ENV};
-use crate::store::{BlobReader, StoreError};
+use crate::store::{BlobOrigin, BlobReader, StoreError};
+
+/// Listing pages, tokens and error bodies are read up to 1 MiB.
+pub const SMALL_BODY_LIMIT: u64 = 1024 * 1024;
+/// Environment variable that sets the idle timeout in seconds (named in the idle messages).
+pub const TIMEOUT_ENV: &str = "PACKREG_TIMEOUT";
+
+/// A response body as a stream of chunks.
+pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
+
+/// A request body.
+pub enum Body<'a> {
+    /// None.
+    Empty,
+    /// Bytes in memory: can be sent again on a retry or redirect.
+    Bytes(Bytes),
+    /// A stream of `len` bytes: sent once.
+    Stream {
+        /// The content.
+        reader: BlobReader,
+        /// Its length.
+        len: u64,
+    },
+    /// `len` bytes of `origin` from `offset`: opened again for every retry or redirect.
+    Origin {
+        /// Where the bytes come from.
+        origin: &'a dyn BlobOrigin,
+        /// The first byte sent.
+        offset: u64,
+        /// How many bytes are sent.
+        len: u64,
+    },
+}
+
+impl<'a> Body<'a> {
+    /// The same body for another sending, if it can be sent again.
+    pub(super) fn again(&self) -> Option<Body<'a>> {
+        match self {
+            Body::Empty => Some(Body::Empty),
+            Body::Bytes(b) => Some(Body::Bytes(b.clone())),
+            Body::Stream { .. } => None,
+            Body::Origin {
+                origin,
+                offset,
+                len,
+            } => Some(Body::Origin {
+                origin: *origin,
+                offset: *offset,
+                len: *len,
+            }),
+        }
+    }
+
+    /// The body ready to send: an origin opened at its offset (an error opening it is the
+    /// origin's, not the registry's).
+    pub(super) async fn open(self) -> Result<Opened, StoreError> {
+        Ok(match self {
+            Body::Empty => Opened::Empty,
+            Body::Bytes(bytes) => Opened::Bytes(bytes),
+            Body::Stream { reader, len } => Opened::Stream { reader, len },
+            Body::Origin {
+                origin,
+                offset,
+                len,
+            } => Opened::Stream {
+                reader: Box::pin(origin.open_at(offset).await?.take(len)),
+                len,
+            },
+        })
+    }
+}
+
+/// A request body as it goes out.
+pub(super) enum Opened {
+    /// None.
+    Empty,
+    /// Bytes in memory.
+    Bytes(Bytes),
+    /// `len` bytes read from `reader`.
+    Stream { reader: BlobReader, len: u64 },
+}
 
 /// An answer: its status and headers, and a body read with limits or as a stream.
 pub struct Response {

@@ -5,7 +5,6 @@ use std::collections::HashSet;
 
 use http::Method;
 
-use super::auth::repository_scope;
 use super::capabilities::Support;
 use super::transport::{Request, SMALL_BODY_LIMIT};
 use super::RemoteStore;
@@ -27,7 +26,7 @@ impl RemoteStore {
         let url = self.url(&full, &format!("tags/list?n={}", page_size()));
         let what = format!("{}/{repo}", self.location_name());
         Ok(self
-            .list_pages(url, "tags", repository_scope(&full, "pull"), &what)
+            .list_pages(url, "tags", Some(&full), &what)
             .await?
             .unwrap_or_default())
     }
@@ -43,12 +42,7 @@ impl RemoteStore {
         };
         let url = format!("{}_catalog?n={}", self.transport.v2_url(), page_size());
         let names = match self
-            .list_pages(
-                url,
-                "repositories",
-                "registry:catalog:*".into(),
-                self.host(),
-            )
+            .list_pages(url, "repositories", None, self.host())
             .await
         {
             Ok(Some(names)) => {
@@ -80,13 +74,14 @@ impl RemoteStore {
         crate::store::Store::location(self)
     }
 
-    /// GETs a listing and its further pages, collecting the strings of `field`, sorted. None
-    /// when the first page is 404 (no such repository, or no catalog).
+    /// GETs a listing of `repository` (the catalog when None) and its further pages,
+    /// collecting the strings of `field`, sorted. None when the first page is 404 (no such
+    /// repository, or no catalog).
     async fn list_pages(
         &self,
         first: String,
         field: &str,
-        scope: String,
+        repository: Option<&str>,
         what: &str,
     ) -> Result<Option<Vec<String>>, StoreError> {
         let mut url = first;
@@ -102,10 +97,12 @@ impl RemoteStore {
                     ),
                 });
             }
-            let resp = self
-                .transport
-                .send(Request::new(Method::GET, url.clone()).scope(scope.clone()))
-                .await?;
+            let request = Request::new(Method::GET, url.clone());
+            let request = match repository {
+                Some(full) => request.repository(full),
+                None => request.catalog(),
+            };
+            let resp = self.transport.send(request).await?;
             match resp.status.as_u16() {
                 200..=299 => {}
                 404 if seen.len() == 1 => return Ok(None),

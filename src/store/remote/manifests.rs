@@ -4,7 +4,6 @@
 
 use http::Method;
 
-use super::auth::repository_scope;
 use super::capabilities::Support;
 use super::transport::{Body, Request, MANIFEST_LIMIT};
 use super::RemoteStore;
@@ -24,12 +23,12 @@ impl RemoteStore {
         method: Method,
         repo: &str,
         reference: &str,
-    ) -> Result<Request, StoreError> {
+    ) -> Result<Request<'static>, StoreError> {
         let full = self.full_repo(repo)?;
         Ok(
             Request::new(method, self.url(&full, &format!("manifests/{reference}")))
                 .header("accept", ACCEPTED_MANIFESTS)
-                .scope(repository_scope(&full, "pull")),
+                .repository(&full),
         )
     }
 
@@ -105,7 +104,7 @@ impl RemoteStore {
         )
         .header("content-type", media_type)
         .body(Body::Bytes(bytes::Bytes::copy_from_slice(bytes)))
-        .scope(repository_scope(&full, "pull,push"));
+        .repository(&full);
         let resp = self.transport.send(request).await?;
         if resp.status.is_success() {
             Ok(digest)
@@ -128,7 +127,7 @@ impl RemoteStore {
             Method::DELETE,
             self.url(&full, &format!("manifests/{reference}")),
         )
-        .scope(repository_scope(&full, "delete"));
+        .repository(&full);
         let resp = self.transport.send(request).await?;
         if resp.status.is_success() {
             self.capabilities.learn(|c| c.deletes = Support::Yes);

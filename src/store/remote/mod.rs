@@ -4,9 +4,11 @@
 //! - [`address`]: `host[:port][/base]` parsing, loopback detection;
 //! - `tls`, `client`: TLS settings and the pooled HTTP client (proxies, lazy TLS);
 //! - `ping`: the plain-HTTP probe for loopback hosts;
-//! - `auth`: the challenge handler (Basic, Bearer per scope, identity tokens);
-//! - [`transport`]: the single `send` (retries, redirects, idle timeouts);
-//! - `body`: answers, read with a limit or streamed with an idle timeout;
+//! - `body`: request bodies (re-openable blob origins) and answers, read with a limit or
+//!   streamed with an idle timeout (a leaf);
+//! - `http`: the HTTP layer: redirects, idle timeouts, the one retry loop; no auth;
+//! - `auth`: the challenge handler (Basic, Bearer per scope, identity tokens), over `http`;
+//! - [`transport`]: the single `send`, composing them; token scopes from repository and method;
 //! - [`error`]: the registry's error body parsed once, with the advice sentences;
 //! - `manifests`, `blobs`, `upload`, `listing`, `referrers`: the distribution API calls;
 //! - `resume`: blob downloads resumed with Range requests;
@@ -20,6 +22,7 @@ mod body;
 pub mod capabilities;
 mod client;
 pub mod error;
+mod http;
 mod listing;
 mod manifests;
 mod ping;
@@ -193,7 +196,7 @@ impl RemoteStore {
     pub async fn check_access(&self) -> Result<(), StoreError> {
         let resp = self
             .transport
-            .send(Request::new(http::Method::GET, self.transport.v2_url()))
+            .send(Request::new(::http::Method::GET, self.transport.v2_url()))
             .await?;
         match resp.status.as_u16() {
             200..=299 => Ok(()),

@@ -6,7 +6,6 @@ use std::collections::HashSet;
 
 use http::Method;
 
-use super::auth::repository_scope;
 use super::capabilities::Support;
 use super::listing::next_link;
 use super::transport::{Request, MANIFEST_LIMIT};
@@ -44,7 +43,7 @@ impl RemoteStore {
             }
             let request = Request::new(Method::GET, url.clone())
                 .header("accept", MEDIA_TYPE_INDEX)
-                .scope(repository_scope(&full, "pull"));
+                .repository(&full);
             let resp = self.transport.send(request).await?;
             match resp.status.as_u16() {
                 200 => {}
