@@ -5,7 +5,6 @@ pub mod blobcache;
 pub mod bundle;
 pub mod diff;
 pub mod doctor;
-mod doctor_write;
 pub mod image_copy;
 pub mod images;
 pub mod index;

@@ -10,7 +10,7 @@ use crate::reference::is_repository_path;
 use crate::store::{BlobReader, Store, StoreError};
 
 impl RemoteStore {
-    fn blob_request(
+    pub(super) fn blob_request(
         &self,
         method: Method,
         repo: &str,
@@ -62,6 +62,24 @@ impl RemoteStore {
         Ok(Box::pin(tokio_util::io::StreamReader::new(stream)))
     }
 
+    /// A POST mounting blob `digest` into repository `full` from repository `from_full`.
+    pub(super) fn mount_request(
+        &self,
+        full: &str,
+        from_full: &str,
+        digest: &Digest,
+    ) -> Result<Request<'static>, StoreError> {
+        let mut url = url::Url::parse(&self.url(full, "blobs/uploads/")).map_err(|e| {
+            StoreError::Config(format!("cannot form an upload address for {full}: {e}"))
+        })?;
+        url.query_pairs_mut()
+            .append_pair("mount", digest.as_str())
+            .append_pair("from", from_full);
+        Ok(Request::new(Method::POST, url.to_string())
+            .repository(full)
+            .mount_from(from_full))
+    }
+
     pub(super) async fn mount(
         &self,
         repo: &str,
@@ -72,15 +90,7 @@ impl RemoteStore {
             return Ok(false);
         }
         let full = self.full_repo(repo)?;
-        let mut url = url::Url::parse(&self.url(&full, "blobs/uploads/")).map_err(|e| {
-            StoreError::Config(format!("cannot form an upload address for {full}: {e}"))
-        })?;
-        url.query_pairs_mut()
-            .append_pair("mount", digest.as_str())
-            .append_pair("from", from_full);
-        let request = Request::new(Method::POST, url.to_string())
-            .repository(&full)
-            .mount_from(from_full);
+        let request = self.mount_request(&full, from_full, digest)?;
         let resp = self.transport.send(request).await?;
         match resp.status.as_u16() {
             201 => Ok(true),

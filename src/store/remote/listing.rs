@@ -23,7 +23,7 @@ fn page_size() -> usize {
 impl RemoteStore {
     pub(super) async fn list_tags(&self, repo: &str) -> Result<Vec<String>, StoreError> {
         let full = self.full_repo(repo)?;
-        let url = self.url(&full, &format!("tags/list?n={}", page_size()));
+        let url = self.tags_url(&full, page_size());
         let what = format!("{}/{repo}", self.location_name());
         Ok(self
             .list_pages(url, "tags", Some(&full), &what)
@@ -40,7 +40,7 @@ impl RemoteStore {
                 self.host()
             ))
         };
-        let url = format!("{}_catalog?n={}", self.transport.v2_url(), page_size());
+        let url = self.catalog_url(page_size());
         let names = match self
             .list_pages(url, "repositories", None, self.host())
             .await
@@ -70,6 +70,33 @@ impl RemoteStore {
             .collect())
     }
 
+    fn tags_url(&self, full: &str, n: usize) -> String {
+        self.url(full, &format!("tags/list?n={n}"))
+    }
+
+    fn catalog_url(&self, n: usize) -> String {
+        format!("{}_catalog?n={n}", self.transport.v2_url())
+    }
+
+    /// A GET of a listing page: of repository `full`'s tags, or of the catalog when None.
+    fn listing_request(url: String, repository: Option<&str>) -> Request<'static> {
+        let request = Request::new(Method::GET, url);
+        match repository {
+            Some(full) => request.repository(full),
+            None => request.catalog(),
+        }
+    }
+
+    /// The first page of `n` tags of repository `full`.
+    pub(super) fn tags_request(&self, full: &str, n: usize) -> Request<'static> {
+        Self::listing_request(self.tags_url(full, n), Some(full))
+    }
+
+    /// The first page of `n` names of the catalog.
+    pub(super) fn catalog_request(&self, n: usize) -> Request<'static> {
+        Self::listing_request(self.catalog_url(n), None)
+    }
+
     fn location_name(&self) -> String {
         crate::store::Store::location(self)
     }
@@ -97,11 +124,7 @@ impl RemoteStore {
                     ),
                 });
             }
-            let request = Request::new(Method::GET, url.clone());
-            let request = match repository {
-                Some(full) => request.repository(full),
-                None => request.catalog(),
-            };
+            let request = Self::listing_request(url.clone(), repository);
             let resp = self.transport.send(request).await?;
             match resp.status.as_u16() {
                 200..=299 => {}

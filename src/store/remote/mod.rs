@@ -13,6 +13,7 @@
 //! - `manifests`, `blobs`, `upload`, `listing`, `referrers`: the distribution API calls;
 //! - `resume`: blob downloads resumed with Range requests;
 //! - `sessions`, `capabilities`: upload sessions and registry behaviour kept across runs;
+//! - [`probe`]: typed probes of what the registry supports (`doctor`), on the same requests;
 //! - this file: [`RemoteStore`], connection, and the [`Store`] implementation, composition only.
 
 pub mod address;
@@ -26,6 +27,7 @@ mod http;
 mod listing;
 mod manifests;
 mod ping;
+pub mod probe;
 mod referrers;
 mod resume;
 pub mod sessions;
@@ -153,12 +155,6 @@ impl RemoteStore {
         self.transport.scheme()
     }
 
-    /// The transport, for requests that want the registry's raw statuses and headers (a
-    /// capability probe).
-    pub fn transport(&self) -> &Transport {
-        &self.transport
-    }
-
     /// The idle timeout in force.
     pub fn default_timeout() -> Duration {
         transport::DEFAULT_IDLE_TIMEOUT
@@ -167,11 +163,6 @@ impl RemoteStore {
     /// What packreg knows of the registry's behaviour.
     pub fn capabilities(&self) -> Capabilities {
         self.capabilities.get()
-    }
-
-    /// Records something learned of the registry's behaviour (a capability probe).
-    pub fn learn_capability(&self, change: impl FnOnce(&mut Capabilities)) {
-        self.capabilities.learn(change)
     }
 
     fn full_repo(&self, repo: &str) -> Result<String, StoreError> {
@@ -192,12 +183,14 @@ impl RemoteStore {
         format!("{}{full_repo}/{rest}", self.transport.v2_url())
     }
 
+    /// `GET /v2/`, with the client's credentials.
+    fn registry_request(&self) -> Request<'static> {
+        Request::new(::http::Method::GET, self.transport.v2_url())
+    }
+
     /// Checks that the registry accepts the client's credentials (used by `login`).
     pub async fn check_access(&self) -> Result<(), StoreError> {
-        let resp = self
-            .transport
-            .send(Request::new(::http::Method::GET, self.transport.v2_url()))
-            .await?;
+        let resp = self.transport.send(self.registry_request()).await?;
         match resp.status.as_u16() {
             200..=299 => Ok(()),
             401 => Err(StoreError::Unauthorized {

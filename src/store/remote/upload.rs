@@ -21,7 +21,12 @@ use crate::digest::Digest;
 use crate::store::{BlobOrigin, BlobReader, BlobUpload, Store, StoreError};
 
 /// A committing PUT on session `location` of repository `full`, carrying `body`.
-fn commit_request<'a>(full: &str, location: &str, digest: &Digest, body: Body<'a>) -> Request<'a> {
+pub(super) fn commit_request<'a>(
+    full: &str,
+    location: &str,
+    digest: &Digest,
+    body: Body<'a>,
+) -> Request<'a> {
     let request = Request::new(Method::PUT, with_digest(location, digest)).upload_session(full);
     match body {
         Body::Empty => request,
@@ -62,6 +67,27 @@ fn repository_must_exist(host: &str, full: &str) -> StoreError {
         ),
         location: host.to_string(),
     }
+}
+
+/// A PATCH of `len` bytes at `offset` on session `location` of repository `full`.
+pub(super) fn chunk_request<'a>(
+    full: &str,
+    location: &str,
+    offset: u64,
+    len: u64,
+    body: Body<'a>,
+) -> Request<'a> {
+    let end = offset + len - 1;
+    Request::new(Method::PATCH, location)
+        .header("content-type", "application/octet-stream")
+        .header("content-range", &format!("{offset}-{end}"))
+        .body(body)
+        .upload_session(full)
+}
+
+/// A DELETE ending session `location` of repository `full`.
+pub(super) fn cancel_request(full: &str, location: &str) -> Request<'static> {
+    Request::new(Method::DELETE, location).upload_session(full)
 }
 
 fn with_digest(location: &str, digest: &Digest) -> String {
@@ -272,11 +298,7 @@ impl RemoteStore {
                 offset,
                 len,
             };
-            let request = Request::new(Method::PATCH, session.location.clone())
-                .header("content-type", "application/octet-stream")
-                .header("content-range", &format!("{offset}-{end}"))
-                .body(body)
-                .upload_session(&session.full);
+            let request = chunk_request(&session.full, &session.location, offset, len, body);
             let failure = match self.transport.send(request).await {
                 Ok(resp) if resp.status.as_u16() == 202 => {
                     session.location = self.session_location(&resp, what)?;
@@ -388,8 +410,7 @@ impl RemoteStore {
 
     /// Ends an upload session; a failure only leaves it for the registry to expire.
     pub(super) async fn cancel_upload(&self, full: &str, location: &str) {
-        let request = Request::new(Method::DELETE, location.to_string()).upload_session(full);
-        match self.transport.send(request).await {
+        match self.transport.send(cancel_request(full, location)).await {
             Ok(resp) if resp.status.is_success() || resp.status.as_u16() == 404 => {}
             Ok(resp) => tracing::debug!(
                 "cancelling an upload answered HTTP {}",

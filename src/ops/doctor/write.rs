@@ -2,87 +2,20 @@
 //! Palette manifests, the largest manifest, tag and manifest deletes, in two scratch
 //! repositories named `packreg-doctor-…` outside `spectro-packs/archive/`.
 
-use http::Method;
-
-use super::doctor::{WriteProbe, PROBE_MANIFEST};
+use super::findings::Findings;
 use crate::digest::Digest;
-use crate::store::remote::{Body, Request, Response, Support};
-use crate::store::StoreError;
+use crate::oci::MEDIA_TYPE_MANIFEST;
+use crate::store::remote::probe::Probe;
+use crate::store::remote::{RemoteStore, Support};
+use crate::store::{Store, StoreError};
 
+/// Media type of the manifests the write probes push.
+const PROBE_MANIFEST: &str = MEDIA_TYPE_MANIFEST;
 const EMPTY_CONFIG: &[u8] = b"{}";
 
 struct Scratch {
     a: String,
     b: String,
-}
-
-fn with_digest(location: &str, digest: &Digest) -> String {
-    let sep = if location.contains('?') { '&' } else { '?' };
-    format!("{location}{sep}digest={digest}")
-}
-
-async fn open_session(
-    w: &mut WriteProbe<'_, '_>,
-    repo: &str,
-) -> Result<Option<(String, Response)>, StoreError> {
-    let resp = w
-        .send(
-            Request::new(Method::POST, w.url(repo, "blobs/uploads/"))
-                .repository(&w.full_name(repo)),
-        )
-        .await?;
-    if resp.status.as_u16() != 202 {
-        return Ok(None);
-    }
-    let Some(location) = resp.header("location").map(str::to_string) else {
-        return Ok(None);
-    };
-    Ok(Some((w.absolute(&location)?, resp)))
-}
-
-/// One streamed PUT; the status it got.
-async fn upload_whole(
-    w: &mut WriteProbe<'_, '_>,
-    repo: &str,
-    content: &[u8],
-) -> Result<u16, StoreError> {
-    let Some((location, _)) = open_session(w, repo).await? else {
-        return Ok(0);
-    };
-    let digest = Digest::of(content);
-    let resp = w
-        .send(
-            Request::new(Method::PUT, with_digest(&location, &digest))
-                .header("content-type", "application/octet-stream")
-                .body(Body::Bytes(content.to_vec().into()))
-                .upload_session(&w.full_name(repo)),
-        )
-        .await?;
-    Ok(resp.status.as_u16())
-}
-
-async fn put_manifest(
-    w: &mut WriteProbe<'_, '_>,
-    repo: &str,
-    tag: &str,
-    bytes: &[u8],
-) -> Result<u16, StoreError> {
-    let resp = w
-        .send(
-            Request::new(Method::PUT, w.url(repo, &format!("manifests/{tag}")))
-                .header("content-type", PROBE_MANIFEST)
-                .body(Body::Bytes(bytes.to_vec().into()))
-                .repository(&w.full_name(repo)),
-        )
-        .await?;
-    Ok(resp.status.as_u16())
-}
-
-async fn delete(w: &mut WriteProbe<'_, '_>, repo: &str, rest: &str) -> Result<u16, StoreError> {
-    let resp = w
-        .send(Request::new(Method::DELETE, w.url(repo, rest)).repository(&w.full_name(repo)))
-        .await?;
-    Ok(resp.status.as_u16())
 }
 
 fn manifest(
@@ -105,7 +38,11 @@ fn manifest(
 }
 
 /// Runs the write probes.
-pub(crate) async fn probe(w: &mut WriteProbe<'_, '_>) -> Result<(), StoreError> {
+pub(super) async fn probe(
+    p: &mut Probe<'_>,
+    f: &mut Findings,
+    store: &RemoteStore,
+) -> Result<(), StoreError> {
     let nonce = format!(
         "{}-{}",
         std::process::id(),
@@ -121,9 +58,9 @@ pub(crate) async fn probe(w: &mut WriteProbe<'_, '_>) -> Result<(), StoreError> 
     let content = format!("packreg doctor {nonce}\n").into_bytes();
     let digest = Digest::of(&content);
 
-    let status = upload_whole(w, &scratch.a, &content).await?;
+    let status = p.upload_whole(&scratch.a, &content).await?;
     let whole = status == 201;
-    w.note(
+    f.note(
         "blob upload, one PUT",
         format!("HTTP {status}"),
         whole,
@@ -136,10 +73,10 @@ pub(crate) async fn probe(w: &mut WriteProbe<'_, '_>) -> Result<(), StoreError> 
     if !whole {
         return Ok(());
     }
-    chunked(w, &scratch.a, &nonce).await?;
-    mount(w, &scratch, &digest).await?;
+    chunked(p, f, &scratch.a, &nonce).await?;
+    mount(p, f, store, &scratch, &digest).await?;
     // The config blob of the probe manifests.
-    upload_whole(w, &scratch.a, EMPTY_CONFIG).await?;
+    p.upload_whole(&scratch.a, EMPTY_CONFIG).await?;
     let native = manifest(
         "application/vnd.oci.empty.v1+json",
         "application/vnd.oci.image.layer.v1.tar",
@@ -150,8 +87,10 @@ pub(crate) async fn probe(w: &mut WriteProbe<'_, '_>) -> Result<(), StoreError> 
     let mut native_value: serde_json::Value = serde_json::from_slice(&native).unwrap_or_default();
     native_value["artifactType"] = "application/vnd.packreg.pack.v1".into();
     let native = native_value.to_string().into_bytes();
-    let status = put_manifest(w, &scratch.a, "native", &native).await?;
-    w.note(
+    let status = p
+        .put_manifest(&scratch.a, "native", &native, PROBE_MANIFEST)
+        .await?;
+    f.note(
         "native pack manifest (artifactType, custom media types)",
         format!("HTTP {status}"),
         status == 201,
@@ -168,68 +107,54 @@ pub(crate) async fn probe(w: &mut WriteProbe<'_, '_>) -> Result<(), StoreError> 
         content.len(),
         "palette",
     );
-    let status = put_manifest(w, &scratch.a, "palette", &palette).await?;
-    w.note(
+    let status = p
+        .put_manifest(&scratch.a, "palette", &palette, PROBE_MANIFEST)
+        .await?;
+    f.note(
         "Palette-format manifest",
         format!("HTTP {status}"),
         status == 201,
         "the format Palette reads",
     );
-    largest_manifest(w, &scratch.a, &digest, content.len()).await?;
-    deletes(w, &scratch.a, &Digest::of(&native), &Digest::of(&palette)).await?;
-    w.note(
+    largest_manifest(p, f, &scratch.a, &digest, content.len()).await?;
+    deletes(
+        p,
+        f,
+        &scratch.a,
+        &Digest::of(&native),
+        &Digest::of(&palette),
+    )
+    .await?;
+    f.note(
         "scratch repositories",
-        format!("{} and {}", w.full_name(&scratch.a), w.full_name(&scratch.b)),
+        format!(
+            "{} and {}",
+            store.full_name(&scratch.a),
+            store.full_name(&scratch.b)
+        ),
         true,
         "their manifests were deleted where the registry allows; registries do not delete repositories",
     );
     Ok(())
 }
 
-async fn chunked(w: &mut WriteProbe<'_, '_>, repo: &str, nonce: &str) -> Result<(), StoreError> {
+async fn chunked(
+    p: &mut Probe<'_>,
+    f: &mut Findings,
+    repo: &str,
+    nonce: &str,
+) -> Result<(), StoreError> {
     let content = format!("packreg doctor chunked upload {nonce}, in two parts\n").into_bytes();
-    let half = content.len() / 2;
-    let Some((mut location, start)) = open_session(w, repo).await? else {
+    let Some(upload) = p.upload_chunked(repo, &content).await? else {
         return Ok(());
     };
-    let min = start
-        .header("oci-chunk-min-length")
+    let status = upload.status;
+    let min = upload
+        .min_chunk
         .map(|m| format!(", OCI-Chunk-Min-Length {m}"))
         .unwrap_or_default();
-    let mut status = 0;
-    for (from, part) in [(0, &content[..half]), (half, &content[half..])] {
-        let resp = w
-            .send(
-                Request::new(Method::PATCH, location.clone())
-                    .header("content-type", "application/octet-stream")
-                    .header(
-                        "content-range",
-                        &format!("{from}-{}", from + part.len() - 1),
-                    )
-                    .body(Body::Bytes(part.to_vec().into()))
-                    .upload_session(&w.full_name(repo)),
-            )
-            .await?;
-        status = resp.status.as_u16();
-        if status != 202 {
-            break;
-        }
-        if let Some(next) = resp.header("location") {
-            location = w.absolute(next)?;
-        }
-    }
-    if status == 202 {
-        let resp = w
-            .send(
-                Request::new(Method::PUT, with_digest(&location, &Digest::of(&content)))
-                    .upload_session(&w.full_name(repo)),
-            )
-            .await?;
-        status = resp.status.as_u16();
-    }
     let ok = status == 201;
-    w.learn(|c| c.chunked_uploads = Support::known(ok));
-    w.note(
+    f.note(
         "chunked upload (PATCH with Content-Range)",
         format!("HTTP {status}{min}"),
         ok,
@@ -243,30 +168,15 @@ async fn chunked(w: &mut WriteProbe<'_, '_>, repo: &str, nonce: &str) -> Result<
 }
 
 async fn mount(
-    w: &mut WriteProbe<'_, '_>,
+    p: &mut Probe<'_>,
+    f: &mut Findings,
+    store: &RemoteStore,
     scratch: &Scratch,
     digest: &Digest,
 ) -> Result<(), StoreError> {
-    let mut url = url::Url::parse(&w.url(&scratch.b, "blobs/uploads/"))
-        .map_err(|e| StoreError::Config(e.to_string()))?;
-    url.query_pairs_mut()
-        .append_pair("mount", digest.as_str())
-        .append_pair("from", &w.full_name(&scratch.a));
-    let resp = w
-        .send(
-            Request::new(Method::POST, url.to_string())
-                .repository(&w.full_name(&scratch.b))
-                .mount_from(&w.full_name(&scratch.a)),
-        )
+    let status = p
+        .mount(&scratch.b, &store.full_name(&scratch.a), digest)
         .await?;
-    let status = resp.status.as_u16();
-    if status == 202 {
-        if let Some(location) = resp.header("location") {
-            let location = w.absolute(location)?;
-            w.send(Request::new(Method::DELETE, location).upload_session(&w.full_name(&scratch.b)))
-                .await?;
-        }
-    }
     let (result, action) = match status {
         201 => (
             "mounted (201)",
@@ -278,7 +188,7 @@ async fn mount(
         ),
         _ => ("refused", "packreg uploads instead"),
     };
-    w.note(
+    f.note(
         "cross-repository mount",
         format!("{result}, HTTP {status}"),
         status == 201,
@@ -288,7 +198,8 @@ async fn mount(
 }
 
 async fn largest_manifest(
-    w: &mut WriteProbe<'_, '_>,
+    p: &mut Probe<'_>,
+    f: &mut Findings,
     repo: &str,
     layer: &Digest,
     size: usize,
@@ -302,10 +213,12 @@ async fn largest_manifest(
             size,
             &"x".repeat(target),
         );
-        let status = put_manifest(w, repo, "large", &bytes).await?;
+        let status = p
+            .put_manifest(repo, "large", &bytes, PROBE_MANIFEST)
+            .await?;
         if status == 201 {
             accepted = Some(bytes.len());
-            delete(w, repo, &format!("manifests/{}", Digest::of(&bytes))).await?;
+            p.delete_manifest(repo, Digest::of(&bytes).as_str()).await?;
             break;
         }
     }
@@ -313,7 +226,7 @@ async fn largest_manifest(
         Some(n) => format!("{} KiB accepted", n / 1024),
         None => "256 KiB refused".into(),
     };
-    w.note(
+    f.note(
         "largest manifest (up to 4 MiB)",
         result,
         accepted.is_some(),
@@ -323,12 +236,13 @@ async fn largest_manifest(
 }
 
 async fn deletes(
-    w: &mut WriteProbe<'_, '_>,
+    p: &mut Probe<'_>,
+    f: &mut Findings,
     repo: &str,
     native: &Digest,
     palette: &Digest,
 ) -> Result<(), StoreError> {
-    let tag = delete(w, repo, "manifests/palette").await?;
+    let tag = p.delete_manifest(repo, "palette").await?;
     let (result, action) = match tag {
         200..=299 => ("allowed".to_string(), "`tag rm` deletes the tag"),
         405 => (
@@ -340,11 +254,11 @@ async fn deletes(
             "`tag rm` points the tag at a throwaway manifest and deletes that",
         ),
     };
-    w.note("tag DELETE", result, (200..300).contains(&tag), action);
-    let by_digest = delete(w, repo, &format!("manifests/{native}")).await?;
+    f.note("tag DELETE", result, (200..300).contains(&tag), action);
+    let by_digest = p.delete_manifest(repo, native.as_str()).await?;
     let ok = (200..300).contains(&by_digest);
-    w.learn(|c| c.deletes = Support::known(ok));
-    w.note(
+    p.learn(|c| c.deletes = Support::known(ok));
+    f.note(
         "manifest DELETE by digest",
         format!("HTTP {by_digest}"),
         ok,
@@ -355,7 +269,7 @@ async fn deletes(
         },
     );
     if ok && !(200..300).contains(&tag) {
-        delete(w, repo, &format!("manifests/{palette}")).await?;
+        p.delete_manifest(repo, palette.as_str()).await?;
     }
     Ok(())
 }
