@@ -286,3 +286,45 @@ impl Stream for IdleBody {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Numbers;
+
+    #[async_trait::async_trait]
+    impl BlobOrigin for Numbers {
+        async fn open_at(&self, offset: u64) -> Result<BlobReader, StoreError> {
+            let bytes: Vec<u8> = (offset as u8..100).collect();
+            Ok(Box::pin(std::io::Cursor::new(bytes)))
+        }
+    }
+
+    async fn read(body: Body<'_>) -> Vec<u8> {
+        let Opened::Stream { mut reader, len } = body.open().await.unwrap() else {
+            panic!("an origin opens as a stream");
+        };
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).await.unwrap();
+        assert_eq!(out.len() as u64, len);
+        out
+    }
+
+    #[tokio::test]
+    async fn an_origin_body_is_opened_again_at_its_offset_and_a_stream_is_not() {
+        let body = Body::Origin {
+            origin: &Numbers,
+            offset: 10,
+            len: 5,
+        };
+        let again = body.again().expect("an origin can be sent again");
+        assert_eq!(read(body).await, [10, 11, 12, 13, 14]);
+        assert_eq!(read(again).await, [10, 11, 12, 13, 14]);
+        let stream = Body::Stream {
+            reader: Box::pin(std::io::Cursor::new(vec![1u8])),
+            len: 1,
+        };
+        assert!(stream.again().is_none());
+    }
+}
