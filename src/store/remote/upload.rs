@@ -20,22 +20,6 @@ use super::RemoteStore;
 use crate::digest::Digest;
 use crate::store::{BlobOrigin, BlobReader, BlobUpload, Store, StoreError};
 
-/// A committing PUT on session `location` of repository `full`, carrying `body`.
-pub(super) fn commit_request<'a>(
-    full: &str,
-    location: &str,
-    digest: &Digest,
-    body: Body<'a>,
-) -> Request<'a> {
-    let request = Request::new(Method::PUT, with_digest(location, digest)).upload_session(full);
-    match body {
-        Body::Empty => request,
-        body => request
-            .header("content-type", "application/octet-stream")
-            .body(body),
-    }
-}
-
 /// Chunks sent again in a row without the registry confirming progress before giving up.
 const MAX_CHUNK_FAILURES: u32 = 4;
 
@@ -66,6 +50,22 @@ fn repository_must_exist(host: &str, full: &str) -> StoreError {
             "repository {full} (this registry does not create repositories on push: create it first, e.g. `aws ecr create-repository --repository-name {full}` on ECR, or the project {project} on Harbor, then push again)"
         ),
         location: host.to_string(),
+    }
+}
+
+/// A committing PUT on session `location` of repository `full`, carrying `body`.
+pub(super) fn commit_request<'a>(
+    full: &str,
+    location: &str,
+    digest: &Digest,
+    body: Body<'a>,
+) -> Request<'a> {
+    let request = Request::new(Method::PUT, with_digest(location, digest)).upload_session(full);
+    match body {
+        Body::Empty => request,
+        body => request
+            .header("content-type", "application/octet-stream")
+            .body(body),
     }
 }
 
