@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 
-use packreg::config::{ConfigError, ConfigFile, Resolver, Setting};
+use packreg::config::{ConfigError, ConfigFile, ConnectionFlags, Resolver, Setting};
+use packreg::store::StoreOptions;
 use serde::Serialize;
 
 use super::{Cli, Failure, Output};
@@ -31,7 +32,10 @@ pub fn loaded(out: &Output) -> Result<Arc<ConfigFile>, Failure> {
     if let Some(file) = LOADED.get() {
         return Ok(file.clone());
     }
-    let file = Arc::new(ConfigFile::load_default().map_err(failure)?);
+    let path = Resolver::new(&ConfigFile::default())
+        .config_file_path()
+        .value;
+    let file = Arc::new(packreg::config::load(path.as_deref()).map_err(failure)?);
     for notice in &file.notices {
         out.status(format!("note: {notice}"));
     }
@@ -48,6 +52,63 @@ pub fn checked(cli: &Cli, out: &Output) -> Result<Arc<ConfigFile>, Failure> {
         resolver.chunk_size(cli.chunk_size, None).map_err(failure)?;
     }
     Ok(file)
+}
+
+/// The connection flags the global flags give.
+pub fn global_flags(cli: &Cli) -> ConnectionFlags {
+    ConnectionFlags {
+        plain_http: cli.plain_http,
+        insecure: cli.insecure,
+        ca_file: cli.ca_file.clone(),
+        registry_config: cli.registry_config.clone(),
+        timeout: cli.timeout,
+        chunk_size: cli.chunk_size,
+        refresh_capabilities: cli.refresh_capabilities,
+    }
+}
+
+/// What opening stores takes with `flags`: the settings file, the environment and the flags,
+/// resolved now.
+pub fn store_options(
+    cli: &Cli,
+    flags: &ConnectionFlags,
+    out: &Output,
+) -> Result<StoreOptions, Failure> {
+    let file = checked(cli, out)?;
+    let options = Resolver::new(&file).store_options(flags).map_err(failure);
+    options
+}
+
+/// The registry used: `-r`, else `PACKREG_REGISTRY`, else `registry` of the settings file;
+/// None means the embedded store.
+pub fn registry(flag: Option<&str>, out: &Output) -> Result<Option<String>, Failure> {
+    let file = loaded(out)?;
+    let registry = Resolver::new(&file).registry(flag).value;
+    Ok(registry)
+}
+
+/// The settings file (None: neither XDG_CONFIG_HOME nor HOME is set).
+pub fn file_path() -> Option<std::path::PathBuf> {
+    Resolver::new(&ConfigFile::default())
+        .config_file_path()
+        .value
+}
+
+/// docker's config.json: `--registry-config`, else from DOCKER_CONFIG or HOME.
+pub fn docker_config(cli: &Cli) -> Option<std::path::PathBuf> {
+    Resolver::new(&ConfigFile::default())
+        .docker_config(cli.registry_config.as_deref())
+        .value
+}
+
+/// Sets the unpacking limits of this process from the environment, and warns of unusable
+/// values.
+pub fn set_limits() {
+    let limits = Resolver::new(&ConfigFile::default()).unpack_limits();
+    for warning in &limits.warnings {
+        tracing::warn!("{warning}");
+    }
+    packreg::limits::UnpackLimits::set_in_force(limits.limits);
 }
 
 /// The number of blobs moved at once: `--concurrency`, else `PACKREG_CONCURRENCY`, else the
@@ -79,7 +140,7 @@ pub fn run(cmd: &ConfigCommand, cli: &Cli, out: &Output) -> Result<ExitCode, Fai
         .value
         .as_deref()
         .filter(|r| !r.starts_with("oci:"))
-        .and_then(|r| packreg::store::remote::split_registry(r).ok())
+        .and_then(|r| packreg::name::split_registry(r).ok())
         .map(|(host, _)| host);
     let shown = Shown {
         file: file.path.clone(),
@@ -104,9 +165,9 @@ pub fn run(cmd: &ConfigCommand, cli: &Cli, out: &Output) -> Result<ExitCode, Fai
     out.data(format!("settings file: {where_}"));
     let registry = match &shown.registry.value {
         Some(r) => r.clone(),
-        None => match packreg::store::default_store_path() {
-            Ok(p) => format!("oci:{} (the embedded store)", p.display()),
-            Err(_) => "the embedded store".into(),
+        None => match resolver.data_dir().value {
+            Some(p) => format!("oci:{} (the embedded store)", p.display()),
+            None => "the embedded store".into(),
         },
     };
     let rows = [

@@ -4,78 +4,56 @@
 //! - [`file`]: reading the file (bounded, every key checked with its line) and writing its
 //!   registry sections back with the user's comments and unknown keys kept;
 //! - [`migrate`]: the one-time move of the old `hosts.json` that `login` used to write;
+//! - [`defaults`]: every built-in default and every variable name;
+//! - `paths`: the folders (settings, cache, data, docker's), from HOME and the XDG variables;
+//! - `connection`: one registry's connection settings, its `[registries."host"]` section merged,
+//!   as the plain values the stores take;
+//! - `limits`: the unpacking limits (the `PACKREG_MAX_*` variables);
 //! - this file: the precedence, per key: flag > environment > file > built-in default.
+//!
+//! The command line resolves everything here once, at the start of a command; the library
+//! below it never reads the settings file or the environment.
 
+mod connection;
+pub mod defaults;
+mod error;
 pub mod file;
+mod limits;
 pub mod migrate;
+mod paths;
 
+use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
 
+pub use connection::{builtin_store_options, ConnectionFlags, TlsChoice};
+pub use defaults::*;
+pub use error::ConfigError;
 pub use file::{ConfigFile, RegistryKey, RegistrySection};
+pub use limits::LimitSettings;
+pub use paths::Paths;
 
-/// Environment variable of the default registry.
-pub const REGISTRY_ENV: &str = crate::store::DEFAULT_STORE_ENV;
-/// Environment variable of the idle timeout, in seconds.
-pub const TIMEOUT_ENV: &str = crate::store::remote::transport::TIMEOUT_ENV;
-/// Environment variable of the number of blobs moved at once.
-pub const CONCURRENCY_ENV: &str = "PACKREG_CONCURRENCY";
-/// Environment variable of the chunk size, in MiB.
-pub const CHUNK_SIZE_ENV: &str = "PACKREG_CHUNK_SIZE";
+/// Reads the settings file at `path`, first moving the old hosts file beside it into it once
+/// (see [`migrate`]). None (neither HOME nor XDG_CONFIG_HOME is set): no file, all defaults.
+pub fn load(path: Option<&std::path::Path>) -> Result<ConfigFile, ConfigError> {
+    let Some(path) = path else {
+        return Ok(ConfigFile::default());
+    };
+    let migrated = migrate::migrate_hosts_file(path)?;
+    let mut file = ConfigFile::read(path)?;
+    file.notices.splice(0..0, migrated);
+    Ok(file)
+}
 
-/// Built-in idle timeout, in seconds.
-pub const DEFAULT_TIMEOUT_SECS: u64 =
-    crate::store::remote::transport::DEFAULT_IDLE_TIMEOUT.as_secs();
-/// Built-in number of blobs moved at once.
-pub const DEFAULT_CONCURRENCY: u16 = 4;
-/// Built-in chunk size, in MiB.
-pub const DEFAULT_CHUNK_SIZE_MIB: u64 = crate::store::remote::DEFAULT_CHUNK_SIZE >> 20;
-/// The highest concurrency accepted (the flags' limit too).
-pub const MAX_CONCURRENCY: u16 = 64;
-
-/// Errors of reading or writing the settings, or of a setting's value.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file could not be read, locked or written.
-    #[error("{path}: {message}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong.
-        message: String,
-    },
-    /// The file is not valid TOML.
-    #[error("{path}:{line}: not valid TOML: {message}; fix the file or move it away")]
-    Syntax {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// The parser's explanation.
-        message: String,
-    },
-    /// A key of the file has a value packreg cannot use.
-    #[error("{path}:{line}: {key}: {message}; fix or remove the line")]
-    Value {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// The key, dotted (`registries."host".chunk_size`).
-        key: String,
-        /// What is wrong and what is expected.
-        message: String,
-    },
-    /// An environment variable has a value packreg cannot use.
-    #[error("{var}={value:?}: {message}")]
-    Env {
-        /// The variable.
-        var: &'static str,
-        /// Its value.
-        value: String,
-        /// What is expected.
-        message: String,
-    },
+/// What opening stores takes, as the command line resolves it without flags: the user's
+/// settings file (read now) and the process environment. Returns the file's notices too.
+pub fn user_store_options() -> Result<(crate::store::StoreOptions, Vec<String>), ConfigError> {
+    let path = Resolver::new(&ConfigFile::default())
+        .config_file_path()
+        .value;
+    let file = load(path.as_deref())?;
+    let options = Resolver::new(&file).store_options(&ConnectionFlags::default())?;
+    Ok((options, file.notices))
 }
 
 /// Where a setting's value comes from.
@@ -127,7 +105,14 @@ pub struct Setting<T> {
     pub source: Source,
 }
 
-type EnvLookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
+/// How the resolver reads an environment variable.
+pub type EnvLookup<'a> = Box<dyn Fn(&str) -> Option<OsString> + 'a>;
+
+/// The process environment: the one place packreg reads it (but for the proxy variables,
+/// which the HTTP client's proxy matcher reads).
+pub fn process_env(var: &str) -> Option<OsString> {
+    std::env::var_os(var)
+}
 
 /// Resolves settings from flags, the environment and a settings file, key by key.
 pub struct Resolver<'a> {
@@ -138,20 +123,33 @@ pub struct Resolver<'a> {
 impl<'a> Resolver<'a> {
     /// A resolver reading the process environment.
     pub fn new(file: &'a ConfigFile) -> Resolver<'a> {
-        Self::with_env(file, |var| std::env::var(var).ok())
+        Resolver {
+            file,
+            env: Box::new(process_env),
+        }
     }
 
     /// A resolver reading the environment through `env` (tests give their own).
     pub fn with_env(file: &'a ConfigFile, env: impl Fn(&str) -> Option<String> + 'a) -> Self {
         Resolver {
             file,
-            env: Box::new(env),
+            env: Box::new(move |var| env(var).map(OsString::from)),
         }
+    }
+
+    /// The settings file resolved from.
+    pub fn file(&self) -> &ConfigFile {
+        self.file
+    }
+
+    /// An environment variable's value as text (unset, or not Unicode: None).
+    fn raw_var(&self, var: &str) -> Option<String> {
+        (self.env)(var).and_then(|v| v.into_string().ok())
     }
 
     /// An environment variable's value, trimmed; empty counts as unset.
     fn var(&self, var: &'static str) -> Option<String> {
-        (self.env)(var)
+        self.raw_var(var)
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     }
@@ -274,6 +272,23 @@ impl<'a> Resolver<'a> {
             self.file.chunk_size,
             DEFAULT_CHUNK_SIZE_MIB,
         ))
+    }
+
+    /// Entries asked per listing page. A value that is not a number above 0 is ignored, as it
+    /// always was.
+    pub fn page_size(&self) -> Setting<usize> {
+        let env = self
+            .raw_var(PAGE_SIZE_ENV)
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|n| *n > 0)
+            .map(|n| (n, PAGE_SIZE_ENV));
+        self.pick(None, env, None, DEFAULT_PAGE_SIZE)
+    }
+
+    /// The format `push` writes by default (`--format` reads the variable itself).
+    pub fn format(&self) -> Setting<String> {
+        let env = self.raw_var(FORMAT_ENV).map(|v| (v, FORMAT_ENV));
+        self.pick(None, env, None, DEFAULT_FORMAT.to_string())
     }
 }
 
