@@ -56,20 +56,33 @@ impl Default for UnpackLimits {
     }
 }
 
-/// The limits the command line set for this process (see [`UnpackLimits::set_in_force`]).
-static IN_FORCE: std::sync::OnceLock<UnpackLimits> = std::sync::OnceLock::new();
+/// The limits the command line set for this process, and the warnings about the values it
+/// could not use (see [`UnpackLimits::set_in_force`]).
+static IN_FORCE: std::sync::OnceLock<(UnpackLimits, Vec<String>)> = std::sync::OnceLock::new();
 
 impl UnpackLimits {
     /// Makes `limits` (resolved from the environment by [`crate::config`]) the limits of this
-    /// process; the first call wins.
-    pub fn set_in_force(limits: UnpackLimits) {
-        let _ = IN_FORCE.set(limits);
+    /// process; the first call wins. `warnings` (variables set to unusable values) are logged
+    /// when the limits are first used, so a command that unpacks nothing stays quiet.
+    pub fn set_in_force(limits: UnpackLimits, warnings: Vec<String>) {
+        let _ = IN_FORCE.set((limits, warnings));
     }
 
     /// The limits of this process: those set by [`UnpackLimits::set_in_force`], else the
     /// defaults.
     pub fn in_force() -> Self {
-        IN_FORCE.get().copied().unwrap_or_default()
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        match IN_FORCE.get() {
+            Some((limits, warnings)) => {
+                WARNED.call_once(|| {
+                    for warning in warnings {
+                        tracing::warn!("{warning}");
+                    }
+                });
+                *limits
+            }
+            None => UnpackLimits::default(),
+        }
     }
 
     /// How many uncompressed bytes a stream may yield: the absolute cap, and for a compressed
