@@ -5,7 +5,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{ConfigError, RegistrySection, Resolver, Setting, Source};
+use super::error::ConfigError;
+use super::file::RegistrySection;
+use super::resolver::Resolver;
+use super::setting::{Setting, Source};
 use crate::name::Scheme;
 use crate::store::{Connection, StoreOptions};
 
@@ -49,7 +52,7 @@ pub struct TlsChoice {
 impl Resolver<'_> {
     fn section_source(&self, host: &str) -> Source {
         Source::Registry {
-            path: self.file.path.clone().unwrap_or_default(),
+            path: self.file().path.clone().unwrap_or_default(),
             host: host.to_ascii_lowercase(),
         }
     }
@@ -78,7 +81,7 @@ impl Resolver<'_> {
                 },
             };
         }
-        let found = host.and_then(|h| Some((h, self.file.registry_section(h)?)));
+        let found = host.and_then(|h| Some((h, self.file().registry_section(h)?)));
         let section = found.map(|(_, s)| s.clone()).unwrap_or_default();
         let source = |set: bool| match found {
             Some((host, _)) if set => self.section_source(host),
@@ -132,7 +135,7 @@ impl Resolver<'_> {
     pub fn store_options(&self, flags: &ConnectionFlags) -> Result<StoreOptions, ConfigError> {
         let paths = self.paths(flags.registry_config.as_deref());
         let mut registries = std::collections::BTreeMap::new();
-        for host in self.file.registries.keys() {
+        for host in self.file().registries.keys() {
             registries.insert(host.clone(), self.connection(flags, Some(host))?);
         }
         Ok(StoreOptions {
@@ -149,7 +152,7 @@ impl Resolver<'_> {
 /// `--registry-config` is given, no cache folder, no embedded store. For library callers and
 /// tests that set what they need themselves.
 pub fn builtin_store_options(flags: &ConnectionFlags) -> StoreOptions {
-    let file = super::ConfigFile::default();
+    let file = super::file::ConfigFile::default();
     let resolver = Resolver::with_env(&file, |_| None);
     // Without variables or a file nothing can be invalid: every value is a flag or a default.
     resolver
@@ -159,7 +162,7 @@ pub fn builtin_store_options(flags: &ConnectionFlags) -> StoreOptions {
 
 #[cfg(test)]
 mod tests {
-    use super::super::ConfigFile;
+    use super::super::file::ConfigFile;
     use super::*;
     use std::path::Path;
 

@@ -1,7 +1,8 @@
 //! The unpacking limits: each `PACKREG_MAX_*` variable over its default. A value that is not a
 //! positive whole number is ignored with a warning, as it always was.
 
-use super::{Resolver, Setting, Source};
+use super::resolver::Resolver;
+use super::setting::{Setting, Source};
 use crate::limits::{
     UnpackLimits, ENV_MAX_ENTRIES, ENV_MAX_TAR_HEADER_BYTES, ENV_MAX_UNPACKED_BYTES,
     ENV_MAX_UNPACK_RATIO,
@@ -73,7 +74,7 @@ impl Resolver<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::ConfigFile;
+    use super::super::file::ConfigFile;
     use super::*;
 
     #[test]

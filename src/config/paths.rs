@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use super::defaults::{
     DOCKER_CONFIG_ENV, HOME_ENV, XDG_CACHE_HOME_ENV, XDG_CONFIG_HOME_ENV, XDG_DATA_HOME_ENV,
 };
-use super::{Resolver, Setting, Source};
+use super::resolver::Resolver;
+use super::setting::{Setting, Source};
 
 /// The folders in force, each None when neither its variable nor HOME is set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -118,7 +119,7 @@ impl Resolver<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::ConfigFile;
+    use super::super::file::ConfigFile;
     use super::*;
 
     fn resolver<'a>(file: &'a ConfigFile, vars: &'a [(&str, &str)]) -> Resolver<'a> {
