@@ -1,5 +1,6 @@
 //! The TCP address of a registry host; its name is [`crate::name`]'s.
 
+// auth.rs and transport.rs name the scheme from here.
 pub use crate::name::Scheme;
 
 /// `host:port` to open a TCP connection to (port 80 when none is given).
