@@ -45,14 +45,3 @@ pub fn load(path: Option<&std::path::Path>) -> Result<ConfigFile, ConfigError> {
     file.notices.splice(0..0, migrated);
     Ok(file)
 }
-
-/// What opening stores takes, as the command line resolves it without flags: the user's
-/// settings file (read now) and the process environment. Returns the file's notices too.
-pub fn user_store_options() -> Result<(crate::store::StoreOptions, Vec<String>), ConfigError> {
-    let path = Resolver::new(&ConfigFile::default())
-        .config_file_path()
-        .value;
-    let file = load(path.as_deref())?;
-    let options = Resolver::new(&file).store_options(&ConnectionFlags::default())?;
-    Ok((options, file.notices))
-}
