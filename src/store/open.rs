@@ -1,5 +1,5 @@
 //! Opening a store from the registry string the commands take, with settings resolved before
-//! (by [`crate::config`] for the command line): nothing here reads the settings file or the
+//! (by the settings module, `config`, for the command line): nothing here reads the settings file or the
 //! environment.
 
 use std::collections::BTreeMap;
