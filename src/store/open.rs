@@ -1,6 +1,6 @@
 //! Opening a store from the registry string the commands take, with settings resolved before
-//! (by the settings module, `config`, for the command line): nothing here reads the settings file or the
-//! environment.
+//! (by the settings module, `config`, for the command line): nothing here reads the settings
+//! file or the environment.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
