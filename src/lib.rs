@@ -26,6 +26,7 @@ pub mod fsutil;
 pub mod fuzzing;
 pub mod image;
 pub mod limits;
+pub mod name;
 pub mod oci;
 pub mod ops;
 pub mod pack;

@@ -153,6 +153,77 @@ fn a_bad_value_is_one_sentence_naming_file_line_and_key() {
     assert!(stderr(&bad_env).contains("PACKREG_CHUNK_SIZE=\"-1\""));
 }
 
+#[test]
+fn config_show_lists_every_setting_and_variable_with_its_source() {
+    let sb = Sandbox::new();
+    write_config(
+        &sb,
+        "registry = \"lab.example:5000/team\"\n[registries.\"lab.example:5000\"]\nplain_http = true\n",
+    );
+    let env = [
+        ("PACKREG_PAGE_SIZE", "5"),
+        ("PACKREG_MAX_ENTRIES", "77"),
+        ("PACKREG_FORMAT", "palette"),
+    ];
+    let shown = show(&sb, &env, &[]);
+    let section = format!(
+        "file {} [registries.\"lab.example:5000\"]",
+        config_path(&sb).display()
+    );
+    assert_eq!(shown["scheme"]["value"], "http", "{shown}");
+    assert_eq!(shown["scheme"]["source"], section.as_str());
+    assert_eq!(shown["insecure"]["source"], "default");
+    assert_eq!(shown["page_size"]["value"], 5);
+    assert_eq!(shown["page_size"]["source"], "env PACKREG_PAGE_SIZE");
+    assert_eq!(shown["format"]["value"], "palette");
+    assert_eq!(shown["format"]["source"], "env PACKREG_FORMAT");
+    let entries = &shown["limits"]["PACKREG_MAX_ENTRIES"];
+    assert_eq!(entries["value"], 77);
+    assert_eq!(entries["source"], "env PACKREG_MAX_ENTRIES");
+    assert_eq!(
+        shown["limits"]["PACKREG_MAX_UNPACK_RATIO"]["source"],
+        "default"
+    );
+    assert_eq!(shown["cache_dir"]["source"], "env XDG_CACHE_HOME");
+    assert_eq!(shown["data_dir"]["source"], "env XDG_DATA_HOME");
+    assert_eq!(shown["registry_config"]["source"], "env DOCKER_CONFIG");
+    assert_eq!(shown["refresh_capabilities"]["source"], "default");
+
+    // Flags replace the section's TLS settings, and name themselves.
+    let flags = [
+        "--insecure",
+        "--refresh-capabilities",
+        "--registry-config",
+        "d.json",
+    ];
+    let shown = show(&sb, &env, &flags);
+    assert_eq!(shown["scheme"]["value"], "https");
+    assert_eq!(shown["scheme"]["source"], "flag");
+    assert_eq!(shown["insecure"]["value"], true);
+    assert_eq!(shown["refresh_capabilities"]["source"], "flag");
+    assert_eq!(shown["registry_config"]["value"], "d.json");
+    assert_eq!(shown["registry_config"]["source"], "flag");
+
+    // The text lists the same, one line a setting, every PACKREG_* variable included.
+    let text = ok(&run_env(&sb, &env, &["config", "show"]));
+    for line in [
+        "page_size    5",
+        "env PACKREG_PAGE_SIZE",
+        "max_entries  77",
+        "env PACKREG_MAX_ENTRIES",
+        "max_unpack_ratio",
+        "max_unpacked_bytes",
+        "max_tar_header_bytes",
+        "format       palette",
+        "scheme       http",
+        "cache_dir",
+        "data_dir",
+        "registry_config",
+    ] {
+        assert!(text.contains(line), "{line} missing:\n{text}");
+    }
+}
+
 fn login(sb: &Sandbox, reg: &Registry, flags: &[&str]) -> Output {
     let mut args = vec!["-v", "login", &reg.addr, "-u", "alice", "--password-stdin"];
     args.extend_from_slice(flags);

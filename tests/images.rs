@@ -5,18 +5,19 @@ mod common;
 
 use common::registry::{peers_available, Registry, Tls};
 use common::{ok, stderr, Sandbox};
+use packreg::config::{builtin_store_options, ConnectionFlags};
 use packreg::digest::Digest;
-use packreg::store::{open_store, StoreOptions};
+use packreg::store::open_store;
 use serde_json::Value;
 
 /// A one-layer image pushed to `registry` as `repo:tag`; returns its manifest digest.
 fn push_image(registry: &str, repo: &str, tag: &str) -> Digest {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let opts = StoreOptions {
+        let opts = builtin_store_options(&ConnectionFlags {
             plain_http: true,
-            ..StoreOptions::default()
-        };
+            ..ConnectionFlags::default()
+        });
         let store = open_store(Some(registry), &opts).await.unwrap();
         let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
         let layer = format!("layer of {repo}:{tag}").into_bytes();
@@ -182,10 +183,10 @@ fn push_index(registry: &str, repo: &str, tag: &str) -> Digest {
     let arm = push_image(registry, repo, "arm64-part");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let opts = StoreOptions {
+        let opts = builtin_store_options(&ConnectionFlags {
             plain_http: true,
-            ..StoreOptions::default()
-        };
+            ..ConnectionFlags::default()
+        });
         let store = open_store(Some(registry), &opts).await.unwrap();
         let size = |d: &Digest| {
             let d = d.clone();

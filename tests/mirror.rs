@@ -237,8 +237,9 @@ fn a_referrer_travels_with_its_pack() {
     let fallback = format!("sha256-{}", subject.trim_start_matches("sha256:"));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (sig_digest, sig_size) = rt.block_on(async {
-        use packreg::store::{open_store, StoreOptions};
-        let opts = StoreOptions { plain_http: true, ..StoreOptions::default() };
+        use packreg::config::{builtin_store_options, ConnectionFlags};
+        use packreg::store::open_store;
+        let opts = builtin_store_options(&ConnectionFlags { plain_http: true, ..ConnectionFlags::default() });
         let store = open_store(Some(&a.addr), &opts).await.unwrap();
         let repo = "spectro-packs/archive/probe";
         let sig = store.get_manifest(repo, "signature").await.unwrap();

@@ -7,6 +7,7 @@ mod fake;
 use std::time::{Duration, Instant};
 
 use fake::{Body, FakeRegistry, Rule};
+use packreg::config::{builtin_store_options, ConnectionFlags};
 use packreg::digest::Digest;
 use packreg::store::remote::RemoteStore;
 use packreg::store::{Store, StoreError, StoreOptions};
@@ -15,23 +16,12 @@ const REPO: &str = "spectro-packs/archive/app";
 const INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
-/// A private HOME, XDG folders and docker config for the whole test binary, set before any
-/// store reads them.
+/// The HTTP client's proxy matcher is the one part of packreg that reads the environment
+/// itself (HTTP_PROXY and friends): none may send this binary's loopback requests elsewhere.
+/// Every other setting is given to the store explicitly (see [`store_options`]).
 fn isolate() {
-    static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    HOME.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        for (var, sub) in [
-            ("HOME", ""),
-            ("XDG_CONFIG_HOME", "config"),
-            ("XDG_CACHE_HOME", "cache"),
-            ("XDG_DATA_HOME", "data"),
-            ("DOCKER_CONFIG", "docker"),
-        ] {
-            let path = dir.path().join(sub);
-            std::fs::create_dir_all(&path).unwrap();
-            std::env::set_var(var, path);
-        }
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
         for var in [
             "HTTP_PROXY",
             "HTTPS_PROXY",
@@ -39,12 +29,38 @@ fn isolate() {
             "http_proxy",
             "https_proxy",
             "all_proxy",
-            "PACKREG_TIMEOUT",
         ] {
             std::env::remove_var(var);
         }
-        dir
     });
+}
+
+/// A private cache folder (capabilities, upload sessions) for the whole test binary.
+fn cache_dir() -> std::path::PathBuf {
+    static CACHE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    CACHE
+        .get_or_init(|| tempfile::tempdir().unwrap())
+        .path()
+        .to_path_buf()
+}
+
+/// Plain HTTP and an idle timeout of `timeout_secs`.
+fn flags(timeout_secs: u64) -> ConnectionFlags {
+    ConnectionFlags {
+        plain_http: true,
+        timeout: Some(timeout_secs),
+        ..ConnectionFlags::default()
+    }
+}
+
+/// `flags` over the built-in settings, with this binary's cache folder; no docker config but
+/// the one the flags name, no settings file, no variables.
+fn store_options(flags: ConnectionFlags) -> StoreOptions {
+    isolate();
+    StoreOptions {
+        cache_dir: Some(cache_dir()),
+        ..builtin_store_options(&flags)
+    }
 }
 
 /// A docker config in `dir` holding `user:secret` for `addr`.
@@ -56,12 +72,7 @@ fn basic_credentials(dir: &std::path::Path, addr: &str) -> std::path::PathBuf {
 }
 
 fn options(timeout_secs: u64) -> StoreOptions {
-    isolate();
-    StoreOptions {
-        plain_http: true,
-        timeout: Some(Duration::from_secs(timeout_secs)),
-        ..StoreOptions::default()
-    }
+    store_options(flags(timeout_secs))
 }
 
 async fn connect(server: &FakeRegistry) -> RemoteStore {
@@ -531,12 +542,12 @@ async fn an_http_token_realm_for_an_https_registry_gets_no_credentials() {
         &std::fs::read(&key).unwrap(),
     );
     let config = basic_credentials(dir.path(), &server.addr);
-    let opts = StoreOptions {
+    let opts = store_options(ConnectionFlags {
         ca_file: Some(cert.clone()),
         registry_config: Some(config),
-        timeout: Some(Duration::from_secs(5)),
-        ..StoreOptions::default()
-    };
+        timeout: Some(5),
+        ..ConnectionFlags::default()
+    });
     let store = RemoteStore::connect(&server.addr, &opts).await.unwrap();
     let err = store.get_manifest(REPO, "1.0.0").await.unwrap_err();
     assert!(matches!(err, StoreError::Unauthorized { .. }), "{err:?}");
@@ -565,10 +576,10 @@ async fn a_blob_redirected_to_another_origin_gets_no_authorization() {
     isolate();
     let dir = tempfile::tempdir().unwrap();
     let config = basic_credentials(dir.path(), &server.addr);
-    let opts = StoreOptions {
+    let opts = store_options(ConnectionFlags {
         registry_config: Some(config),
-        ..options(5)
-    };
+        ..flags(5)
+    });
     let store = RemoteStore::connect(&server.addr, &opts).await.unwrap();
     let mut reader = store.get_blob(REPO, &digest).await.unwrap();
     let mut body = Vec::new();
@@ -611,14 +622,11 @@ async fn a_refused_connection_advises_plain_http_only_when_it_is_not_in_use() {
     assert!(err.is_retryable());
     assert!(err.to_string().contains("cannot connect"), "{err}");
     assert!(!err.to_string().contains("--plain-http"), "{err}");
-    let https = StoreOptions {
+    let https = store_options(ConnectionFlags {
         insecure: true,
-        ..options(5)
-    };
-    let https = StoreOptions {
         plain_http: false,
-        ..https
-    };
+        ..flags(5)
+    });
     let tls = RemoteStore::connect(&addr, &https).await.unwrap();
     let err = tls.tags(REPO).await.unwrap_err();
     assert!(err.to_string().contains("add --plain-http"), "{err}");
@@ -654,10 +662,10 @@ async fn upload_in_chunks(server: &FakeRegistry, digest: &Digest, content: &[u8]
 }
 
 fn chunked(chunk_mib: u64) -> StoreOptions {
-    StoreOptions {
-        chunk_size: Some(chunk_mib << 20),
-        ..options(5)
-    }
+    store_options(ConnectionFlags {
+        chunk_size: Some(chunk_mib),
+        ..flags(5)
+    })
 }
 
 #[tokio::test]
@@ -876,10 +884,10 @@ async fn the_first_contact_is_retried_like_any_request() {
     ]);
     isolate();
     let dir = tempfile::tempdir().unwrap();
-    let opts = StoreOptions {
+    let opts = store_options(ConnectionFlags {
         registry_config: Some(basic_credentials(dir.path(), &server.addr)),
-        ..options(5)
-    };
+        ..flags(5)
+    });
     let store = RemoteStore::connect(&server.addr, &opts).await.unwrap();
     store.get_manifest(REPO, "1.0.0").await.unwrap();
     assert_eq!(

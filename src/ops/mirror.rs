@@ -57,7 +57,7 @@ impl Default for MirrorOptions {
             progress: Arc::new(NoProgress),
             with_images: false,
             skip_missing_images: false,
-            image_sources: crate::store::StoreOptions::default(),
+            image_sources: crate::config::builtin_store_options(&Default::default()),
         }
     }
 }

@@ -173,7 +173,7 @@ async fn finish_pull(
     std::fs::create_dir(&content).map_err(|e| ArtifactError::io(&content, e))?;
 
     let bytes = download_layers(store, &repo, manifest, format, staging, opts).await?;
-    let mut cache = super::blobcache::BlobCache::load();
+    let mut cache = super::blobcache::BlobCache::load(store.cache_dir().as_deref());
     let (registry, full) = (store.registry_id(), store.full_name(&repo));
     for layer in &manifest.layers {
         cache.record(&registry, &full, &layer.digest);

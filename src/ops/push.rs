@@ -21,7 +21,7 @@ use crate::reference::{pack_repository, version_to_tag};
 use crate::store::{BlobUpload, Store, StoreError};
 
 /// Blobs moved at once by default.
-pub const DEFAULT_CONCURRENCY: usize = 4;
+pub const DEFAULT_CONCURRENCY: usize = crate::config::DEFAULT_CONCURRENCY as usize;
 
 /// Choices for [`push`].
 #[derive(Clone)]
@@ -269,7 +269,7 @@ async fn upload_blobs(
     let progress = opts.progress.as_ref();
     let registry = store.registry_id();
     let full = store.full_name(repo);
-    let mut cache = BlobCache::load();
+    let mut cache = BlobCache::load(store.cache_dir().as_deref());
     let cache_ref = &cache;
     let (registry_ref, full_ref) = (registry.as_str(), full.as_str());
     let sent: Vec<Option<u64>> = stream::iter(

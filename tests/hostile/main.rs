@@ -23,24 +23,8 @@ pub(crate) struct Env {
     pub(crate) registry: String,
 }
 
-/// Points this test process's own user folders (HOME, XDG_*, DOCKER_CONFIG) at a private
-/// folder, once: the tests that call the library in-process (a pull records blob locations in
-/// the cache) must not write the user's real files, as the packreg processes they run do not.
-/// std's environment lock orders this with the other threads' Rust-side reads; nothing here
-/// reads the environment from C.
-fn isolate_this_process() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-home");
-        for (var, rel) in common::USER_DIRS {
-            std::env::set_var(var, home.join(rel));
-        }
-    });
-}
-
 impl Env {
     pub(crate) fn new() -> Env {
-        isolate_this_process();
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().to_path_buf();
         let registry = format!("oci:{}", root.join("store").display());
