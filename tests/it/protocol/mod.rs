@@ -1,8 +1,9 @@
 //! Protocol-level tests of the registry transport against an in-process server driven by
 //! request/response tables: what CNCF distribution 2.8 cannot be made to do.
 
-#[path = "support/fake_registry.rs"]
-mod fake;
+mod proxy;
+
+use crate::support::fake_registry as fake;
 
 use std::time::{Duration, Instant};
 

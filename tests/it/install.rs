@@ -2,7 +2,7 @@
 //! `--version` naming the commit, and the Debian package scripts/build-deb.sh builds with
 //! cargo-deb (unpacked here into a temporary root with `dpkg -x`, then run).
 
-mod common;
+use crate::support as common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

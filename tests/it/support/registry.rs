@@ -167,7 +167,7 @@ impl Registry {
             })
             .collect();
         let port_file = dir.path().join("token.port");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/token_server.py");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/token_server.py");
         let log = std::fs::File::create(dir.path().join("token.log")).unwrap();
         let server = Command::new("python3")
             .arg(script)

@@ -1,7 +1,7 @@
 //! `packreg validate` against every testdata pack: good ones pass, each broken one fails with a
 //! finding that names the file and field of the rule it breaks.
 
-mod common;
+use crate::support as common;
 
 use common::{copy_dir, pack, packreg, stderr, stdout, GOOD_PACKS};
 use serde_json::Value;

@@ -2,9 +2,8 @@
 //! local OCI layout or a bundle tar) and checks that nothing escapes, nothing explodes and
 //! nothing is lost.
 
-#[path = "common/mod.rs"]
-mod common;
-mod hostile;
+use super::common;
+use super::craft as hostile;
 
 use std::path::{Path, PathBuf};
 

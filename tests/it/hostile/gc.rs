@@ -2,8 +2,8 @@
 
 use serde_json::Value;
 
-use crate::common::{ok, stderr};
-use crate::Env;
+use super::common::{ok, stderr};
+use super::Env;
 
 /// Item 6: garbage collection keeps every blob when a reachable manifest is in doubt.
 #[test]

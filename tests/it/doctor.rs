@@ -1,9 +1,8 @@
 //! `packreg doctor` against real docker-registry set-ups and, for what distribution 2.8 cannot
 //! show, the fake registry.
 
-mod common;
-#[path = "support/fake_registry.rs"]
-mod fake;
+use crate::support as common;
+use crate::support::fake_registry as fake;
 
 use common::registry::{peers_available, Registry, Tls};
 use common::{ok, pack, Sandbox};

@@ -2,8 +2,8 @@
 
 use packreg::store::Store;
 
-use crate::common::{self, ok, pack};
-use crate::{s, Env};
+use super::common::{self, ok, pack};
+use super::{s, Env};
 
 /// Control characters a hostile pack can carry, by their UTF-8 bytes: ESC, BEL, CR, DEL and
 /// the 8-bit CSI (U+009B), and a right-to-left override (U+202E).

@@ -2,7 +2,7 @@
 //! manifest added, an image retagged) compared in local stores, across formats and on a real
 //! registry, with every blob download counted.
 
-mod common;
+use crate::support as common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -1,6 +1,8 @@
 //! mirror, tags and air-gap bundles between real registries and local layouts.
 
-mod common;
+use crate::support as common;
+
+mod scale;
 
 use common::registry::{peers_available, Registry, Tls};
 use common::{ok, pack, pack_with_version, snapshot, stderr, Sandbox, GOOD_PACKS};

@@ -2,7 +2,7 @@
 //! and file as the binary applies it, `login` writing registry sections, and the move of the
 //! old hosts file.
 
-mod common;
+use crate::support as common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -3,7 +3,7 @@
 //! `/v2/` ping per side, and no Referrers API request where the registry has none (the
 //! capability record of an earlier run knows).
 
-mod common;
+use crate::support as common;
 
 use std::collections::BTreeMap;
 

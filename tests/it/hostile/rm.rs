@@ -3,8 +3,8 @@
 use packreg::digest::Digest;
 use packreg::store::{BlobReader, RawManifest, RepoLock, Store, StoreError};
 
-use crate::common::ok;
-use crate::{tags_in, Env};
+use super::common::ok;
+use super::{tags_in, Env};
 
 /// The local store, with every write after the first `allowed` failing: an rm interrupted at
 /// each step in turn.

@@ -2,9 +2,8 @@
 //! (with a fixed http.secret, so upload sessions survive a restart) cuts uploads and downloads,
 //! answers 429 and 503, and resets connections; the registry itself is killed and restarted.
 
-mod common;
-#[path = "support/fault_proxy.rs"]
-mod fault_proxy;
+use crate::support as common;
+use crate::support::fault_proxy;
 
 use std::time::{Duration, Instant};
 

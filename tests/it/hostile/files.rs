@@ -4,8 +4,8 @@ use std::path::Path;
 
 use packreg::digest::Digest;
 
-use crate::common::{self, ok, pack};
-use crate::{s, Env};
+use super::common::{self, ok, pack};
+use super::{s, Env};
 
 /// Runs `work(i)` for i in 0..n on n threads released at once.
 fn at_once(n: usize, work: impl Fn(usize) + Send + Sync + 'static) {

@@ -1,9 +1,8 @@
 //! HTTP_PROXY, HTTPS_PROXY and NO_PROXY, through a loopback forward proxy of the tests', in
 //! front of a real docker-registry, plain and with TLS.
 
-mod common;
-#[path = "support/connect_proxy.rs"]
-mod connect_proxy;
+use crate::support as common;
+use crate::support::connect_proxy;
 
 use std::process::{Command, Output};
 

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use crate::common::{self, ok, pack, stderr};
-use crate::{s, Env};
+use super::common::{self, ok, pack, stderr};
+use super::{s, Env};
 
 /// Fills a folder the moment the first blob transfer starts: another program writing into the
 /// pull's destination while it downloads.

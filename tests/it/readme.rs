@@ -1,7 +1,7 @@
 //! The README's main-job command, pasted as a new user would, with `cargo run --release --`
 //! standing for the packreg binary and a private data folder.
 
-mod common;
+use crate::support as common;
 
 use std::process::Command;
 

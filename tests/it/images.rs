@@ -1,7 +1,7 @@
 //! `packreg images`: the images a pack declares, normalised, resolved against a real registry,
 //! and checked at their mapped place in another (the air-gap readiness check).
 
-mod common;
+use crate::support as common;
 
 use common::registry::{peers_available, Registry, Tls};
 use common::{ok, stderr, Sandbox};

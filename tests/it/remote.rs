@@ -1,7 +1,7 @@
 //! Every command against a real registry: Debian's docker-registry (CNCF distribution 2.8)
 //! started on a loopback port, plain, with htpasswd auth and with TLS.
 
-mod common;
+use crate::support as common;
 
 use common::registry::{peers_available, Registry, Tls};
 use common::{copy_dir, ok, pack, snapshot, stderr, stdout, Sandbox, GOOD_PACKS};
@@ -618,7 +618,7 @@ fn redirected_blob_downloads_get_no_registry_credentials() {
     let ports = sb.path("ports");
     let record = sb.path("storage.log");
     let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/redirect_proxy.py");
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/redirect_proxy.py");
     let mut proxy = std::process::Command::new("python3")
         .arg(script)
         .args([reg.addr.as_str(), "alice", PASSWORD])

@@ -1,6 +1,6 @@
 //! Push, ls, inspect, pull and rm against the local OCI layout store, through the CLI.
 
-mod common;
+use crate::support as common;
 
 use std::path::{Path, PathBuf};
 

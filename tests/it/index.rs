@@ -3,10 +3,8 @@
 //! mirroring without the catalog, push/rm/tag/mirror keeping it right, concurrent pushes from
 //! separate processes, and `index verify`/`rebuild` after a tag deleted behind packreg's back.
 
-mod common;
-#[path = "support/fault_proxy.rs"]
-#[allow(dead_code)]
-mod fault_proxy;
+use crate::support as common;
+use crate::support::fault_proxy;
 
 use std::path::{Path, PathBuf};
 

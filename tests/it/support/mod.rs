@@ -140,6 +140,9 @@ pub fn ok(out: &Output) -> String {
     );
     stdout(out)
 }
+pub mod connect_proxy;
+pub mod fake_registry;
+pub mod fault_proxy;
 pub mod registry;
 
 /// A private HOME, docker config and packreg config for commands run against registries.

@@ -2,8 +2,8 @@
 
 use serde_json::Value;
 
-use crate::common::{ok, pack, packreg, stderr};
-use crate::{s, tags_in, Env};
+use super::common::{ok, pack, packreg, stderr};
+use super::{s, tags_in, Env};
 
 /// A source store for the mirror tests: hello-manifests 1.0.0 (its manifest then removed) and
 /// 2.0.0, probe (a layer blob then removed), shop and hardened-os, all whole otherwise.

@@ -1,7 +1,7 @@
 //! `packreg build`: packs generated from a chart archive and from a chart folder pass
 //! validation and carry the chart and its values.
 
-mod common;
+use crate::support as common;
 
 use common::{packreg, stderr, testdata};
 use serde_json::Value;

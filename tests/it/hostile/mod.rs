@@ -1,12 +1,15 @@
 //! Hostile local stores and bundles (issue 9): each test crafts the bad input itself and checks
 //! that nothing is lost, nothing escapes and the user is told what happened.
 
-#[path = "../common/mod.rs"]
-mod common;
+use crate::support as common;
 
+mod craft;
 mod files;
+mod fuzz_corpus;
 mod gc;
+mod local;
 mod mirror;
+mod properties;
 mod pull;
 mod rm;
 mod terminal;
