@@ -7,7 +7,7 @@ use crate::support as common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::registry::{peers_available, Registry, Tls};
+use common::registry::{Registry, Tls};
 use common::{ok, pack, stderr, Sandbox};
 use serde_json::Value;
 
@@ -163,9 +163,7 @@ const PROBED: &str = "answers in plain HTTP";
 
 #[test]
 fn login_writes_the_section_that_later_commands_use() {
-    if !peers_available(&["docker-registry", "htpasswd"]) {
-        return;
-    }
+    require_peers!("docker-registry", "htpasswd");
     let reg = Registry::start(Tls::None, Some(("alice", "secret-pw")));
     let sb = Sandbox::new();
     write_config(&sb, "# my settings\ntimeout = 30 # slow link\n");
@@ -195,9 +193,7 @@ fn login_writes_the_section_that_later_commands_use() {
 
 #[test]
 fn login_remembers_a_ca_file_and_the_section_replaces_the_flag() {
-    if !peers_available(&["docker-registry", "htpasswd", "openssl"]) {
-        return;
-    }
+    require_peers!("docker-registry", "htpasswd", "openssl");
     let reg = Registry::start(Tls::SelfSigned, Some(("alice", "secret-pw")));
     let ca = reg.ca.clone().unwrap();
     let sb = Sandbox::new();
@@ -219,9 +215,7 @@ fn login_remembers_a_ca_file_and_the_section_replaces_the_flag() {
 
 #[test]
 fn the_old_hosts_file_is_moved_once_and_then_no_longer_read() {
-    if !peers_available(&["docker-registry", "openssl"]) {
-        return;
-    }
+    require_peers!("docker-registry", "openssl");
     let reg = Registry::start(Tls::SelfSigned, None);
     let ca = reg.ca.clone().unwrap();
     let sb = Sandbox::new();
@@ -275,9 +269,7 @@ fn the_old_hosts_file_is_moved_once_and_then_no_longer_read() {
 
 #[test]
 fn a_section_can_turn_chunked_uploads_off_for_one_registry() {
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    require_peers!("docker-registry");
     let reg = Registry::start(Tls::None, None);
     let sb = Sandbox::new();
     let big = common::pack_with_version(&sb.path("big"), "hello-manifests", "1.0.0");

@@ -6,16 +6,17 @@ use crate::support as common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use common::registry::{peers_available, Registry, Tls};
+use common::registry::{Registry, Tls};
+use common::store::HookedStore;
 use common::{ok, stderr, stdout, Sandbox};
 use packreg::archive::{write_tar, write_tar_gz, TarEntry, TarEntryKind};
 use packreg::digest::Digest;
 use packreg::ops::diff::{diff, DiffOptions};
 use packreg::reference::PackRef;
 use packreg::store::layout::LayoutStore;
-use packreg::store::{BlobReader, RawManifest, RepoLock, Store, StoreError};
+use packreg::store::Store;
 use serde_json::{json, Value};
 
 fn s(p: &Path) -> &str {
@@ -379,71 +380,6 @@ fn a_chart_packaged_again_with_the_same_files_is_no_difference() {
     );
 }
 
-/// A local store that records every blob read from it.
-struct Counting {
-    inner: LayoutStore,
-    reads: Mutex<Vec<Digest>>,
-}
-
-#[async_trait::async_trait]
-impl Store for Counting {
-    fn location(&self) -> String {
-        self.inner.location()
-    }
-    async fn repositories(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        self.inner.repositories(prefix).await
-    }
-    async fn tags(&self, repo: &str) -> Result<Vec<String>, StoreError> {
-        self.inner.tags(repo).await
-    }
-    async fn get_manifest(&self, repo: &str, reference: &str) -> Result<RawManifest, StoreError> {
-        self.inner.get_manifest(repo, reference).await
-    }
-    async fn put_manifest(
-        &self,
-        repo: &str,
-        tag: Option<&str>,
-        bytes: &[u8],
-        media_type: &str,
-    ) -> Result<Digest, StoreError> {
-        self.inner.put_manifest(repo, tag, bytes, media_type).await
-    }
-    async fn has_blob(&self, repo: &str, digest: &Digest) -> Result<bool, StoreError> {
-        self.inner.has_blob(repo, digest).await
-    }
-    async fn get_blob(&self, repo: &str, digest: &Digest) -> Result<BlobReader, StoreError> {
-        self.reads.lock().unwrap().push(digest.clone());
-        self.inner.get_blob(repo, digest).await
-    }
-    async fn put_blob(
-        &self,
-        repo: &str,
-        digest: &Digest,
-        size: u64,
-        reader: BlobReader,
-    ) -> Result<(), StoreError> {
-        self.inner.put_blob(repo, digest, size, reader).await
-    }
-    async fn delete_manifest(&self, repo: &str, digest: &Digest) -> Result<(), StoreError> {
-        self.inner.delete_manifest(repo, digest).await
-    }
-    async fn delete_tag(&self, repo: &str, tag: &str) -> Result<(), StoreError> {
-        self.inner.delete_tag(repo, tag).await
-    }
-    fn registry_id(&self) -> String {
-        self.inner.registry_id()
-    }
-    fn full_name(&self, repo: &str) -> String {
-        self.inner.full_name(repo)
-    }
-    async fn lock(&self, repo: &str) -> Result<RepoLock, StoreError> {
-        self.inner.lock(repo).await
-    }
-    async fn collect_garbage(&self, repo: &str) -> Result<(), StoreError> {
-        self.inner.collect_garbage(repo).await
-    }
-}
-
 /// The digests of the layers of a manifest, with their titles.
 async fn blobs_of(store: &dyn Store, tag: &str) -> Vec<(String, Digest)> {
     let raw = store
@@ -466,9 +402,16 @@ async fn no_blob_whose_digest_both_sides_share_is_read() {
     let sb = Sandbox::new();
     let store = format!("oci:{}", s(&sb.path("store")));
     push_both(&sb, &store, "native");
-    let counting = Counting {
-        inner: LayoutStore::new(sb.path("store")),
-        reads: Mutex::new(Vec::new()),
+    // The local store, recording every blob read from it.
+    let reads = Arc::new(Mutex::new(Vec::new()));
+    let counting = {
+        let reads = reads.clone();
+        HookedStore::new(LayoutStore::new(sb.path("store")), move |call| {
+            if let Some(digest) = call.blob_read() {
+                reads.lock().unwrap().push(digest.clone());
+            }
+            Ok(())
+        })
     };
     let v1 = blobs_of(&counting, "1.0.0").await;
     let v2 = blobs_of(&counting, "1.1.0").await;
@@ -483,7 +426,7 @@ async fn no_blob_whose_digest_both_sides_share_is_read() {
     .unwrap();
     assert!(!report.identical);
 
-    let reads = counting.reads.lock().unwrap().clone();
+    let reads = reads.lock().unwrap().clone();
     let read: BTreeSet<&Digest> = reads.iter().collect();
     assert_eq!(read.len(), reads.len(), "a blob was read twice: {reads:?}");
     let shared: BTreeSet<&Digest> = v1
@@ -546,9 +489,7 @@ fn blob_gets(reg: &Registry) -> Vec<String> {
 
 #[test]
 fn on_a_registry_unchanged_blobs_are_never_downloaded() {
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    require_peers!("docker-registry");
     let reg = Registry::start(Tls::None, None);
     let sb = Sandbox::new();
     push_both(&sb, &reg.addr, "native");

@@ -4,7 +4,7 @@
 use crate::support as common;
 use crate::support::fake_registry as fake;
 
-use common::registry::{peers_available, Registry, Tls};
+use common::registry::{Registry, Tls};
 use common::{ok, pack, Sandbox};
 use fake::{FakeRegistry, Rule};
 use serde_json::Value;
@@ -27,9 +27,7 @@ fn result(report: &Value, check: &str) -> String {
 
 #[test]
 fn doctor_on_a_plain_registry_reads_and_writes_only_scratch_repositories() {
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    require_peers!("docker-registry");
     let reg = Registry::start(Tls::None, None);
     let sb = Sandbox::new();
     ok(&sb.run(&[
@@ -99,9 +97,7 @@ fn doctor_on_a_plain_registry_reads_and_writes_only_scratch_repositories() {
 
 #[test]
 fn doctor_says_deletes_are_disabled_and_basic_auth_is_used() {
-    if !peers_available(&["docker-registry", "htpasswd"]) {
-        return;
-    }
+    require_peers!("docker-registry", "htpasswd");
     let reg = Registry::start_without_deletes();
     let sb = Sandbox::new();
     let report = sb.json(&["--plain-http", "doctor", &reg.addr, "--write"]);
@@ -177,9 +173,7 @@ fn doctor_reports_what_distribution_cannot_show() {
 
 #[test]
 fn doctor_names_the_token_service_of_a_bearer_registry() {
-    if !peers_available(&["docker-registry", "openssl", "python3"]) {
-        return;
-    }
+    require_peers!("docker-registry", "openssl", "python3");
     use common::registry::TokenUser;
     let reg = Registry::start_with_tokens(&[TokenUser {
         name: "dora",

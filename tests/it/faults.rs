@@ -7,7 +7,7 @@ use crate::support::fault_proxy;
 
 use std::time::{Duration, Instant};
 
-use common::registry::{peers_available, Registry, Tls};
+use common::registry::{Registry, Tls};
 use common::{ok, snapshot, stderr, Sandbox};
 use fault_proxy::{Cut, FaultProxy, Inject};
 
@@ -43,9 +43,7 @@ fn pulled_matches(sb: &Sandbox, registry: &str, version: &str, dir: &std::path::
 
 #[test]
 fn an_upload_cut_half_way_resumes_from_the_last_confirmed_chunk() {
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    require_peers!("docker-registry");
     let reg = Registry::start(Tls::None, None);
     let proxy = FaultProxy::start(&reg.addr);
     let sb = Sandbox::new();
@@ -77,9 +75,7 @@ fn an_upload_cut_half_way_resumes_from_the_last_confirmed_chunk() {
 
 #[test]
 fn an_interrupted_push_continues_where_it_stopped_when_run_again() {
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    require_peers!("docker-registry");
     let reg = Registry::start(Tls::None, None);
     let proxy = FaultProxy::start(&reg.addr);
     let sb = Sandbox::new();
@@ -119,9 +115,7 @@ fn an_interrupted_push_continues_where_it_stopped_when_run_again() {
 
 #[test]
 fn a_download_cut_half_way_resumes_in_the_same_run() {
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    require_peers!("docker-registry");
     let reg = Registry::start(Tls::None, None);
     let sb = Sandbox::new();
     let size = 64 * MIB;
@@ -143,9 +137,7 @@ fn a_download_cut_half_way_resumes_in_the_same_run() {
 
 #[test]
 fn an_interrupted_pull_continues_from_the_bytes_kept_in_the_cache() {
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    require_peers!("docker-registry");
     let reg = Registry::start(Tls::None, None);
     let sb = Sandbox::new();
     let size = 64 * MIB;
@@ -194,9 +186,7 @@ fn an_interrupted_pull_continues_from_the_bytes_kept_in_the_cache() {
 
 #[test]
 fn rate_limits_server_errors_and_resets_are_ridden_out() {
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    require_peers!("docker-registry");
     let reg = Registry::start(Tls::None, None);
     let proxy = FaultProxy::start(&reg.addr);
     let inject = |method, path: &str, status, headers: Vec<(&str, &str)>, times| Inject {
@@ -241,9 +231,7 @@ fn rate_limits_server_errors_and_resets_are_ridden_out() {
 
 #[test]
 fn a_registry_killed_mid_push_and_mid_mirror_leaves_no_tag_on_a_partial_artifact() {
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    require_peers!("docker-registry");
     let mut reg = Registry::start(Tls::None, None);
     let addr = reg.addr.clone();
     let sb = Sandbox::new();
@@ -321,9 +309,7 @@ fn dir_size(dir: &std::path::Path) -> u64 {
 
 #[test]
 fn many_concurrent_pulls_and_pushes_all_succeed() {
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    require_peers!("docker-registry");
     let reg = Registry::start(Tls::None, None);
     let sb = Sandbox::new();
     let base = common::pack("hello-manifests");

@@ -3,7 +3,7 @@
 
 use crate::support as common;
 
-use common::registry::{peers_available, Registry, Tls};
+use common::registry::{Registry, Tls};
 use common::{ok, stderr, Sandbox};
 use packreg::digest::Digest;
 use packreg::store::{open_store, StoreOptions};
@@ -43,9 +43,7 @@ fn push_image(registry: &str, repo: &str, tag: &str) -> Digest {
 
 #[test]
 fn images_are_listed_resolved_and_checked_where_they_belong() {
-    if !peers_available(&["docker-registry", "skopeo"]) {
-        return;
-    }
+    require_peers!("docker-registry", "skopeo");
     let upstream = Registry::start(Tls::None, None);
     let airgap = Registry::start(Tls::None, None);
     let app = push_image(&upstream.addr, "team/app", "1.0");
@@ -243,9 +241,7 @@ fn skopeo_digest(reference: &str) -> String {
 
 #[test]
 fn mirror_and_bundles_carry_the_images_a_pack_runs() {
-    if !peers_available(&["docker-registry", "skopeo"]) {
-        return;
-    }
+    require_peers!("docker-registry", "skopeo");
     let upstream = Registry::start(Tls::None, None);
     let index = push_index(&upstream.addr, "team/multi", "3.0");
     let single = push_image(&upstream.addr, "team/app", "1.0");
@@ -352,9 +348,7 @@ fn mirror_and_bundles_carry_the_images_a_pack_runs() {
 
 #[test]
 fn a_missing_image_fails_its_pack_and_not_the_others() {
-    if !peers_available(&["docker-registry", "skopeo"]) {
-        return;
-    }
+    require_peers!("docker-registry", "skopeo");
     let upstream = Registry::start(Tls::None, None);
     push_image(&upstream.addr, "team/app", "1.0");
     let sb = Sandbox::new();

@@ -8,7 +8,7 @@ use crate::support::fault_proxy;
 
 use std::path::{Path, PathBuf};
 
-use common::registry::{peers_available, Registry, Tls};
+use common::registry::{Registry, Tls};
 use common::{ok, stderr, stdout, Sandbox};
 use fault_proxy::{FaultProxy, Inject};
 use serde_json::Value;
@@ -116,9 +116,7 @@ fn index_entries(sb: &Sandbox, addr: &str) -> Vec<(String, String)> {
 
 #[test]
 fn ls_lists_from_the_index_where_catalog_is_refused() {
-    if !peers_available(&["docker-registry", "skopeo"]) {
-        return;
-    }
+    require_peers!("docker-registry", "skopeo");
     let reg = Registry::start(Tls::None, None);
     let proxy = catalog_refused(&reg);
     let sb = Sandbox::new();
@@ -162,9 +160,7 @@ fn ls_lists_from_the_index_where_catalog_is_refused() {
 
 #[test]
 fn push_rm_tag_and_mirror_keep_the_index_right() {
-    if !peers_available(&["docker-registry", "skopeo"]) {
-        return;
-    }
+    require_peers!("docker-registry", "skopeo");
     let reg = Registry::start(Tls::None, None);
     let proxy = catalog_refused(&reg);
     let sb = Sandbox::new();
@@ -270,25 +266,19 @@ fn concurrent_pushes(reg: &Registry, n: usize) {
 
 #[test]
 fn concurrent_pushes_of_different_packs_all_appear() {
-    if !peers_available(&["docker-registry", "skopeo"]) {
-        return;
-    }
+    require_peers!("docker-registry", "skopeo");
     concurrent_pushes(&Registry::start(Tls::None, None), 6);
 }
 
 #[test]
 fn concurrent_pushes_all_appear_on_a_registry_that_does_not_delete() {
-    if !peers_available(&["docker-registry", "skopeo"]) {
-        return;
-    }
+    require_peers!("docker-registry", "skopeo");
     concurrent_pushes(&Registry::start_without_deletes(), 4);
 }
 
 #[test]
 fn verify_finds_a_tag_deleted_behind_packregs_back_and_rebuild_repairs_it() {
-    if !peers_available(&["docker-registry", "skopeo"]) {
-        return;
-    }
+    require_peers!("docker-registry", "skopeo");
     let reg = Registry::start(Tls::None, None);
     let proxy = catalog_refused(&reg);
     let sb = Sandbox::new();
@@ -330,9 +320,7 @@ fn verify_finds_a_tag_deleted_behind_packregs_back_and_rebuild_repairs_it() {
 
 #[test]
 fn rebuild_with_names_creates_the_index_for_packs_pushed_by_other_tools() {
-    if !peers_available(&["docker-registry", "skopeo"]) {
-        return;
-    }
+    require_peers!("docker-registry", "skopeo");
     let reg = Registry::start(Tls::None, None);
     let proxy = catalog_refused(&reg);
     let sb = Sandbox::new();
@@ -379,9 +367,7 @@ fn rebuild_with_names_creates_the_index_for_packs_pushed_by_other_tools() {
 
 #[test]
 fn a_local_store_keeps_an_index_skopeo_reads() {
-    if !peers_available(&["skopeo"]) {
-        return;
-    }
+    require_peers!("skopeo");
     let sb = Sandbox::new();
     let store = format!("oci:{}", sb.path("store").display());
     for (name, version) in [("alpha", "1.0.0"), ("alpha", "1.1.0"), ("beta", "2.0.0")] {
@@ -416,9 +402,7 @@ fn a_local_store_keeps_an_index_skopeo_reads() {
 
 #[test]
 fn an_imported_bundle_is_listable_where_catalog_is_refused() {
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    require_peers!("docker-registry");
     let sb = Sandbox::new();
     let store = format!("oci:{}", sb.path("store").display());
     for (name, version) in [("alpha", "1.0.0"), ("beta", "2.0.0")] {
@@ -442,9 +426,7 @@ fn an_imported_bundle_is_listable_where_catalog_is_refused() {
 /// the same token flow as the packs.
 #[test]
 fn a_token_registry_that_grants_no_catalog_is_listed_from_the_index() {
-    if !peers_available(&["docker-registry", "openssl", "python3"]) {
-        return;
-    }
+    require_peers!("docker-registry", "openssl", "python3");
     use common::registry::TokenUser;
     const PW: &str = "bob-token-pw-4e1";
     let reg = Registry::start_with_tokens(&[TokenUser {

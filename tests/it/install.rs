@@ -8,7 +8,6 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use common::registry::peers_available;
 use common::{ok, stderr, stdout, Sandbox};
 
 /// Every command path (`["tag", "add"]`) the help output lists, the `help` pseudo-command
@@ -114,9 +113,7 @@ fn version_names_the_commit_it_was_built_from() {
 
 #[test]
 fn the_package_installs_a_working_binary_man_pages_and_completions() {
-    if !peers_available(&["dpkg", "dpkg-deb", "gzip"]) {
-        return;
-    }
+    require_peers!("dpkg", "dpkg-deb", "gzip");
     let root_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     // The dev profile reuses what `cargo test` built; scripts/build-deb.sh defaults to release.
     let start = std::time::Instant::now();

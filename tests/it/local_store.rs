@@ -452,9 +452,7 @@ fn tar_slip_in_a_palette_layer_is_refused() {
 
 #[test]
 fn skopeo_reads_the_layout() {
-    if !common::registry::peers_available(&["skopeo"]) {
-        return;
-    }
+    require_peers!("skopeo");
     let env = Env::new();
     for format in ["native", "palette"] {
         let src = env.pack_version("shop", if format == "native" { "1.0.0" } else { "2.0.0" });

@@ -1,6 +1,7 @@
 //! The integration tests, in one binary: a module per command, and the cross-cutting
 //! `protocol`, `faults` and `hostile` modules. Helpers live in `support`.
 
+#[macro_use]
 mod support;
 
 mod build;

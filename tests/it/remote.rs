@@ -3,7 +3,7 @@
 
 use crate::support as common;
 
-use common::registry::{peers_available, Registry, Tls};
+use common::registry::{Registry, Tls};
 use common::{copy_dir, ok, pack, snapshot, stderr, stdout, Sandbox, GOOD_PACKS};
 use serde_json::Value;
 
@@ -13,9 +13,7 @@ fn s(p: &std::path::Path) -> &str {
 
 #[test]
 fn round_trips_every_pack_in_both_formats() {
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    require_peers!("docker-registry");
     let reg = Registry::start(Tls::None, None);
     let sb = Sandbox::new();
     for format in ["native", "palette"] {
@@ -59,9 +57,7 @@ fn round_trips_every_pack_in_both_formats() {
 
 #[test]
 fn versions_parent_tags_and_rm_on_a_registry() {
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    require_peers!("docker-registry");
     let reg = Registry::start(Tls::None, None);
     let sb = Sandbox::new();
     for v in ["1.0.0", "1.1.0", "1.2.0"] {
@@ -104,9 +100,7 @@ fn versions_parent_tags_and_rm_on_a_registry() {
 
 #[test]
 fn basic_auth_login_logout_and_no_leaked_password() {
-    if !peers_available(&["docker-registry", "htpasswd"]) {
-        return;
-    }
+    require_peers!("docker-registry", "htpasswd");
     const PASSWORD: &str = "Pa55-word-that-must-not-leak";
     let reg = Registry::start(Tls::None, Some(("alice", PASSWORD)));
     let sb = Sandbox::new();
@@ -211,9 +205,7 @@ fn base64_encode(text: &str) -> String {
 
 #[test]
 fn tls_with_ca_file_insecure_and_a_clear_error_without() {
-    if !peers_available(&["docker-registry", "openssl"]) {
-        return;
-    }
+    require_peers!("docker-registry", "openssl");
     for tls in [Tls::SelfSigned, Tls::CaSigned] {
         let reg = Registry::start(tls, None);
         let sb = Sandbox::new();
@@ -255,16 +247,12 @@ fn tls_with_ca_file_insecure_and_a_clear_error_without() {
 
 #[test]
 fn oras_sdk_and_skopeo_interoperate() {
-    if !peers_available(&["docker-registry", "skopeo", "python3"]) {
-        return;
-    }
-    let has_oras = std::process::Command::new("python3")
-        .args(["-c", "import oras.client"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_oras && common::registry::skip_without("the oras Python package (pip install oras)") {
-        return;
-    }
+    require_peers!(
+        "docker-registry",
+        "skopeo",
+        "python3",
+        "python3:oras.client"
+    );
     let reg = Registry::start(Tls::None, None);
     let sb = Sandbox::new();
 
@@ -413,9 +401,7 @@ fn unreachable_registry_and_catalog_errors_are_clear() {
 
 #[test]
 fn bearer_tokens_scopes_and_identity_tokens() {
-    if !peers_available(&["docker-registry", "openssl", "python3"]) {
-        return;
-    }
+    require_peers!("docker-registry", "openssl", "python3");
     use common::registry::TokenUser;
     const ALICE_PW: &str = "alice-token-pw-9f3";
     const READER_PW: &str = "reader-token-pw-1c7";
@@ -529,9 +515,7 @@ fn bearer_tokens_scopes_and_identity_tokens() {
 
 #[test]
 fn a_chart_known_in_another_pack_is_mounted_not_uploaded() {
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    require_peers!("docker-registry");
     let reg = Registry::start(Tls::None, None);
     let sb = Sandbox::new();
     // shop and probe carry the same web chart archive.
@@ -568,9 +552,7 @@ fn a_chart_known_in_another_pack_is_mounted_not_uploaded() {
 
 #[test]
 fn listings_follow_link_pages() {
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    require_peers!("docker-registry");
     let reg = Registry::start(Tls::None, None);
     let sb = Sandbox::new();
     for v in ["1.0.0", "1.1.0", "1.2.0", "2.0.0", "2.1.0"] {
@@ -609,9 +591,7 @@ fn listings_follow_link_pages() {
 
 #[test]
 fn redirected_blob_downloads_get_no_registry_credentials() {
-    if !peers_available(&["docker-registry", "htpasswd", "python3"]) {
-        return;
-    }
+    require_peers!("docker-registry", "htpasswd", "python3");
     const PASSWORD: &str = "redirect-pw-41d";
     let reg = Registry::start(Tls::None, Some(("alice", PASSWORD)));
     let sb = Sandbox::new();
@@ -662,9 +642,7 @@ fn redirected_blob_downloads_get_no_registry_credentials() {
 
 #[test]
 fn client_certificates_from_docker_certs_d() {
-    if !peers_available(&["docker-registry", "openssl"]) {
-        return;
-    }
+    require_peers!("docker-registry", "openssl");
     let reg = Registry::start(Tls::Mutual, None);
     let ca = reg.ca.clone().unwrap();
 
@@ -694,9 +672,7 @@ fn client_certificates_from_docker_certs_d() {
 
 #[test]
 fn a_large_file_is_sent_while_hashed_and_skipped_when_the_registry_has_it() {
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    require_peers!("docker-registry");
     let reg = Registry::start(Tls::None, None);
     let sb = Sandbox::new();
     // Past the size from which push sends a file while it hashes the pack.

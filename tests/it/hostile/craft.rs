@@ -1,9 +1,8 @@
-//! Helpers of the hostile-content tests: a sandboxed packreg, hand-made tar files and
-//! artifacts written straight into a local store, bypassing every check push makes.
+//! Helpers of the hostile-content tests: hand-made tar files and artifacts written straight
+//! into a local store, bypassing every check push makes.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use packreg::digest::Digest;
 use packreg::oci::{
@@ -17,108 +16,6 @@ pub const ORAS_CONFIG: &str = "application/vnd.unknown.config.v1+json";
 pub const PALETTE_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
 /// A gzip tar layer (ORAS folders).
 pub const TAR_GZ_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-
-/// A private HOME, XDG folders and docker config, with a local store inside.
-pub struct Sandbox {
-    tmp: tempfile::TempDir,
-}
-
-impl Default for Sandbox {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Sandbox {
-    pub fn new() -> Sandbox {
-        Sandbox {
-            tmp: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    pub fn path(&self, rel: &str) -> PathBuf {
-        self.tmp.path().join(rel)
-    }
-
-    /// A new folder inside the sandbox.
-    pub fn dir(&self, rel: &str) -> PathBuf {
-        let dir = self.path(rel);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
-    /// The local store's folder.
-    pub fn store(&self) -> PathBuf {
-        self.path("store")
-    }
-
-    /// `-r oci:<store>`.
-    pub fn registry(&self) -> String {
-        format!("oci:{}", self.store().display())
-    }
-
-    /// Runs packreg against the sandbox's store in `cwd`.
-    pub fn run_in(&self, cwd: &Path, args: &[&str]) -> Output {
-        self.run_env(cwd, &[], args)
-    }
-
-    /// Runs packreg against the sandbox's store in `cwd` with extra environment variables.
-    pub fn run_env(&self, cwd: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-        self.run_at(cwd, &self.registry(), env, args)
-    }
-
-    /// Runs packreg against `registry` in `cwd` with extra environment variables.
-    pub fn run_at(
-        &self,
-        cwd: &Path,
-        registry: &str,
-        env: &[(&str, &str)],
-        args: &[&str],
-    ) -> Output {
-        let mut full = vec!["-r", registry];
-        full.extend_from_slice(args);
-        let home = self.path("home");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_packreg"));
-        cmd.args(&full)
-            .current_dir(cwd)
-            .env_remove("RUST_LOG")
-            .env_remove("PACKREG_REGISTRY")
-            .env_remove("PACKREG_FORMAT")
-            .env_remove("PACKREG_MAX_UNPACKED_BYTES")
-            .env_remove("PACKREG_MAX_UNPACK_RATIO")
-            .env_remove("PACKREG_MAX_ENTRIES")
-            .env_remove("PACKREG_MAX_TAR_HEADER_BYTES")
-            .env("HOME", &home)
-            .env("DOCKER_CONFIG", home.join(".docker"))
-            .env("XDG_CONFIG_HOME", home.join(".config"))
-            .env("XDG_DATA_HOME", home.join(".local/share"))
-            .env("XDG_CACHE_HOME", home.join(".cache"));
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().expect("packreg runs")
-    }
-}
-
-pub fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-pub fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Asserts success, showing the output when not.
-pub fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        stdout(out),
-        stderr(out)
-    );
-    stdout(out)
-}
 
 /// One entry of a hand-made tar: name (written raw), type, data, link target.
 pub type RawEntry<'a> = (&'a str, tar::EntryType, &'a [u8], Option<&'a str>);

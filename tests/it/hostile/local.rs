@@ -7,7 +7,8 @@ use super::craft as hostile;
 
 use std::path::{Path, PathBuf};
 
-use hostile::{gz, put_artifact, raw_tar, GzTar, Layer, Sandbox, ORAS_CONFIG};
+use common::Sandbox;
+use hostile::{gz, put_artifact, raw_tar, GzTar, Layer, ORAS_CONFIG};
 use tar::EntryType::{Directory, Regular, Symlink};
 
 /// Symbolic links under `root` whose target, resolved, lies outside `root`.
@@ -69,11 +70,11 @@ fn a_link_chain_in_a_folder_layer_does_not_carry_a_file_layer_outside() {
         !work.join("pwned.txt").exists() && !sb.path("pwned.txt").exists(),
         "a file layer was written outside the pull folder"
     );
-    assert_eq!(out.status.code(), Some(1), "{}", hostile::stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
     assert!(
-        hostile::stderr(&out).contains("symbolic link"),
+        common::stderr(&out).contains("symbolic link"),
         "{}",
-        hostile::stderr(&out)
+        common::stderr(&out)
     );
     assert!(!work.join("out").exists());
     assert_eq!(
@@ -84,7 +85,7 @@ fn a_link_chain_in_a_folder_layer_does_not_carry_a_file_layer_outside() {
     // Layers extract concurrently by default: whichever lands first, nothing escapes.
     for _ in 0..5 {
         let out = sb.run_in(&work, &["pull", "chain:1.0.0", "-o", "out"]);
-        assert_eq!(out.status.code(), Some(1), "{}", hostile::stderr(&out));
+        assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
         assert!(!work.join("pwned.txt").exists() && !sb.path("pwned.txt").exists());
         assert_eq!(
             std::fs::read_dir(&work).unwrap().count(),
@@ -123,7 +124,7 @@ fn a_palette_tarball_leaves_no_link_pointing_outside_the_pulled_folder() {
     let out = sb.run_in(&work, &["pull", "p:1.0.0", "-o", "out"]);
     let pulled = work.join("out");
     assert_eq!(links_outside(&pulled), Vec::<PathBuf>::new());
-    assert_eq!(out.status.code(), Some(1), "{}", hostile::stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
     assert!(!pulled.exists());
 }
 
@@ -165,7 +166,7 @@ fn the_default_pull_folder_never_leaves_the_working_folder() {
             args.push("--force");
         }
         let out = sb.run_in(&work, &args);
-        hostile::ok(&out);
+        common::ok(&out);
         assert!(
             work.join("evil-1.0.0/pack.json").is_file(),
             "{name} {version}: the default folder is built from the reference"
@@ -194,11 +195,11 @@ fn the_default_pull_folder_never_leaves_the_working_folder() {
     );
     let work = sb.dir("a/work");
     let out = sb.run_in(&work, &["pull", &format!("evil@{digest}")]);
-    assert_eq!(out.status.code(), Some(1), "{}", hostile::stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
     assert!(
-        hostile::stderr(&out).contains("-o"),
+        common::stderr(&out).contains("-o"),
         "{}",
-        hostile::stderr(&out)
+        common::stderr(&out)
     );
     assert_eq!(std::fs::read_dir(&work).unwrap().count(), 0);
 }
@@ -237,9 +238,9 @@ fn a_long_name_bomb_is_refused_before_it_is_read() {
             out.status.code(),
             Some(1),
             "{args:?}: {}",
-            hostile::stderr(&out)
+            common::stderr(&out)
         );
-        let err = hostile::stderr(&out);
+        let err = common::stderr(&out);
         assert!(
             err.contains("long name header declaring 67108864 bytes")
                 && err.contains("PACKREG_MAX_TAR_HEADER_BYTES"),
@@ -262,11 +263,11 @@ fn unpacked_bytes_and_entries_are_capped() {
     palette_pack(&sb, &tar.finish());
     let work = sb.dir("work");
     let out = sb.run_in(&work, &["pull", "bomb:1.0.0", "-o", "out"]);
-    assert_eq!(out.status.code(), Some(1), "{}", hostile::stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
     assert!(
-        hostile::stderr(&out).contains("PACKREG_MAX_UNPACK_RATIO"),
+        common::stderr(&out).contains("PACKREG_MAX_UNPACK_RATIO"),
         "{}",
-        hostile::stderr(&out)
+        common::stderr(&out)
     );
     assert!(!work.join("out").exists());
     // The limits are the user's to raise, for content they trust.
@@ -275,7 +276,7 @@ fn unpacked_bytes_and_entries_are_capped() {
         &[("PACKREG_MAX_UNPACK_RATIO", "2000")],
         &["pull", "bomb:1.0.0", "-o", "out"],
     );
-    hostile::ok(&out);
+    common::ok(&out);
     assert_eq!(
         std::fs::metadata(work.join("out/zeros")).unwrap().len(),
         100 << 20
@@ -289,9 +290,9 @@ fn unpacked_bytes_and_entries_are_capped() {
         &["pull", "bomb:1.0.0", "-o", "out2"],
     );
     assert!(
-        hostile::stderr(&out).contains("PACKREG_MAX_UNPACKED_BYTES"),
+        common::stderr(&out).contains("PACKREG_MAX_UNPACKED_BYTES"),
         "{}",
-        hostile::stderr(&out)
+        common::stderr(&out)
     );
     assert!(!work.join("out2").exists());
 
@@ -307,11 +308,11 @@ fn unpacked_bytes_and_entries_are_capped() {
         &[("PACKREG_MAX_ENTRIES", "100")],
         &["pull", "bomb:1.0.0", "-o", "out3"],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", hostile::stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
     assert!(
-        hostile::stderr(&out).contains("more than 100 tar entries"),
+        common::stderr(&out).contains("more than 100 tar entries"),
         "{}",
-        hostile::stderr(&out)
+        common::stderr(&out)
     );
     assert!(!work.join("out3").exists());
 }
@@ -339,7 +340,7 @@ fn oversized_indexes_manifests_and_pack_json_are_refused_naming_the_limit() {
         b"{}",
         &[Layer::file("pack.json", small)],
     );
-    hostile::ok(&sb.run_in(&work, &["pull", "big:1.0.0", "-o", "ok"]));
+    common::ok(&sb.run_in(&work, &["pull", "big:1.0.0", "-o", "ok"]));
 
     // A bundle of this store with its index.json grown past 4 MiB.
     let index = repo.join("index.json");
@@ -354,11 +355,11 @@ fn oversized_indexes_manifests_and_pack_json_are_refused_naming_the_limit() {
         sb.run_at(&work, &dst, &[], &["import", bundle.to_str().unwrap()]),
     ];
     for out in runs {
-        assert_eq!(out.status.code(), Some(1), "{}", hostile::stderr(&out));
+        assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
         assert!(
-            hostile::stderr(&out).contains("index.json is larger than 4 MiB"),
+            common::stderr(&out).contains("index.json is larger than 4 MiB"),
             "{}",
-            hostile::stderr(&out)
+            common::stderr(&out)
         );
     }
     std::fs::write(&index, &original).unwrap();
@@ -369,11 +370,11 @@ fn oversized_indexes_manifests_and_pack_json_are_refused_naming_the_limit() {
     doc["annotations"] = serde_json::json!({ "pad": "x".repeat(BIG) });
     hostile::put_manifest_bytes(&sb.store(), "big", "2.0.0", doc.to_string().as_bytes());
     let out = sb.run_in(&work, &["pull", "big:2.0.0", "-o", "b"]);
-    assert_eq!(out.status.code(), Some(1), "{}", hostile::stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
     assert!(
-        hostile::stderr(&out).contains("manifest is larger than 4 MiB"),
+        common::stderr(&out).contains("manifest is larger than 4 MiB"),
         "{}",
-        hostile::stderr(&out)
+        common::stderr(&out)
     );
 
     // pack.json past 4 MiB, in a file layer and in a Palette tarball.
@@ -405,12 +406,12 @@ fn oversized_indexes_manifests_and_pack_json_are_refused_naming_the_limit() {
             out.status.code(),
             Some(1),
             "{args:?}: {}",
-            hostile::stderr(&out)
+            common::stderr(&out)
         );
         assert!(
-            hostile::stderr(&out).contains("pack.json is larger than 4 MiB"),
+            common::stderr(&out).contains("pack.json is larger than 4 MiB"),
             "{args:?}: {}",
-            hostile::stderr(&out)
+            common::stderr(&out)
         );
     }
     for dir in ["a", "b", "c", "d"] {
@@ -435,11 +436,11 @@ fn declared_sizes_that_overflow_are_refused_not_wrapped() {
         &layers,
     );
     let out = sb.run_in(&sb.dir("work"), &["inspect", "huge:1.0.0"]);
-    assert_eq!(out.status.code(), Some(1), "{}", hostile::stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
     assert!(
-        hostile::stderr(&out).contains("declared sizes add up to more than 2^64 bytes"),
+        common::stderr(&out).contains("declared sizes add up to more than 2^64 bytes"),
         "{}",
-        hostile::stderr(&out)
+        common::stderr(&out)
     );
 }
 
@@ -475,11 +476,11 @@ fn a_bundle_holding_links_is_refused() {
         &[],
         &["import", path.to_str().unwrap()],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", hostile::stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
     assert!(
-        hostile::stderr(&out).contains("\"a/b/up\" refused: links are not allowed here"),
+        common::stderr(&out).contains("\"a/b/up\" refused: links are not allowed here"),
         "{}",
-        hostile::stderr(&out)
+        common::stderr(&out)
     );
     assert!(!sb.path("dst").exists(), "nothing imported");
 }
@@ -513,28 +514,28 @@ fn inspect_says_a_palette_pack_json_is_unverified() {
     std::fs::write(&blob, bytes).unwrap();
 
     let work = sb.dir("work");
-    let json: serde_json::Value = serde_json::from_str(&hostile::ok(
+    let json: serde_json::Value = serde_json::from_str(&common::ok(
         &sb.run_in(&work, &["--json", "inspect", "shown:1.0.0"]),
     ))
     .unwrap();
     assert_eq!(json["pack"]["name"], "shown");
     assert_eq!(json["packVerified"], false);
-    let text = hostile::ok(&sb.run_in(&work, &["inspect", "shown:1.0.0"]));
+    let text = common::ok(&sb.run_in(&work, &["inspect", "shown:1.0.0"]));
     assert!(
         text.contains("not checked against the layer's digest"),
         "{text}"
     );
     // Pull reads the whole layer and catches it.
     let out = sb.run_in(&work, &["pull", "shown:1.0.0", "-o", "out"]);
-    assert_eq!(out.status.code(), Some(1), "{}", hostile::stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
     assert!(!work.join("out").exists());
 
     // A native pack's pack.json is its verified config.
     let src = sb.dir("src");
     std::fs::write(src.join("pack.json"), br#"{"name":"nat","version":"1.0.0","layer":"addon","displayName":"Nat","cloudTypes":["all"],"addonType":"system app"}"#).unwrap();
     std::fs::write(src.join("values.yaml"), b"pack:\n  namespace: nat\n").unwrap();
-    hostile::ok(&sb.run_in(&work, &["push", src.to_str().unwrap()]));
-    let json: serde_json::Value = serde_json::from_str(&hostile::ok(
+    common::ok(&sb.run_in(&work, &["push", src.to_str().unwrap()]));
+    let json: serde_json::Value = serde_json::from_str(&common::ok(
         &sb.run_in(&work, &["--json", "inspect", "nat:1.0.0"]),
     ))
     .unwrap();
@@ -554,16 +555,14 @@ fn validate_reads_a_pulled_chart_within_the_limits() {
     std::fs::write(pack.join("charts/bomb-0.1.0.tgz"), tar.finish()).unwrap();
     let out = sb.run_in(&sb.dir("work"), &["validate", pack.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    let text = format!("{}{}", hostile::stdout(&out), hostile::stderr(&out));
+    let text = format!("{}{}", common::stdout(&out), common::stderr(&out));
     assert!(text.contains("PACKREG_MAX_TAR_HEADER_BYTES"), "{text}");
 }
 
 #[test]
 fn a_registry_serving_a_link_chain_gets_it_refused_as_a_local_store_does() {
-    use common::registry::{peers_available, Registry, Tls};
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    use common::registry::{Registry, Tls};
+    require_peers!("docker-registry");
     let reg = Registry::start(Tls::None, None);
     let sb = Sandbox::new();
     put_link_chain(&sb);
@@ -581,18 +580,18 @@ fn a_registry_serving_a_link_chain_gets_it_refused_as_a_local_store_does() {
             "chain:1.0.0",
         ],
     );
-    assert!(copied.status.success(), "{}", hostile::stderr(&copied));
+    assert!(copied.status.success(), "{}", common::stderr(&copied));
     let out = sb.run_at(
         &work,
         &reg.addr,
         &[],
         &["--plain-http", "pull", "chain:1.0.0", "-o", "out"],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", hostile::stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
     assert!(
-        hostile::stderr(&out).contains("symbolic link"),
+        common::stderr(&out).contains("symbolic link"),
         "{}",
-        hostile::stderr(&out)
+        common::stderr(&out)
     );
     assert!(!work.join("pwned.txt").exists() && !sb.path("pwned.txt").exists());
     assert_eq!(

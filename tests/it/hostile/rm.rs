@@ -1,95 +1,10 @@
 //! Item 9: an rm interrupted after each of its writes.
 
-use packreg::digest::Digest;
-use packreg::store::{BlobReader, RawManifest, RepoLock, Store, StoreError};
+use packreg::store::{Store, StoreError};
 
 use super::common::ok;
+use super::common::store::HookedStore;
 use super::{tags_in, Env};
-
-/// The local store, with every write after the first `allowed` failing: an rm interrupted at
-/// each step in turn.
-struct Interrupted {
-    inner: packreg::store::layout::LayoutStore,
-    allowed: std::sync::atomic::AtomicUsize,
-}
-
-impl Interrupted {
-    fn write(&self) -> Result<(), packreg::store::StoreError> {
-        use std::sync::atomic::Ordering;
-        let left = self.allowed.load(Ordering::SeqCst);
-        if left == 0 {
-            return Err(packreg::store::StoreError::Remote {
-                location: self.inner.location(),
-                message: "interrupted here by the test".into(),
-            });
-        }
-        self.allowed.store(left - 1, Ordering::SeqCst);
-        Ok(())
-    }
-}
-
-#[async_trait::async_trait]
-impl Store for Interrupted {
-    fn location(&self) -> String {
-        self.inner.location()
-    }
-    async fn repositories(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        self.inner.repositories(prefix).await
-    }
-    async fn tags(&self, repo: &str) -> Result<Vec<String>, StoreError> {
-        self.inner.tags(repo).await
-    }
-    async fn get_manifest(&self, repo: &str, reference: &str) -> Result<RawManifest, StoreError> {
-        self.inner.get_manifest(repo, reference).await
-    }
-    async fn put_manifest(
-        &self,
-        repo: &str,
-        tag: Option<&str>,
-        bytes: &[u8],
-        media_type: &str,
-    ) -> Result<Digest, StoreError> {
-        self.write()?;
-        self.inner.put_manifest(repo, tag, bytes, media_type).await
-    }
-    async fn has_blob(&self, repo: &str, digest: &Digest) -> Result<bool, StoreError> {
-        self.inner.has_blob(repo, digest).await
-    }
-    async fn get_blob(&self, repo: &str, digest: &Digest) -> Result<BlobReader, StoreError> {
-        self.inner.get_blob(repo, digest).await
-    }
-    async fn put_blob(
-        &self,
-        repo: &str,
-        digest: &Digest,
-        size: u64,
-        reader: BlobReader,
-    ) -> Result<(), StoreError> {
-        self.write()?;
-        self.inner.put_blob(repo, digest, size, reader).await
-    }
-    async fn delete_manifest(&self, repo: &str, digest: &Digest) -> Result<(), StoreError> {
-        self.write()?;
-        self.inner.delete_manifest(repo, digest).await
-    }
-    async fn delete_tag(&self, repo: &str, tag: &str) -> Result<(), StoreError> {
-        self.write()?;
-        self.inner.delete_tag(repo, tag).await
-    }
-    fn registry_id(&self) -> String {
-        self.inner.registry_id()
-    }
-    fn full_name(&self, repo: &str) -> String {
-        self.inner.full_name(repo)
-    }
-    async fn lock(&self, repo: &str) -> Result<RepoLock, StoreError> {
-        self.inner.lock(repo).await
-    }
-    async fn collect_garbage(&self, repo: &str) -> Result<(), StoreError> {
-        self.write()?;
-        self.inner.collect_garbage(repo).await
-    }
-}
 
 /// Item 9: rm interrupted after any of its steps never loses a tag that should stay.
 #[test]
@@ -120,10 +35,24 @@ fn an_interrupted_rm_never_loses_a_tag_that_should_stay() {
                 })
                 .collect();
 
-        let faulty = Interrupted {
-            inner: store.clone(),
-            allowed: allowed.into(),
-        };
+        // The local store, with every write after the first `allowed` failing: an rm
+        // interrupted at each step in turn.
+        let left = std::sync::atomic::AtomicUsize::new(allowed);
+        let location = store.location();
+        let faulty = HookedStore::new(store.clone(), move |call| {
+            use std::sync::atomic::Ordering;
+            if !call.is_write() {
+                return Ok(());
+            }
+            if left.load(Ordering::SeqCst) == 0 {
+                return Err(StoreError::Remote {
+                    location: location.clone(),
+                    message: "interrupted here by the test".into(),
+                });
+            }
+            left.fetch_sub(1, Ordering::SeqCst);
+            Ok(())
+        });
         let result = rt.block_on(packreg::ops::remove(&faulty, "hello-manifests", "1.2.0"));
         for (tag, digest) in &before {
             if tag == "1.2.0" || tag == "stable" {

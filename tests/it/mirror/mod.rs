@@ -4,7 +4,7 @@ use crate::support as common;
 
 mod scale;
 
-use common::registry::{peers_available, Registry, Tls};
+use common::registry::{Registry, Tls};
 use common::{ok, pack, pack_with_version, snapshot, stderr, Sandbox, GOOD_PACKS};
 use serde_json::Value;
 
@@ -34,9 +34,7 @@ fn fill(sb: &Sandbox, reg: &str) -> Vec<(String, String)> {
 
 #[test]
 fn mirror_between_registries_preserves_digests_and_is_incremental() {
-    if !peers_available(&["docker-registry", "skopeo"]) {
-        return;
-    }
+    require_peers!("docker-registry", "skopeo");
     let a = Registry::start(Tls::None, None);
     let b = Registry::start(Tls::None, None);
     let sb = Sandbox::new();
@@ -116,9 +114,7 @@ fn mirror_between_registries_preserves_digests_and_is_incremental() {
 
 #[test]
 fn mirror_through_a_layout_and_name_selection() {
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    require_peers!("docker-registry");
     let a = Registry::start(Tls::None, None);
     let c = Registry::start(Tls::None, None);
     let sb = Sandbox::new();
@@ -159,9 +155,7 @@ fn mirror_through_a_layout_and_name_selection() {
 
 #[test]
 fn conflicting_destination_tags_are_left_alone_unless_forced() {
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    require_peers!("docker-registry");
     let a = Registry::start(Tls::None, None);
     let b = Registry::start(Tls::None, None);
     let sb = Sandbox::new();
@@ -189,9 +183,7 @@ fn conflicting_destination_tags_are_left_alone_unless_forced() {
 
 #[test]
 fn a_referrer_travels_with_its_pack() {
-    if !peers_available(&["docker-registry", "python3"]) {
-        return;
-    }
+    require_peers!("docker-registry", "python3");
     let a = Registry::start(Tls::None, None);
     let b = Registry::start(Tls::None, None);
     let sb = Sandbox::new();
@@ -301,9 +293,7 @@ fn a_referrer_travels_with_its_pack() {
 
 #[test]
 fn export_then_import_reproduces_digests_and_refuses_a_corrupt_bundle() {
-    if !peers_available(&["docker-registry", "skopeo"]) {
-        return;
-    }
+    require_peers!("docker-registry", "skopeo");
     let a = Registry::start(Tls::None, None);
     let empty = Registry::start(Tls::None, None);
     let sb = Sandbox::new();
@@ -385,9 +375,7 @@ fn export_then_import_reproduces_digests_and_refuses_a_corrupt_bundle() {
 
 #[test]
 fn labels_and_parent_tags_follow_adds_and_removals() {
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    require_peers!("docker-registry");
     let reg = Registry::start(Tls::None, None);
     let sb = Sandbox::new();
     let layout = format!("oci:{}", s(&sb.path("store")));
@@ -461,9 +449,7 @@ fn labels_and_parent_tags_follow_adds_and_removals() {
 
 #[test]
 fn without_deletes_rm_and_tag_rm_fail_clearly_and_change_nothing() {
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    require_peers!("docker-registry");
     let reg = Registry::start_without_deletes();
     let sb = Sandbox::new();
     let pushed = sb.json(&["-r", &reg.addr, "push", s(&pack("probe"))]);

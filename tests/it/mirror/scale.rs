@@ -7,7 +7,7 @@ use crate::support as common;
 
 use std::collections::BTreeMap;
 
-use common::registry::{peers_available, Registry, Tls};
+use common::registry::{Registry, Tls};
 use common::{ok, Sandbox};
 
 /// Requests in `log` after its first `skip` bytes, by kind (`GET tags`, `HEAD manifests`, ...).
@@ -50,9 +50,7 @@ fn requests(log: &str, skip: usize) -> BTreeMap<String, usize> {
 
 #[test]
 fn a_mirror_with_nothing_to_copy_asks_each_tag_once() {
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    require_peers!("docker-registry");
     let (a, b) = (
         Registry::start(Tls::None, None),
         Registry::start(Tls::None, None),

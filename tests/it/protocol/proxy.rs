@@ -6,7 +6,7 @@ use crate::support::connect_proxy;
 
 use std::process::{Command, Output};
 
-use common::registry::{peers_available, Registry, Tls};
+use common::registry::{Registry, Tls};
 use common::{pack, stderr};
 use connect_proxy::ConnectProxy;
 
@@ -35,9 +35,7 @@ fn run(home: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> Output {
 
 #[test]
 fn plain_http_goes_through_http_proxy_unless_no_proxy() {
-    if !peers_available(&["docker-registry"]) {
-        return;
-    }
+    require_peers!("docker-registry");
     let reg = Registry::start(Tls::None, None);
     let proxy = ConnectProxy::start();
     let home = tempfile::tempdir().unwrap();
@@ -92,9 +90,7 @@ fn plain_http_goes_through_http_proxy_unless_no_proxy() {
 
 #[test]
 fn https_goes_through_a_connect_tunnel() {
-    if !peers_available(&["docker-registry", "openssl"]) {
-        return;
-    }
+    require_peers!("docker-registry", "openssl");
     let reg = Registry::start(Tls::SelfSigned, None);
     let ca = reg.ca.clone().unwrap();
     let proxy = ConnectProxy::start();

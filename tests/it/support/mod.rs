@@ -1,8 +1,20 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+#[macro_use]
+mod peers;
+pub mod connect_proxy;
+pub mod fake_registry;
+pub mod fault_proxy;
+pub mod registry;
+mod sandbox;
+pub mod store;
+
+pub use peers::peers_available;
+pub use sandbox::{isolate, packreg, packreg_command, packreg_env, packreg_in, Sandbox, USER_DIRS};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// The repository's testdata folder.
 pub fn testdata() -> PathBuf {
@@ -16,48 +28,6 @@ pub fn pack(name: &str) -> PathBuf {
 
 /// The good packs in testdata.
 pub const GOOD_PACKS: &[&str] = &["hello-manifests", "shop", "probe", "hardened-os"];
-
-/// The variables that place a user's files, with where they point inside a private HOME.
-/// Every packreg a test runs gets its own, so no test reads or writes the user's real
-/// credentials, hosts file, blob cache or embedded store.
-pub const USER_DIRS: &[(&str, &str)] = &[
-    ("HOME", ""),
-    ("XDG_DATA_HOME", ".local/share"),
-    ("XDG_CACHE_HOME", ".cache"),
-    ("XDG_CONFIG_HOME", ".config"),
-    ("XDG_STATE_HOME", ".local/state"),
-    ("DOCKER_CONFIG", ".docker"),
-];
-
-/// Points every variable of [`USER_DIRS`] into `home`, except those in `set_by_test`.
-pub fn isolate(cmd: &mut Command, home: &Path, set_by_test: &[&str]) {
-    for (var, rel) in USER_DIRS {
-        if !set_by_test.contains(var) {
-            cmd.env(var, home.join(rel));
-        }
-    }
-}
-
-/// A packreg command with `home` as its private HOME (see [`isolate`]) and none of the
-/// variables that would change its defaults.
-pub fn packreg_command(home: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_packreg"));
-    cmd.env_remove("RUST_LOG")
-        .env_remove("PACKREG_REGISTRY")
-        .env_remove("PACKREG_FORMAT");
-    isolate(&mut cmd, home, &[]);
-    cmd
-}
-
-/// Runs the packreg binary with `args`, with a private HOME and user folders.
-pub fn packreg(args: &[&str]) -> Output {
-    packreg_in(None, args)
-}
-
-/// Runs the packreg binary in `cwd`, with a private HOME and user folders.
-pub fn packreg_in(cwd: Option<&Path>, args: &[&str]) -> Output {
-    packreg_env(cwd, &[], args)
-}
 
 /// stdout as text.
 pub fn stdout(out: &Output) -> String {
@@ -81,21 +51,6 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
-}
-
-/// Runs packreg with extra environment variables; the user folders it does not set are
-/// private to this run.
-pub fn packreg_env(cwd: Option<&Path>, env: &[(&str, &Path)], args: &[&str]) -> Output {
-    let home = tempfile::tempdir().unwrap();
-    let mut cmd = packreg_command(home.path());
-    cmd.args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    if let Some(dir) = cwd {
-        cmd.current_dir(dir);
-    }
-    cmd.output().expect("packreg runs")
 }
 
 /// A file's bytes and execute bit; None for a folder.
@@ -139,77 +94,6 @@ pub fn ok(out: &Output) -> String {
         stderr(out)
     );
     stdout(out)
-}
-pub mod connect_proxy;
-pub mod fake_registry;
-pub mod fault_proxy;
-pub mod registry;
-
-/// A private HOME, docker config and packreg config for commands run against registries.
-pub struct Sandbox {
-    /// The temporary HOME.
-    pub home: tempfile::TempDir,
-}
-
-impl Default for Sandbox {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Sandbox {
-    /// A new empty sandbox.
-    pub fn new() -> Sandbox {
-        Sandbox {
-            home: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    /// A path inside the sandbox.
-    pub fn path(&self, rel: &str) -> PathBuf {
-        self.home.path().join(rel)
-    }
-
-    /// Runs packreg with the sandbox's HOME, DOCKER_CONFIG and XDG folders.
-    pub fn run(&self, args: &[&str]) -> Output {
-        self.run_with_stdin(args, None)
-    }
-
-    /// A packreg command with the sandbox as its HOME and user folders, run in it.
-    pub fn command(&self) -> Command {
-        let mut cmd = packreg_command(self.home.path());
-        cmd.current_dir(self.home.path());
-        cmd
-    }
-
-    /// Runs packreg with `stdin` as standard input.
-    pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        use std::io::Write;
-        let mut cmd = self.command();
-        cmd.args(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = cmd.spawn().expect("packreg runs");
-        if let Some(input) = stdin {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        } else {
-            drop(child.stdin.take());
-        }
-        child.wait_with_output().unwrap()
-    }
-
-    /// Runs packreg with `--json` and parses stdout.
-    pub fn json(&self, args: &[&str]) -> serde_json::Value {
-        let mut full = vec!["--json"];
-        full.extend_from_slice(args);
-        serde_json::from_str(&ok(&self.run(&full))).unwrap()
-    }
 }
 
 /// Copies testdata pack `name` to `dir` with pack.json's version set to `version`.

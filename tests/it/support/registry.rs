@@ -8,31 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Whether `cmd` is on PATH.
-pub fn have(cmd: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join(cmd).is_file()))
-}
-
-/// Whether the real peers are here. A missing one fails the test, unless whoever runs it opts
-/// out with `PACKREG_SKIP_PEER_TESTS=1`: a test that passes without running proves nothing.
-pub fn peers_available(cmds: &[&str]) -> bool {
-    let missing: Vec<&&str> = cmds.iter().filter(|c| !have(c)).collect();
-    missing.is_empty() || !skip_without(&format!("{missing:?}"))
-}
-
-/// For a peer found missing (`what`): true (skip) when the runner opted out with
-/// `PACKREG_SKIP_PEER_TESTS=1`, else the test fails naming what to install.
-pub fn skip_without(what: &str) -> bool {
-    if std::env::var_os("PACKREG_SKIP_PEER_TESTS").is_some_and(|v| v == "1") {
-        eprintln!("skipping: {what} not installed (PACKREG_SKIP_PEER_TESTS=1)");
-        return true;
-    }
-    panic!(
-        "{what} not installed: run scripts/setup.sh, or set PACKREG_SKIP_PEER_TESTS=1 to skip the tests that need it"
-    );
-}
-
 /// TLS set-up of a test registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tls {
