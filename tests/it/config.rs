@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::registry::{Registry, Tls};
-use common::{ok, pack, stderr, Sandbox};
+use common::{ok, pack, packreg_env, snapshot, stderr, Sandbox};
 use serde_json::Value;
 
 fn s(p: &Path) -> &str {
@@ -293,4 +293,46 @@ fn a_section_can_turn_chunked_uploads_off_for_one_registry() {
     let other = Registry::start(Tls::None, None);
     ok(&run_env(&sb, &[], &["-r", &other.addr, "push", s(&big)]));
     assert!(patches(&other.log()) >= 5, "{}", other.log());
+}
+
+#[test]
+fn embedded_default_store_and_env_registry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let env = [("XDG_DATA_HOME", data.as_path()), ("HOME", tmp.path())];
+    ok(&packreg_env(
+        Some(&work),
+        &env,
+        &["push", s(&pack("probe"))],
+    ));
+    assert!(data
+        .join("packreg/store/spectro-packs/archive/probe/index.json")
+        .is_file());
+    ok(&packreg_env(Some(&work), &env, &["pull", "probe"]));
+    assert_eq!(
+        snapshot(&work.join("probe-0.1.0")),
+        snapshot(&pack("probe"))
+    );
+
+    let other = tmp.path().join("other");
+    let reg = format!("oci:{}", other.display());
+    let out = common::packreg_command(tmp.path())
+        .args(["push", s(&pack("probe"))])
+        .env("PACKREG_REGISTRY", &reg)
+        .env("PACKREG_FORMAT", "palette")
+        .output()
+        .unwrap();
+    ok(&out);
+    assert!(other
+        .join("spectro-packs/archive/probe/index.json")
+        .is_file());
+    let ls: Value = serde_json::from_str(&ok(&common::packreg_command(tmp.path())
+        .args(["ls", "--json"])
+        .env("PACKREG_REGISTRY", &reg)
+        .output()
+        .unwrap()))
+    .unwrap();
+    assert_eq!(ls[0]["format"], "palette");
 }

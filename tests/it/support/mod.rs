@@ -3,13 +3,17 @@
 
 #[macro_use]
 mod peers;
+#[macro_use]
+mod backend;
 pub mod connect_proxy;
 pub mod fake_registry;
 pub mod fault_proxy;
+pub mod local;
 pub mod registry;
 mod sandbox;
 pub mod store;
 
+pub use backend::{Backend, TestStore};
 pub use peers::peers_available;
 pub use sandbox::{isolate, packreg, packreg_command, packreg_env, packreg_in, Sandbox, USER_DIRS};
 
@@ -28,6 +32,11 @@ pub fn pack(name: &str) -> PathBuf {
 
 /// The good packs in testdata.
 pub const GOOD_PACKS: &[&str] = &["hello-manifests", "shop", "probe", "hardened-os"];
+
+/// A path as text (the tests' paths are UTF-8).
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
 
 /// stdout as text.
 pub fn stdout(out: &Output) -> String {
