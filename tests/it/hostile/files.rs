@@ -1,4 +1,4 @@
-//! Items 11 and 12: concurrent writers of the user's files, symbolic links, the umask.
+//! The user's files under concurrent writers and through symbolic links; the umask of a store.
 
 use std::path::Path;
 
@@ -25,7 +25,7 @@ fn at_once(n: usize, work: impl Fn(usize) + Send + Sync + 'static) {
     }
 }
 
-/// Item 11: concurrent logins keep each other's credentials, and a config.json that is a
+/// Concurrent logins keep each other's credentials, and a config.json that is a
 /// symbolic link is written through, not replaced.
 #[test]
 fn concurrent_logins_keep_every_credential_and_links_stay_links() {
@@ -84,7 +84,7 @@ fn concurrent_logins_keep_every_credential_and_links_stay_links() {
     );
 }
 
-/// Item 11: the settings file (where `login` remembers hosts) and the blob-location cache keep
+/// The settings file (where `login` remembers hosts) and the blob-location cache keep
 /// what concurrent processes wrote.
 #[test]
 fn settings_file_and_blob_cache_keep_concurrent_writers_entries() {
@@ -157,7 +157,7 @@ fn modes(root: &Path) -> std::collections::BTreeMap<String, u32> {
         .collect()
 }
 
-/// Item 12: a local store's files follow the umask, so a store shared with another account
+/// A local store's files follow the umask, so a store shared with another account
 /// is readable by it.
 #[test]
 fn local_store_files_follow_the_umask() {

@@ -1,11 +1,11 @@
-//! Item 6: garbage collection in doubt.
+//! Garbage collection when a reachable manifest is in doubt.
 
 use serde_json::Value;
 
 use super::common::{ok, stderr};
 use super::Env;
 
-/// Item 6: garbage collection keeps every blob when a reachable manifest is in doubt.
+/// Garbage collection keeps every blob when a reachable manifest is in doubt.
 #[test]
 fn garbage_collection_keeps_everything_when_a_manifest_is_in_doubt() {
     type Craft = fn(&Env, &str);

@@ -1,4 +1,4 @@
-//! Hostile local stores and bundles (issue 9): every test crafts the hostile input itself (a
+//! Hostile local stores and bundles: every test crafts the hostile input itself (a
 //! local OCI layout or a bundle tar) and checks that nothing escapes, nothing explodes and
 //! nothing is lost.
 

@@ -1,4 +1,4 @@
-//! Item 7: mirror and import with missing manifests and blobs, refused writes, truncated bundles.
+//! Mirror and import with missing manifests and blobs, refused writes, truncated bundles.
 
 use serde_json::Value;
 
@@ -21,7 +21,7 @@ fn damaged_source(env: &Env) {
     std::fs::remove_file(env.blob("probe", &layer)).unwrap();
 }
 
-/// Item 7: mirror copies what it can, names every pack and version that failed, exits 1.
+/// Mirror copies what it can, names every pack and version that failed, exits 1.
 #[test]
 fn mirror_goes_past_failing_packs_and_names_every_failure() {
     let env = Env::new();
@@ -124,7 +124,7 @@ fn mirror_goes_past_failing_packs_and_names_every_failure() {
     assert!(left.is_empty(), "{left:?}");
 }
 
-/// Item 7: a bundle missing a blob is refused before anything is tagged at the destination.
+/// A bundle missing a blob is refused before anything is tagged at the destination.
 #[test]
 fn import_of_a_truncated_bundle_tags_nothing() {
     let env = Env::new();

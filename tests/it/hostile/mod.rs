@@ -1,4 +1,4 @@
-//! Hostile local stores and bundles (issue 9): each test crafts the bad input itself and checks
+//! Hostile local stores and bundles: each test crafts the bad input itself and checks
 //! that nothing is lost, nothing escapes and the user is told what happened.
 
 use crate::support as common;

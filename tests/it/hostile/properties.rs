@@ -1,4 +1,4 @@
-//! Property tests (issue 9): extraction of arbitrary entry lists never creates anything outside
+//! Property tests: extraction of arbitrary entry lists never creates anything outside
 //! its folder; reference and tag parsing only accept what names one plain folder or tag;
 //! manifest parsing never panics and what it reads writes back readable.
 

@@ -1,4 +1,4 @@
-//! Items 8 and 15: a destination filled during a pull; SIGTERM during a pull.
+//! A pull disturbed: its destination filled meanwhile, or SIGTERM part-way.
 
 use std::path::PathBuf;
 
@@ -24,7 +24,7 @@ impl packreg::ops::progress::Progress for FillOnStart {
     }
 }
 
-/// Item 8: a destination filled during the pull is not replaced without --force.
+/// A destination filled during the pull is not replaced without --force.
 #[test]
 fn pull_refuses_a_destination_filled_meanwhile() {
     use packreg::ops::{pull, OpError, PullOptions};
@@ -75,7 +75,7 @@ fn pull_refuses_a_destination_filled_meanwhile() {
     assert_eq!(common::snapshot(&dest), common::snapshot(&pack("shop")));
 }
 
-/// Item 15: SIGTERM (what `kill`, systemd and CI runners send) cleans up as Ctrl-C does.
+/// SIGTERM (what `kill`, systemd and CI runners send) cleans up as Ctrl-C does.
 #[test]
 fn sigterm_during_a_pull_leaves_nothing_behind() {
     let env = Env::new();

@@ -1,4 +1,4 @@
-//! Item 9: an rm interrupted after each of its writes.
+//! rm interrupted after each of its writes in turn.
 
 use packreg::store::{Store, StoreError};
 
@@ -6,7 +6,7 @@ use super::common::ok;
 use super::common::store::HookedStore;
 use super::{tags_in, Env};
 
-/// Item 9: rm interrupted after any of its steps never loses a tag that should stay.
+/// rm interrupted after any of its steps never loses a tag that should stay.
 #[test]
 fn an_interrupted_rm_never_loses_a_tag_that_should_stay() {
     let rt = tokio::runtime::Runtime::new().unwrap();

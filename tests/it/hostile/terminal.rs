@@ -1,4 +1,4 @@
-//! Item 16: registry text cannot drive the terminal.
+//! Registry text cannot drive the terminal.
 
 use packreg::store::Store;
 
@@ -26,7 +26,7 @@ fn assert_no_controls(what: &str, bytes: &[u8]) {
     }
 }
 
-/// Item 16: text from a registry is printed with control characters escaped.
+/// Text from a registry is printed with control characters escaped.
 #[test]
 fn registry_text_cannot_drive_the_terminal() {
     let env = Env::new();
