@@ -2,11 +2,12 @@
 //! `cargo test --test it push::`).
 //!
 //! Where a new test goes:
-//! - what one command does: that command's module (`push`, `pull`, `ls`, `rm`, `login`,
-//!   `mirror` with tags and bundles, `diff`, `images`, `doctor`, `index`, `config`, `validate`,
-//!   `build`, `install`), whatever store it runs against. The store is a parameter, not a
-//!   file: a test that holds on a local store and on a registry is one function taking a
-//!   `support::Backend`, run on both by `over_backends!`;
+//! - what one command does: that command's module (`push`, `pull`, `ls`, `rm`, `tag`,
+//!   `login`, `mirror`, `bundle` for export and import, `diff`, `images`, `doctor`, `index`,
+//!   `config`, `validate`, `build`, `install`; a command without one gets a new file),
+//!   whatever store it runs against. The store is a parameter, not a file: a test that holds
+//!   on a local store and on a registry is one function taking a `support::Backend`, run on
+//!   both by `over_backends!`;
 //! - what the registry transport does on the wire (status codes, retries, redirects, tokens,
 //!   proxies): `protocol/`, against the fake registry or the CONNECT proxy;
 //! - transfers through cut connections, 429/503 answers and registry restarts: `faults`,
@@ -25,6 +26,7 @@
 mod support;
 
 mod build;
+mod bundle;
 mod config;
 mod diff;
 mod doctor;
@@ -41,4 +43,5 @@ mod pull;
 mod push;
 mod readme;
 mod rm;
+mod tag;
 mod validate;

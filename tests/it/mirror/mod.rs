@@ -1,23 +1,25 @@
-//! mirror, tags and air-gap bundles between real registries and local layouts.
+//! `packreg mirror` between real registries and local layouts.
 
 use crate::support as common;
 
 mod scale;
 
 use common::registry::{Registry, Tls};
-use common::{ok, pack, pack_with_version, snapshot, stderr, Sandbox, GOOD_PACKS};
+
+use common::{ok, pack, pack_with_version, snapshot, Sandbox, GOOD_PACKS};
+
 use serde_json::Value;
 
 fn s(p: &std::path::Path) -> &str {
     p.to_str().unwrap()
 }
 
-fn digest_of(sb: &Sandbox, reg: &str, reference: &str) -> Value {
+pub(crate) fn digest_of(sb: &Sandbox, reg: &str, reference: &str) -> Value {
     sb.json(&["-r", reg, "inspect", reference])["digest"].clone()
 }
 
 /// Pushes every good pack natively and a Palette-format version of probe.
-fn fill(sb: &Sandbox, reg: &str) -> Vec<(String, String)> {
+pub(crate) fn fill(sb: &Sandbox, reg: &str) -> Vec<(String, String)> {
     let mut refs = Vec::new();
     for name in GOOD_PACKS {
         let pushed = sb.json(&["-r", reg, "push", s(&pack(name))]);
@@ -289,195 +291,4 @@ fn a_referrer_travels_with_its_pack() {
         String::from_utf8_lossy(&index.stdout).contains(&sig_digest),
         "fallback index lists it"
     );
-}
-
-#[test]
-fn export_then_import_reproduces_digests_and_refuses_a_corrupt_bundle() {
-    require_peers!("docker-registry", "skopeo");
-    let a = Registry::start(Tls::None, None);
-    let empty = Registry::start(Tls::None, None);
-    let sb = Sandbox::new();
-    let refs = fill(&sb, &a.addr);
-    let bundle = sb.path("bundle.tar");
-    let exported = sb.json(&["-r", &a.addr, "export", "--all", "-o", s(&bundle)]);
-    assert_eq!(exported["packs"], 4);
-    assert!(bundle.is_file());
-
-    // skopeo reads the untarred layout tree.
-    let untarred = sb.path("untarred");
-    std::fs::create_dir_all(&untarred).unwrap();
-    assert!(std::process::Command::new("tar")
-        .arg("-xf")
-        .arg(&bundle)
-        .arg("-C")
-        .arg(&untarred)
-        .status()
-        .unwrap()
-        .success());
-    let raw = std::process::Command::new("skopeo")
-        .args([
-            "inspect",
-            "--raw",
-            &format!(
-                "oci:{}:2.1.0_build.7",
-                s(&untarred.join("spectro-packs/archive/shop"))
-            ),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        raw.status.success(),
-        "{}",
-        String::from_utf8_lossy(&raw.stderr)
-    );
-
-    let imported = sb.json(&["-r", &empty.addr, "import", s(&bundle)]);
-    assert_eq!(imported["tags_copied"], refs.len());
-    for (name, tag) in &refs {
-        let r = format!("{name}:{tag}");
-        assert_eq!(
-            digest_of(&sb, &a.addr, &r),
-            digest_of(&sb, &empty.addr, &r),
-            "{r}"
-        );
-    }
-    let again = sb.json(&["-r", &empty.addr, "import", s(&bundle)]);
-    assert_eq!(again["blobs_copied"], 0, "import is incremental");
-
-    // One flipped byte in a blob: nothing is imported.
-    let corrupt = Registry::start(Tls::None, None);
-    let blobs = untarred.join("spectro-packs/archive/shop/blobs/sha256");
-    let victim = std::fs::read_dir(&blobs)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let mut bytes = std::fs::read(&victim).unwrap();
-    bytes[0] ^= 0x55;
-    std::fs::write(&victim, bytes).unwrap();
-    let bad = sb.path("bad.tar");
-    assert!(std::process::Command::new("tar")
-        .arg("-cf")
-        .arg(&bad)
-        .arg("-C")
-        .arg(&untarred)
-        .arg("spectro-packs")
-        .status()
-        .unwrap()
-        .success());
-    let out = sb.run(&["-r", &corrupt.addr, "import", s(&bad)]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("corrupt"), "{}", stderr(&out));
-    let rows = sb.json(&["-r", &corrupt.addr, "ls"]);
-    assert_eq!(rows, serde_json::json!([]), "nothing tagged");
-}
-
-#[test]
-fn labels_and_parent_tags_follow_adds_and_removals() {
-    require_peers!("docker-registry");
-    let reg = Registry::start(Tls::None, None);
-    let sb = Sandbox::new();
-    let layout = format!("oci:{}", s(&sb.path("store")));
-    for target in [reg.addr.clone(), layout] {
-        for v in ["1.0.0", "1.1.0"] {
-            let dir = pack_with_version(&sb.path(&format!("src-{v}")), "hello-manifests", v);
-            sb.json(&["-r", &target, "push", s(&dir)]);
-        }
-        let added = sb.json(&[
-            "-r",
-            &target,
-            "tag",
-            "add",
-            "hello-manifests:1.0.0",
-            "stable",
-            "-g",
-            "lts",
-        ]);
-        assert_eq!(added["tag"], "lts__stable");
-        assert_eq!(
-            digest_of(&sb, &target, "hello-manifests:lts__stable"),
-            digest_of(&sb, &target, "hello-manifests:1.0.0")
-        );
-        assert_eq!(
-            digest_of(&sb, &target, "hello-manifests:1.x"),
-            digest_of(&sb, &target, "hello-manifests:1.1.0")
-        );
-        let pulled = sb.json(&[
-            "-r",
-            &target,
-            "pull",
-            "hello-manifests:lts__stable",
-            "-o",
-            s(&sb.path("lts")),
-            "--force",
-        ]);
-        assert_eq!(pulled["version"], "1.0.0");
-
-        ok(&sb.run(&["-r", &target, "tag", "rm", "hello-manifests:lts__stable"]));
-        let gone = sb.run(&["-r", &target, "inspect", "hello-manifests:lts__stable"]);
-        assert_eq!(gone.status.code(), Some(1), "label removed");
-        // The version and its other tags stay.
-        assert!(digest_of(&sb, &target, "hello-manifests:1.0.0").is_string());
-        assert_eq!(
-            digest_of(&sb, &target, "hello-manifests:1.0.x"),
-            digest_of(&sb, &target, "hello-manifests:1.0.0")
-        );
-
-        let refused = sb.run(&["-r", &target, "tag", "rm", "hello-manifests:1.0.0"]);
-        assert_eq!(
-            refused.status.code(),
-            Some(1),
-            "versions are removed with rm"
-        );
-        let dir = pack_with_version(&sb.path("src-1.2.0"), "hello-manifests", "1.2.0");
-        sb.json(&["-r", &target, "push", s(&dir)]);
-        assert_eq!(
-            digest_of(&sb, &target, "hello-manifests:1.x"),
-            digest_of(&sb, &target, "hello-manifests:1.2.0")
-        );
-        ok(&sb.run(&["-r", &target, "rm", "hello-manifests:1.2.0"]));
-        assert_eq!(
-            digest_of(&sb, &target, "hello-manifests:1.x"),
-            digest_of(&sb, &target, "hello-manifests:1.1.0")
-        );
-        for v in ["1.0.0", "1.1.0"] {
-            ok(&sb.run(&["-r", &target, "rm", &format!("hello-manifests:{v}")]));
-        }
-    }
-}
-
-#[test]
-fn without_deletes_rm_and_tag_rm_fail_clearly_and_change_nothing() {
-    require_peers!("docker-registry");
-    let reg = Registry::start_without_deletes();
-    let sb = Sandbox::new();
-    let pushed = sb.json(&["-r", &reg.addr, "push", s(&pack("probe"))]);
-    sb.json(&["-r", &reg.addr, "tag", "add", "probe:0.1.0", "stable"]);
-    for args in [["tag", "rm", "probe:stable"], ["rm", "probe:0.1.0", ""]] {
-        let args: Vec<&str> = args.iter().copied().filter(|a| !a.is_empty()).collect();
-        let mut full = vec!["-r", reg.addr.as_str()];
-        full.extend(args);
-        let out = sb.run(&full);
-        assert_eq!(out.status.code(), Some(1), "{full:?}");
-        assert!(
-            stderr(&out).contains("does not allow deletes"),
-            "{}",
-            stderr(&out)
-        );
-    }
-    assert_eq!(
-        digest_of(&sb, &reg.addr, "probe:stable"),
-        pushed["digest"],
-        "the label still points at the version"
-    );
-    assert_eq!(digest_of(&sb, &reg.addr, "probe:0.1.0"), pushed["digest"]);
-
-    // rm moves parent tags before it deletes; a refused delete moves them back.
-    let dir = common::pack_with_version(&sb.path("v2"), "probe", "0.2.0");
-    let second = sb.json(&["-r", &reg.addr, "push", s(&dir)]);
-    let out = sb.run(&["-r", &reg.addr, "rm", "probe:0.2.0"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert_eq!(digest_of(&sb, &reg.addr, "probe:0.x"), second["digest"]);
-    assert_eq!(digest_of(&sb, &reg.addr, "probe:0.2.x"), second["digest"]);
 }
