@@ -293,3 +293,181 @@ impl<S: Store> Store for HookedStore<S> {
         self.inner.collect_garbage(repo).await
     }
 }
+
+/// A blob in memory, readable from any offset.
+struct Memory(Vec<u8>);
+
+#[async_trait]
+impl BlobOrigin for Memory {
+    async fn open_at(&self, offset: u64) -> Result<BlobReader, StoreError> {
+        Ok(Box::pin(std::io::Cursor::new(
+            self.0[offset as usize..].to_vec(),
+        )))
+    }
+}
+
+/// Every asynchronous call through the wrapper reaches the hook, those the trait gives a
+/// default included, and the wrapper answers as the store it wraps.
+#[tokio::test]
+async fn every_call_reaches_the_hook_and_answers_as_the_wrapped_store() {
+    use packreg::oci::{Manifest, MEDIA_TYPE_MANIFEST};
+    use packreg::store::layout::LayoutStore;
+    use std::sync::Mutex;
+    use tokio::io::AsyncReadExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let seen = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
+    let store = {
+        let seen = seen.clone();
+        HookedStore::new(LayoutStore::new(dir.path()), move |call| {
+            let name = format!("{call:?}");
+            let variant = name.split([' ', '{']).next().unwrap().to_string();
+            seen.lock().unwrap().insert(variant);
+            Ok(())
+        })
+    };
+    let (repo, other) = ("spectro-packs/archive/a", "spectro-packs/archive/b");
+    let layer = b"layer bytes".to_vec();
+    let config = b"{}".to_vec();
+    let (layer_digest, config_digest) = (Digest::of(&layer), Digest::of(&config));
+    let size = layer.len() as u64;
+
+    store
+        .put_blob(
+            repo,
+            &config_digest,
+            2,
+            Box::pin(std::io::Cursor::new(config)),
+        )
+        .await
+        .unwrap();
+    store
+        .put_blob_from(repo, &layer_digest, size, &Memory(layer.clone()))
+        .await
+        .unwrap();
+    assert!(store.has_blob(repo, &layer_digest).await.unwrap());
+    let mut whole = Vec::new();
+    let mut reader = store.get_blob(repo, &layer_digest).await.unwrap();
+    reader.read_to_end(&mut whole).await.unwrap();
+    assert_eq!(whole, layer);
+    let mut tail = Vec::new();
+    let mut reader = store.get_blob_at(repo, &layer_digest, 6).await.unwrap();
+    reader.read_to_end(&mut tail).await.unwrap();
+    assert_eq!(tail, b"bytes");
+
+    let manifest = Manifest {
+        schema_version: 2,
+        media_type: Some(MEDIA_TYPE_MANIFEST.into()),
+        artifact_type: None,
+        config: Descriptor::new("application/vnd.unknown.config.v1+json", config_digest, 2),
+        layers: vec![Descriptor::new(
+            "application/octet-stream",
+            layer_digest.clone(),
+            size,
+        )],
+        subject: None,
+        annotations: Default::default(),
+        extra: Default::default(),
+    };
+    let digest = store
+        .put_manifest(
+            repo,
+            Some("1.0.0"),
+            &manifest.to_bytes(),
+            MEDIA_TYPE_MANIFEST,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_manifest(repo, "1.0.0").await.unwrap().digest,
+        digest
+    );
+    assert_eq!(
+        store.resolve(repo, "1.0.0").await.unwrap(),
+        store.inner().resolve(repo, "1.0.0").await.unwrap()
+    );
+    assert_eq!(store.tags(repo).await.unwrap(), vec!["1.0.0"]);
+    assert_eq!(
+        store.repositories("spectro-packs/archive/").await.unwrap(),
+        vec![repo]
+    );
+    assert_eq!(
+        store.referrers(repo, &digest).await.unwrap().is_some(),
+        store
+            .inner()
+            .referrers(repo, &digest)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .start_blob_upload(repo, "key")
+            .await
+            .unwrap()
+            .is_some(),
+        store
+            .inner()
+            .start_blob_upload(repo, "key")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .mount_blob(other, &store.full_name(repo), &layer_digest)
+            .await
+            .unwrap(),
+        store.inner().has_blob(other, &layer_digest).await.unwrap()
+    );
+    assert_eq!(store.location(), store.inner().location());
+    assert_eq!(store.registry_id(), store.inner().registry_id());
+    assert_eq!(
+        store.reference(repo, "1.0.0"),
+        store.inner().reference(repo, "1.0.0")
+    );
+    assert_eq!(
+        store.keeps_partial_downloads(),
+        store.inner().keeps_partial_downloads()
+    );
+
+    let lock = store.lock(repo).await.unwrap();
+    store.delete_tag(repo, "1.0.0").await.unwrap();
+    store
+        .put_manifest(
+            repo,
+            Some("1.0.1"),
+            &manifest.to_bytes(),
+            MEDIA_TYPE_MANIFEST,
+        )
+        .await
+        .unwrap();
+    store.delete_manifest(repo, &digest).await.unwrap();
+    store.collect_garbage(repo).await.unwrap();
+    drop(lock);
+    assert!(!store.inner().has_blob(repo, &layer_digest).await.unwrap());
+
+    let seen = seen.lock().unwrap().clone();
+    let every: std::collections::BTreeSet<String> = [
+        "Repositories",
+        "Tags",
+        "GetManifest",
+        "Resolve",
+        "PutManifest",
+        "HasBlob",
+        "GetBlob",
+        "GetBlobAt",
+        "PutBlob",
+        "PutBlobFrom",
+        "StartBlobUpload",
+        "DeleteManifest",
+        "DeleteTag",
+        "MountBlob",
+        "Referrers",
+        "Lock",
+        "CollectGarbage",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(seen, every);
+}
