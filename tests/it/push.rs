@@ -8,8 +8,7 @@ use std::path::PathBuf;
 use common::local::{blob_accounting, Env};
 use common::registry::{Registry, Tls};
 use common::{
-    copy_dir, ok, pack, packreg, packreg_env, s, snapshot, stderr, Backend, Sandbox, TestStore,
-    GOOD_PACKS,
+    copy_dir, ok, pack, packreg, s, snapshot, stderr, Backend, Sandbox, TestStore, GOOD_PACKS,
 };
 use serde_json::Value;
 
@@ -200,49 +199,20 @@ fn concurrent_pushes_to_one_pack_all_land() {
     assert_eq!(x["pack"]["version"], "3.3.0");
 }
 
-#[cfg(unix)]
-#[test]
-fn a_shared_chart_is_linked_not_copied_in_a_local_store() {
-    use std::os::unix::fs::MetadataExt;
-    let tmp = tempfile::tempdir().unwrap();
-    let home = tmp.path();
-    let store = home.join("store");
-    let reg = format!("oci:{}", store.display());
-    let env = [("HOME", home), ("XDG_CACHE_HOME", home)];
-    ok(&packreg_env(
-        Some(home),
-        &env,
-        &["-r", &reg, "push", s(&pack("shop"))],
-    ));
-    ok(&packreg_env(
-        Some(home),
-        &env,
-        &["-r", &reg, "push", s(&pack("probe"))],
-    ));
-    let chart = std::fs::read(pack("probe").join("charts/web-1.2.0.tgz")).unwrap();
-    let hex = packreg::digest::Digest::of(&chart).hex().to_string();
-    let a = store
-        .join("spectro-packs/archive/shop/blobs/sha256")
-        .join(&hex);
-    let b = store
-        .join("spectro-packs/archive/probe/blobs/sha256")
-        .join(&hex);
-    assert_eq!(
-        std::fs::metadata(&a).unwrap().ino(),
-        std::fs::metadata(&b).unwrap().ino(),
-        "the chart is stored once"
-    );
-}
+over_backends!(a_chart_shared_by_two_packs_is_stored_once);
 
-#[test]
-fn a_chart_known_in_another_pack_is_mounted_not_uploaded() {
-    require_peers!("docker-registry");
-    let reg = Registry::start(Tls::None, None);
+/// A chart archive two packs carry (shop and probe share the web chart) is stored once: a
+/// registry mounts it from the first pack's repository rather than receive it again (a 201
+/// mount in its log), a local store links the two files (one inode); the second pack pulls
+/// back whole.
+fn a_chart_shared_by_two_packs_is_stored_once(backend: Backend) {
+    use std::os::unix::fs::MetadataExt;
     let sb = Sandbox::new();
-    // shop and probe carry the same web chart archive.
-    let shop = sb.json(&["-r", &reg.addr, "push", s(&pack("shop"))]);
+    let store = TestStore::start(backend, &sb);
+    let r = store.at("");
+    let shop = sb.json(&["-r", &r, "push", s(&pack("shop"))]);
     assert_eq!(shop["status"], "pushed");
-    let info = sb.json(&["-r", &reg.addr, "inspect", "shop"]);
+    let info = sb.json(&["-r", &r, "inspect", "shop"]);
     let web = info["layers"]
         .as_array()
         .unwrap()
@@ -253,21 +223,42 @@ fn a_chart_known_in_another_pack_is_mounted_not_uploaded() {
         .unwrap()
         .trim_start_matches("sha256:")
         .to_string();
-    let probe = sb.json(&["-r", &reg.addr, "push", s(&pack("probe"))]);
+    let probe = sb.json(&["-r", &r, "push", s(&pack("probe"))]);
     assert_eq!(probe["status"], "pushed");
-    let log = reg.log();
-    let mounted = log.lines().any(|l| {
-        l.contains("\"POST /v2/spectro-packs/archive/probe/blobs/uploads/?")
-            && l.contains("mount=")
-            && l.contains(&web)
-            && l.contains("\" 201 ")
-    });
-    assert!(
-        mounted,
-        "no 201 mount of the shared chart in the registry log:\n{log}"
-    );
+    match (&store.registry, &store.dir) {
+        (Some(reg), _) => {
+            let log = reg.log();
+            let mounted = log.lines().any(|l| {
+                l.contains("\"POST /v2/spectro-packs/archive/probe/blobs/uploads/?")
+                    && l.contains("mount=")
+                    && l.contains(&web)
+                    && l.contains("\" 201 ")
+            });
+            assert!(
+                mounted,
+                "no 201 mount of the shared chart in the registry log:\n{log}"
+            );
+        }
+        (None, Some(dir)) => {
+            let chart = std::fs::read(pack("probe").join("charts/web-1.2.0.tgz")).unwrap();
+            let hex = packreg::digest::Digest::of(&chart).hex().to_string();
+            assert_eq!(hex, web);
+            let a = dir
+                .join("spectro-packs/archive/shop/blobs/sha256")
+                .join(&hex);
+            let b = dir
+                .join("spectro-packs/archive/probe/blobs/sha256")
+                .join(&hex);
+            assert_eq!(
+                std::fs::metadata(&a).unwrap().ino(),
+                std::fs::metadata(&b).unwrap().ino(),
+                "the chart is stored once"
+            );
+        }
+        (None, None) => unreachable!("a store is local or a registry"),
+    }
     let out = sb.path("probe");
-    ok(&sb.run(&["-r", &reg.addr, "pull", "probe", "-o", s(&out)]));
+    ok(&sb.run(&["-r", &r, "pull", "probe", "-o", s(&out)]));
     assert_eq!(snapshot(&out), snapshot(&pack("probe")));
 }
 
