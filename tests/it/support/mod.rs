@@ -15,7 +15,7 @@ pub mod store;
 
 pub use backend::{Backend, TestStore};
 pub use peers::peers_available;
-pub use sandbox::{isolate, packreg, packreg_command, packreg_env, packreg_in, Sandbox, USER_DIRS};
+pub use sandbox::{isolate, packreg, packreg_command, packreg_env, packreg_in, Sandbox};
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -235,6 +235,9 @@ impl<S: Store> Store for HookedStore<S> {
     fn keeps_partial_downloads(&self) -> bool {
         self.inner.keeps_partial_downloads()
     }
+    fn cache_dir(&self) -> Option<std::path::PathBuf> {
+        self.inner.cache_dir()
+    }
     async fn start_blob_upload<'a>(
         &'a self,
         repo: &'a str,
@@ -319,12 +322,15 @@ async fn every_call_reaches_the_hook_and_answers_as_the_wrapped_store() {
     let seen = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
     let store = {
         let seen = seen.clone();
-        HookedStore::new(LayoutStore::new(dir.path()), move |call| {
-            let name = format!("{call:?}");
-            let variant = name.split([' ', '{']).next().unwrap().to_string();
-            seen.lock().unwrap().insert(variant);
-            Ok(())
-        })
+        HookedStore::new(
+            LayoutStore::new(dir.path()).with_cache_dir(Some(dir.path().join("cache"))),
+            move |call| {
+                let name = format!("{call:?}");
+                let variant = name.split([' ', '{']).next().unwrap().to_string();
+                seen.lock().unwrap().insert(variant);
+                Ok(())
+            },
+        )
     };
     let (repo, other) = ("spectro-packs/archive/a", "spectro-packs/archive/b");
     let layer = b"layer bytes".to_vec();
@@ -430,6 +436,7 @@ async fn every_call_reaches_the_hook_and_answers_as_the_wrapped_store() {
         store.keeps_partial_downloads(),
         store.inner().keeps_partial_downloads()
     );
+    assert_eq!(store.cache_dir(), Some(dir.path().join("cache")));
 
     let lock = store.lock(repo).await.unwrap();
     store.delete_tag(repo, "1.0.0").await.unwrap();
