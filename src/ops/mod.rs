@@ -3,17 +3,15 @@
 
 pub mod blobcache;
 pub mod bundle;
+pub mod copy;
 pub mod diff;
 pub mod doctor;
 mod doctor_write;
-pub mod image_copy;
 pub mod images;
 pub mod index;
 pub mod inspect;
 pub mod list;
 pub mod mirror;
-mod mirror_images;
-mod mirror_referrers;
 pub mod partial;
 pub mod progress;
 pub mod pull;
