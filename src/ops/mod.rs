@@ -10,16 +10,17 @@ mod doctor_write;
 pub mod images;
 pub mod index;
 pub mod inspect;
+pub mod labels;
 pub mod list;
 pub mod mirror;
+pub mod parent_tags;
 pub mod partial;
 pub mod progress;
 pub mod pull;
 pub mod push;
 pub mod remove;
-pub mod tags;
+pub mod resolve;
 pub mod transfer;
-pub mod versions;
 
 use std::path::PathBuf;
 

@@ -7,12 +7,14 @@ use super::options::MirrorOptions;
 use super::summary::MirrorSummary;
 use crate::digest::Digest;
 use crate::ops::copy::{CopyOptions, CopyStats, GraphCopier, Side};
-use crate::ops::tags::{tag_digests, update_parent_tags_known};
-use crate::ops::versions::{is_parent_tag, is_version_tag, parent_tags};
+use crate::ops::parent_tags::update_parent_tags_known;
+use crate::ops::resolve::tag_digests;
 use crate::ops::OpError;
 use crate::reference::pack_repository;
 use crate::store::Store;
-use crate::tag_grammar::{is_referrers_tag, referrer_subject};
+use crate::tag_grammar::{
+    is_parent_tag, is_referrers_tag, is_version_tag, parent_tags, referrer_subject,
+};
 
 /// Copies packs from one store to another.
 pub(super) struct PackCopier<'a> {
