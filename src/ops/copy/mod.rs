@@ -276,4 +276,6 @@ impl<'a> GraphCopier<'a> {
 }
 
 #[cfg(test)]
+pub(crate) mod fixtures;
+#[cfg(test)]
 mod tests;

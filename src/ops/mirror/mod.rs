@@ -105,3 +105,6 @@ async fn index_copied(dst: &dyn Store, copied: &[(String, String)]) -> Option<St
     }
     record(dst, &changes).await
 }
+
+#[cfg(test)]
+mod tests;
