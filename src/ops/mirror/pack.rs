@@ -65,119 +65,111 @@ impl PackCopier<'_> {
             mount_from: self.same_registry.then(|| self.src.full_name(&repo)),
             force: self.opts.force,
         };
-        let copier = GraphCopier::new(
-            Side {
-                store: self.src,
-                repo: &repo,
-            },
-            Side {
-                store: self.dst,
-                repo: &repo,
-            },
-            &copy_opts,
-        );
-        let mut stats = CopyStats::default();
-        let result = self
-            .copy_repo(&copier, name, &repo, &tags, listed, &mut stats, summary)
-            .await;
-        summary.add_copy(name, stats);
+        let mut copy = RepoCopy {
+            pack: self,
+            copier: GraphCopier::new(
+                Side {
+                    store: self.src,
+                    repo: &repo,
+                },
+                Side {
+                    store: self.dst,
+                    repo: &repo,
+                },
+                &copy_opts,
+            ),
+            name,
+            repo: &repo,
+            dst_tags: BTreeMap::new(),
+            subjects: BTreeSet::new(),
+            stats: CopyStats::default(),
+        };
+        let result = copy.copy_repo(&tags, listed, summary).await;
+        summary.add_copy(name, copy.stats);
         result
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
+/// One pack's copy under way.
+struct RepoCopy<'a> {
+    pack: &'a PackCopier<'a>,
+    copier: GraphCopier<'a>,
+    name: &'a str,
+    repo: &'a str,
+    /// What the destination holds, listed once: the tags to compare with, then the basis of
+    /// its parent tags.
+    dst_tags: BTreeMap<String, Digest>,
+    /// The source digests of the tags, whose referrers are copied after them.
+    subjects: BTreeSet<Digest>,
+    stats: CopyStats,
+}
+
+impl RepoCopy<'_> {
     async fn copy_repo(
-        &self,
-        copier: &GraphCopier<'_>,
-        name: &str,
-        repo: &str,
+        &mut self,
         tags: &[String],
         listed: bool,
-        stats: &mut CopyStats,
         summary: &mut MirrorSummary,
     ) -> Result<Vec<(String, bool)>, OpError> {
+        let (opts, dst, repo) = (self.pack.opts, self.pack.dst, self.repo);
         // Parent tags are derived at the destination; referrer fallback and cosign tags are
         // carried with the manifests they refer to.
         let (fallback, plain): (Vec<&String>, Vec<&String>) = tags
             .iter()
             .filter(|t| !is_parent_tag(t))
             .partition(|t| is_referrers_tag(t));
-        // What the destination holds, listed once: the tags to compare with, then the basis of
-        // its parent tags.
-        let mut dst_tags: BTreeMap<String, Digest> =
-            tag_digests(self.dst, repo).await?.into_iter().collect();
-        let mut subjects = BTreeSet::new();
+        self.dst_tags = tag_digests(dst, repo).await?.into_iter().collect();
         let mut done = Vec::new();
         for tag in plain {
-            let copied = self
-                .copy_tag(
-                    copier,
-                    name,
-                    repo,
-                    tag,
-                    &mut dst_tags,
-                    &mut subjects,
-                    stats,
-                    summary,
-                )
-                .await;
-            match copied {
+            match self.copy_tag(tag, summary).await {
                 // Every tag now at the destination, and whether this copy wrote it.
                 Ok(written) => done.push((tag.clone(), written)),
                 Err(e) => {
-                    if summary.fail(self.opts, name, Some(tag), e) {
+                    if summary.fail(opts, self.name, Some(tag), e) {
                         return Ok(done);
                     }
                 }
             }
         }
-        if self.opts.dry_run {
+        if opts.dry_run {
             return Ok(done);
         }
-        subjects.extend(fallback.iter().filter_map(|t| referrer_subject(t)));
+        self.subjects
+            .extend(fallback.iter().filter_map(|t| referrer_subject(t)));
         let src_tags: Option<BTreeSet<String>> = listed.then(|| tags.iter().cloned().collect());
-        copier
-            .copy_referrers(&subjects, src_tags.as_ref(), stats)
+        self.copier
+            .copy_referrers(&self.subjects, src_tags.as_ref(), &mut self.stats)
             .await?;
-        let parents: BTreeSet<String> = dst_tags
+        let parents: BTreeSet<String> = self
+            .dst_tags
             .keys()
             .filter(|t| is_version_tag(t))
             .flat_map(|t| parent_tags(t))
             .collect();
         let parents: Vec<String> = parents.into_iter().collect();
-        update_parent_tags_known(self.dst, repo, &parents, dst_tags.into_iter().collect()).await?;
+        let dst_tags = std::mem::take(&mut self.dst_tags).into_iter().collect();
+        update_parent_tags_known(dst, repo, &parents, dst_tags).await?;
         Ok(done)
     }
 
     /// Copies one tag: its manifest's graph, then the tag, unless the destination has it or
-    /// (without `force`) points it elsewhere. Records the source digest in `subjects` for the
-    /// referrers pass.
-    #[allow(clippy::too_many_arguments)]
-    async fn copy_tag(
-        &self,
-        copier: &GraphCopier<'_>,
-        name: &str,
-        repo: &str,
-        tag: &str,
-        dst_tags: &mut BTreeMap<String, Digest>,
-        subjects: &mut BTreeSet<Digest>,
-        stats: &mut CopyStats,
-        summary: &mut MirrorSummary,
-    ) -> Result<bool, OpError> {
+    /// (without `force`) points it elsewhere. Records the source digest for the referrers.
+    async fn copy_tag(&mut self, tag: &str, summary: &mut MirrorSummary) -> Result<bool, OpError> {
+        let (src, name) = (self.pack.src, self.name);
         let digest =
-            self.src
-                .resolve(repo, tag)
+            src.resolve(self.repo, tag)
                 .await?
                 .ok_or_else(|| OpError::MissingManifest {
                     reference: format!("{name}:{tag}"),
-                    location: self.src.location(),
+                    location: src.location(),
                 })?;
-        subjects.insert(digest.clone());
-        match dst_tags.get(tag).cloned() {
+        self.subjects.insert(digest.clone());
+        match self.dst_tags.get(tag).cloned() {
             Some(d) if d == digest => {
                 summary.tags_unchanged += 1;
                 return Ok(false);
             }
-            Some(d) if !self.opts.force => {
+            Some(d) if !self.pack.opts.force => {
                 summary.conflicts.push(format!(
                     "{name}:{tag} (destination has {d}, source {digest})"
                 ));
@@ -185,9 +177,11 @@ impl PackCopier<'_> {
             }
             _ => {}
         }
-        if !self.opts.dry_run {
-            copier.copy_manifest(&digest, Some(tag), stats).await?;
-            dst_tags.insert(tag.to_string(), digest);
+        if !self.pack.opts.dry_run {
+            self.copier
+                .copy_manifest(&digest, Some(tag), &mut self.stats)
+                .await?;
+            self.dst_tags.insert(tag.to_string(), digest);
         }
         summary.tags_copied += 1;
         Ok(true)
