@@ -32,5 +32,6 @@ pub mod ops;
 pub mod pack;
 pub mod reference;
 pub mod store;
+pub mod tag_grammar;
 
 pub use error::PackError;

@@ -8,17 +8,17 @@ use serde::Serialize;
 
 use super::blobcache::BlobCache;
 use super::index::{Change, IndexEntry};
+use super::parent_tags::{update_parent_tags, ParentTag};
 use super::progress::{NoProgress, Progress};
-use super::tags::{update_parent_tags, ParentTag};
 use super::transfer::{parse_manifest, upload_or_mount, FileOrigin};
-use super::versions::parent_tags;
 use super::OpError;
 use crate::artifact::{build_artifact, content_identity, Artifact, BlobSource, Format};
 use crate::digest::Digest;
 use crate::oci::MEDIA_TYPE_MANIFEST;
 use crate::pack::{validate, EntryKind, Pack};
-use crate::reference::{pack_repository, version_to_tag};
+use crate::reference::pack_repository;
 use crate::store::{BlobUpload, Store, StoreError};
+use crate::tag_grammar::{parent_tags, version_to_tag};
 
 /// Blobs moved at once by default.
 pub const DEFAULT_CONCURRENCY: usize = crate::config::DEFAULT_CONCURRENCY as usize;

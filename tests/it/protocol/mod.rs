@@ -796,8 +796,7 @@ async fn a_mount_refused_with_401_falls_back_to_an_upload() {
 
 #[tokio::test]
 async fn an_image_copy_takes_its_referrers_from_the_referrers_api() {
-    use packreg::ops::image_copy::{copy_image, ImageSide};
-    use packreg::ops::progress::NoProgress;
+    use packreg::ops::copy::{CopyOptions, CopyStats, GraphCopier, Side};
     let repo = "team/app";
     let (config, layer, sig_layer) = (b"{}".to_vec(), b"layer".to_vec(), b"signature".to_vec());
     let blob = |b: &[u8]| {
@@ -846,31 +845,47 @@ async fn an_image_copy_takes_its_referrers_from_the_referrers_api() {
     let src = connect(&server).await;
     let dir = tempfile::tempdir().unwrap();
     let dst = packreg::store::layout::LayoutStore::new(dir.path());
-    let copied = copy_image(
-        &ImageSide { store: &src, repo },
-        &ImageSide {
+    let opts = CopyOptions::default();
+    let copier = GraphCopier::new(
+        Side { store: &src, repo },
+        Side {
             store: &dst,
             repo: "mirror/team/app",
         },
-        "1.0",
-        Some("1.0"),
-        2,
-        &NoProgress,
-    )
-    .await
-    .unwrap();
-    assert_eq!(copied.digest, Some(image_digest.clone()));
+        &opts,
+    );
+    let mut stats = CopyStats::default();
+    let copied = copier
+        .copy_reference("1.0", Some("1.0"), &mut stats)
+        .await
+        .unwrap();
+    let subjects = [copied.digest.clone()].into_iter().collect();
+    copier
+        .copy_referrers(&subjects, None, &mut stats)
+        .await
+        .unwrap();
+    assert_eq!(stats.referrers_copied, 1);
+    assert_eq!(copied.digest, image_digest);
     assert_eq!(
         dst.resolve("mirror/team/app", "1.0").await.unwrap(),
-        Some(image_digest)
+        Some(image_digest.clone())
     );
     assert_eq!(
         dst.resolve("mirror/team/app", sig_digest.as_str())
             .await
             .unwrap(),
-        Some(sig_digest),
+        Some(sig_digest.clone()),
         "the signature did not come along"
     );
+    // A layout has no Referrers API: the signature is found there through the fallback tag.
+    let fallback = format!("sha256-{}", image_digest.hex());
+    let index = dst
+        .get_manifest("mirror/team/app", &fallback)
+        .await
+        .unwrap();
+    let index: packreg::oci::Index = serde_json::from_slice(&index.bytes).unwrap();
+    assert_eq!(index.manifests.len(), 1);
+    assert_eq!(index.manifests[0].digest, sig_digest);
 }
 
 #[tokio::test]

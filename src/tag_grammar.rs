@@ -1,7 +1,28 @@
-//! Which tags are versions, how versions order, and the parent tags (`1.x`, `1.2.x`) that
-//! follow the highest version of their line.
+//! The tag grammar: which strings are OCI tags, how a pack version becomes a tag and back,
+//! and what packreg and its neighbours mean by a tag: versions and their order, parent tags
+//! (`1.x`, `1.2.x`) that follow the highest version of their line, labels
+//! (`group__label`), the Referrers API's fallback tags (`sha256-<hex>`) and cosign's tags
+//! beside them.
 
 use std::cmp::Ordering;
+
+use crate::digest::Digest;
+
+/// Whether `tag` is a valid OCI tag: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
+pub fn is_valid_tag(tag: &str) -> bool {
+    let bytes = tag.as_bytes();
+    let first = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let rest = |b: u8| first(b) || b == b'.' || b == b'-';
+    !bytes.is_empty()
+        && bytes.len() <= 128
+        && first(bytes[0])
+        && bytes[1..].iter().all(|&b| rest(b))
+}
+
+/// The registry tag for a pack version: `+` (semver build metadata) becomes `_`, as Helm does.
+pub fn version_to_tag(version: &str) -> String {
+    version.replace('+', "_")
+}
 
 /// Whether `tag` is a parent tag such as `1.x` or `1.2.x`.
 pub fn is_parent_tag(tag: &str) -> bool {
@@ -26,7 +47,7 @@ pub fn is_version_tag(tag: &str) -> bool {
     tag.as_bytes().first().is_some_and(u8::is_ascii_digit)
         && !is_parent_tag(tag)
         && !is_label_tag(tag)
-        && !tag.starts_with("sha256-")
+        && !is_referrers_tag(tag)
 }
 
 /// The version a tag stands for: the first `_` was a `+` (OCI tags allow no `+`).
@@ -83,9 +104,55 @@ pub fn parent_tags(version_tag: &str) -> Vec<String> {
     }
 }
 
+/// The label tag of `label` in `group`: `group__label`, or `label` alone.
+pub fn label_tag(label: &str, group: Option<&str>) -> String {
+    match group {
+        Some(group) if !group.is_empty() => format!("{group}__{label}"),
+        _ => label.to_string(),
+    }
+}
+
+/// The suffixes of cosign's tags beside `sha256-<hex>`: signature, attestation, SBOM. They are
+/// tags, not referrers, so a copy carries them by name.
+pub const COSIGN_SUFFIXES: [&str; 3] = [".sig", ".att", ".sbom"];
+
+/// The referrers fallback tag of `subject` (`sha256-<hex>`), which registries without the
+/// Referrers API hold an index of referrers under; cosign's tags add a suffix to it.
+pub fn referrers_tag(subject: &Digest) -> String {
+    format!("sha256-{}", subject.hex())
+}
+
+/// Whether `tag` is a referrers fallback tag or one of cosign's (`sha256-…`).
+pub fn is_referrers_tag(tag: &str) -> bool {
+    tag.starts_with("sha256-")
+}
+
+/// The subject a referrers fallback tag or cosign tag is about: `sha256-<hex>` and
+/// `sha256-<hex>.sig`, `.att`, `.sbom` name `sha256:<hex>`.
+pub fn referrer_subject(tag: &str) -> Option<Digest> {
+    let rest = tag.strip_prefix("sha256-")?;
+    let hex = COSIGN_SUFFIXES
+        .iter()
+        .find_map(|s| rest.strip_suffix(s))
+        .unwrap_or(rest);
+    format!("sha256:{hex}").parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags() {
+        assert_eq!(version_to_tag("1.2.3+build.5"), "1.2.3_build.5");
+        assert!(is_valid_tag("1.2.3_build.5"));
+        assert!(is_valid_tag("_x"));
+        assert!(!is_valid_tag(".x"));
+        assert!(!is_valid_tag("-x"));
+        assert!(!is_valid_tag(&"1".repeat(129)));
+        assert!(is_valid_tag(&"1".repeat(128)));
+        assert!(!is_valid_tag("1.0 beta"));
+    }
 
     #[test]
     fn kinds_of_tags() {
@@ -132,5 +199,19 @@ mod tests {
         assert_eq!(parent_tags("2.1.0_build.7"), vec!["2.x", "2.1.x"]);
         assert_eq!(parent_tags("1.26"), vec!["1.x", "1.26.x"]);
         assert!(parent_tags("abc").is_empty());
+    }
+
+    #[test]
+    fn referrer_tags_name_their_subject() {
+        let d = Digest::of(b"x");
+        let tag = referrers_tag(&d);
+        assert!(is_referrers_tag(&tag));
+        assert_eq!(referrer_subject(&tag), Some(d.clone()));
+        for suffix in COSIGN_SUFFIXES {
+            assert_eq!(referrer_subject(&format!("{tag}{suffix}")), Some(d.clone()));
+        }
+        assert_eq!(referrer_subject(&format!("{tag}.other")), None);
+        assert_eq!(referrer_subject("sha256-zz"), None);
+        assert_eq!(referrer_subject("1.0.0"), None);
     }
 }

@@ -5,11 +5,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::image_copy::{copy_image, ImageSide};
-use super::images::pack_images;
-use super::mirror::{MirrorFailure, MirrorOptions, MirrorSummary, MirroredImage};
-use super::OpError;
+use super::options::MirrorOptions;
+use super::summary::{MirrorFailure, MirrorSummary, MirroredImage};
 use crate::image::ImageRef;
+use crate::ops::copy::{mount_source, CopyOptions, CopyStats, GraphCopier, Side};
+use crate::ops::images::pack_images;
+use crate::ops::OpError;
 use crate::reference::PackRef;
 use crate::store::remote::RemoteStore;
 use crate::store::Store;
@@ -117,23 +118,33 @@ async fn copy_one(
             from,
         });
     }
-    let copy = copy_image(
-        &ImageSide { store, repo },
-        &ImageSide {
+    // The image's manifests and blobs, then what refers to it; its counts are not the
+    // packs' and stay out of the summary.
+    let from_side = Side { store, repo };
+    let copy_opts = CopyOptions {
+        concurrency: opts.concurrency,
+        progress: opts.progress.clone(),
+        mount_from: mount_source(&from_side, dst),
+        force: true,
+    };
+    let copier = GraphCopier::new(
+        from_side,
+        Side {
             store: dst,
             repo: &mapped,
         },
-        &reference,
-        image.tag.as_deref().filter(|_| image.digest.is_none()),
-        opts.concurrency,
-        opts.progress.as_ref(),
-    )
-    .await?;
-    if let (Some(want), Some(got)) = (&image.digest, &copy.digest) {
-        if want != got {
+        &copy_opts,
+    );
+    let mut stats = CopyStats::default();
+    let tag = image.tag.as_deref().filter(|_| image.digest.is_none());
+    let top = copier.copy_reference(&reference, tag, &mut stats).await?;
+    let subjects = BTreeSet::from([top.digest.clone()]);
+    let attached = copier.copy_referrers(&subjects, None, &mut stats).await?;
+    if let Some(want) = &image.digest {
+        if *want != top.digest {
             return Err(crate::store::StoreError::Integrity {
                 location: from,
-                message: format!("the image is {got}, not the {want} the pack names"),
+                message: format!("the image is {}, not the {want} the pack names", top.digest),
             }
             .into());
         }
@@ -141,8 +152,8 @@ async fn copy_one(
     Ok(MirroredImage {
         source: image.to_string(),
         destination,
-        digest: copy.digest.map(|d| d.to_string()).unwrap_or_default(),
-        copied: copy.copied,
+        digest: top.digest.to_string(),
+        copied: top.written || attached,
         from,
     })
 }
