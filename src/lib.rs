@@ -26,10 +26,12 @@ pub mod fsutil;
 pub mod fuzzing;
 pub mod image;
 pub mod limits;
+pub mod name;
 pub mod oci;
 pub mod ops;
 pub mod pack;
 pub mod reference;
 pub mod store;
+pub mod tag_grammar;
 
 pub use error::PackError;

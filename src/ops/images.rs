@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::pull::resolve_ref;
+use super::resolve::resolve_ref;
 use super::transfer::{parse_manifest, read_blob, read_small_blob};
 use super::OpError;
 use crate::artifact::unpack::read_file_from_tarball;

@@ -5,7 +5,7 @@ use std::io::Read;
 
 use tokio_util::io::SyncIoBridge;
 
-use super::partial::{downloads_dir, Partial, PARTIAL_MIN};
+use super::partial::{Partial, PARTIAL_MIN};
 use super::progress::{Counted, Progress};
 use super::OpError;
 use crate::artifact::{ArtifactError, Blob, BlobSource};
@@ -193,8 +193,9 @@ where
     // A large blob read whole keeps its bytes in the cache as they arrive, so an interrupted
     // run is continued by the next.
     let partial = (whole && desc.size >= PARTIAL_MIN && store.keeps_partial_downloads())
-        .then(|| Partial::open(&desc.digest, desc.size))
-        .flatten();
+        .then(|| store.cache_dir())
+        .flatten()
+        .and_then(|cache| Partial::open(&cache, &desc.digest, desc.size));
     let have = partial.as_ref().map_or(0, |p| p.have);
     let blob: BlobReader = match have {
         0 => store.get_blob(repo, &desc.digest).await?,
@@ -226,7 +227,7 @@ where
         };
         let mut chained = partial
             .reader(bridge)
-            .map_err(|e| ArtifactError::io(downloads_dir().unwrap_or_default(), e))?;
+            .map_err(|e| ArtifactError::io(partial.folder(), e))?;
         let result = verified(&mut chained);
         match &result {
             Ok(_) => partial.remove(),

@@ -14,7 +14,7 @@ use tokio::io::AsyncRead;
 
 use crate::digest::Digest;
 
-pub use open::{default_store_path, open_store, open_store_pair, StoreOptions, DEFAULT_STORE_ENV};
+pub use open::{open_store, open_store_pair, Connection, StoreOptions};
 
 /// A stream of blob bytes.
 pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;
@@ -268,6 +268,12 @@ pub trait Store: Send + Sync {
     /// a local folder).
     fn keeps_partial_downloads(&self) -> bool {
         false
+    }
+
+    /// packreg's cache folder, where transfers from and to this store keep what helps the
+    /// next run (partial downloads, blob locations); None: nothing is kept.
+    fn cache_dir(&self) -> Option<std::path::PathBuf> {
+        None
     }
 
     /// Opens an upload session for a blob whose digest is not known yet (see [`BlobUpload`]),

@@ -4,7 +4,7 @@
 //! no chunked attempt on one that refuses chunks. A record older than a day, or
 //! `--refresh-capabilities`, is learned again.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -145,8 +145,9 @@ fn now() -> u64 {
         .unwrap_or_default()
 }
 
-/// The file of `host`: its name with every character but letters, digits, `.` and `-` as `_`.
-fn path_for(host: &str) -> Option<PathBuf> {
+/// The file of `host` in the cache folder `cache`: its name with every character but letters,
+/// digits, `.` and `-` as `_`.
+fn path_for(cache: &Path, host: &str) -> PathBuf {
     let name: String = host
         .chars()
         .map(|c| {
@@ -157,18 +158,14 @@ fn path_for(host: &str) -> Option<PathBuf> {
             }
         })
         .collect();
-    Some(
-        crate::fsutil::cache_dir()?
-            .join("capabilities")
-            .join(format!("{name}.json")),
-    )
+    cache.join("capabilities").join(format!("{name}.json"))
 }
 
 impl CapabilityRecord {
-    /// The record of `host`, empty when there is none, it is older than [`MAX_AGE`], or
-    /// `refresh` asks to learn again.
-    pub fn load(host: &str, refresh: bool) -> CapabilityRecord {
-        let path = path_for(host);
+    /// The record of `host` in the cache folder `cache` (None: nothing is kept), empty when
+    /// there is none, it is older than [`MAX_AGE`], or `refresh` asks to learn again.
+    pub fn load(cache: Option<&Path>, host: &str, refresh: bool) -> CapabilityRecord {
+        let path = cache.map(|c| path_for(c, host));
         let facts = path
             .as_ref()
             .filter(|_| !refresh)

@@ -10,20 +10,10 @@ use super::transport::{Request, SMALL_BODY_LIMIT};
 use super::RemoteStore;
 use crate::store::StoreError;
 
-/// Entries asked per listing page; `PACKREG_PAGE_SIZE` overrides it (registries cap it:
-/// distribution refuses more than 1000).
-fn page_size() -> usize {
-    std::env::var("PACKREG_PAGE_SIZE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(1000)
-}
-
 impl RemoteStore {
     pub(super) async fn list_tags(&self, repo: &str) -> Result<Vec<String>, StoreError> {
         let full = self.full_repo(repo)?;
-        let url = self.tags_url(&full, page_size());
+        let url = self.tags_url(&full, self.page_size);
         let what = format!("{}/{repo}", self.location_name());
         Ok(self
             .list_pages(url, "tags", Some(&full), &what)
@@ -40,7 +30,7 @@ impl RemoteStore {
                 self.host()
             ))
         };
-        let url = self.catalog_url(page_size());
+        let url = self.catalog_url(self.page_size);
         let names = match self
             .list_pages(url, "repositories", None, self.host())
             .await

@@ -17,8 +17,6 @@ use crate::store::StoreError;
 
 /// Manifests and indexes are read up to 4 MiB, the distribution default.
 pub const MANIFEST_LIMIT: u64 = 4 * 1024 * 1024;
-/// The default idle timeout: no byte received, or none accepted, for this long.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What a request reaches, from which its token scopes follow.
 #[derive(Debug, Clone, PartialEq, Eq)]

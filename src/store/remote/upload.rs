@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use http::Method;
 
 use super::capabilities::Support;
-use super::sessions::{self, SavedSession};
+use super::sessions::SavedSession;
 use super::transport::{Body, Request, Response};
 use super::RemoteStore;
 use crate::digest::Digest;
@@ -159,7 +159,7 @@ impl RemoteStore {
         key: &str,
     ) -> Result<Session, StoreError> {
         let full = self.full_repo(repo)?;
-        if let Some(saved) = sessions::load(self.host(), &full, key) {
+        if let Some(saved) = self.sessions.load(self.host(), &full, key) {
             match self.upload_status(&full, &saved.location).await {
                 Some((location, offset)) => {
                     tracing::info!("continuing the upload of {what} at byte {offset}");
@@ -170,7 +170,7 @@ impl RemoteStore {
                         min_chunk: 0,
                     });
                 }
-                None => sessions::forget(self.host(), &full, key),
+                None => self.sessions.forget(self.host(), &full, key),
             }
         }
         self.start_upload(repo, what).await
@@ -308,14 +308,14 @@ impl RemoteStore {
                         location: session.location.clone(),
                         offset: session.offset,
                     };
-                    sessions::save(self.host(), &session.full, key, &saved);
+                    self.sessions.save(self.host(), &session.full, key, &saved);
                     continue;
                 }
                 Ok(resp)
                     if offset == 0 && matches!(resp.status.as_u16(), 201 | 400 | 405 | 416) =>
                 {
                     self.cancel_upload(&session.full, &session.location).await;
-                    sessions::forget(self.host(), &session.full, key);
+                    self.sessions.forget(self.host(), &session.full, key);
                     return Ok(Sent::Refused);
                 }
                 // A forgotten session (404), an offset the registry disagrees with (416), or a
@@ -347,7 +347,7 @@ impl RemoteStore {
                 None => {
                     // The registry forgot the session (distribution cancels one whose chunk
                     // arrived in part): start the blob afresh.
-                    sessions::forget(self.host(), &session.full, key);
+                    self.sessions.forget(self.host(), &session.full, key);
                     *session = self.start_upload(repo, what).await?;
                 }
             }
@@ -365,7 +365,7 @@ impl RemoteStore {
     ) -> Result<(), StoreError> {
         let request = commit_request(&session.full, &session.location, digest, Body::Empty);
         let resp = self.transport.send(request).await?;
-        sessions::forget(self.host(), &session.full, key);
+        self.sessions.forget(self.host(), &session.full, key);
         if resp.status.is_success() {
             Ok(())
         } else {
@@ -472,7 +472,9 @@ impl BlobUpload for Early<'_> {
 
     async fn cancel(&self) {
         let session = self.session.lock().await;
-        sessions::forget(self.store.host(), &session.full, &self.key);
+        self.store
+            .sessions
+            .forget(self.store.host(), &session.full, &self.key);
         self.store
             .cancel_upload(&session.full, &session.location)
             .await;
