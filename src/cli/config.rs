@@ -25,6 +25,7 @@ fn failure(e: ConfigError) -> Failure {
     Failure {
         message: e.to_string(),
         code: 2,
+        kind: super::advice::Kind::InvalidInput,
     }
 }
 

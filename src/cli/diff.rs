@@ -40,6 +40,7 @@ fn trouble(failure: Failure) -> Failure {
         1 => Failure {
             message: failure.message,
             code: 2,
+            kind: failure.kind,
         },
         _ => failure,
     }
@@ -56,6 +57,7 @@ fn located(text: &str) -> Result<(Option<String>, PackRef), Failure> {
         Failure {
             message: format!("{text}: {e}{hint}"),
             code: 2,
+            kind: super::advice::Kind::InvalidInput,
         }
     })
 }
@@ -80,7 +82,7 @@ pub fn run(args: &Args, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
     let result = super::run_interruptible(
         runtime,
         Box::pin(async move {
-            let open_failed = |e: packreg::store::StoreError| Failure::new(e.to_string());
+            let open_failed = |e: packreg::store::StoreError| Failure::from(e);
             let sides = &args.sides;
             let same_flags = sides.from_plain_http == sides.to_plain_http
                 && sides.from_insecure == sides.to_insecure
@@ -113,7 +115,7 @@ pub fn run(args: &Args, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
             let b = b.as_deref().unwrap_or(a.as_ref());
             let report = diff(a.as_ref(), &from_ref, b, &to_ref, &opts)
                 .await
-                .map_err(|e| Failure::new(e.to_string()))?;
+                .map_err(Failure::from)?;
             match (out.json, args.stat) {
                 (true, true) => out.print_json(&render::stat(&report)),
                 (true, false) => out.print_json(&report),

@@ -26,10 +26,8 @@ pub fn run(args: &Args, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
         Box::pin(async move {
             let store = RemoteStore::connect(&args.registry, &opts)
                 .await
-                .map_err(|e| Failure::new(e.to_string()))?;
-            let report = doctor(&store, args.write)
-                .await
-                .map_err(|e| Failure::new(e.to_string()))?;
+                .map_err(Failure::from)?;
+            let report = doctor(&store, args.write).await.map_err(Failure::from)?;
             if out.json {
                 out.print_json(&report);
                 return Ok(ExitCode::SUCCESS);

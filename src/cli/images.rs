@@ -48,7 +48,7 @@ pub async fn run(
         Some(registry) => {
             let dest = open_store(Some(registry), opts)
                 .await
-                .map_err(|e| Failure::new(e.to_string()))?;
+                .map_err(Failure::from)?;
             Some(check_images(&mut images, dest.as_ref()).await)
         }
         None => None,
@@ -86,6 +86,7 @@ pub async fn run(
                 args.check.as_deref().unwrap_or_default()
             ),
             code: 1,
+            kind: super::advice::Kind::NotFound,
         }),
         _ => Ok(ExitCode::SUCCESS),
     }

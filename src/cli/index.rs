@@ -29,6 +29,7 @@ fn check_names(names: &[String]) -> Result<(), Failure> {
         Some(bad) => Err(Failure {
             message: format!("{bad:?} is not a valid pack name"),
             code: 2,
+            kind: super::advice::Kind::InvalidInput,
         }),
         None => Ok(()),
     }

@@ -123,6 +123,7 @@ fn parse_names(
         let text = std::fs::read_to_string(file).map_err(|e| Failure {
             message: format!("{}: cannot read the names file: {e}", file.display()),
             code: 2,
+            kind: super::advice::Kind::InvalidInput,
         })?;
         items.extend(
             text.lines()
@@ -142,6 +143,7 @@ fn parse_names(
                 return Err(Failure {
                     message: format!("{name:?} is not a valid pack name"),
                     code: 2,
+                    kind: super::advice::Kind::InvalidInput,
                 });
             }
             Ok((name.to_string(), tag))
@@ -273,7 +275,7 @@ pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode
         Box::pin(async move {
             let (src, dst) = open_store_pair(&args.src, &from, &args.dst, &to)
                 .await
-                .map_err(|e| Failure::new(e.to_string()))?;
+                .map_err(Failure::from)?;
             let summary = mirror(src.as_ref(), dst.as_ref(), &opts).await?;
             report(&summary, out, &format!("{} -> {}", args.src, args.dst));
             Ok(exit_code(&summary))
@@ -299,6 +301,7 @@ pub async fn run_export(
         return Err(Failure {
             message: "name the packs to export (NAME or NAME:VERSION), or pass --all".into(),
             code: 2,
+            kind: super::advice::Kind::InvalidInput,
         });
     }
     let names = parse_names(&args.packs, args.selection.names_from.as_ref())?;

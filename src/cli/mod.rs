@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch.
 
+mod advice;
 mod build;
 #[cfg(test)]
 mod command_pages;
@@ -260,6 +261,7 @@ fn stopped(what: &str, code: u8) -> Failure {
     Failure {
         message: format!("{what}; nothing half-written was left in place"),
         code,
+        kind: advice::Kind::Internal,
     }
 }
 
@@ -286,7 +288,7 @@ where
     let runtime = runtime()?;
     let store = runtime
         .block_on(packreg::store::open_store(registry.as_deref(), &opts))
-        .map_err(|e| Failure::new(e.to_string()))?;
+        .map_err(Failure::from)?;
     command(runtime, store.as_ref(), &opts)
 }
 

@@ -34,6 +34,7 @@ fn split(reference: &str, what: &str) -> Result<(String, String), Failure> {
         _ => Err(Failure {
             message: format!("{reference:?}: give {what}"),
             code: 2,
+            kind: super::advice::Kind::InvalidInput,
         }),
     }
 }

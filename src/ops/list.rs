@@ -96,7 +96,7 @@ pub async fn list(
 pub async fn pack_repositories(store: &dyn Store) -> Result<(Vec<String>, bool), OpError> {
     match store.repositories(PACKS_PREFIX).await {
         Ok(repos) => Ok((repos, false)),
-        Err(StoreError::Unsupported(_)) => {
+        Err(StoreError::CatalogRefused { .. } | StoreError::Unsupported(_)) => {
             let state = super::index::read_state(store).await?;
             if !state.exists() {
                 return Err(OpError::NoPackNames {

@@ -48,13 +48,13 @@ pub enum OpError {
     #[error(transparent)]
     Pack(#[from] PackError),
     /// The pack failed validation.
-    #[error("{}: the pack is not valid ({} error(s)), first: {}; run `packreg validate {}` to see them all", .report.pack.display(), .report.errors().count(), first_error(.report), .report.pack.display())]
+    #[error("{}: the pack is not valid ({} error(s)), first: {}", .report.pack.display(), .report.errors().count(), first_error(.report))]
     Invalid {
         /// The validation report.
         report: Box<Report>,
     },
     /// The version exists with other content.
-    #[error("{reference} already exists with different content ({existing}); bump the version in pack.json, or pass --force to replace it")]
+    #[error("{reference} already exists with different content ({existing})")]
     Conflict {
         /// The reference pushed to.
         reference: String,
@@ -62,7 +62,7 @@ pub enum OpError {
         existing: Digest,
     },
     /// A pack has no version at all.
-    #[error("no versions of pack {name} in {location}; `packreg ls` lists what is there")]
+    #[error("no versions of pack {name} in {location}")]
     NoVersions {
         /// Pack name.
         name: String,
@@ -78,16 +78,16 @@ pub enum OpError {
         location: String,
     },
     /// The output folder of a pull holds files.
-    #[error("{}: exists and is not empty; pass --force to replace it, or choose another folder with -o", .0.display())]
+    #[error("{}: exists and is not empty", .0.display())]
     OutputExists(PathBuf),
     /// The pulled pack's name or version cannot name the default output folder.
-    #[error("{0:?} cannot name the pull folder: pack.json's version is not a valid tag; pull NAME:VERSION, or choose the folder with -o")]
+    #[error("{0:?} cannot name the pull folder: pack.json's version is not a valid tag")]
     UnsafeOutputName(String),
     /// A tag given where a version is needed.
     #[error("{0:?} is not a version tag; give NAME:VERSION")]
     NotAVersion(String),
     /// A label that is not a valid tag or collides with version, parent or referrer tags.
-    #[error("{0:?} cannot be a label: a label is letters, digits, '.', '_' and '-', not a version (starting with a digit), a parent tag (1.x) or a sha256- tag; remove versions with `packreg rm`")]
+    #[error("{0:?} cannot be a label: a label is letters, digits, '.', '_' and '-', not a version (starting with a digit), a parent tag (1.x) or a sha256- tag")]
     BadLabel(String),
     /// A bundle could not be read or written.
     #[error("{path}: {message}")]
@@ -98,7 +98,7 @@ pub enum OpError {
         message: String,
     },
     /// Neither the catalog nor a pack index names the store's packs.
-    #[error("{location} refuses to list its repositories (_catalog) and has no pack index (spectro-packs/packreg-index:latest); name the packs (`packreg ls NAME`, `packreg mirror SRC DST NAME...`), or record them once with `packreg index rebuild NAME...`")]
+    #[error("{location} refuses to list its repositories (_catalog) and has no pack index (spectro-packs/packreg-index:latest)")]
     NoPackNames {
         /// The store.
         location: String,

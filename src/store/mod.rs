@@ -73,12 +73,20 @@ pub enum StoreError {
     #[error("{0}")]
     Unsupported(String),
     /// The registry wants credentials, or refused the ones given.
-    #[error("{location}: {message}")]
+    #[error("{location}: {reason}")]
     Unauthorized {
         /// Registry or reference.
         location: String,
-        /// What to do.
-        message: String,
+        /// The registry's host (`host[:port]`), whose credentials are in question.
+        host: String,
+        /// What was refused.
+        reason: AuthFailure,
+    },
+    /// The registry does not let clients list its repositories (`_catalog`).
+    #[error("{location} does not let packreg list its repositories (_catalog)")]
+    CatalogRefused {
+        /// The registry.
+        location: String,
     },
     /// The credentials are valid but lack permission.
     #[error("{location}: access denied (DENIED): the account lacks permission for this; ask the registry's owner for push/pull rights")]
@@ -103,9 +111,37 @@ pub enum StoreError {
     Network {
         /// Registry.
         location: String,
-        /// What happened and what to do.
+        /// Why.
+        cause: remote::NetworkCause,
+        /// The connection was plain HTTP.
+        plain_http: bool,
+        /// What happened.
         message: String,
     },
+}
+
+/// What a registry refused about the client's credentials.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthFailure {
+    /// The registry answered 401: credentials needed, or the ones sent refused.
+    #[error("authentication required or credentials rejected (UNAUTHORIZED)")]
+    Rejected,
+    /// The registry checked a user name and password and refused them.
+    #[error("the registry rejected the user name or password")]
+    BadPassword,
+    /// The token service refused the credentials.
+    #[error("the registry's token service refused the credentials (HTTP {status})")]
+    TokenRefused {
+        /// Its HTTP status.
+        status: u16,
+    },
+    /// The credential is an identity token, but the registry asks for basic authentication.
+    #[error("the docker config holds an identity token for this registry, but it does not use token authentication")]
+    IdentityTokenWithoutTokenAuth,
+    /// The token exchange failed: an unusable realm (not a URL, or plain HTTP behind HTTPS), or
+    /// an answer that is not a token.
+    #[error("{0}")]
+    TokenService(String),
 }
 
 impl From<remote::RegistryError> for StoreError {

@@ -308,3 +308,53 @@ fn redirected_blob_downloads_get_no_registry_credentials() {
         "registry credentials went to another host:\n{log}"
     );
 }
+
+/// A `--json` error names its class in a stable `kind`, beside the sentence and the exit code:
+/// a pack missing from a local store is `not_found`, a registry port nobody listens on is
+/// `network`, and a malformed reference is `invalid_input` with exit code 2.
+#[test]
+fn json_errors_carry_a_stable_kind() {
+    let env = Env::new();
+    ok(&env.run(&["push", s(&pack("shop"))]));
+    let error = |out: &std::process::Output| -> Value {
+        serde_json::from_str(stderr(out).trim()).unwrap_or_else(|e| panic!("{e}: {}", stderr(out)))
+    };
+    let dest = env.path("missing");
+    let missing = env.run(&["--json", "pull", "nosuchpack:1.0.0", "-o", s(&dest)]);
+    assert_eq!(missing.status.code(), Some(1));
+    let missing = error(&missing);
+    assert_eq!(missing["kind"], "not_found", "{missing}");
+    assert_eq!(missing["code"], 1);
+    assert!(missing["error"].as_str().unwrap().contains("not found"));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sb = Sandbox::new();
+    let registry = format!("127.0.0.1:{port}");
+    let unreachable = sb.run(&[
+        "--json",
+        "--plain-http",
+        "--timeout",
+        "5",
+        "-r",
+        &registry,
+        "pull",
+        "shop:1.0.0",
+        "-o",
+        s(&sb.path("out")),
+    ]);
+    assert_eq!(unreachable.status.code(), Some(1));
+    let unreachable = error(&unreachable);
+    assert_eq!(unreachable["kind"], "network", "{unreachable}");
+    assert!(unreachable["error"]
+        .as_str()
+        .unwrap()
+        .contains("cannot connect"));
+
+    let bad = env.run(&["--json", "pull", "Not A Name"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert_eq!(error(&bad)["kind"], "invalid_input");
+}

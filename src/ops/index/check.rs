@@ -91,7 +91,7 @@ async fn names(
             );
             true
         }
-        Err(StoreError::Unsupported(_)) => false,
+        Err(StoreError::CatalogRefused { .. } | StoreError::Unsupported(_)) => false,
         Err(e) => return Err(e.into()),
     };
     names.sort();

@@ -19,9 +19,10 @@ use http::{Method, StatusCode};
 use super::address::Scheme;
 use super::body::{Body, Response, SMALL_BODY_LIMIT};
 use super::error::clean;
+use super::error::Action;
 use super::http::{origin_of, Http};
 use crate::auth::Credential;
-use crate::store::StoreError;
+use crate::store::{AuthFailure, StoreError};
 
 /// How the registry wants to be authenticated, learned from `GET /v2/` or a 401.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,7 +195,8 @@ impl Auth {
             Challenge::Basic if matches!(self.credential, Credential::IdentityToken(_)) => {
                 Err(StoreError::Unauthorized {
                     location: http.host().to_string(),
-                    message: "the docker config holds an identity token for this registry, but it does not use token authentication; run `packreg login` with a user name and password".into(),
+                    host: http.host().to_string(),
+                    reason: AuthFailure::IdentityTokenWithoutTokenAuth,
                 })
             }
             Challenge::Basic => Ok(self.basic()),
@@ -241,26 +243,32 @@ impl Auth {
         scopes: &[String],
     ) -> Result<Token, StoreError> {
         let host = http.host();
-        let refuse = |message: String| StoreError::Unauthorized {
+        let refuse = |reason: AuthFailure| StoreError::Unauthorized {
             location: host.to_string(),
-            message,
+            host: host.to_string(),
+            reason,
         };
         let realm_url = url::Url::parse(realm).map_err(|_| {
-            refuse(format!(
+            refuse(AuthFailure::TokenService(format!(
                 "the registry named an unusable token realm {:?}",
                 clean(realm, 200)
-            ))
+            )))
         })?;
         match realm_url.scheme() {
             "https" => {}
             "http" if http.scheme() == Scheme::Http => {}
             "http" => {
-                return Err(refuse(format!(
+                return Err(refuse(AuthFailure::TokenService(format!(
                     "the registry sends clients to a plain-HTTP token service ({}) although it uses HTTPS; packreg sends no credentials there",
                     clean(realm, 200)
-                )))
+                ))))
             }
-            _ => return Err(refuse(format!("unusable token realm {:?}", clean(realm, 200)))),
+            _ => {
+                return Err(refuse(AuthFailure::TokenService(format!(
+                    "unusable token realm {:?}",
+                    clean(realm, 200)
+                ))))
+            }
         }
         let mut headers = HeaderMap::new();
         let (method, url, body, basic) = match &self.credential {
@@ -308,12 +316,11 @@ impl Auth {
         match resp.status {
             s if s.is_success() => {}
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                return Err(refuse(format!(
-                    "the registry's token service refused the credentials (HTTP {}); run `packreg login {host}`",
-                    resp.status.as_u16()
-                )))
+                return Err(refuse(AuthFailure::TokenRefused {
+                    status: resp.status.as_u16(),
+                }))
             }
-            _ => return Err(resp.error(host, "a token request").await),
+            _ => return Err(resp.error(host, Action::TokenRequest).await),
         }
         let body = resp.bytes(SMALL_BODY_LIMIT, host, "token").await?;
         #[derive(serde::Deserialize)]
@@ -323,15 +330,23 @@ impl Auth {
             expires_in: Option<u64>,
         }
         let parsed: TokenBody = serde_json::from_slice(&body).map_err(|_| {
-            refuse("the token service answered something that is not a token".into())
+            refuse(AuthFailure::TokenService(
+                "the token service answered something that is not a token".into(),
+            ))
         })?;
         let token = parsed
             .token
             .or(parsed.access_token)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| refuse("the token service gave no token".into()))?;
+            .ok_or_else(|| {
+                refuse(AuthFailure::TokenService(
+                    "the token service gave no token".into(),
+                ))
+            })?;
         let header = sensitive(&format!("Bearer {token}")).ok_or_else(|| {
-            refuse("the token service gave a token that is not header text".into())
+            refuse(AuthFailure::TokenService(
+                "the token service gave a token that is not header text".into(),
+            ))
         })?;
         // Token services default to 60 s; renew a little early.
         let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(60));

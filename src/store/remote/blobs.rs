@@ -3,6 +3,7 @@
 
 use http::Method;
 
+use super::error::Action;
 use super::transport::Request;
 use super::RemoteStore;
 use crate::digest::Digest;
@@ -29,7 +30,7 @@ impl RemoteStore {
             200..=299 => Ok(true),
             404 => Ok(false),
             _ => Err(resp
-                .error(&self.reference(repo, digest.as_str()), "a blob lookup")
+                .error(&self.reference(repo, digest.as_str()), Action::BlobLookup)
                 .await),
         }
     }
@@ -52,7 +53,7 @@ impl RemoteStore {
         let what = self.reference(repo, digest.as_str());
         let resp = self.transport.send(request).await?;
         if !resp.status.is_success() {
-            return Err(resp.error(&what, "a blob download").await);
+            return Err(resp.error(&what, Action::BlobDownload).await);
         }
         let stream = super::resume::resuming(self.transport.clone(), url, full, resp, offset)
             .map_err(|e| StoreError::Remote {

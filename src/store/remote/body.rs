@@ -15,13 +15,11 @@ use http_body::Body as _;
 use tokio::io::AsyncReadExt;
 use tokio_util::io::StreamReader;
 
-use super::error::RegistryError;
+use super::error::{Action, NetworkCause, RegistryError};
 use crate::store::{BlobOrigin, BlobReader, StoreError};
 
 /// Listing pages, tokens and error bodies are read up to 1 MiB.
 pub const SMALL_BODY_LIMIT: u64 = 1024 * 1024;
-/// Environment variable that sets the idle timeout in seconds (named in the idle messages).
-pub const TIMEOUT_ENV: &str = "PACKREG_TIMEOUT";
 
 /// A response body as a stream of chunks.
 pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
@@ -180,14 +178,14 @@ impl Response {
     }
 
     /// The error this unsuccessful answer means, with the registry's own code and message.
-    pub async fn error(self, reference: &str, action: &str) -> StoreError {
+    pub async fn error(self, reference: &str, action: Action) -> StoreError {
         self.registry_error(reference, action)
             .await
             .into_store_error()
     }
 
     /// The registry's error, as it answered it.
-    pub async fn registry_error(self, reference: &str, action: &str) -> RegistryError {
+    pub async fn registry_error(self, reference: &str, action: Action) -> RegistryError {
         let host = url::Url::parse(&self.url)
             .ok()
             .and_then(|u| {
@@ -215,8 +213,14 @@ fn human(bytes: u64) -> String {
 }
 
 fn stream_error(location: &str, err: &std::io::Error) -> StoreError {
+    let cause = match err.kind() {
+        std::io::ErrorKind::TimedOut => NetworkCause::Timeout,
+        _ => NetworkCause::Reset,
+    };
     StoreError::Network {
         location: location.to_string(),
+        cause,
+        plain_http: false,
         message: format!("the download broke off ({err})"),
     }
 }
@@ -274,10 +278,7 @@ impl Stream for IdleBody {
                     return match self.sleep.as_mut().poll(cx) {
                         Poll::Ready(()) => Poll::Ready(Some(Err(std::io::Error::new(
                             std::io::ErrorKind::TimedOut,
-                            format!(
-                                "no data for {} s (raise with --timeout or {TIMEOUT_ENV})",
-                                self.idle.as_secs()
-                            ),
+                            format!("no data for {} s", self.idle.as_secs()),
                         )))),
                         Poll::Pending => Poll::Pending,
                     }

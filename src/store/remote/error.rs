@@ -1,9 +1,10 @@
-//! Registry errors: the JSON error body parsed in one place, and the sentences that tell a user
-//! what to do, written once.
+//! Registry errors: the JSON error body parsed in one place, and the facts of a failure (host,
+//! status, registry code, what the request was, why the connection failed) kept typed, so the
+//! command line can say what to do.
 
 use http::StatusCode;
 
-use crate::store::StoreError;
+use crate::store::{AuthFailure, StoreError};
 
 /// What the registry answered to a request that failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,15 +18,90 @@ pub struct RegistryError {
     pub message: String,
     /// The reference or registry the request was about.
     pub reference: String,
-    /// The host, for the advice (`packreg login HOST`).
+    /// The host the request went to.
     pub host: String,
-    /// What the request was (`a manifest upload`), for the advice.
-    pub action: String,
+    /// What the request was.
+    pub action: Action,
+}
+
+/// What a request to a registry was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Opening a blob upload session.
+    UploadStart,
+    /// Sending or committing a blob upload.
+    Upload,
+    /// Sending one chunk of a blob upload.
+    ChunkUpload,
+    /// Asking a token service for a token.
+    TokenRequest,
+    /// Fetching a manifest.
+    ManifestDownload,
+    /// Asking for a manifest's digest.
+    ManifestLookup,
+    /// Storing a manifest.
+    ManifestUpload,
+    /// Deleting a manifest or a tag.
+    Delete,
+    /// Listing the referrers of a manifest.
+    ReferrersListing,
+    /// Asking whether a blob is stored.
+    BlobLookup,
+    /// Fetching a blob.
+    BlobDownload,
+    /// Listing repositories or tags.
+    Listing,
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Action::UploadStart => "an upload",
+            Action::Upload => "the upload",
+            Action::ChunkUpload => "a chunk upload",
+            Action::TokenRequest => "a token request",
+            Action::ManifestDownload => "a manifest download",
+            Action::ManifestLookup => "a manifest lookup",
+            Action::ManifestUpload => "the manifest upload",
+            Action::Delete => "deletes",
+            Action::ReferrersListing => "the referrers list",
+            Action::BlobLookup => "a blob lookup",
+            Action::BlobDownload => "a blob download",
+            Action::Listing => "a listing",
+        })
+    }
+}
+
+/// Why a registry could not be reached, or the connection broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkCause {
+    /// A TLS handshake met a server that does not speak TLS on that port.
+    NotTls,
+    /// The registry's TLS certificate is not trusted.
+    Certificate,
+    /// Another TLS failure.
+    Tls,
+    /// Nothing listens on the port.
+    Refused,
+    /// The host name does not resolve.
+    Dns,
+    /// The registry sent or accepted nothing for the idle timeout.
+    Timeout,
+    /// The connection was reset or closed part-way.
+    Reset,
+    /// Any other failure of the connection.
+    Other,
 }
 
 impl RegistryError {
     /// Builds the error from a status and a (bounded) error body.
-    pub fn new(status: StatusCode, body: &[u8], reference: &str, host: &str, action: &str) -> Self {
+    pub fn new(
+        status: StatusCode,
+        body: &[u8],
+        reference: &str,
+        host: &str,
+        action: Action,
+    ) -> Self {
         let (code, message) = parse_body(body);
         RegistryError {
             status: status.as_u16(),
@@ -33,7 +109,7 @@ impl RegistryError {
             message,
             reference: reference.to_string(),
             host: host.to_string(),
-            action: action.to_string(),
+            action,
         }
     }
 
@@ -73,16 +149,14 @@ impl RegistryError {
     }
 
     /// The store error this maps to: not found, unauthorized, denied, unsupported and integrity
-    /// failures get their own kinds, with advice.
+    /// failures get their own kinds.
     pub fn into_store_error(self) -> StoreError {
         let location = self.reference.clone();
         match self.status {
             401 => StoreError::Unauthorized {
                 location,
-                message: format!(
-                    "authentication required or credentials rejected (UNAUTHORIZED); run `packreg login {}`, or check the credentials in the docker config",
-                    self.host
-                ),
+                host: self.host,
+                reason: AuthFailure::Rejected,
             },
             403 => StoreError::Denied { location },
             404 if !self.code_is("BLOB_UPLOAD_INVALID") && !self.code_is("BLOB_UPLOAD_UNKNOWN") => {
@@ -94,7 +168,7 @@ impl RegistryError {
             405 => StoreError::Unsupported(format!(
                 "{location}: the registry does not allow {}{}",
                 self.action,
-                if self.action.contains("delet") {
+                if self.action == Action::Delete {
                     " (CNCF distribution needs storage.delete.enabled: true for deletes)"
                 } else {
                     ""
@@ -173,41 +247,71 @@ pub(super) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// A failure to talk to the registry at all (connection, TLS, timeout), with what to do.
+/// A failure to talk to the registry at all (connection, TLS, timeout), with its cause typed.
 pub(super) fn network_error(
     host: &str,
     plain_http: bool,
     err: &(dyn std::error::Error + 'static),
 ) -> StoreError {
     let detail = chain(err);
-    let lower = detail.to_ascii_lowercase();
-    let message = if lower.contains("wrong version number")
-        || lower.contains("packet length too long")
-    {
-        format!("the registry does not speak TLS on this port ({detail}); add --plain-http if it is a plain-HTTP registry")
-    } else if lower.contains("certificate")
-        || lower.contains("self signed")
-        || lower.contains("self-signed")
-    {
-        format!(
-            "the registry's TLS certificate is not trusted ({detail}); pass --ca-file with the CA certificate (PEM) that signed it, or --insecure to skip verification"
-        )
-    } else if lower.contains("connection refused")
-        || lower.contains("dns error")
-        || lower.contains("failed to lookup")
-    {
-        if plain_http {
-            format!("cannot connect ({detail}); check the address and that the registry is running")
-        } else {
-            format!("cannot connect ({detail}); check the address and that the registry is running (add --plain-http for a registry without TLS)")
+    let cause = classify(err);
+    let message = match cause {
+        NetworkCause::NotTls => format!("the registry does not speak TLS on this port ({detail})"),
+        NetworkCause::Certificate => {
+            format!("the registry's TLS certificate is not trusted ({detail})")
         }
-    } else {
-        format!("the connection failed ({detail})")
+        NetworkCause::Refused | NetworkCause::Dns => {
+            format!("cannot connect ({detail}); check the address and that the registry is running")
+        }
+        _ => format!("the connection failed ({detail})"),
     };
     StoreError::Network {
         location: host.to_string(),
+        cause,
+        plain_http,
         message,
     }
+}
+
+/// The cause of a failed connection, from the typed errors of its chain. Two facts have no
+/// public type: hyper-util's resolver failure (its `ConnectError` is private) and the OpenSSL
+/// reason behind a native-tls handshake failure; those two are read from the error's text,
+/// here and nowhere else.
+fn classify(err: &(dyn std::error::Error + 'static)) -> NetworkCause {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if e.is::<native_tls::Error>() {
+            let text = chain(e).to_ascii_lowercase();
+            return if text.contains("wrong version number")
+                || text.contains("packet length too long")
+            {
+                NetworkCause::NotTls
+            } else if text.contains("certificate")
+                || text.contains("self signed")
+                || text.contains("self-signed")
+            {
+                NetworkCause::Certificate
+            } else {
+                NetworkCause::Tls
+            };
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind;
+            match io.kind() {
+                ErrorKind::ConnectionRefused => return NetworkCause::Refused,
+                ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::BrokenPipe
+                | ErrorKind::UnexpectedEof => return NetworkCause::Reset,
+                _ => {}
+            }
+        }
+        if e.to_string() == "dns error" {
+            return NetworkCause::Dns;
+        }
+        current = e.source();
+    }
+    NetworkCause::Other
 }
 
 #[cfg(test)]
@@ -221,7 +325,7 @@ mod tests {
             br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest\u001b[31m unknown"}]}"#,
             "r/x:1",
             "r",
-            "a manifest download",
+            Action::ManifestDownload,
         );
         assert_eq!(e.code.as_deref(), Some("MANIFEST_UNKNOWN"));
         assert_eq!(e.message, "manifest [31m unknown");
@@ -231,11 +335,17 @@ mod tests {
             b"<html>bad</html>",
             "r/x",
             "r",
-            "x",
+            Action::Listing,
         );
         assert!(!e.is_retryable());
         assert_eq!(e.message, "<html>bad</html>");
-        let e = RegistryError::new(StatusCode::SERVICE_UNAVAILABLE, b"", "r/x", "r", "x");
+        let e = RegistryError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            b"",
+            "r/x",
+            "r",
+            Action::Listing,
+        );
         assert!(e.is_retryable());
         assert!(e.into_store_error().is_retryable());
     }

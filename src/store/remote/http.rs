@@ -13,9 +13,9 @@ use http_body_util::BodyExt;
 use tokio_util::io::ReaderStream;
 
 use super::address::Scheme;
-use super::body::{Body, Opened, Response, TIMEOUT_ENV};
+use super::body::{Body, Opened, Response};
 use super::client::{HttpBody, HttpClient};
-use super::error::{chain, is_retryable_status, network_error};
+use super::error::{chain, is_retryable_status, network_error, NetworkCause};
 use crate::store::StoreError;
 
 const ATTEMPTS: u32 = 5;
@@ -119,8 +119,10 @@ impl Http {
             Failure::Network(e) => network_error(&self.host, self.scheme == Scheme::Http, &*e),
             Failure::Stalled => StoreError::Network {
                 location: self.host.clone(),
+                cause: NetworkCause::Timeout,
+                plain_http: self.scheme == Scheme::Http,
                 message: format!(
-                    "the registry stopped responding for {} s; try again, or raise the limit with --timeout SECS (or {TIMEOUT_ENV})",
+                    "the registry stopped responding for {} s",
                     self.idle.as_secs()
                 ),
             },

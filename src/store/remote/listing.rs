@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use http::Method;
 
 use super::capabilities::Support;
+use super::error::Action;
 use super::transport::{Request, SMALL_BODY_LIMIT};
 use super::RemoteStore;
 use crate::store::StoreError;
@@ -24,11 +25,8 @@ impl RemoteStore {
     pub(super) async fn list_repositories(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let prefix = prefix.trim_end_matches('/');
         let full_prefix = self.full_repo(prefix)? + "/";
-        let refused = || {
-            StoreError::Unsupported(format!(
-                "{} does not let packreg list its repositories (_catalog); list one pack's versions with `packreg ls NAME`",
-                self.host()
-            ))
+        let refused = || StoreError::CatalogRefused {
+            location: self.host().to_string(),
         };
         let url = self.catalog_url(self.page_size);
         let names = match self
@@ -44,6 +42,7 @@ impl RemoteStore {
                 StoreError::Unauthorized { .. }
                 | StoreError::Denied { .. }
                 | StoreError::NotFound { .. }
+                | StoreError::CatalogRefused { .. }
                 | StoreError::Unsupported(_),
             ) => {
                 self.capabilities.learn(|c| c.catalog = Support::No);
@@ -119,7 +118,7 @@ impl RemoteStore {
             match resp.status.as_u16() {
                 200..=299 => {}
                 404 if seen.len() == 1 => return Ok(None),
-                _ => return Err(resp.error(what, "a listing").await),
+                _ => return Err(resp.error(what, Action::Listing).await),
             }
             let next = next_link(&resp.headers);
             let body = resp.bytes(SMALL_BODY_LIMIT, what, "listing page").await?;

@@ -5,6 +5,7 @@
 use http::Method;
 
 use super::capabilities::Support;
+use super::error::Action;
 use super::transport::{Body, Request, MANIFEST_LIMIT};
 use super::RemoteStore;
 use crate::digest::Digest;
@@ -69,7 +70,7 @@ impl RemoteStore {
             .send(self.manifest_request(Method::GET, repo, reference)?)
             .await?;
         if !resp.status.is_success() {
-            return Err(resp.error(&what, "a manifest download").await);
+            return Err(resp.error(&what, Action::ManifestDownload).await);
         }
         let announced = resp
             .header(DIGEST_HEADER)
@@ -92,7 +93,7 @@ impl RemoteStore {
         match resp.status.as_u16() {
             200..=299 => {}
             404 => return Ok(None),
-            _ => return Err(resp.error(&what, "a manifest lookup").await),
+            _ => return Err(resp.error(&what, Action::ManifestLookup).await),
         }
         match resp
             .header(DIGEST_HEADER)
@@ -129,7 +130,7 @@ impl RemoteStore {
         if resp.status.is_success() {
             Ok(digest)
         } else {
-            Err(resp.error(&what, "the manifest upload").await)
+            Err(resp.error(&what, Action::ManifestUpload).await)
         }
     }
 
@@ -150,7 +151,7 @@ impl RemoteStore {
             return Ok(());
         }
         let error = resp
-            .error(&self.reference(repo, reference), "deletes")
+            .error(&self.reference(repo, reference), Action::Delete)
             .await;
         if matches!(error, StoreError::Unsupported(_)) {
             self.capabilities.learn(|c| c.deletes = Support::No);

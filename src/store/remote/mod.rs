@@ -46,7 +46,7 @@ use crate::reference::is_repository_path;
 
 pub use auth::Challenge;
 pub use capabilities::{AuthKind, Capabilities, CapabilityRecord, Support};
-pub use error::RegistryError;
+pub use error::{Action, NetworkCause, RegistryError};
 pub use tls::TlsSettings;
 pub use transport::{Body, Request, Response, Transport};
 
@@ -167,7 +167,8 @@ impl RemoteStore {
             200..=299 => Ok(()),
             401 => Err(StoreError::Unauthorized {
                 location: self.host().to_string(),
-                message: "the registry rejected the user name or password".into(),
+                host: self.host().to_string(),
+                reason: crate::store::AuthFailure::BadPassword,
             }),
             s => Err(StoreError::Remote {
                 location: self.host().to_string(),

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use http::Method;
 
 use super::capabilities::Support;
+use super::error::Action;
 use super::listing::next_link;
 use super::transport::{Request, Response, MANIFEST_LIMIT};
 use super::RemoteStore;
@@ -67,14 +68,14 @@ impl RemoteStore {
             match resp.status.as_u16() {
                 200 => {}
                 404 => {
-                    let error = resp.registry_error(&what, "the referrers list").await;
+                    let error = resp.registry_error(&what, Action::ReferrersListing).await;
                     if error.code.as_deref() == Some("NAME_UNKNOWN") {
                         return Err(error.into_store_error());
                     }
                     return Ok(self.without_referrers_api());
                 }
                 400 | 406 => return Ok(self.without_referrers_api()),
-                _ => return Err(resp.error(&what, "the referrers list").await),
+                _ => return Err(resp.error(&what, Action::ReferrersListing).await),
             }
             if !is_index(&resp) {
                 return Ok(self.without_referrers_api());

@@ -10,7 +10,7 @@ use http::Method;
 
 use super::address::Scheme;
 use super::auth::{Auth, Challenge};
-pub use super::body::{Body, ByteStream, Response, SMALL_BODY_LIMIT, TIMEOUT_ENV};
+pub use super::body::{Body, ByteStream, Response, SMALL_BODY_LIMIT};
 use super::client::HttpClient;
 use super::http::Http;
 use crate::store::StoreError;

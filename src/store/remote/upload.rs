@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use http::Method;
 
 use super::capabilities::Support;
+use super::error::Action;
 use super::sessions::SavedSession;
 use super::transport::{Body, Request, Response};
 use super::RemoteStore;
@@ -119,7 +120,7 @@ impl RemoteStore {
         let full = self.full_repo(repo)?;
         let resp = self.transport.send(self.start_request(&full)).await?;
         if resp.status.as_u16() != 202 {
-            let error = resp.registry_error(what, "an upload").await;
+            let error = resp.registry_error(what, Action::UploadStart).await;
             if error.status == 404 && error.code.as_deref() == Some("NAME_UNKNOWN") {
                 return Err(repository_must_exist(self.host(), &full));
             }
@@ -192,7 +193,7 @@ impl RemoteStore {
         if resp.status.is_success() {
             Ok(())
         } else {
-            Err(resp.error(&what, "the upload").await)
+            Err(resp.error(&what, Action::Upload).await)
         }
     }
 
@@ -224,7 +225,7 @@ impl RemoteStore {
                 tracing::info!("the registry forgot the upload session of {what}; starting anew");
                 continue;
             }
-            return Err(resp.error(&what, "the upload").await);
+            return Err(resp.error(&what, Action::Upload).await);
         }
     }
 
@@ -324,9 +325,9 @@ impl RemoteStore {
                     if matches!(resp.status.as_u16(), 404 | 416)
                         || super::error::is_retryable_status(resp.status.as_u16()) =>
                 {
-                    resp.error(what, "a chunk upload").await
+                    resp.error(what, Action::ChunkUpload).await
                 }
-                Ok(resp) => return Err(resp.error(what, "a chunk upload").await),
+                Ok(resp) => return Err(resp.error(what, Action::ChunkUpload).await),
                 Err(e) if e.is_retryable() => e,
                 Err(e) => return Err(e),
             };
@@ -369,7 +370,7 @@ impl RemoteStore {
         if resp.status.is_success() {
             Ok(())
         } else {
-            Err(resp.error(what, "the upload").await)
+            Err(resp.error(what, Action::Upload).await)
         }
     }
 

@@ -1,0 +1,329 @@
+//! What a failure tells the user: the library's typed facts, with what to do in packreg's own
+//! terms (its commands, flags and variables). Those terms are written here and only here; the
+//! library never names them (tests/it/advice.rs checks).
+
+use packreg::ops::OpError;
+use packreg::store::remote::NetworkCause;
+use packreg::store::{AuthFailure, StoreError};
+
+use super::output::Failure;
+
+/// The stable class of a failure, the `kind` of a `--json` error object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// What was asked for does not exist.
+    NotFound,
+    /// The registry wants credentials, or refused the ones given.
+    Unauthorized,
+    /// The credentials lack permission, or the registry refuses the request.
+    Denied,
+    /// The registry could not be reached, or the connection broke.
+    Network,
+    /// The TLS handshake failed.
+    Tls,
+    /// The registry sent or accepted nothing for the idle timeout.
+    Timeout,
+    /// An argument, file or setting given is unusable.
+    InvalidInput,
+    /// Something is already there with other content.
+    Conflict,
+    /// A size or rate limit was reached.
+    Limit,
+    /// Anything else.
+    Internal,
+}
+
+/// The failure a store error ends a command with.
+pub fn store_failure(err: &StoreError) -> Failure {
+    Failure::with_kind(
+        format!("{err}{}", store_advice(err).unwrap_or_default()),
+        store_kind(err),
+    )
+}
+
+/// The failure an operation's error ends a command with.
+pub fn op_failure(err: &OpError) -> Failure {
+    if let OpError::Store(e) = err {
+        return store_failure(e);
+    }
+    Failure::with_kind(
+        format!("{err}{}", op_advice(err).unwrap_or_default()),
+        op_kind(err),
+    )
+}
+
+/// What to do about a store error, as the end of its sentence.
+pub fn store_advice(err: &StoreError) -> Option<String> {
+    match err {
+        StoreError::Unauthorized { host, reason, .. } => match reason {
+            AuthFailure::Rejected => Some(format!(
+                "; run `packreg login {host}`, or check the credentials in the docker config"
+            )),
+            AuthFailure::TokenRefused { .. } => Some(format!("; run `packreg login {host}`")),
+            AuthFailure::IdentityTokenWithoutTokenAuth => {
+                Some("; run `packreg login` with a user name and password".into())
+            }
+            AuthFailure::BadPassword | AuthFailure::TokenService(_) => None,
+        },
+        StoreError::CatalogRefused { .. } => {
+            Some("; list one pack's versions with `packreg ls NAME`".into())
+        }
+        StoreError::Network {
+            cause, plain_http, ..
+        } => network_advice(*cause, *plain_http),
+        _ => None,
+    }
+}
+
+fn network_advice(cause: NetworkCause, plain_http: bool) -> Option<String> {
+    match cause {
+        NetworkCause::NotTls => Some("; add --plain-http if it is a plain-HTTP registry".into()),
+        NetworkCause::Certificate => Some(
+            "; pass --ca-file with the CA certificate (PEM) that signed it, or --insecure to skip verification"
+                .into(),
+        ),
+        NetworkCause::Refused | NetworkCause::Dns if !plain_http => {
+            Some(" (add --plain-http for a registry without TLS)".into())
+        }
+        NetworkCause::Timeout => Some(format!(
+            "; try again, or raise the limit with --timeout SECS (or {})",
+            packreg::config::defaults::TIMEOUT_ENV
+        )),
+        _ => None,
+    }
+}
+
+/// What to do about an operation's error, as the end of its sentence.
+fn op_advice(err: &OpError) -> Option<String> {
+    match err {
+        OpError::Invalid { report } => Some(format!(
+            "; run `packreg validate {}` to see them all",
+            report.pack.display()
+        )),
+        OpError::Conflict { .. } => {
+            Some("; bump the version in pack.json, or pass --force to replace it".into())
+        }
+        OpError::NoVersions { .. } => Some("; `packreg ls` lists what is there".into()),
+        OpError::OutputExists(_) => {
+            Some("; pass --force to replace it, or choose another folder with -o".into())
+        }
+        OpError::UnsafeOutputName(_) => {
+            Some("; pull NAME:VERSION, or choose the folder with -o".into())
+        }
+        OpError::BadLabel(_) => Some("; remove versions with `packreg rm`".into()),
+        OpError::NoPackNames { .. } => Some(
+            "; name the packs (`packreg ls NAME`, `packreg mirror SRC DST NAME...`), or record them once with `packreg index rebuild NAME...`"
+                .into(),
+        ),
+        _ => None,
+    }
+}
+
+/// The kind of a store error.
+pub fn store_kind(err: &StoreError) -> Kind {
+    match err {
+        StoreError::NotFound { .. } => Kind::NotFound,
+        StoreError::Unauthorized { .. } => Kind::Unauthorized,
+        StoreError::Denied { .. } | StoreError::CatalogRefused { .. } => Kind::Denied,
+        StoreError::Config(_) => Kind::InvalidInput,
+        StoreError::Network { cause, .. } => match cause {
+            NetworkCause::NotTls | NetworkCause::Certificate | NetworkCause::Tls => Kind::Tls,
+            NetworkCause::Timeout => Kind::Timeout,
+            _ => Kind::Network,
+        },
+        StoreError::Registry(e) => match e.status {
+            401 => Kind::Unauthorized,
+            403 => Kind::Denied,
+            404 => Kind::NotFound,
+            408 => Kind::Timeout,
+            409 => Kind::Conflict,
+            429 => Kind::Limit,
+            400..=499 => Kind::InvalidInput,
+            _ => Kind::Internal,
+        },
+        StoreError::Integrity { .. }
+        | StoreError::Io { .. }
+        | StoreError::Corrupt { .. }
+        | StoreError::Unsupported(_)
+        | StoreError::Remote { .. } => Kind::Internal,
+    }
+}
+
+fn op_kind(err: &OpError) -> Kind {
+    match err {
+        OpError::Store(e) => store_kind(e),
+        OpError::Conflict { .. } | OpError::OutputExists(_) => Kind::Conflict,
+        OpError::NoVersions { .. } | OpError::MissingManifest { .. } => Kind::NotFound,
+        OpError::NoPackNames { .. } => Kind::Denied,
+        OpError::Pack(_)
+        | OpError::Invalid { .. }
+        | OpError::UnsafeOutputName(_)
+        | OpError::NotAVersion(_)
+        | OpError::BadLabel(_)
+        | OpError::Bundle { .. }
+        | OpError::BadImage { .. } => Kind::InvalidInput,
+        OpError::Artifact(_) | OpError::Task(_) => Kind::Internal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use packreg::store::remote::RegistryError;
+
+    fn network(cause: NetworkCause, plain_http: bool) -> StoreError {
+        StoreError::Network {
+            location: "r.example:5000".into(),
+            cause,
+            plain_http,
+            message: "it failed".into(),
+        }
+    }
+
+    #[test]
+    fn a_401_advises_login_to_that_host() {
+        let err = RegistryError::new(
+            http::StatusCode::UNAUTHORIZED,
+            b"",
+            "r.example:5000/a/b:1",
+            "r.example:5000",
+            packreg::store::remote::Action::ManifestDownload,
+        )
+        .into_store_error();
+        let failure = store_failure(&err);
+        assert!(
+            failure.message.ends_with(
+                "(UNAUTHORIZED); run `packreg login r.example:5000`, or check the credentials in the docker config"
+            ),
+            "{}",
+            failure.message
+        );
+        assert_eq!(failure.kind, Kind::Unauthorized);
+    }
+
+    #[test]
+    fn a_refused_token_and_an_identity_token_advise_login() {
+        let refused = StoreError::Unauthorized {
+            location: "h".into(),
+            host: "h:1".into(),
+            reason: AuthFailure::TokenRefused { status: 403 },
+        };
+        assert!(store_failure(&refused)
+            .message
+            .ends_with("(HTTP 403); run `packreg login h:1`"));
+        let identity = StoreError::Unauthorized {
+            location: "h".into(),
+            host: "h".into(),
+            reason: AuthFailure::IdentityTokenWithoutTokenAuth,
+        };
+        assert!(store_failure(&identity)
+            .message
+            .contains("run `packreg login` with a user name and password"));
+    }
+
+    #[test]
+    fn https_to_a_plain_http_registry_advises_plain_http() {
+        let failure = store_failure(&network(NetworkCause::NotTls, false));
+        assert_eq!(
+            failure.message,
+            "r.example:5000: it failed; add --plain-http if it is a plain-HTTP registry"
+        );
+        assert_eq!(failure.kind, Kind::Tls);
+    }
+
+    #[test]
+    fn an_untrusted_certificate_advises_ca_file_or_insecure() {
+        let failure = store_failure(&network(NetworkCause::Certificate, false));
+        assert!(failure.message.contains("--ca-file"), "{}", failure.message);
+        assert!(
+            failure.message.contains("--insecure"),
+            "{}",
+            failure.message
+        );
+        assert_eq!(failure.kind, Kind::Tls);
+    }
+
+    #[test]
+    fn a_refused_connection_advises_plain_http_only_over_https() {
+        for cause in [NetworkCause::Refused, NetworkCause::Dns] {
+            let https = store_failure(&network(cause, false));
+            assert!(https
+                .message
+                .ends_with("(add --plain-http for a registry without TLS)"));
+            assert_eq!(https.kind, Kind::Network);
+            let plain = store_failure(&network(cause, true));
+            assert_eq!(plain.message, "r.example:5000: it failed");
+        }
+        assert_eq!(
+            store_failure(&network(NetworkCause::Reset, false)).message,
+            "r.example:5000: it failed"
+        );
+    }
+
+    #[test]
+    fn an_idle_timeout_advises_the_timeout_flag_and_variable() {
+        let failure = store_failure(&network(NetworkCause::Timeout, true));
+        assert!(
+            failure.message.ends_with(
+                "; try again, or raise the limit with --timeout SECS (or PACKREG_TIMEOUT)"
+            ),
+            "{}",
+            failure.message
+        );
+        assert_eq!(failure.kind, Kind::Timeout);
+    }
+
+    #[test]
+    fn a_refused_catalog_advises_naming_the_pack() {
+        let err = StoreError::CatalogRefused {
+            location: "h".into(),
+        };
+        assert!(store_failure(&err)
+            .message
+            .ends_with("; list one pack's versions with `packreg ls NAME`"));
+        let err = OpError::NoPackNames {
+            location: "h".into(),
+        };
+        let failure = op_failure(&err);
+        assert!(failure.message.contains("`packreg index rebuild NAME...`"));
+        assert_eq!(failure.kind, Kind::Denied);
+    }
+
+    #[test]
+    fn a_conflict_or_a_full_folder_advises_force() {
+        let err = OpError::Conflict {
+            reference: "r/a:1".into(),
+            existing: packreg::digest::Digest::of(b"x"),
+        };
+        let failure = op_failure(&err);
+        assert!(failure.message.ends_with("or pass --force to replace it"));
+        assert_eq!(failure.kind, Kind::Conflict);
+        let failure = op_failure(&OpError::OutputExists("out".into()));
+        assert_eq!(
+            failure.message,
+            "out: exists and is not empty; pass --force to replace it, or choose another folder with -o"
+        );
+    }
+
+    #[test]
+    fn a_store_error_inside_an_operation_keeps_its_advice_and_kind() {
+        let failure = op_failure(&OpError::Store(network(NetworkCause::Timeout, false)));
+        assert!(failure.message.contains("--timeout"));
+        assert_eq!(failure.kind, Kind::Timeout);
+        let missing = OpError::Store(StoreError::NotFound {
+            what: "tag 1 of a".into(),
+            location: "oci:/x".into(),
+        });
+        assert_eq!(op_failure(&missing).kind, Kind::NotFound);
+    }
+
+    #[test]
+    fn kinds_serialise_in_snake_case() {
+        assert_eq!(
+            serde_json::to_value(Kind::InvalidInput).unwrap(),
+            "invalid_input"
+        );
+        assert_eq!(serde_json::to_value(Kind::NotFound).unwrap(), "not_found");
+    }
+}
