@@ -2,7 +2,8 @@
 //! terms (its commands, flags and variables). Those terms are written here and only here; the
 //! library never names them (tests/it/advice.rs checks).
 
-use packreg::ops::OpError;
+use packreg::config::defaults::{PAGE_SIZE_ENV, TIMEOUT_ENV};
+use packreg::ops::{OpError, Remedy, Warning};
 use packreg::store::remote::NetworkCause;
 use packreg::store::{AuthFailure, StoreError};
 
@@ -87,8 +88,7 @@ fn network_advice(cause: NetworkCause, plain_http: bool) -> Option<String> {
             Some(" (add --plain-http for a registry without TLS)".into())
         }
         NetworkCause::Timeout => Some(format!(
-            "; try again, or raise the limit with --timeout SECS (or {})",
-            packreg::config::defaults::TIMEOUT_ENV
+            "; try again, or raise the limit with --timeout SECS (or {TIMEOUT_ENV})"
         )),
         _ => None,
     }
@@ -112,11 +112,37 @@ fn op_advice(err: &OpError) -> Option<String> {
             Some("; pull NAME:VERSION, or choose the folder with -o".into())
         }
         OpError::BadLabel(_) => Some("; remove versions with `packreg rm`".into()),
+        OpError::BadIndex(_) => Some("; `packreg index rebuild NAME...` replaces it".into()),
+        OpError::EmptyBundle(_) => Some("; was it written by `packreg export`?".into()),
         OpError::NoPackNames { .. } => Some(
             "; name the packs (`packreg ls NAME`, `packreg mirror SRC DST NAME...`), or record them once with `packreg index rebuild NAME...`"
                 .into(),
         ),
         _ => None,
+    }
+}
+
+/// What the user can do, in packreg's terms.
+pub fn remedy_words(remedy: Remedy) -> String {
+    match remedy {
+        Remedy::RebuildIndex => "`packreg index rebuild NAME` repairs it".into(),
+        Remedy::CheckAddressAndCredentials => {
+            "check the address, and the credentials (`packreg login`)".into()
+        }
+        Remedy::NameThePacks => {
+            "`ls` needs a pack name and `mirror` needs names (or --names-from)".into()
+        }
+        Remedy::PageSizeSetting => format!("packreg asks 1000 at a time ({PAGE_SIZE_ENV})"),
+        Remedy::PushPaletteFormat => "push with --format palette".into(),
+    }
+}
+
+/// Adds to each warning the words of its remedy, before it is printed (as text or JSON).
+pub fn word_warnings(warnings: &mut [Warning]) {
+    for warning in warnings {
+        if let Some(remedy) = warning.remedy.take() {
+            warning.text = format!("{}; {}", warning.text, remedy_words(remedy));
+        }
     }
 }
 
@@ -152,7 +178,7 @@ pub fn store_kind(err: &StoreError) -> Kind {
 
 fn op_kind(err: &OpError) -> Kind {
     match err {
-        OpError::Store(e) => store_kind(e),
+        OpError::Store(e) | OpError::BadIndex(e) => store_kind(e),
         OpError::Conflict { .. } | OpError::OutputExists(_) => Kind::Conflict,
         OpError::NoVersions { .. } | OpError::MissingManifest { .. } => Kind::NotFound,
         OpError::NoPackNames { .. } => Kind::Denied,
@@ -162,6 +188,7 @@ fn op_kind(err: &OpError) -> Kind {
         | OpError::NotAVersion(_)
         | OpError::BadLabel(_)
         | OpError::Bundle { .. }
+        | OpError::EmptyBundle(_)
         | OpError::BadImage { .. } => Kind::InvalidInput,
         OpError::Artifact(_) | OpError::Task(_) => Kind::Internal,
     }
@@ -316,6 +343,41 @@ mod tests {
             location: "oci:/x".into(),
         });
         assert_eq!(op_failure(&missing).kind, Kind::NotFound);
+    }
+
+    #[test]
+    fn a_warning_gets_its_remedy_in_words_once() {
+        let mut warnings = vec![
+            Warning::with_remedy(
+                "the pack index x was not updated (boom)",
+                Remedy::RebuildIndex,
+            ),
+            Warning::from("plain".to_string()),
+        ];
+        word_warnings(&mut warnings);
+        word_warnings(&mut warnings);
+        assert_eq!(
+            warnings[0].text,
+            "the pack index x was not updated (boom); `packreg index rebuild NAME` repairs it"
+        );
+        assert_eq!(warnings[1].text, "plain");
+        assert_eq!(
+            serde_json::to_value(&warnings[0]).unwrap(),
+            warnings[0].text.as_str()
+        );
+    }
+
+    #[test]
+    fn remedies_name_the_command_flag_or_variable() {
+        assert!(remedy_words(Remedy::CheckAddressAndCredentials).contains("`packreg login`"));
+        assert!(remedy_words(Remedy::NameThePacks).contains("--names-from"));
+        assert!(remedy_words(Remedy::PageSizeSetting).contains("PACKREG_PAGE_SIZE"));
+        assert!(remedy_words(Remedy::PushPaletteFormat).contains("--format palette"));
+        let empty = op_failure(&OpError::EmptyBundle("b.tar".into()));
+        assert!(empty
+            .message
+            .ends_with("was it written by `packreg export`?"));
+        assert_eq!(empty.kind, Kind::InvalidInput);
     }
 
     #[test]

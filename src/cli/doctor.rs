@@ -27,7 +27,12 @@ pub fn run(args: &Args, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
             let store = RemoteStore::connect(&args.registry, &opts)
                 .await
                 .map_err(Failure::from)?;
-            let report = doctor(&store, args.write).await.map_err(Failure::from)?;
+            let mut report = doctor(&store, args.write).await.map_err(Failure::from)?;
+            for finding in &mut report.findings {
+                if let Some(remedy) = finding.remedy.take() {
+                    finding.action = super::advice::remedy_words(remedy);
+                }
+            }
             if out.json {
                 out.print_json(&report);
                 return Ok(ExitCode::SUCCESS);

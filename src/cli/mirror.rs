@@ -178,7 +178,8 @@ fn options(
     })
 }
 
-fn report(summary: &MirrorSummary, out: &Output, what: &str) {
+fn report(summary: &mut MirrorSummary, out: &Output, what: &str) {
+    super::advice::word_warnings(&mut summary.warnings);
     if summary.names_from_index && !out.quiet {
         // On stderr, also with --json, so scripts see it without it spoiling the data.
         eprintln!("note: the source refuses to list its repositories (_catalog); the pack names come from its pack index (spectro-packs/packreg-index:latest)");
@@ -276,8 +277,8 @@ pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode
             let (src, dst) = open_store_pair(&args.src, &from, &args.dst, &to)
                 .await
                 .map_err(Failure::from)?;
-            let summary = mirror(src.as_ref(), dst.as_ref(), &opts).await?;
-            report(&summary, out, &format!("{} -> {}", args.src, args.dst));
+            let mut summary = mirror(src.as_ref(), dst.as_ref(), &opts).await?;
+            report(&mut summary, out, &format!("{} -> {}", args.src, args.dst));
             Ok(exit_code(&summary))
         }),
     )
@@ -306,9 +307,9 @@ pub async fn run_export(
     }
     let names = parse_names(&args.packs, args.selection.names_from.as_ref())?;
     let opts = options(cli, &args.selection, names, out, "export")?;
-    let summary = export(store, &args.output, &opts).await?;
+    let mut summary = export(store, &args.output, &opts).await?;
     report(
-        &summary,
+        &mut summary,
         out,
         &format!("{} -> {}", store.location(), args.output.display()),
     );
@@ -325,9 +326,9 @@ pub async fn run_import(
         fail_fast: args.fail_fast.fail_fast,
         ..options(cli, &args.selection, Vec::new(), out, "import")?
     };
-    let summary = import(&args.bundle, store, &opts).await?;
+    let mut summary = import(&args.bundle, store, &opts).await?;
     report(
-        &summary,
+        &mut summary,
         out,
         &format!("{} -> {}", args.bundle.display(), store.location()),
     );

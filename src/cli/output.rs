@@ -158,13 +158,14 @@ impl Output {
     }
 
     /// Prints warnings on stderr unless `--json` (where they are part of the data).
-    pub fn warnings(&self, warnings: &[String]) {
+    pub fn warnings<W: std::fmt::Display>(&self, warnings: &[W]) {
         if self.json {
             return;
         }
         let mut stderr = std::io::stderr().lock();
         for warning in warnings {
-            let _ = writeln!(stderr, "warning: {}", escape_controls(warning, false));
+            let warning = warning.to_string();
+            let _ = writeln!(stderr, "warning: {}", escape_controls(&warning, false));
         }
     }
 

@@ -41,7 +41,8 @@ pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCod
         concurrency: super::config::concurrency(args.concurrency, out)?,
         progress: super::progress::for_output(out, "push"),
     };
-    let done = push(store, &args.pack_dir, &opts).await?;
+    let mut done = push(store, &args.pack_dir, &opts).await?;
+    super::advice::word_warnings(&mut done.warnings);
     if out.json {
         out.print_json(&done);
         return Ok(ExitCode::SUCCESS);

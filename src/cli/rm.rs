@@ -26,7 +26,8 @@ pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCod
         });
     };
     packreg::reference::PackRef::parse(&args.reference)?;
-    let done = remove(store, name, version).await?;
+    let mut done = remove(store, name, version).await?;
+    super::advice::word_warnings(&mut done.warnings);
     if out.json {
         out.print_json(&done);
         return Ok(ExitCode::SUCCESS);

@@ -48,7 +48,8 @@ pub async fn run(cmd: &TagCommand, store: &dyn Store, out: &Output) -> Result<Ex
         } => {
             let (name, version) = split(reference, "the version as NAME:VERSION")?;
             let tag = label_tag(label, group.as_deref());
-            let done = add_label(store, &name, &version, &tag).await?;
+            let mut done = add_label(store, &name, &version, &tag).await?;
+            super::advice::word_warnings(&mut done.warnings);
             if out.json {
                 out.print_json(&done);
             } else {
@@ -58,7 +59,8 @@ pub async fn run(cmd: &TagCommand, store: &dyn Store, out: &Output) -> Result<Ex
         }
         TagCommand::Rm { reference } => {
             let (name, tag) = split(reference, "the label as NAME:TAG")?;
-            let done = remove_label(store, &name, &tag).await?;
+            let mut done = remove_label(store, &name, &tag).await?;
+            super::advice::word_warnings(&mut done.warnings);
             if out.json {
                 out.print_json(&done);
             } else {

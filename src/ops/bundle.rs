@@ -175,10 +175,7 @@ pub async fn import(
     let layout = LayoutStore::new(&tree);
     let repos = layout.repositories(PACKS_PREFIX).await?;
     if repos.is_empty() {
-        return Err(bundle_error(
-            bundle,
-            "holds no packs (no OCI layout under spectro-packs/archive/); was it written by `packreg export`?",
-        ));
+        return Err(OpError::EmptyBundle(bundle.to_path_buf()));
     }
     for repo in &repos {
         check_complete(&layout, repo)

@@ -24,7 +24,7 @@ pub struct LabelOutcome {
     pub parent_tags: Vec<ParentTag>,
     /// What the user should know although the label was set (the pack index not updated).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::ops::Warning>,
 }
 
 /// A label is a valid tag that no other kind of tag could be mistaken for.
@@ -78,7 +78,7 @@ pub struct LabelRemoval {
     pub removed: String,
     /// What the user should know although the removal succeeded (garbage left in place).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::ops::Warning>,
 }
 
 /// Removes label `tag` of pack `name` only: the version and its other tags stay. Versions
@@ -92,7 +92,7 @@ pub async fn remove_label(
     let repo = crate::reference::pack_repository(name);
     let _lock = store.lock(&repo).await?;
     store.delete_tag(&repo, tag).await?;
-    let mut warnings: Vec<String> = super::collect_garbage(store, &repo)
+    let mut warnings: Vec<crate::ops::Warning> = super::collect_garbage(store, &repo)
         .await
         .into_iter()
         .collect();

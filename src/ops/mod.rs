@@ -17,6 +17,7 @@ pub mod partial;
 pub mod progress;
 pub mod pull;
 pub mod push;
+pub mod remedy;
 pub mod remove;
 pub mod resolve;
 pub mod transfer;
@@ -27,6 +28,7 @@ pub use inspect::{inspect, Inspection, LayerInfo};
 pub use list::{list, PackVersion};
 pub use pull::{pull, PullOptions, PullOutcome};
 pub use push::{push, PushOptions, PushOutcome, PushStatus};
+pub use remedy::{Remedy, Warning};
 pub use remove::{remove, RemoveOutcome};
 
 use crate::artifact::ArtifactError;
@@ -97,6 +99,9 @@ pub enum OpError {
         /// What went wrong.
         message: String,
     },
+    /// A bundle holds no packs.
+    #[error("{}: holds no packs (no OCI layout under spectro-packs/archive/)", .0.display())]
+    EmptyBundle(PathBuf),
     /// Neither the catalog nor a pack index names the store's packs.
     #[error("{location} refuses to list its repositories (_catalog) and has no pack index (spectro-packs/packreg-index:latest)")]
     NoPackNames {
@@ -112,6 +117,9 @@ pub enum OpError {
         #[source]
         source: crate::image::BadImage,
     },
+    /// The pack index cannot be read (not packreg's, or damaged).
+    #[error("{0}")]
+    BadIndex(StoreError),
     /// A background task failed.
     #[error("internal task failed: {0}")]
     Task(String),
@@ -128,10 +136,10 @@ fn first_error(report: &Report) -> String {
 /// Garbage collection after a write that already succeeded. Its failure (a reachable manifest
 /// in doubt keeps every blob) leaves the store whole: it is returned as a warning for the user,
 /// not as an error of the operation.
-async fn collect_garbage(store: &dyn crate::store::Store, repo: &str) -> Option<String> {
+async fn collect_garbage(store: &dyn crate::store::Store, repo: &str) -> Option<Warning> {
     match store.collect_garbage(repo).await {
         Ok(()) => None,
-        Err(e) => Some(e.to_string()),
+        Err(e) => Some(e.to_string().into()),
     }
 }
 

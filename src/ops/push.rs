@@ -89,7 +89,7 @@ pub struct PushOutcome {
     pub parent_tags: Vec<ParentTag>,
     /// What the user should know although the push succeeded (garbage left in place).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::ops::Warning>,
 }
 
 /// Validates the pack at `dir` and pushes it to `spectro-packs/archive/<name>:<version>`.
@@ -205,7 +205,12 @@ pub async fn push(
 }
 
 /// Records the pushed version in the pack index; a failure is a warning (the push is done).
-async fn index_pack(store: &dyn Store, pack: &Pack, tag: &str, digest: &Digest) -> Vec<String> {
+async fn index_pack(
+    store: &dyn Store,
+    pack: &Pack,
+    tag: &str,
+    digest: &Digest,
+) -> Vec<super::Warning> {
     let entry = IndexEntry {
         name: pack.name().to_string(),
         version: pack.version().to_string(),

@@ -26,7 +26,7 @@ pub struct RemoveOutcome {
     pub parent_tags: Vec<ParentTag>,
     /// What the user should know although the removal succeeded (garbage left in place).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::ops::Warning>,
 }
 
 /// Deletes version `version` of pack `name` and the labels on it, and re-points its parent
@@ -103,7 +103,7 @@ pub async fn remove(
         return Err(e.into());
     }
     let parent_state = update_parent_tags(store, &repo, &parents).await?;
-    let mut warnings: Vec<String> = super::collect_garbage(store, &repo)
+    let mut warnings: Vec<crate::ops::Warning> = super::collect_garbage(store, &repo)
         .await
         .into_iter()
         .collect();

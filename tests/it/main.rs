@@ -14,7 +14,9 @@
 //!   behind the fault proxy;
 //! - crafted hostile input (stores, bundles, tar files), the property tests and the fuzz
 //!   corpus replay: `hostile/`;
-//! - the README's commands: `readme`.
+//! - the README's commands: `readme`;
+//! - that the library names no packreg command, flag or variable (the CLI words advice):
+//!   `advice`.
 //!
 //! Every helper is in `support/`: the one sandbox (a private HOME, XDG folders and
 //! DOCKER_CONFIG for every packreg a test runs), the registry launcher, the fake registry, the
@@ -25,6 +27,7 @@
 #[macro_use]
 mod support;
 
+mod advice;
 mod build;
 mod bundle;
 mod config;

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::digest::Digest;
 use crate::oci;
+use crate::ops::Remedy;
 use crate::reference::PACKS_PREFIX;
 use crate::store::remote::probe::Probe;
 use crate::store::remote::{Challenge, RemoteStore};
@@ -57,23 +58,20 @@ pub async fn doctor(store: &RemoteStore, write: bool) -> Result<Report, StoreErr
 async fn api_and_auth(p: &mut Probe<'_>, f: &mut Findings) -> Result<(), StoreError> {
     let api = p.api_version().await?;
     let ok = (200..300).contains(&api.status);
-    f.note(
-        "API version check (GET /v2/)",
-        format!(
-            "HTTP {}{}",
-            api.status,
-            api.version
-                .filter(|v| !v.is_empty())
-                .map(|v| format!(", {v}"))
-                .unwrap_or_default()
-        ),
-        ok,
-        if ok {
-            "none needed"
-        } else {
-            "check the address, and the credentials (`packreg login`)"
-        },
+    let check = "API version check (GET /v2/)";
+    let result = format!(
+        "HTTP {}{}",
+        api.status,
+        api.version
+            .filter(|v| !v.is_empty())
+            .map(|v| format!(", {v}"))
+            .unwrap_or_default()
     );
+    if ok {
+        f.note(check, result, ok, "none needed");
+    } else {
+        f.note_remedy(check, result, ok, Remedy::CheckAddressAndCredentials);
+    }
     let auth = match p.authentication().await? {
         Challenge::Open => "none".to_string(),
         Challenge::Basic => "basic".to_string(),
@@ -101,11 +99,11 @@ async fn catalog(
 ) -> Result<Option<String>, StoreError> {
     let page = p.catalog(1000).await?;
     if !(200..300).contains(&page.status) {
-        f.note(
+        f.note_remedy(
             "_catalog",
             format!("refused (HTTP {})", page.status),
             false,
-            "`ls` needs a pack name and `mirror` needs names (or --names-from)",
+            Remedy::NameThePacks,
         );
         return Ok(None);
     }
@@ -120,12 +118,7 @@ async fn catalog(
     } else {
         "pages over 1000 refused"
     };
-    f.note(
-        "_catalog page size",
-        result,
-        true,
-        "packreg asks 1000 at a time (PACKREG_PAGE_SIZE)",
-    );
+    f.note_remedy("_catalog page size", result, true, Remedy::PageSizeSetting);
     let base = store.full_name(PACKS_PREFIX.trim_end_matches('/')) + "/";
     Ok(page.entries.iter().find_map(|full| {
         full.strip_prefix(&base)

@@ -5,6 +5,7 @@
 use super::findings::Findings;
 use crate::digest::Digest;
 use crate::oci::MEDIA_TYPE_MANIFEST;
+use crate::ops::Remedy;
 use crate::store::remote::probe::Probe;
 use crate::store::remote::{RemoteStore, Support};
 use crate::store::{Store, StoreError};
@@ -55,7 +56,7 @@ pub(super) async fn probe(
         a: format!("packreg-doctor-{nonce}-a"),
         b: format!("packreg-doctor-{nonce}-b"),
     };
-    let content = format!("packreg doctor {nonce}\n").into_bytes();
+    let content = format!("packreg's doctor probe {nonce}\n").into_bytes();
     let digest = Digest::of(&content);
 
     let status = p.upload_whole(&scratch.a, &content).await?;
@@ -90,16 +91,17 @@ pub(super) async fn probe(
     let status = p
         .put_manifest(&scratch.a, "native", &native, PROBE_MANIFEST)
         .await?;
-    f.note(
-        "native pack manifest (artifactType, custom media types)",
-        format!("HTTP {status}"),
-        status == 201,
-        if status == 201 {
-            "native pushes work"
-        } else {
-            "push with --format palette"
-        },
-    );
+    let check = "native pack manifest (artifactType, custom media types)";
+    if status == 201 {
+        f.note(check, format!("HTTP {status}"), true, "native pushes work");
+    } else {
+        f.note_remedy(
+            check,
+            format!("HTTP {status}"),
+            false,
+            Remedy::PushPaletteFormat,
+        );
+    }
     let palette = manifest(
         "application/vnd.unknown.config.v1+json",
         "application/vnd.oci.image.layer.v1.tar",
@@ -144,7 +146,8 @@ async fn chunked(
     repo: &str,
     nonce: &str,
 ) -> Result<(), StoreError> {
-    let content = format!("packreg doctor chunked upload {nonce}, in two parts\n").into_bytes();
+    let content =
+        format!("packreg's doctor probe of chunked uploads {nonce}, in two parts\n").into_bytes();
     let Some(upload) = p.upload_chunked(repo, &content).await? else {
         return Ok(());
     };

@@ -12,7 +12,7 @@ pub use check::{rebuild, verify, Drift, DriftKind, Rebuilt, Verification};
 pub use doc::{Change, IndexEntry, IndexFile, ARTIFACT_TYPE, LAYER_MEDIA_TYPE};
 pub use update::{read_state, update, IndexState, INDEX_REPO, LATEST};
 
-use super::OpError;
+use super::{OpError, Remedy, Warning};
 use crate::artifact::media::{ANNOTATION_DISPLAY_NAME, ANNOTATION_LAYER};
 use crate::digest::Digest;
 use crate::oci::{Manifest, ANNOTATION_VERSION};
@@ -73,12 +73,15 @@ pub async fn entry_in_store(
 
 /// Applies `changes` to the index after an operation that already succeeded. A failure does
 /// not undo the operation: it comes back as a warning for the user.
-pub async fn record(store: &dyn Store, changes: &[Change]) -> Option<String> {
+pub async fn record(store: &dyn Store, changes: &[Change]) -> Option<Warning> {
     match update(store, changes).await {
         Ok(()) => None,
-        Err(e) => Some(format!(
-            "the pack index {} was not updated ({e}); `packreg index rebuild NAME` repairs it",
-            store.reference(INDEX_REPO, LATEST)
+        Err(e) => Some(Warning::with_remedy(
+            format!(
+                "the pack index {} was not updated ({e})",
+                store.reference(INDEX_REPO, LATEST)
+            ),
+            Remedy::RebuildIndex,
         )),
     }
 }

@@ -77,9 +77,11 @@ async fn read_doc(
         Err(e) => return Err(e.into()),
     };
     let location = store.reference(INDEX_REPO, reference);
-    let corrupt = |message: String| StoreError::Corrupt {
-        location: location.clone(),
-        message: format!("{message}; `packreg index rebuild NAME...` replaces it"),
+    let corrupt = |message: String| {
+        OpError::BadIndex(StoreError::Corrupt {
+            location: location.clone(),
+            message,
+        })
     };
     let manifest: Manifest = serde_json::from_slice(&raw.bytes)
         .map_err(|e| corrupt(format!("the index manifest does not parse: {e}")))?;
@@ -93,7 +95,9 @@ async fn read_doc(
             ))
         })?;
     if layer.size > DOC_LIMIT {
-        return Err(corrupt(format!("the index document is over {DOC_LIMIT} bytes")).into());
+        return Err(corrupt(format!(
+            "the index document is over {DOC_LIMIT} bytes"
+        )));
     }
     let bytes = match read_blob(store, INDEX_REPO, layer, true, |r| {
         let mut bytes = Vec::new();
@@ -157,9 +161,10 @@ async fn read_or_discard(store: &dyn Store, tag: &str, discard: bool) -> Result<
     match read_doc(store, tag).await {
         Ok(Some((digest, file))) => Ok(Read::Doc(digest, file)),
         Ok(None) => Ok(Read::Vanished),
-        Err(OpError::Store(e @ (StoreError::Corrupt { .. } | StoreError::Integrity { .. })))
-            if discard =>
-        {
+        Err(
+            OpError::BadIndex(e)
+            | OpError::Store(e @ (StoreError::Corrupt { .. } | StoreError::Integrity { .. })),
+        ) if discard => {
             tracing::warn!("{}: left out: {e}", store.reference(INDEX_REPO, tag));
             Ok(match store.resolve(INDEX_REPO, tag).await? {
                 Some(digest) => Read::Unreadable(digest),
@@ -421,8 +426,8 @@ mod unreadable_tests {
             .put_manifest(INDEX_REPO, Some(LATEST), foreign, MEDIA_TYPE_MANIFEST)
             .await
             .unwrap();
-        let err = read_state(&store).await.unwrap_err().to_string();
-        assert!(err.contains("packreg index rebuild"), "{err}");
+        let err = read_state(&store).await.unwrap_err();
+        assert!(matches!(err, OpError::BadIndex(_)), "{err:?}");
         update_with(&store, &[], true).await.unwrap();
         let state = read_state(&store).await.unwrap();
         assert!(state.exists() && state.names().is_empty());

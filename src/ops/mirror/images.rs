@@ -66,7 +66,7 @@ fn fail(
     if opts.skip_missing_images {
         summary
             .warnings
-            .push(format!("{pack}:{}: {error}", tag.unwrap_or_default()));
+            .push(format!("{pack}:{}: {error}", tag.unwrap_or_default()).into());
         return;
     }
     summary.failures.push(MirrorFailure {

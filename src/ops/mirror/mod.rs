@@ -17,7 +17,7 @@ pub use options::MirrorOptions;
 pub use summary::{MirrorFailure, MirrorSummary, MirroredImage};
 
 use super::index::{entry_in_store, is_indexed_tag, record, Change};
-use super::OpError;
+use super::{OpError, Remedy, Warning};
 use crate::store::Store;
 use pack::PackCopier;
 
@@ -90,15 +90,16 @@ const PACKS_AT_ONCE: usize = 8;
 
 /// Records the tags now at the destination in its pack index, so it can be listed even where
 /// it refuses `_catalog`. A failure is a warning: the copy itself is done.
-async fn index_copied(dst: &dyn Store, copied: &[(String, String)]) -> Option<String> {
+async fn index_copied(dst: &dyn Store, copied: &[(String, String)]) -> Option<Warning> {
     let mut changes = Vec::new();
     for (name, tag) in copied.iter().filter(|(_, t)| is_indexed_tag(t)) {
         match entry_in_store(dst, name, tag).await {
             Ok(Some(entry)) => changes.push(Change::Put(entry)),
             Ok(None) => {}
             Err(e) => {
-                return Some(format!(
-                    "the destination's pack index was not updated ({e}); `packreg index rebuild` repairs it"
+                return Some(Warning::with_remedy(
+                    format!("the destination's pack index was not updated ({e})"),
+                    Remedy::RebuildIndex,
                 ))
             }
         }

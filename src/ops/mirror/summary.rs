@@ -43,7 +43,7 @@ pub struct MirrorSummary {
     /// What the user should know although the copy succeeded (the destination's pack index
     /// not updated).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::ops::Warning>,
 }
 
 /// An image carried with its packs.
