@@ -273,27 +273,14 @@ pub(super) fn network_error(
     }
 }
 
-/// The cause of a failed connection, from the typed errors of its chain. Two facts have no
-/// public type: hyper-util's resolver failure (its `ConnectError` is private) and the OpenSSL
-/// reason behind a native-tls handshake failure; those two are read from the error's text,
-/// here and nowhere else.
+/// The cause of a failed connection, from the typed errors of its chain. One fact has no
+/// public type: hyper-util's resolver failure, whose `ConnectError` is private; it is known by
+/// its fixed label, here and nowhere else.
 fn classify(err: &(dyn std::error::Error + 'static)) -> NetworkCause {
     let mut current = Some(err);
     while let Some(e) = current {
         if e.is::<native_tls::Error>() {
-            let text = chain(e).to_ascii_lowercase();
-            return if text.contains("wrong version number")
-                || text.contains("packet length too long")
-            {
-                NetworkCause::NotTls
-            } else if text.contains("certificate")
-                || text.contains("self signed")
-                || text.contains("self-signed")
-            {
-                NetworkCause::Certificate
-            } else {
-                NetworkCause::Tls
-            };
+            return tls_cause(e);
         }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             use std::io::ErrorKind;
@@ -312,6 +299,40 @@ fn classify(err: &(dyn std::error::Error + 'static)) -> NetworkCause {
         current = e.source();
     }
     NetworkCause::Other
+}
+
+/// Why a TLS handshake failed, from the reason codes of OpenSSL's error stack.
+#[cfg(not(any(target_os = "windows", target_vendor = "apple")))]
+fn tls_cause(err: &(dyn std::error::Error + 'static)) -> NetworkCause {
+    // ssl/sslerr.h; the numbers are part of OpenSSL's ABI, the same in 1.1 and 3.
+    const CERTIFICATE_VERIFY_FAILED: i32 = 134;
+    const PACKET_LENGTH_TOO_LONG: i32 = 198;
+    const WRONG_VERSION_NUMBER: i32 = 267;
+    const LIB_SSL: i32 = 20;
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(stack) = e.downcast_ref::<openssl::error::ErrorStack>() {
+            for entry in stack
+                .errors()
+                .iter()
+                .filter(|e| e.library_code() == LIB_SSL)
+            {
+                match entry.reason_code() {
+                    WRONG_VERSION_NUMBER | PACKET_LENGTH_TOO_LONG => return NetworkCause::NotTls,
+                    CERTIFICATE_VERIFY_FAILED => return NetworkCause::Certificate,
+                    _ => {}
+                }
+            }
+        }
+        current = e.source();
+    }
+    NetworkCause::Tls
+}
+
+/// Why a TLS handshake failed: the platform's TLS errors carry no reason packreg reads.
+#[cfg(any(target_os = "windows", target_vendor = "apple"))]
+fn tls_cause(_err: &(dyn std::error::Error + 'static)) -> NetworkCause {
+    NetworkCause::Tls
 }
 
 #[cfg(test)]

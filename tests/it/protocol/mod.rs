@@ -658,6 +658,33 @@ async fn a_refused_connection_says_whether_it_was_plain_http() {
     );
 }
 
+/// HTTPS to a plain-HTTP registry fails in the handshake with that cause, so the CLI can
+/// advise `--plain-http`; it is not retried.
+#[tokio::test]
+async fn https_to_a_plain_http_registry_is_a_tls_mismatch() {
+    isolate();
+    let server = FakeRegistry::start(vec![open_v2()]);
+    let https = store_options(ConnectionFlags {
+        insecure: true,
+        plain_http: false,
+        ..flags(5)
+    });
+    let store = RemoteStore::connect(&server.addr, &https).await.unwrap();
+    let err = store.tags(REPO).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Network {
+                cause: NetworkCause::NotTls,
+                plain_http: false,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("does not speak TLS"), "{err}");
+}
+
 /// A blob in memory, readable from any offset.
 struct Memory(Vec<u8>);
 
