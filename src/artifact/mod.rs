@@ -28,6 +28,14 @@ pub enum ArtifactError {
     /// The artifact is not a pack packreg can read.
     #[error("{0}")]
     NotAPack(String),
+    /// A layer unpacks past an unpacking limit.
+    #[error("layer {layer}: archive {limit}")]
+    Limit {
+        /// Title or digest of the layer.
+        layer: String,
+        /// The limit it exceeds.
+        limit: crate::archive::LimitExceeded,
+    },
     /// A layer's content is unsafe or corrupt.
     #[error("layer {layer}: {message}")]
     Layer {

@@ -22,7 +22,13 @@ fn layer_error(layer: &str, err: impl std::fmt::Display) -> ArtifactError {
 }
 
 fn extract_error(layer: &str, err: ExtractError) -> ArtifactError {
-    layer_error(layer, err)
+    match err {
+        ExtractError::Limit(limit) => ArtifactError::Limit {
+            layer: layer.to_string(),
+            limit,
+        },
+        other => layer_error(layer, other),
+    }
 }
 
 /// The components of a layer title; refuses titles that would leave the pack folder.

@@ -2,6 +2,7 @@
 //! terms (its commands, flags and variables). Those terms are written here and only here; the
 //! library never names them (tests/it/advice.rs checks).
 
+use packreg::artifact::ArtifactError;
 use packreg::config::defaults::{PAGE_SIZE_ENV, TIMEOUT_ENV};
 use packreg::ops::{OpError, Remedy, Warning};
 use packreg::store::remote::NetworkCause;
@@ -190,6 +191,7 @@ fn op_kind(err: &OpError) -> Kind {
         | OpError::Bundle { .. }
         | OpError::EmptyBundle(_)
         | OpError::BadImage { .. } => Kind::InvalidInput,
+        OpError::Artifact(ArtifactError::Limit { .. }) => Kind::Limit,
         OpError::Artifact(_) | OpError::Task(_) => Kind::Internal,
     }
 }

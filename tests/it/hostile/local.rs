@@ -315,6 +315,14 @@ fn unpacked_bytes_and_entries_are_capped() {
         common::stderr(&out)
     );
     assert!(!work.join("out3").exists());
+    // With --json the failure is of kind `limit`.
+    let out = sb.run_env(
+        &work,
+        &[("PACKREG_MAX_ENTRIES", "100")],
+        &["--json", "pull", "bomb:1.0.0", "-o", "out4"],
+    );
+    let error: serde_json::Value = serde_json::from_str(common::stderr(&out).trim()).unwrap();
+    assert_eq!(error["kind"], "limit", "{error}");
 }
 
 /// A valid JSON document of `bytes` bytes or more: `doc` followed by spaces.
