@@ -55,6 +55,14 @@ pub enum PackError {
         /// What is wrong.
         message: String,
     },
+    /// The namespace a chart's pack would install into is not a Kubernetes namespace.
+    #[error("{path}: namespace {namespace:?} is not a valid Kubernetes namespace")]
+    BadNamespace {
+        /// The chart archive or folder.
+        path: PathBuf,
+        /// The namespace (given, or the chart's name).
+        namespace: String,
+    },
     /// The output folder of `build` already holds files.
     #[error("{0}: output folder is not empty; choose an empty or new folder")]
     OutputNotEmpty(PathBuf),

@@ -133,10 +133,7 @@ pub fn store_credential(
     password: &Secret,
     file: Option<&Path>,
 ) -> Result<String, AuthError> {
-    let path = file.ok_or_else(|| AuthError::Config {
-        path: "~/.docker/config.json".into(),
-        message: "HOME is not set; pass --registry-config FILE".into(),
-    })?;
+    let path = file.ok_or(AuthError::NoDockerConfig)?;
     // Another login may be rewriting the file: read, change and write under its lock.
     let _lock = lock_config(path)?;
     let mut map = read_config(path)?;

@@ -63,6 +63,9 @@ pub enum AuthError {
         /// What went wrong.
         message: String,
     },
+    /// No docker config file was given and HOME is not set to find the default one.
+    #[error("~/.docker/config.json: HOME is not set")]
+    NoDockerConfig,
     /// A credential helper failed.
     #[error("credential helper docker-credential-{helper} failed: {message}")]
     Helper {

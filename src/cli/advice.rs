@@ -3,10 +3,12 @@
 //! library never names them (tests/it/advice.rs checks).
 
 use packreg::artifact::ArtifactError;
+use packreg::auth::AuthError;
 use packreg::config::defaults::{PAGE_SIZE_ENV, TIMEOUT_ENV};
 use packreg::ops::{OpError, Remedy, Warning};
 use packreg::store::remote::NetworkCause;
 use packreg::store::{AuthFailure, StoreError};
+use packreg::PackError;
 
 use super::output::Failure;
 
@@ -49,10 +51,34 @@ pub fn op_failure(err: &OpError) -> Failure {
     if let OpError::Store(e) = err {
         return store_failure(e);
     }
+    if let OpError::Pack(e) = err {
+        return pack_failure(e);
+    }
     Failure::with_kind(
         format!("{err}{}", op_advice(err).unwrap_or_default()),
         op_kind(err),
     )
+}
+
+/// The failure a pack folder or chart error ends a command with.
+pub fn pack_failure(err: &PackError) -> Failure {
+    let advice = match err {
+        PackError::BadNamespace { .. } => {
+            "; pass --namespace with lowercase letters, digits and '-'"
+        }
+        _ => "",
+    };
+    Failure::with_kind(format!("{err}{advice}"), Kind::InvalidInput)
+}
+
+/// The failure a credential file error ends a command with.
+pub fn auth_failure(err: &AuthError) -> Failure {
+    let (advice, kind) = match err {
+        AuthError::NoDockerConfig => ("; pass --registry-config FILE", Kind::InvalidInput),
+        AuthError::Config { .. } => ("", Kind::InvalidInput),
+        AuthError::Helper { .. } => ("", Kind::Internal),
+    };
+    Failure::with_kind(format!("{err}{advice}"), kind)
 }
 
 /// What to do about a store error, as the end of its sentence.
@@ -380,6 +406,26 @@ mod tests {
             .message
             .ends_with("was it written by `packreg export`?"));
         assert_eq!(empty.kind, Kind::InvalidInput);
+    }
+
+    #[test]
+    fn a_bad_namespace_advises_the_namespace_flag() {
+        let err = PackError::BadNamespace {
+            path: "c.tgz".into(),
+            namespace: "Bad_NS".into(),
+        };
+        assert_eq!(
+            pack_failure(&err).message,
+            "c.tgz: namespace \"Bad_NS\" is not a valid Kubernetes namespace; pass --namespace with lowercase letters, digits and '-'"
+        );
+    }
+
+    #[test]
+    fn a_missing_home_advises_registry_config() {
+        assert_eq!(
+            auth_failure(&AuthError::NoDockerConfig).message,
+            "~/.docker/config.json: HOME is not set; pass --registry-config FILE"
+        );
     }
 
     #[test]

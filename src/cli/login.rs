@@ -76,7 +76,7 @@ pub fn login(args: &LoginArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Fail
     let check_dir = tempfile::tempdir().map_err(|e| Failure::new(e.to_string()))?;
     let check_config = check_dir.path().join("config.json");
     store_credential(&host, &username, &password, Some(&check_config))
-        .map_err(|e| Failure::new(e.to_string()))?;
+        .map_err(|e| super::advice::auth_failure(&e))?;
     let opts = cli.store_options(out)?.with_credential_file(check_config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -93,7 +93,7 @@ pub fn login(args: &LoginArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Fail
 
     let docker_config = super::config::docker_config(cli);
     let written = store_credential(&host, &username, &password, docker_config.as_deref())
-        .map_err(|e| Failure::new(e.to_string()))?;
+        .map_err(|e| super::advice::auth_failure(&e))?;
     remember(&host, scheme, cli, out);
     if out.json {
         out.print_json(
@@ -143,7 +143,7 @@ pub fn logout(args: &LogoutArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Fa
     })?;
     let docker_config = super::config::docker_config(cli);
     let removed = remove_credential(&host, docker_config.as_deref())
-        .map_err(|e| Failure::new(e.to_string()))?;
+        .map_err(|e| super::advice::auth_failure(&e))?;
     if out.json {
         out.print_json(&serde_json::json!({ "host": host, "removed": removed }));
     } else if removed {

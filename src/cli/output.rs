@@ -72,7 +72,7 @@ impl From<packreg::reference::BadReference> for Failure {
 
 impl From<packreg::PackError> for Failure {
     fn from(err: packreg::PackError) -> Self {
-        Failure::with_kind(err.to_string(), Kind::InvalidInput)
+        super::advice::pack_failure(&err)
     }
 }
 

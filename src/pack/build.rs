@@ -66,12 +66,9 @@ pub fn build_from_chart(
     });
     let namespace = opts.namespace.clone().unwrap_or_else(|| info.name.clone());
     if !is_dns_label(&namespace) {
-        return Err(PackError::Chart {
+        return Err(PackError::BadNamespace {
             path: chart.into(),
-            message: format!(
-                "namespace {namespace:?} is not a valid Kubernetes namespace; pass --namespace \
-                 with lowercase letters, digits and '-'"
-            ),
+            namespace,
         });
     }
     let chart_file = format!("charts/{}-{}.tgz", info.name, info.version);
