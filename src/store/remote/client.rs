@@ -13,6 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
 use hyper_tls::MaybeHttpsStream;
+use hyper_util::client::legacy::connect::dns::{GaiAddrs, GaiResolver, Name};
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::client::proxy::matcher::Matcher;
@@ -43,7 +44,7 @@ pub(super) fn shared_client(settings: &TlsSettings) -> HttpClient {
 }
 
 fn build(settings: TlsSettings) -> HttpClient {
-    let mut http = HttpConnector::new();
+    let mut http = HttpConnector::new_with_resolver(Resolver(GaiResolver::new()));
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_connect_timeout(Some(Duration::from_secs(15)));
@@ -66,10 +67,35 @@ pub(super) fn proxies() -> Arc<Matcher> {
         .clone()
 }
 
+/// The system resolver, whose failures are typed ([`UnresolvedHost`]) so that an unknown host
+/// is told from other connection failures without reading error text.
+#[derive(Clone)]
+pub(super) struct Resolver(GaiResolver);
+
+/// A host name that does not resolve.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(super) struct UnresolvedHost(std::io::Error);
+
+impl Service<Name> for Resolver {
+    type Response = GaiAddrs;
+    type Error = UnresolvedHost;
+    type Future = Pin<Box<dyn Future<Output = Result<GaiAddrs, UnresolvedHost>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), UnresolvedHost>> {
+        self.0.poll_ready(cx).map_err(UnresolvedHost)
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        let lookup = self.0.call(name);
+        Box::pin(async move { lookup.await.map_err(UnresolvedHost) })
+    }
+}
+
 /// Opens TCP (directly or through a proxy) and, for `https`, TLS on top.
 #[derive(Clone)]
 pub(super) struct Connector {
-    http: HttpConnector,
+    http: HttpConnector<Resolver>,
     tls: Arc<LazyTls>,
     proxies: Arc<Matcher>,
 }

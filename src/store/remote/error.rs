@@ -273,9 +273,7 @@ pub(super) fn network_error(
     }
 }
 
-/// The cause of a failed connection, from the typed errors of its chain. One fact has no
-/// public type: hyper-util's resolver failure, whose `ConnectError` is private; it is known by
-/// its fixed label, here and nowhere else.
+/// The cause of a failed connection, from the typed errors of its chain.
 fn classify(err: &(dyn std::error::Error + 'static)) -> NetworkCause {
     let mut current = Some(err);
     while let Some(e) = current {
@@ -293,7 +291,7 @@ fn classify(err: &(dyn std::error::Error + 'static)) -> NetworkCause {
                 _ => {}
             }
         }
-        if e.to_string() == "dns error" {
+        if e.is::<super::client::UnresolvedHost>() {
             return NetworkCause::Dns;
         }
         current = e.source();

@@ -658,6 +658,27 @@ async fn a_refused_connection_says_whether_it_was_plain_http() {
     );
 }
 
+/// A host name that does not resolve is its own cause (`.invalid` never resolves, RFC 6761).
+#[tokio::test]
+async fn an_unknown_host_is_a_dns_failure() {
+    isolate();
+    let store = RemoteStore::connect("packreg-test.invalid:5000", &options(5))
+        .await
+        .unwrap();
+    let err = store.tags(REPO).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Network {
+                cause: NetworkCause::Dns,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("cannot connect"), "{err}");
+}
+
 /// HTTPS to a plain-HTTP registry fails in the handshake with that cause, so the CLI can
 /// advise `--plain-http`; it is not retried.
 #[tokio::test]
