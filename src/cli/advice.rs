@@ -46,6 +46,16 @@ pub fn store_failure(err: &StoreError) -> Failure {
     )
 }
 
+/// Adds to each failed pack of a mirror, export or import what to do, before it is printed.
+pub fn word_failures(failures: &mut [packreg::ops::mirror::MirrorFailure]) {
+    for failure in failures {
+        if let Some(cause) = failure.cause.take() {
+            let worded = op_failure(&cause);
+            failure.error = worded.message;
+        }
+    }
+}
+
 /// The failure an operation's error ends a command with.
 pub fn op_failure(err: &OpError) -> Failure {
     if let OpError::Store(e) = err {
@@ -426,6 +436,23 @@ mod tests {
             auth_failure(&AuthError::NoDockerConfig).message,
             "~/.docker/config.json: HOME is not set; pass --registry-config FILE"
         );
+    }
+
+    #[test]
+    fn a_failed_pack_of_a_mirror_gets_its_advice() {
+        let err = OpError::Store(network(NetworkCause::NotTls, false));
+        let mut failures = vec![packreg::ops::mirror::MirrorFailure {
+            pack: "shop".into(),
+            tag: None,
+            error: err.to_string(),
+            cause: Some(std::sync::Arc::new(err)),
+        }];
+        word_failures(&mut failures);
+        assert_eq!(
+            failures[0].error,
+            "r.example:5000: it failed; add --plain-http if it is a plain-HTTP registry"
+        );
+        assert!(failures[0].cause.is_none());
     }
 
     #[test]

@@ -180,6 +180,7 @@ fn options(
 
 fn report(summary: &mut MirrorSummary, out: &Output, what: &str) {
     super::advice::word_warnings(&mut summary.warnings);
+    super::advice::word_failures(&mut summary.failures);
     if summary.names_from_index && !out.quiet {
         // On stderr, also with --json, so scripts see it without it spoiling the data.
         eprintln!("note: the source refuses to list its repositories (_catalog); the pack names come from its pack index (spectro-packs/packreg-index:latest)");

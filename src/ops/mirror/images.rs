@@ -73,6 +73,7 @@ fn fail(
         pack: pack.to_string(),
         tag: tag.map(str::to_string),
         error,
+        cause: None,
     });
 }
 

@@ -71,6 +71,9 @@ pub struct MirrorFailure {
     pub tag: Option<String>,
     /// What went wrong.
     pub error: String,
+    /// The typed error, for the front end to add what to do.
+    #[serde(skip)]
+    pub cause: Option<std::sync::Arc<OpError>>,
 }
 
 impl std::fmt::Display for MirrorFailure {
@@ -126,6 +129,7 @@ impl MirrorSummary {
             pack: pack.to_string(),
             tag: tag.map(str::to_string),
             error: err.to_string(),
+            cause: Some(std::sync::Arc::new(err)),
         });
         opts.fail_fast
     }
