@@ -56,6 +56,15 @@ pub fn word_failures(failures: &mut [packreg::ops::mirror::MirrorFailure]) {
     }
 }
 
+/// Adds to each image that could not be resolved or checked what to do, before it is printed.
+pub fn word_images(images: &mut [packreg::ops::images::PackImage]) {
+    for image in images {
+        if let Some(cause) = image.cause.take() {
+            image.error = Some(store_failure(&cause).message);
+        }
+    }
+}
+
 /// The failure an operation's error ends a command with.
 pub fn op_failure(err: &OpError) -> Failure {
     if let OpError::Store(e) = err {

@@ -53,6 +53,7 @@ pub async fn run(
         }
         None => None,
     };
+    super::advice::word_images(&mut images);
     if out.json {
         out.print_json(&Report {
             pack: &pack,

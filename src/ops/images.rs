@@ -13,7 +13,7 @@ use crate::digest::Digest;
 use crate::image::{declared, ImageRef};
 use crate::reference::PackRef;
 use crate::store::remote::RemoteStore;
-use crate::store::{Store, StoreOptions};
+use crate::store::{Store, StoreError, StoreOptions};
 
 /// One image of a pack.
 #[derive(Debug, Clone, Serialize)]
@@ -37,6 +37,17 @@ pub struct PackImage {
     /// Why it could not be resolved or checked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The typed error behind `error`, for the front end to add what to do.
+    #[serde(skip)]
+    pub cause: Option<std::sync::Arc<StoreError>>,
+}
+
+impl PackImage {
+    /// Records why the image could not be resolved or checked.
+    fn failed(&mut self, err: StoreError) {
+        self.error = Some(err.to_string());
+        self.cause = Some(std::sync::Arc::new(err));
+    }
 }
 
 /// The images `pack_ref` declares, normalised, in the order written (duplicates once).
@@ -94,6 +105,7 @@ pub async fn pack_images(
             mapped: None,
             present: None,
             error: None,
+            cause: None,
         });
     }
     Ok((full, out))
@@ -111,7 +123,7 @@ pub async fn resolve_images(images: &mut [PackImage], opts: &StoreOptions) {
         let store = match RemoteStore::connect(image.parsed.api_host(), opts).await {
             Ok(store) => store,
             Err(e) => {
-                image.error = Some(e.to_string());
+                image.failed(e);
                 continue;
             }
         };
@@ -121,7 +133,7 @@ pub async fn resolve_images(images: &mut [PackImage], opts: &StoreOptions) {
         {
             Ok(Some(digest)) => image.digest = Some(digest),
             Ok(None) => image.error = Some(format!("{} not found", image.image)),
-            Err(e) => image.error = Some(e.to_string()),
+            Err(e) => image.failed(e),
         }
     }
 }
@@ -147,7 +159,7 @@ pub async fn check_images(images: &mut [PackImage], dest: &dyn Store) -> usize {
             }
             Err(e) => {
                 image.present = Some(false);
-                image.error = Some(e.to_string());
+                image.failed(e);
                 missing += 1;
             }
         }
