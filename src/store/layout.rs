@@ -13,6 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{BlobReader, RawManifest, RepoLock, Store, StoreError};
 use crate::digest::{Digest, Hasher};
+use crate::fsutil::FileLock;
 use crate::limits::{read_bounded, MAX_INDEX_BYTES, MAX_MANIFEST_BYTES};
 use crate::oci::{self, Descriptor, Index, ANNOTATION_REF_NAME, MEDIA_TYPE_INDEX};
 use crate::reference::{is_repository_path, is_valid_tag};
@@ -111,22 +112,12 @@ fn ensure_layout(dir: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Holds an exclusive lock on a file until dropped.
-struct FileLock(#[allow(dead_code)] File);
-
 async fn lock_file(path: PathBuf) -> Result<FileLock, StoreError> {
     tokio::task::spawn_blocking(move || {
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
         }
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| StoreError::io(&path, e))?;
-        file.lock().map_err(|e| StoreError::io(&path, e))?;
-        Ok(FileLock(file))
+        crate::fsutil::lock_file(&path).map_err(|e| StoreError::io(&path, e))
     })
     .await
     .map_err(|e| StoreError::Unsupported(format!("lock task failed: {e}")))?
