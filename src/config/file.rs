@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 use toml_edit::{DocumentMut, Item, Key, Table};
 
 use super::{ConfigError, MAX_CONCURRENCY};
-
-/// The largest settings file read: a hand-written file is a few hundred bytes.
-pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
+use crate::limits::MAX_FILE_SIZE;
 
 /// The settings of one registry host (`[registries."host:port"]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]

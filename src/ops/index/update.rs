@@ -17,6 +17,7 @@ use std::collections::BTreeSet;
 use super::doc::{manifest_for, Change, IndexFile, Slots, EMPTY_CONFIG, LAYER_MEDIA_TYPE};
 use crate::artifact::ArtifactError;
 use crate::digest::Digest;
+use crate::limits::DOC_LIMIT;
 use crate::oci::{Manifest, MEDIA_TYPE_MANIFEST};
 use crate::ops::transfer::read_blob;
 use crate::ops::OpError;
@@ -30,8 +31,6 @@ pub const LATEST: &str = "latest";
 const PENDING: &str = "pending-";
 /// Writes tried while `latest` keeps moving; after them the change stays in its pending tag.
 const ATTEMPTS: usize = 5;
-/// The largest index document read (about 200 bytes an entry).
-const DOC_LIMIT: u64 = 64 * 1024 * 1024;
 
 /// The index as read: every document merged.
 #[derive(Debug, Default)]

@@ -15,8 +15,9 @@ use http::{Method, StatusCode};
 
 use super::address::Scheme;
 use super::error::clean;
-use super::transport::{Body, Request, Transport, SMALL_BODY_LIMIT};
+use super::transport::{Body, Request, Transport};
 use crate::auth::Credential;
+use crate::limits::SMALL_BODY_LIMIT;
 use crate::store::StoreError;
 
 /// How the registry wants to be authenticated, learned from `GET /v2/` or a 401.

@@ -14,7 +14,8 @@ use http_body::Body as _;
 use tokio_util::io::StreamReader;
 
 use super::error::RegistryError;
-use super::transport::{ByteStream, SMALL_BODY_LIMIT, TIMEOUT_ENV};
+use super::transport::{ByteStream, TIMEOUT_ENV};
+use crate::limits::SMALL_BODY_LIMIT;
 use crate::store::{BlobReader, StoreError};
 
 /// An answer: its status and headers, and a body read with limits or as a stream.
@@ -67,7 +68,7 @@ impl Response {
             location: location.to_string(),
             message: format!(
                 "the registry sent a {what} larger than {} (packreg's limit for it); refusing it",
-                human(limit)
+                crate::limits::human(limit)
             ),
         };
         let declared = self
@@ -122,14 +123,6 @@ impl Response {
             .await
             .unwrap_or_default();
         RegistryError::new(status, &body, reference, &host, action)
-    }
-}
-
-fn human(bytes: u64) -> String {
-    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
-        format!("{} MiB", bytes / (1024 * 1024))
-    } else {
-        format!("{bytes} bytes")
     }
 }
 

@@ -6,8 +6,9 @@ use std::collections::HashSet;
 use http::Method;
 
 use super::auth::repository_scope;
-use super::transport::{Request, SMALL_BODY_LIMIT};
+use super::transport::Request;
 use super::RemoteStore;
+use crate::limits::SMALL_BODY_LIMIT;
 use crate::store::StoreError;
 
 /// Entries asked per listing page; `PACKREG_PAGE_SIZE` overrides it (registries cap it:

@@ -5,9 +5,10 @@
 use http::Method;
 
 use super::auth::repository_scope;
-use super::transport::{Body, Request, MANIFEST_LIMIT};
+use super::transport::{Body, Request};
 use super::RemoteStore;
 use crate::digest::Digest;
+use crate::limits::MANIFEST_LIMIT;
 use crate::oci::{self, Descriptor, Manifest, MEDIA_TYPE_MANIFEST};
 use crate::reference::is_valid_tag;
 use crate::store::{RawManifest, Store, StoreError};

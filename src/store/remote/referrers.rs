@@ -8,9 +8,10 @@ use http::Method;
 
 use super::auth::repository_scope;
 use super::listing::next_link;
-use super::transport::{Request, MANIFEST_LIMIT};
+use super::transport::Request;
 use super::RemoteStore;
 use crate::digest::Digest;
+use crate::limits::MANIFEST_LIMIT;
 use crate::oci::{self, Descriptor, MEDIA_TYPE_INDEX};
 use crate::store::{Store, StoreError};
 

@@ -21,10 +21,6 @@ use super::client::{HttpBody, HttpClient};
 use super::error::{chain, is_retryable_status, network_error};
 use crate::store::{BlobReader, StoreError};
 
-/// Manifests and indexes are read up to 4 MiB, the distribution default.
-pub const MANIFEST_LIMIT: u64 = 4 * 1024 * 1024;
-/// Listing pages, tokens and error bodies are read up to 1 MiB.
-pub const SMALL_BODY_LIMIT: u64 = 1024 * 1024;
 /// The default idle timeout: no byte received, or none accepted, for this long.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Environment variable that sets the idle timeout in seconds.
