@@ -6,10 +6,9 @@ use http::Method;
 
 use super::doctor::{WriteProbe, PROBE_MANIFEST};
 use crate::digest::Digest;
+use crate::oci::{EMPTY_JSON, MEDIA_TYPE_EMPTY};
 use crate::store::remote::{Body, Request, Response};
 use crate::store::StoreError;
-
-const EMPTY_CONFIG: &[u8] = b"{}";
 
 struct Scratch {
     a: String,
@@ -92,7 +91,7 @@ fn manifest(
     serde_json::json!({
         "schemaVersion": 2,
         "mediaType": PROBE_MANIFEST,
-        "config": {"mediaType": config_type, "digest": Digest::of(EMPTY_CONFIG).to_string(), "size": 2},
+        "config": {"mediaType": config_type, "digest": Digest::of(EMPTY_JSON).to_string(), "size": 2},
         "layers": [{"mediaType": layer_type, "digest": layer.to_string(), "size": size,
                     "annotations": {"org.opencontainers.image.title": "doctor.txt"}}],
         "annotations": {"io.packreg.doctor": note}
@@ -136,9 +135,9 @@ pub(crate) async fn probe(w: &mut WriteProbe<'_, '_>) -> Result<(), StoreError> 
     chunked(w, &scratch.a, &nonce).await?;
     mount(w, &scratch, &digest).await?;
     // The config blob of the probe manifests.
-    upload_whole(w, &scratch.a, EMPTY_CONFIG).await?;
+    upload_whole(w, &scratch.a, EMPTY_JSON).await?;
     let native = manifest(
-        "application/vnd.oci.empty.v1+json",
+        MEDIA_TYPE_EMPTY,
         "application/vnd.oci.image.layer.v1.tar",
         &digest,
         content.len(),
@@ -293,7 +292,7 @@ async fn largest_manifest(
     let mut accepted = None;
     for target in [4 * 1024 * 1024 - 8 * 1024, 1024 * 1024, 256 * 1024] {
         let bytes = manifest(
-            "application/vnd.oci.empty.v1+json",
+            MEDIA_TYPE_EMPTY,
             "application/vnd.oci.image.layer.v1.tar",
             layer,
             size,

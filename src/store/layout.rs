@@ -535,7 +535,7 @@ mod tests {
     }
 
     async fn push_simple(store: &LayoutStore, repo: &str, tag: &str, content: &[u8]) -> Digest {
-        let config = b"{}";
+        let config = oci::EMPTY_JSON;
         let cd = Digest::of(config);
         let ld = Digest::of(content);
         store.put_blob(repo, &cd, 2, reader(config)).await.unwrap();
@@ -547,7 +547,7 @@ mod tests {
             schema_version: 2,
             media_type: Some(MEDIA_TYPE_MANIFEST.into()),
             artifact_type: Some("application/x-test".into()),
-            config: Descriptor::new("application/vnd.oci.empty.v1+json", cd, 2),
+            config: Descriptor::new(oci::MEDIA_TYPE_EMPTY, cd, 2),
             layers: vec![Descriptor::new(
                 "application/octet-stream",
                 ld,
