@@ -15,9 +15,12 @@
 //!   defines the item (so `crate::store::RemoteStore` is an edge to `store/remote/mod.rs`).
 //!   A re-export of anything outside A's subtree is an edge: A's API depends on it. Either
 //!   re-export is also an edge when A itself uses the name.
-//! - A `mod` declaration is no edge: a parent holding its children is not a dependence. So a
-//!   `mod.rs` that re-exports its children while they use `super::` items is no circle; a
-//!   `mod.rs` that *calls* a child which uses its items is one.
+//! - A `mod` declaration is no edge: a parent holding its children is not a dependence.
+//! - An edge from a file to the file of one of its ancestor modules (a child using `super::`
+//!   items, or its parent's by full path) counts for the layer rules but not in the circle
+//!   check: a folder's `mod.rs` is the interface its files share, as the files of one Go
+//!   package share its scope. So a `mod.rs` that re-exports or calls its children while they
+//!   use its items is no circle; a circle between siblings, or across folders, is.
 //! - Test code (items under `#[cfg(test)]`) is not counted, as depcheck reads the non-test
 //!   imports: a test may reach across layers to build its fixture.
 //!
@@ -1195,6 +1198,37 @@ fn a_folder_re_exporting_its_children_is_no_circle() {
     let problems = check(&graph, &[]);
     assert_eq!(problems.len(), 1, "{problems:#?}");
     assert!(problems[0].starts_with("NEW forbidden edge ops/mod.rs -> store/remote/mod.rs"));
+}
+
+#[test]
+fn a_parent_calling_its_children_is_no_circle_but_siblings_are() {
+    let (_dir, graph) = synthetic(&[
+        ("lib.rs", "pub mod config;\n"),
+        (
+            "config/mod.rs",
+            "mod file;\nmod migrate;\npub struct Error;\npub fn load() { file::read(); }\n",
+        ),
+        (
+            "config/file.rs",
+            "pub fn read() -> Result<(), super::Error> { super::migrate::run(); Ok(()) }\n",
+        ),
+        (
+            "config/migrate.rs",
+            "use super::file::read;\npub fn run() {}\npub fn again() { let _ = read(); }\n",
+        ),
+    ]);
+    assert!(has_edge(&graph, "config/mod.rs", "config/file.rs"));
+    assert!(has_edge(&graph, "config/file.rs", "config/mod.rs"));
+    assert!(graph
+        .upward
+        .contains(&("config/file.rs".into(), "config/mod.rs".into())));
+    let problems = check(&graph, &[]);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0].starts_with("NEW circle between 2 files: config/file.rs, config/migrate.rs"),
+        "{}",
+        problems[0]
+    );
 }
 
 #[test]
