@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use packreg::ops::{list, pull, push, PullOptions, PushOptions};
 use packreg::reference::PackRef;
-use packreg::store::{open_store, StoreOptions};
+use packreg::store::open_store;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -18,7 +18,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into();
     let work = tempfile::tempdir()?;
     let registry = format!("oci:{}", work.path().join("store").display());
-    let store = open_store(Some(&registry), &StoreOptions::default()).await?;
+    let store = open_store(
+        Some(&registry),
+        &packreg::config::builtin_store_options(&Default::default()),
+    )
+    .await?;
 
     let pushed = push(store.as_ref(), &pack_dir, &PushOptions::default()).await?;
     println!("pushed {} as {}", pushed.reference, pushed.digest);

@@ -126,14 +126,3 @@ pub fn remove_tracked_staging() {
         }
     }
 }
-
-/// packreg's cache folder: `$XDG_CACHE_HOME/packreg`, else `~/.cache/packreg`; None when
-/// neither variable is set.
-pub fn cache_dir() -> Option<std::path::PathBuf> {
-    let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        Some(dir) => std::path::PathBuf::from(dir),
-        None => std::path::PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?)
-            .join(".cache"),
-    };
-    Some(base.join("packreg"))
-}

@@ -10,12 +10,7 @@ use serde_json::Value;
 use crate::digest::Digest;
 use crate::reference::{is_repository_path, is_valid_tag};
 
-/// Docker Hub's name in references.
-pub const DOCKER_HUB: &str = "docker.io";
-/// Where Docker Hub's registry API answers.
-pub const DOCKER_HUB_API: &str = "registry-1.docker.io";
-/// The key of Docker Hub's credentials in docker's config.
-pub const DOCKER_HUB_CREDENTIALS: &str = "https://index.docker.io/v1/";
+use crate::name::{DOCKER_HUB, DOCKER_HUB_API, DOCKER_HUB_INDEX};
 
 /// A normalised image reference.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -81,7 +76,7 @@ impl ImageRef {
             _ => (DOCKER_HUB.to_string(), path.to_string()),
         };
         let registry = match registry.as_str() {
-            "index.docker.io" | "registry-1.docker.io" => DOCKER_HUB.to_string(),
+            DOCKER_HUB_INDEX | DOCKER_HUB_API => DOCKER_HUB.to_string(),
             _ => registry,
         };
         let repository = if registry == DOCKER_HUB && !repository.contains('/') {

@@ -24,10 +24,12 @@ pub mod error;
 pub mod fsutil;
 pub mod image;
 pub mod limits;
+pub mod name;
 pub mod oci;
 pub mod ops;
 pub mod pack;
 pub mod reference;
 pub mod store;
+pub mod tag_grammar;
 
 pub use error::PackError;

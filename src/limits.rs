@@ -1,6 +1,7 @@
 //! Every bound packreg puts on content it reads from a store or a bundle, in one place. The
 //! defaults are generous for real packs and small against a hostile one; the unpacking limits
-//! can be raised with environment variables for trusted content that needs more.
+//! can be raised with environment variables for trusted content that needs more (read by
+//! [`crate::config`], which sets them in force for the process).
 
 /// A manifest or index read from a store or a bundle, at most (the distribution default).
 pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
@@ -55,28 +56,32 @@ impl Default for UnpackLimits {
     }
 }
 
-fn env_u64(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(text) => match text.trim().parse::<u64>() {
-            Ok(n) if n > 0 => n,
-            _ => {
-                tracing::warn!("{name}={text:?} is not a positive whole number; using {default}");
-                default
-            }
-        },
-        Err(_) => default,
-    }
-}
+/// The limits the command line set for this process, and the warnings about the values it
+/// could not use (see [`UnpackLimits::set_in_force`]).
+static IN_FORCE: std::sync::OnceLock<(UnpackLimits, Vec<String>)> = std::sync::OnceLock::new();
 
 impl UnpackLimits {
-    /// The defaults, each replaced by its environment variable when set.
-    pub fn from_env() -> Self {
-        let d = UnpackLimits::default();
-        UnpackLimits {
-            max_unpacked_bytes: env_u64(ENV_MAX_UNPACKED_BYTES, d.max_unpacked_bytes),
-            max_ratio: env_u64(ENV_MAX_UNPACK_RATIO, d.max_ratio),
-            max_entries: env_u64(ENV_MAX_ENTRIES, d.max_entries),
-            max_header_bytes: env_u64(ENV_MAX_TAR_HEADER_BYTES, d.max_header_bytes),
+    /// Makes `limits` (resolved from the environment by [`crate::config`]) the limits of this
+    /// process; the first call wins. `warnings` (variables set to unusable values) are logged
+    /// when the limits are first used, so a command that unpacks nothing stays quiet.
+    pub fn set_in_force(limits: UnpackLimits, warnings: Vec<String>) {
+        let _ = IN_FORCE.set((limits, warnings));
+    }
+
+    /// The limits of this process: those set by [`UnpackLimits::set_in_force`], else the
+    /// defaults.
+    pub fn in_force() -> Self {
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        match IN_FORCE.get() {
+            Some((limits, warnings)) => {
+                WARNED.call_once(|| {
+                    for warning in warnings {
+                        tracing::warn!("{warning}");
+                    }
+                });
+                *limits
+            }
+            None => UnpackLimits::default(),
         }
     }
 

@@ -1,9 +1,11 @@
-//! References: OCI repository and tag grammar, and the `NAME[:TAG|@DIGEST]` pack references
-//! the commands take.
+//! References: the OCI repository grammar, and the `NAME[:TAG|@DIGEST]` pack references the
+//! commands take. The tag grammar is [`crate::tag_grammar`]'s; its two oldest names stay
+//! reachable here.
 
 use std::fmt;
 
 use crate::digest::Digest;
+pub use crate::tag_grammar::{is_valid_tag, version_to_tag};
 
 /// Where packs live inside a registry or local store, before the pack name.
 pub const PACKS_PREFIX: &str = "spectro-packs/archive/";
@@ -38,22 +40,6 @@ pub fn is_repository_component(name: &str) -> bool {
 /// Whether `path` is a valid repository path: components joined by `/`.
 pub fn is_repository_path(path: &str) -> bool {
     !path.is_empty() && path.split('/').all(is_repository_component)
-}
-
-/// Whether `tag` is a valid OCI tag: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
-pub fn is_valid_tag(tag: &str) -> bool {
-    let bytes = tag.as_bytes();
-    let first = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let rest = |b: u8| first(b) || b == b'.' || b == b'-';
-    !bytes.is_empty()
-        && bytes.len() <= 128
-        && first(bytes[0])
-        && bytes[1..].iter().all(|&b| rest(b))
-}
-
-/// The registry tag for a pack version: `+` (semver build metadata) becomes `_`, as Helm does.
-pub fn version_to_tag(version: &str) -> String {
-    version.replace('+', "_")
 }
 
 /// The repository of pack `name` (`spectro-packs/archive/<name>`).
@@ -176,18 +162,6 @@ mod tests {
         assert!(is_repository_path("spectro-packs/archive/nginx"));
         assert!(!is_repository_path("spectro-packs/../etc"));
         assert!(!is_repository_path("a//b"));
-    }
-
-    #[test]
-    fn tags() {
-        assert_eq!(version_to_tag("1.2.3+build.5"), "1.2.3_build.5");
-        assert!(is_valid_tag("1.2.3_build.5"));
-        assert!(is_valid_tag("_x"));
-        assert!(!is_valid_tag(".x"));
-        assert!(!is_valid_tag("-x"));
-        assert!(!is_valid_tag(&"1".repeat(129)));
-        assert!(is_valid_tag(&"1".repeat(128)));
-        assert!(!is_valid_tag("1.0 beta"));
     }
 
     #[test]

@@ -69,7 +69,7 @@ impl ExtractOptions {
     /// Links allowed, no required top, limits from the environment, for a stream that is
     /// `declared` compressed bytes (None: not compressed).
     pub fn new(declared: Option<u64>) -> Self {
-        let limits = UnpackLimits::from_env();
+        let limits = UnpackLimits::in_force();
         ExtractOptions {
             required_top: None,
             allow_links: true,

@@ -150,7 +150,7 @@ pub fn read_file_from_tarball(
     } else {
         Box::new(buffered)
     };
-    let limits = UnpackLimits::from_env();
+    let limits = UnpackLimits::in_force();
     let guard = TarGuard::new(source, limits, limits.unpacked_cap(Some(declared)));
     let mut archive = tar::Archive::new(guard);
     let tar_error = |e: io::Error| extract_error(layer, e.into());

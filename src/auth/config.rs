@@ -2,7 +2,7 @@
 //! writing them for `login` and `logout`, keeping every other key intact.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use base64::Engine as _;
@@ -11,28 +11,14 @@ use serde_json::{Map, Value};
 
 use super::{AuthError, Credential, Secret};
 
-/// The docker config file: `explicit`, else `$DOCKER_CONFIG/config.json`, else
-/// `~/.docker/config.json`.
-pub fn docker_config_path(explicit: Option<&Path>) -> Option<PathBuf> {
-    if let Some(path) = explicit {
-        return Some(path.to_path_buf());
-    }
-    if let Some(dir) = std::env::var_os("DOCKER_CONFIG").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(dir).join("config.json"));
-    }
-    std::env::var_os("HOME")
-        .filter(|v| !v.is_empty())
-        .map(|home| PathBuf::from(home).join(".docker").join("config.json"))
-}
-
-/// The credential for `host` from the docker config. A missing file or entry means anonymous
-/// access; a configured helper that is not installed or fails gives a warning (returned) and
+/// The credential for `host` from the docker config `file` (None: there is none). A missing
+/// file or entry means anonymous access; a configured helper that is not installed or fails gives a warning (returned) and
 /// anonymous access, as docker does.
-pub fn load_credential(host: &str, explicit: Option<&Path>) -> (Credential, Option<String>) {
-    let Some(path) = docker_config_path(explicit) else {
+pub fn load_credential(host: &str, file: Option<&Path>) -> (Credential, Option<String>) {
+    let Some(path) = file else {
         return (Credential::Anonymous, None);
     };
-    let file = match std::fs::File::open(&path) {
+    let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(_) => return (Credential::Anonymous, None),
     };
@@ -145,15 +131,15 @@ pub fn store_credential(
     host: &str,
     username: &str,
     password: &Secret,
-    explicit: Option<&Path>,
+    file: Option<&Path>,
 ) -> Result<String, AuthError> {
-    let path = docker_config_path(explicit).ok_or_else(|| AuthError::Config {
+    let path = file.ok_or_else(|| AuthError::Config {
         path: "~/.docker/config.json".into(),
         message: "HOME is not set; pass --registry-config FILE".into(),
     })?;
     // Another login may be rewriting the file: read, change and write under its lock.
-    let _lock = lock_config(&path)?;
-    let mut map = read_config(&path)?;
+    let _lock = lock_config(path)?;
+    let mut map = read_config(path)?;
     if let Some(helper) = helper_for(&map, host) {
         let input = serde_json::json!({
             "ServerURL": host,
@@ -174,17 +160,17 @@ pub fn store_credential(
     if let Some(auths) = auths.as_object_mut() {
         auths.insert(host.to_string(), serde_json::json!({ "auth": encoded }));
     }
-    write_config(&path, &map)?;
+    write_config(path, &map)?;
     Ok(path.display().to_string())
 }
 
 /// Removes the credentials of `host`. Returns whether there were any.
-pub fn remove_credential(host: &str, explicit: Option<&Path>) -> Result<bool, AuthError> {
-    let Some(path) = docker_config_path(explicit) else {
+pub fn remove_credential(host: &str, file: Option<&Path>) -> Result<bool, AuthError> {
+    let Some(path) = file else {
         return Ok(false);
     };
-    let _lock = lock_config(&path)?;
-    let mut map = read_config(&path)?;
+    let _lock = lock_config(path)?;
+    let mut map = read_config(path)?;
     if let Some(helper) = helper_for(&map, host) {
         run_helper(&helper, "erase", host.as_bytes())?;
         return Ok(true);
@@ -195,7 +181,7 @@ pub fn remove_credential(host: &str, explicit: Option<&Path>) -> Result<bool, Au
         .and_then(|auths| auths.shift_remove(host))
         .is_some();
     if removed {
-        write_config(&path, &map)?;
+        write_config(path, &map)?;
     }
     Ok(removed)
 }

@@ -6,7 +6,7 @@ pub mod config;
 
 use std::fmt;
 
-pub use config::{docker_config_path, load_credential, remove_credential, store_credential};
+pub use config::{load_credential, remove_credential, store_credential};
 
 /// A secret string that never shows in `Debug` or `Display` output.
 #[derive(Clone, PartialEq, Eq)]

@@ -3,7 +3,10 @@
 use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 
-use packreg::config::{ConfigError, ConfigFile, Resolver, Setting};
+use std::path::PathBuf;
+
+use packreg::config::{ConfigError, ConfigFile, ConnectionFlags, Resolver, Setting, Source};
+use packreg::store::StoreOptions;
 use serde::Serialize;
 
 use super::{Cli, Failure, Output};
@@ -31,7 +34,10 @@ pub fn loaded(out: &Output) -> Result<Arc<ConfigFile>, Failure> {
     if let Some(file) = LOADED.get() {
         return Ok(file.clone());
     }
-    let file = Arc::new(ConfigFile::load_default().map_err(failure)?);
+    let path = Resolver::new(&ConfigFile::default())
+        .config_file_path()
+        .value;
+    let file = Arc::new(packreg::config::load(path.as_deref()).map_err(failure)?);
     for notice in &file.notices {
         out.status(format!("note: {notice}"));
     }
@@ -50,6 +56,60 @@ pub fn checked(cli: &Cli, out: &Output) -> Result<Arc<ConfigFile>, Failure> {
     Ok(file)
 }
 
+/// The connection flags the global flags give.
+pub fn global_flags(cli: &Cli) -> ConnectionFlags {
+    ConnectionFlags {
+        plain_http: cli.plain_http,
+        insecure: cli.insecure,
+        ca_file: cli.ca_file.clone(),
+        registry_config: cli.registry_config.clone(),
+        timeout: cli.timeout,
+        chunk_size: cli.chunk_size,
+        refresh_capabilities: cli.refresh_capabilities,
+    }
+}
+
+/// What opening stores takes with `flags`: the settings file, the environment and the flags,
+/// resolved now.
+pub fn store_options(
+    cli: &Cli,
+    flags: &ConnectionFlags,
+    out: &Output,
+) -> Result<StoreOptions, Failure> {
+    let file = checked(cli, out)?;
+    let options = Resolver::new(&file).store_options(flags).map_err(failure);
+    options
+}
+
+/// The registry used: `-r`, else `PACKREG_REGISTRY`, else `registry` of the settings file;
+/// None means the embedded store.
+pub fn registry(flag: Option<&str>, out: &Output) -> Result<Option<String>, Failure> {
+    let file = loaded(out)?;
+    let registry = Resolver::new(&file).registry(flag).value;
+    Ok(registry)
+}
+
+/// The settings file (None: neither XDG_CONFIG_HOME nor HOME is set).
+pub fn file_path() -> Option<std::path::PathBuf> {
+    Resolver::new(&ConfigFile::default())
+        .config_file_path()
+        .value
+}
+
+/// docker's config.json: `--registry-config`, else from DOCKER_CONFIG or HOME.
+pub fn docker_config(cli: &Cli) -> Option<std::path::PathBuf> {
+    Resolver::new(&ConfigFile::default())
+        .docker_config(cli.registry_config.as_deref())
+        .value
+}
+
+/// Sets the unpacking limits of this process from the environment (unusable values are
+/// warned of when the limits are first used).
+pub fn set_limits() {
+    let limits = Resolver::new(&ConfigFile::default()).unpack_limits();
+    packreg::limits::UnpackLimits::set_in_force(limits.limits, limits.warnings);
+}
+
 /// The number of blobs moved at once: `--concurrency`, else `PACKREG_CONCURRENCY`, else the
 /// settings file, else 4.
 pub fn concurrency(flag: Option<u16>, out: &Output) -> Result<usize, Failure> {
@@ -60,28 +120,50 @@ pub fn concurrency(flag: Option<u16>, out: &Output) -> Result<usize, Failure> {
 
 #[derive(Serialize)]
 struct Shown {
-    file: Option<std::path::PathBuf>,
+    file: Option<PathBuf>,
     exists: bool,
     registry: Setting<Option<String>>,
     timeout: Setting<u64>,
     concurrency: Setting<u16>,
     chunk_size: Setting<u64>,
+    /// The connection of the registry in force (its section merged).
+    scheme: Setting<String>,
+    insecure: Setting<bool>,
+    ca_file: Setting<Option<PathBuf>>,
+    registry_config: Setting<Option<PathBuf>>,
+    refresh_capabilities: Setting<bool>,
+    page_size: Setting<usize>,
+    format: Setting<String>,
+    cache_dir: Setting<Option<PathBuf>>,
+    data_dir: Setting<Option<PathBuf>>,
+    /// The unpacking limits, by variable.
+    limits: std::collections::BTreeMap<&'static str, Setting<u64>>,
     registries: std::collections::BTreeMap<String, packreg::config::RegistrySection>,
 }
 
-pub fn run(cmd: &ConfigCommand, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
-    let ConfigCommand::Show = cmd;
-    let file = loaded(out)?;
-    let resolver = Resolver::new(&file);
+fn shown(cli: &Cli, file: &ConfigFile, resolver: &Resolver) -> Result<Shown, Failure> {
     let registry = resolver.registry(cli.registry.as_deref());
-    // The chunk size of the registry in force, which its own section may set.
+    // The connection of the registry in force, which its own section may set.
     let host = registry
         .value
         .as_deref()
         .filter(|r| !r.starts_with("oci:"))
-        .and_then(|r| packreg::store::remote::split_registry(r).ok())
+        .and_then(|r| packreg::name::split_registry(r).ok())
         .map(|(host, _)| host);
-    let shown = Shown {
+    let flags = global_flags(cli);
+    let tls = resolver.tls(&flags, host.as_deref());
+    let scheme = Setting {
+        value: match tls.scheme.value {
+            Some(scheme) => scheme.as_str().to_string(),
+            None => "https (http when a loopback host answers it)".into(),
+        },
+        source: tls.scheme.source,
+    };
+    let flag = |set: bool| Setting {
+        value: set,
+        source: if set { Source::Flag } else { Source::Default },
+    };
+    Ok(Shown {
         file: file.path.clone(),
         exists: file.exists,
         registry,
@@ -90,8 +172,32 @@ pub fn run(cmd: &ConfigCommand, cli: &Cli, out: &Output) -> Result<ExitCode, Fai
         chunk_size: resolver
             .chunk_size(cli.chunk_size, host.as_deref())
             .map_err(failure)?,
+        scheme,
+        insecure: tls.insecure,
+        ca_file: tls.ca_file,
+        registry_config: resolver.docker_config(cli.registry_config.as_deref()),
+        refresh_capabilities: flag(cli.refresh_capabilities),
+        page_size: resolver.page_size(),
+        format: resolver.format(),
+        cache_dir: resolver.cache_dir(),
+        data_dir: resolver.data_dir(),
+        limits: resolver.unpack_limits().settings.into_iter().collect(),
         registries: file.registries.clone(),
-    };
+    })
+}
+
+fn path_text(path: &Option<PathBuf>) -> String {
+    match path {
+        Some(p) => p.display().to_string(),
+        None => "none".into(),
+    }
+}
+
+pub fn run(cmd: &ConfigCommand, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
+    let ConfigCommand::Show = cmd;
+    let file = loaded(out)?;
+    let resolver = Resolver::new(&file);
+    let shown = shown(cli, &file, &resolver)?;
     if out.json {
         out.print_json(&shown);
         return Ok(ExitCode::SUCCESS);
@@ -104,12 +210,12 @@ pub fn run(cmd: &ConfigCommand, cli: &Cli, out: &Output) -> Result<ExitCode, Fai
     out.data(format!("settings file: {where_}"));
     let registry = match &shown.registry.value {
         Some(r) => r.clone(),
-        None => match packreg::store::default_store_path() {
-            Ok(p) => format!("oci:{} (the embedded store)", p.display()),
-            Err(_) => "the embedded store".into(),
+        None => match &shown.data_dir.value {
+            Some(p) => format!("oci:{} (the embedded store)", p.display()),
+            None => "the embedded store".into(),
         },
     };
-    let rows = [
+    let mut rows = vec![
         ("registry", registry, &shown.registry.source),
         (
             "timeout",
@@ -126,8 +232,50 @@ pub fn run(cmd: &ConfigCommand, cli: &Cli, out: &Output) -> Result<ExitCode, Fai
             chunk_text(shown.chunk_size.value),
             &shown.chunk_size.source,
         ),
+        ("scheme", shown.scheme.value.clone(), &shown.scheme.source),
+        (
+            "insecure",
+            shown.insecure.value.to_string(),
+            &shown.insecure.source,
+        ),
+        (
+            "ca_file",
+            path_text(&shown.ca_file.value),
+            &shown.ca_file.source,
+        ),
+        (
+            "registry_config",
+            path_text(&shown.registry_config.value),
+            &shown.registry_config.source,
+        ),
+        (
+            "refresh_capabilities",
+            shown.refresh_capabilities.value.to_string(),
+            &shown.refresh_capabilities.source,
+        ),
+        (
+            "page_size",
+            shown.page_size.value.to_string(),
+            &shown.page_size.source,
+        ),
+        ("format", shown.format.value.clone(), &shown.format.source),
+        (
+            "cache_dir",
+            path_text(&shown.cache_dir.value),
+            &shown.cache_dir.source,
+        ),
+        (
+            "data_dir",
+            path_text(&shown.data_dir.value),
+            &shown.data_dir.source,
+        ),
     ];
+    for (var, setting) in &shown.limits {
+        let key = var.trim_start_matches("PACKREG_");
+        rows.push((key, setting.value.to_string(), &setting.source));
+    }
     for (key, value, source) in rows {
+        let key = key.to_ascii_lowercase();
         out.data(format!("{key:<12} {value:<40} {source}"));
     }
     for (host, section) in &shown.registries {

@@ -64,12 +64,13 @@ pub fn run(args: &Args, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
     let (from_reg, from_ref) = located(&args.from)?;
     let (to_reg, to_ref) = located(&args.to)?;
     // A reference that names its store wins over the flags.
+    let registry = super::config::registry(cli.registry.as_deref(), out)?;
     let from_reg = from_reg
         .or_else(|| args.from_registry.clone())
-        .or_else(|| cli.registry.clone());
+        .or_else(|| registry.clone());
     let to_reg = to_reg
         .or_else(|| args.to_registry.clone())
-        .or_else(|| cli.registry.clone());
+        .or_else(|| registry.clone());
     let (from_opts, to_opts) = side_options(cli, &args.sides, out)?;
     let opts = DiffOptions {
         patch: args.patch,

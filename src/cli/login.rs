@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use packreg::auth::{remove_credential, store_credential, Secret};
 use packreg::config::{RegistryKey, RegistrySection};
-use packreg::store::remote::{split_registry, RemoteStore};
+use packreg::name::split_registry;
+use packreg::store::remote::RemoteStore;
 
 use super::{Cli, Failure, Output};
 
@@ -72,8 +73,7 @@ pub fn login(args: &LoginArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Fail
     let check_config = check_dir.path().join("config.json");
     store_credential(&host, &username, &password, Some(&check_config))
         .map_err(|e| Failure::new(e.to_string()))?;
-    let mut opts = cli.store_options(out)?;
-    opts.registry_config = Some(check_config);
+    let opts = cli.store_options(out)?.with_credential_file(check_config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -87,7 +87,8 @@ pub fn login(args: &LoginArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Fail
         .map_err(|e| Failure::new(e.to_string()))?;
     drop(check_dir);
 
-    let written = store_credential(&host, &username, &password, cli.registry_config.as_deref())
+    let docker_config = super::config::docker_config(cli);
+    let written = store_credential(&host, &username, &password, docker_config.as_deref())
         .map_err(|e| Failure::new(e.to_string()))?;
     remember(&host, scheme, cli, out);
     if out.json {
@@ -105,13 +106,13 @@ pub fn login(args: &LoginArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Fail
 /// Writes how `host` was reached into its section of the settings file: always whether it
 /// speaks plain HTTP; the TLS settings only when flags gave them (flags replace the section's
 /// TLS settings then, as they did for this connection). Other keys of the file stay.
-fn remember(host: &str, scheme: packreg::store::remote::Scheme, cli: &Cli, out: &Output) {
-    let Some(path) = packreg::config::file::default_path() else {
+fn remember(host: &str, scheme: packreg::name::Scheme, cli: &Cli, out: &Output) {
+    let Some(path) = super::config::file_path() else {
         return;
     };
     let flags = cli.plain_http || cli.insecure || cli.ca_file.is_some();
     let mut set = RegistrySection {
-        plain_http: Some(scheme == packreg::store::remote::Scheme::Http),
+        plain_http: Some(scheme == packreg::name::Scheme::Http),
         ..RegistrySection::default()
     };
     let mut remove = Vec::new();
@@ -135,7 +136,8 @@ pub fn logout(args: &LogoutArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Fa
         message: e.to_string(),
         code: 2,
     })?;
-    let removed = remove_credential(&host, cli.registry_config.as_deref())
+    let docker_config = super::config::docker_config(cli);
+    let removed = remove_credential(&host, docker_config.as_deref())
         .map_err(|e| Failure::new(e.to_string()))?;
     if out.json {
         out.print_json(&serde_json::json!({ "host": host, "removed": removed }));

@@ -51,7 +51,7 @@ pub struct Selection {
     #[arg(long)]
     pub force: bool,
     /// Blobs copied at once (default: $PACKREG_CONCURRENCY, else config.toml, else 4).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=packreg::config::MAX_CONCURRENCY as i64))]
     pub concurrency: Option<u16>,
     /// Copy the container images the packs declare too, to
     /// <destination>/<source host>/<source path>.
@@ -150,6 +150,7 @@ fn parse_names(
 }
 
 fn options(
+    cli: &Cli,
     selection: &Selection,
     names: Vec<(String, Option<String>)>,
     out: &Output,
@@ -165,9 +166,13 @@ fn options(
         progress: super::progress::for_output(out, verb),
         with_images: selection.with_images,
         skip_missing_images: selection.skip_missing_images,
-        // The images' own registries: reached with default settings (a loopback registry
-        // is probed for plain HTTP); mirror passes the global flags instead.
-        image_sources: StoreOptions::default(),
+        // The images' own registries: reached without the flags (a loopback registry is
+        // probed for plain HTTP); mirror passes the global flags instead.
+        image_sources: super::config::store_options(
+            cli,
+            &packreg::config::ConnectionFlags::default(),
+            out,
+        )?,
     })
 }
 
@@ -230,25 +235,28 @@ fn report(summary: &MirrorSummary, out: &Output, what: &str) {
     }
 }
 
-/// The connection options of the two sides: the global flags, with each side's own over them.
+/// The connection options of the two sides: the global flags, with each side's own over
+/// them; two calls of the same resolver.
 pub fn side_options(
     cli: &Cli,
     sides: &SideFlags,
     out: &Output,
 ) -> Result<(StoreOptions, StoreOptions), Failure> {
-    let base = cli.store_options(out)?;
-    let mut from = base.clone();
-    from.plain_http |= sides.from_plain_http;
-    from.insecure |= sides.from_insecure;
-    if sides.from_ca_file.is_some() {
-        from.ca_file = sides.from_ca_file.clone();
-    }
-    let mut to = base;
-    to.plain_http |= sides.to_plain_http;
-    to.insecure |= sides.to_insecure;
-    if sides.to_ca_file.is_some() {
-        to.ca_file = sides.to_ca_file.clone();
-    }
+    let side = |plain_http: bool, insecure: bool, ca_file: &Option<PathBuf>| {
+        let mut flags = super::config::global_flags(cli);
+        flags.plain_http |= plain_http;
+        flags.insecure |= insecure;
+        if ca_file.is_some() {
+            flags.ca_file = ca_file.clone();
+        }
+        super::config::store_options(cli, &flags, out)
+    };
+    let from = side(
+        sides.from_plain_http,
+        sides.from_insecure,
+        &sides.from_ca_file,
+    )?;
+    let to = side(sides.to_plain_http, sides.to_insecure, &sides.to_ca_file)?;
     Ok((from, to))
 }
 
@@ -258,7 +266,7 @@ pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode
     let opts = MirrorOptions {
         fail_fast: args.fail_fast.fail_fast,
         image_sources: cli.store_options(out)?,
-        ..options(&args.selection, names, out, "mirror")?
+        ..options(cli, &args.selection, names, out, "mirror")?
     };
     super::run_interruptible(
         super::runtime()?,
@@ -283,6 +291,7 @@ fn exit_code(summary: &MirrorSummary) -> ExitCode {
 
 pub async fn run_export(
     args: &ExportArgs,
+    cli: &Cli,
     out: &Output,
     store: &dyn Store,
 ) -> Result<ExitCode, Failure> {
@@ -293,7 +302,7 @@ pub async fn run_export(
         });
     }
     let names = parse_names(&args.packs, args.selection.names_from.as_ref())?;
-    let opts = options(&args.selection, names, out, "export")?;
+    let opts = options(cli, &args.selection, names, out, "export")?;
     let summary = export(store, &args.output, &opts).await?;
     report(
         &summary,
@@ -305,12 +314,13 @@ pub async fn run_export(
 
 pub async fn run_import(
     args: &ImportArgs,
+    cli: &Cli,
     out: &Output,
     store: &dyn Store,
 ) -> Result<ExitCode, Failure> {
     let opts = MirrorOptions {
         fail_fast: args.fail_fast.fail_fast,
-        ..options(&args.selection, Vec::new(), out, "import")?
+        ..options(cli, &args.selection, Vec::new(), out, "import")?
     };
     let summary = import(&args.bundle, store, &opts).await?;
     report(

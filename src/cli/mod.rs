@@ -1,6 +1,8 @@
 //! Command-line parsing and dispatch.
 
 mod build;
+#[cfg(test)]
+mod command_pages;
 mod completions;
 mod config;
 mod diff;
@@ -121,18 +123,10 @@ enum Command {
 }
 
 impl Cli {
-    /// The connection settings the global flags give, with the settings file (read once).
+    /// The connection settings the global flags give, with the settings file (read once) and
+    /// the environment.
     pub fn store_options(&self, out: &Output) -> Result<packreg::store::StoreOptions, Failure> {
-        Ok(packreg::store::StoreOptions {
-            plain_http: self.plain_http,
-            insecure: self.insecure,
-            ca_file: self.ca_file.clone(),
-            registry_config: self.registry_config.clone(),
-            timeout: self.timeout.map(std::time::Duration::from_secs),
-            chunk_size: self.chunk_size.map(|mib| mib.saturating_mul(1024 * 1024)),
-            refresh_capabilities: self.refresh_capabilities,
-            config: Some(config::checked(self, out)?),
-        })
+        config::store_options(self, &config::global_flags(self), out)
     }
 }
 
@@ -141,6 +135,7 @@ impl Cli {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    config::set_limits();
     let out = Output::new(cli.json, cli.quiet);
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args, &out),
@@ -171,10 +166,10 @@ pub fn run() -> ExitCode {
             run_interruptible(rt, Box::pin(images::run(args, store, opts, &out)))
         }),
         Command::Export(args) => with_store(&cli, &out, |rt, store| {
-            run_interruptible(rt, Box::pin(mirror::run_export(args, &out, store)))
+            run_interruptible(rt, Box::pin(mirror::run_export(args, &cli, &out, store)))
         }),
         Command::Import(args) => with_store(&cli, &out, |rt, store| {
-            run_interruptible(rt, Box::pin(mirror::run_import(args, &out, store)))
+            run_interruptible(rt, Box::pin(mirror::run_import(args, &cli, &out, store)))
         }),
         Command::Diff(args) => diff::run(args, &cli, &out),
         Command::Config(cmd) => config::run(cmd, &cli, &out),
@@ -287,9 +282,10 @@ where
     ) -> Result<ExitCode, Failure>,
 {
     let opts = cli.store_options(out)?;
+    let registry = config::registry(cli.registry.as_deref(), out)?;
     let runtime = runtime()?;
     let store = runtime
-        .block_on(packreg::store::open_store(cli.registry.as_deref(), &opts))
+        .block_on(packreg::store::open_store(registry.as_deref(), &opts))
         .map_err(|e| Failure::new(e.to_string()))?;
     command(runtime, store.as_ref(), &opts)
 }

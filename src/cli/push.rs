@@ -25,7 +25,7 @@ pub struct Args {
     #[arg(long, requires = "force")]
     pub message: Option<String>,
     /// Blobs uploaded at once (default: $PACKREG_CONCURRENCY, else config.toml, else 4).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=packreg::config::MAX_CONCURRENCY as i64))]
     pub concurrency: Option<u16>,
 }
 

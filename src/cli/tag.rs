@@ -2,8 +2,9 @@
 
 use std::process::ExitCode;
 
-use packreg::ops::tags::{add_label, label_tag, remove_label};
+use packreg::ops::labels::{add_label, remove_label};
 use packreg::store::Store;
+use packreg::tag_grammar::label_tag;
 
 use super::{Failure, Output};
 

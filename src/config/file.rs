@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{DocumentMut, Item, Key, Table};
 
-use super::{ConfigError, MAX_CONCURRENCY};
+use super::defaults::MAX_CONCURRENCY;
+use super::error::ConfigError;
 use crate::limits::MAX_FILE_SIZE;
 
 /// The settings of one registry host (`[registries."host:port"]`).
@@ -72,20 +73,6 @@ pub struct ConfigFile {
     pub registries: BTreeMap<String, RegistrySection>,
     /// What the user should hear once: ignored keys, a migration done.
     pub notices: Vec<String>,
-}
-
-/// `$XDG_CONFIG_HOME/packreg/config.toml`, else `~/.config/packreg/config.toml`.
-pub fn default_path() -> Option<PathBuf> {
-    config_dir().map(|d| d.join("config.toml"))
-}
-
-/// `$XDG_CONFIG_HOME/packreg`, else `~/.config/packreg`.
-pub fn config_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(dir).join("packreg"));
-    }
-    let home = std::env::var_os("HOME").filter(|v| !v.is_empty())?;
-    Some(PathBuf::from(home).join(".config").join("packreg"))
 }
 
 fn io_error(path: &Path, message: impl std::fmt::Display) -> ConfigError {
@@ -199,18 +186,6 @@ impl ConfigFile {
         }
     }
 
-    /// Reads the default file, first moving the old hosts file into it once (see
-    /// [`super::migrate`]). Without HOME and XDG_CONFIG_HOME there is no file: all defaults.
-    pub fn load_default() -> Result<ConfigFile, ConfigError> {
-        let Some(path) = default_path() else {
-            return Ok(ConfigFile::default());
-        };
-        let migrated = super::migrate::migrate_hosts_file(&path)?;
-        let mut file = Self::read(&path)?;
-        file.notices.splice(0..0, migrated);
-        Ok(file)
-    }
-
     /// Parses `text`, the content of `path`.
     pub fn parse(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
         let doc = toml_edit::Document::parse(text).map_err(|e| ConfigError::Syntax {
@@ -282,7 +257,7 @@ impl Checker<'_> {
         for (host, section) in table.iter() {
             let line = self.line(table.key(host), section);
             let name = format!("registries.{host:?}");
-            let normal = match crate::store::remote::split_registry(host) {
+            let normal = match crate::name::split_registry(host) {
                 Ok((h, base)) if base.is_empty() => h,
                 _ => return Err(self.bad(&name, line, "expected a registry host[:port]")),
             };

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::error::ConfigError;
 use super::file::{edit_locked, set_section, RegistrySection};
-use super::ConfigError;
 use crate::limits::MAX_FILE_SIZE;
 
 /// One host of the old file, as the old code wrote it (camelCase, false and None left out).
@@ -65,10 +65,10 @@ pub fn migrate_hosts_file(config: &Path) -> Result<Option<String>, ConfigError> 
     let (hosts, unreadable) = read_legacy(&legacy);
     let mut moved = 0usize;
     if !hosts.is_empty() {
-        let known = super::ConfigFile::read(config)?.registries;
+        let known = super::file::ConfigFile::read(config)?.registries;
         edit_locked(config, |doc| {
             for (host, old) in &hosts {
-                let Ok((host, base)) = crate::store::remote::split_registry(host) else {
+                let Ok((host, base)) = crate::name::split_registry(host) else {
                     continue;
                 };
                 if !base.is_empty() || known.contains_key(&host) {
@@ -132,7 +132,7 @@ mod tests {
         assert!(note.contains("2 host setting(s)"), "{note}");
         assert!(!legacy_path(&config).exists());
         assert!(migrated_path(&config).exists());
-        let f = super::super::ConfigFile::read(&config).unwrap();
+        let f = super::super::file::ConfigFile::read(&config).unwrap();
         assert_eq!(
             f.registry_section("a.example:5000").unwrap().plain_http,
             Some(true)

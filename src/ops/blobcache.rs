@@ -1,7 +1,7 @@
 //! Where blobs were last seen, per store, so a push can mount a blob from another repository
 //! of the same registry instead of uploading it (as docker's blob info cache does). Kept in
-//! `$XDG_CACHE_HOME/packreg/blob-locations.json` (else `~/.cache/packreg/…`); losing it
-//! only costs uploads.
+//! `blob-locations.json` of the store's cache folder (`$XDG_CACHE_HOME/packreg`, else
+//! `~/.cache/packreg`, for the command line); losing it only costs uploads.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -38,14 +38,16 @@ fn insert(stores: &mut Locations, store: &str, digest: &str, repo: &str) -> bool
     map.insert(digest.to_string(), repo.to_string()).as_deref() != Some(repo)
 }
 
-fn default_path() -> Option<PathBuf> {
-    Some(crate::fsutil::cache_dir()?.join("blob-locations.json"))
+/// The cache file in the cache folder `cache`.
+pub fn path_in(cache: &Path) -> PathBuf {
+    cache.join("blob-locations.json")
 }
 
 impl BlobCache {
-    /// Reads the cache file (missing or unreadable: empty).
-    pub fn load() -> BlobCache {
-        Self::at(default_path())
+    /// Reads the cache file of the cache folder `cache` (missing or unreadable: empty; None:
+    /// there is no cache folder, and nothing is saved).
+    pub fn load(cache: Option<&Path>) -> BlobCache {
+        Self::at(cache.map(path_in))
     }
 
     /// Reads the cache file at `path` (None: there is none, and nothing is saved).

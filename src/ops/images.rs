@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::pull::resolve_ref;
+use super::resolve::resolve_ref;
 use super::transfer::{parse_manifest, read_blob, read_small_blob};
 use super::OpError;
 use crate::artifact::unpack::read_file_from_tarball;
@@ -12,7 +12,6 @@ use crate::artifact::{classify, ArtifactError, Format};
 use crate::digest::Digest;
 use crate::image::{declared, ImageRef};
 use crate::reference::PackRef;
-use crate::store::remote::RemoteStore;
 use crate::store::{Store, StoreOptions};
 
 /// One image of a pack.
@@ -108,7 +107,7 @@ pub async fn resolve_images(images: &mut [PackImage], opts: &StoreOptions) {
             image.digest = Some(digest.clone());
             continue;
         }
-        let store = match RemoteStore::connect(image.parsed.api_host(), opts).await {
+        let store = match crate::store::open_registry(image.parsed.api_host(), opts).await {
             Ok(store) => store,
             Err(e) => {
                 image.error = Some(e.to_string());

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::pull::resolve_ref;
+use super::resolve::resolve_ref;
 use super::transfer::{parse_manifest, read_blob, read_small_blob};
 use super::OpError;
 use crate::artifact::unpack::read_pack_json_from_tarball;

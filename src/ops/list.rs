@@ -4,7 +4,6 @@ use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
 use super::transfer::parse_manifest;
-use super::versions::{compare_version_tags, is_version_tag, tag_to_version};
 use super::OpError;
 use crate::artifact::classify;
 use crate::artifact::media::{ANNOTATION_DISPLAY_NAME, ANNOTATION_LAYER};
@@ -12,6 +11,7 @@ use crate::digest::Digest;
 use crate::oci::ANNOTATION_VERSION;
 use crate::reference::{pack_repository, PACKS_PREFIX};
 use crate::store::{Store, StoreError};
+use crate::tag_grammar::{compare_version_tags, is_version_tag, tag_to_version};
 
 /// One pack version in a listing.
 #[derive(Debug, Clone, Serialize)]

@@ -3,25 +3,23 @@
 
 pub mod blobcache;
 pub mod bundle;
+pub mod copy;
 pub mod diff;
 pub mod doctor;
-mod doctor_write;
-pub mod image_copy;
 pub mod images;
 pub mod index;
 pub mod inspect;
+pub mod labels;
 pub mod list;
 pub mod mirror;
-mod mirror_images;
-mod mirror_referrers;
+pub mod parent_tags;
 pub mod partial;
 pub mod progress;
 pub mod pull;
 pub mod push;
 pub mod remove;
-pub mod tags;
+pub mod resolve;
 pub mod transfer;
-pub mod versions;
 
 use std::path::PathBuf;
 

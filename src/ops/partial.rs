@@ -6,16 +6,16 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::digest::Digest;
 
 /// Blobs at least this large keep their partial bytes.
 pub const PARTIAL_MIN: u64 = 16 * 1024 * 1024;
 
-/// The folder holding partial downloads.
-pub fn downloads_dir() -> Option<PathBuf> {
-    Some(crate::fsutil::cache_dir()?.join("downloads"))
+/// The folder holding partial downloads in the cache folder `cache`.
+pub fn downloads_dir(cache: &Path) -> PathBuf {
+    cache.join("downloads")
 }
 
 /// A partial download: the bytes an earlier run received, and the file new ones go to.
@@ -26,10 +26,11 @@ pub(crate) struct Partial {
 }
 
 impl Partial {
-    /// The partial file of blob `digest` (`size` bytes), created empty when there is none. None
-    /// when the cache folder cannot be used (the download then simply is not kept).
-    pub(crate) fn open(digest: &Digest, size: u64) -> Option<Partial> {
-        let dir = downloads_dir()?;
+    /// The partial file of blob `digest` (`size` bytes) in the cache folder `cache`, created
+    /// empty when there is none. None when the folder cannot be used (the download then simply
+    /// is not kept).
+    pub(crate) fn open(cache: &Path, digest: &Digest, size: u64) -> Option<Partial> {
+        let dir = downloads_dir(cache);
         std::fs::create_dir_all(&dir).ok()?;
         let path = dir.join(format!("{}.partial", digest.hex()));
         let file = std::fs::OpenOptions::new()
@@ -44,6 +45,14 @@ impl Partial {
             have = 0;
         }
         Some(Partial { path, have })
+    }
+
+    /// The folder holding the file.
+    pub(crate) fn folder(&self) -> PathBuf {
+        self.path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
     }
 
     /// The bytes on disk followed by `rest` (the blob from `have` on), appending `rest` to the

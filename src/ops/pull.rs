@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::progress::{NoProgress, Progress};
 use super::push::DEFAULT_CONCURRENCY;
+use super::resolve::resolve_ref;
 use super::transfer::{parse_manifest, read_blob_with_progress};
-use super::versions::highest_version;
 use super::OpError;
 use crate::artifact::media::ANNOTATION_FILE_MODE;
 use crate::artifact::unpack::{
@@ -22,8 +22,9 @@ use crate::digest::Digest;
 use crate::limits::{read_bounded, MAX_PACK_JSON_BYTES};
 use crate::oci::{Manifest, ANNOTATION_UNPACK};
 use crate::pack::PackJson;
-use crate::reference::{is_repository_component, is_valid_tag, version_to_tag, PackRef, Selector};
-use crate::store::{RawManifest, Store};
+use crate::reference::{is_repository_component, PackRef, Selector};
+use crate::store::Store;
+use crate::tag_grammar::{is_valid_tag, version_to_tag};
 
 /// Choices for [`pull`].
 #[derive(Clone)]
@@ -66,29 +67,6 @@ pub struct PullOutcome {
     pub dir: PathBuf,
     /// Bytes downloaded.
     pub bytes: u64,
-}
-
-/// Finds the manifest a pack reference selects: the highest version when it names none.
-pub async fn resolve_ref(
-    store: &dyn Store,
-    pack_ref: &PackRef,
-) -> Result<(String, RawManifest), OpError> {
-    let repo = pack_ref.repository();
-    let reference = match &pack_ref.selector {
-        Selector::Tag(tag) => tag.clone(),
-        Selector::Digest(digest) => digest.to_string(),
-        Selector::Latest => {
-            let tags = store.tags(&repo).await?;
-            highest_version(tags.iter().map(String::as_str))
-                .map(str::to_string)
-                .ok_or_else(|| OpError::NoVersions {
-                    name: pack_ref.name.clone(),
-                    location: store.location(),
-                })?
-        }
-    };
-    let raw = store.get_manifest(&repo, &reference).await?;
-    Ok((reference, raw))
 }
 
 fn is_empty_dir(path: &Path) -> bool {
@@ -173,7 +151,7 @@ async fn finish_pull(
     std::fs::create_dir(&content).map_err(|e| ArtifactError::io(&content, e))?;
 
     let bytes = download_layers(store, &repo, manifest, format, staging, opts).await?;
-    let mut cache = super::blobcache::BlobCache::load();
+    let mut cache = super::blobcache::BlobCache::load(store.cache_dir().as_deref());
     let (registry, full) = (store.registry_id(), store.full_name(&repo));
     for layer in &manifest.layers {
         cache.record(&registry, &full, &layer.digest);

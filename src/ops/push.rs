@@ -8,20 +8,20 @@ use serde::Serialize;
 
 use super::blobcache::BlobCache;
 use super::index::{Change, IndexEntry};
+use super::parent_tags::{update_parent_tags, ParentTag};
 use super::progress::{NoProgress, Progress};
-use super::tags::{update_parent_tags, ParentTag};
 use super::transfer::{parse_manifest, upload_or_mount, FileOrigin};
-use super::versions::parent_tags;
 use super::OpError;
 use crate::artifact::{build_artifact, content_identity, Artifact, BlobSource, Format};
 use crate::digest::Digest;
 use crate::oci::MEDIA_TYPE_MANIFEST;
 use crate::pack::{validate, EntryKind, Pack};
-use crate::reference::{pack_repository, version_to_tag};
+use crate::reference::pack_repository;
 use crate::store::{BlobUpload, Store, StoreError};
+use crate::tag_grammar::{parent_tags, version_to_tag};
 
 /// Blobs moved at once by default.
-pub const DEFAULT_CONCURRENCY: usize = 4;
+pub const DEFAULT_CONCURRENCY: usize = crate::config::DEFAULT_CONCURRENCY as usize;
 
 /// Choices for [`push`].
 #[derive(Clone)]
@@ -269,7 +269,7 @@ async fn upload_blobs(
     let progress = opts.progress.as_ref();
     let registry = store.registry_id();
     let full = store.full_name(repo);
-    let mut cache = BlobCache::load();
+    let mut cache = BlobCache::load(store.cache_dir().as_deref());
     let cache_ref = &cache;
     let (registry_ref, full_ref) = (registry.as_str(), full.as_str());
     let sent: Vec<Option<u64>> = stream::iter(

@@ -3,12 +3,13 @@
 use serde::Serialize;
 
 use super::index::Change;
-use super::tags::{move_parent_tags_off, tag_digests, update_parent_tags, ParentTag};
-use super::versions::{is_parent_tag, is_version_tag, parent_tags};
+use super::parent_tags::{move_parent_tags_off, update_parent_tags, ParentTag};
+use super::resolve::tag_digests;
 use super::OpError;
 use crate::digest::Digest;
-use crate::reference::{pack_repository, version_to_tag};
+use crate::reference::pack_repository;
 use crate::store::{Store, StoreError};
+use crate::tag_grammar::{is_parent_tag, is_version_tag, parent_tags, version_to_tag};
 
 /// The result of a removal.
 #[derive(Debug, Clone, Serialize)]

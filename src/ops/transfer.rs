@@ -5,7 +5,7 @@ use std::io::Read;
 
 use tokio_util::io::SyncIoBridge;
 
-use super::partial::{downloads_dir, Partial, PARTIAL_MIN};
+use super::partial::{Partial, PARTIAL_MIN};
 use super::progress::{Counted, Progress};
 use super::OpError;
 use crate::artifact::{ArtifactError, Blob, BlobSource};
@@ -13,11 +13,8 @@ use crate::digest::VerifyingReader;
 use crate::oci::{Descriptor, Manifest, MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_MANIFEST};
 use crate::store::{BlobOrigin, BlobReader, RawManifest, Store, StoreError};
 
-/// How many times an upload is tried when the connection fails mid-stream.
-const UPLOAD_ATTEMPTS: u32 = 3;
-
-/// Uploads `blob` unless the store has it; returns whether bytes were sent. A transfer that
-/// fails on the network is started again from the source, a bounded number of times.
+/// Uploads `blob` unless the store has it; returns whether bytes were sent. The store re-opens
+/// the source where a transfer broke off (its transport retries; chunked uploads resume).
 pub async fn upload(
     store: &dyn Store,
     repo: &str,
@@ -54,26 +51,17 @@ pub async fn upload_or_mount(
         .title()
         .map(str::to_string)
         .unwrap_or_else(|| desc.digest.hex()[..12].to_string());
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let bar = progress.start(&label, desc.size);
-        let origin = LocalOrigin {
-            source: &blob.source,
-            bar: bar.clone(),
-        };
-        let result = store
-            .put_blob_from(repo, &desc.digest, desc.size, &origin)
-            .await;
-        bar.finish();
-        match result {
-            Ok(()) => return Ok(true),
-            Err(e) if e.is_retryable() && attempt < UPLOAD_ATTEMPTS => {
-                tracing::warn!("upload of {label} failed ({e}); trying again");
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let bar = progress.start(&label, desc.size);
+    let origin = LocalOrigin {
+        source: &blob.source,
+        bar: bar.clone(),
+    };
+    let result = store
+        .put_blob_from(repo, &desc.digest, desc.size, &origin)
+        .await;
+    bar.finish();
+    result?;
+    Ok(true)
 }
 
 /// A blob's bytes on this machine (a file, or bytes in memory), readable from any offset.
@@ -205,8 +193,9 @@ where
     // A large blob read whole keeps its bytes in the cache as they arrive, so an interrupted
     // run is continued by the next.
     let partial = (whole && desc.size >= PARTIAL_MIN && store.keeps_partial_downloads())
-        .then(|| Partial::open(&desc.digest, desc.size))
-        .flatten();
+        .then(|| store.cache_dir())
+        .flatten()
+        .and_then(|cache| Partial::open(&cache, &desc.digest, desc.size));
     let have = partial.as_ref().map_or(0, |p| p.have);
     let blob: BlobReader = match have {
         0 => store.get_blob(repo, &desc.digest).await?,
@@ -238,7 +227,7 @@ where
         };
         let mut chained = partial
             .reader(bridge)
-            .map_err(|e| ArtifactError::io(downloads_dir().unwrap_or_default(), e))?;
+            .map_err(|e| ArtifactError::io(partial.folder(), e))?;
         let result = verified(&mut chained);
         match &result {
             Ok(_) => partial.remove(),

@@ -88,7 +88,7 @@ fn read_chart_archive_parts(path: &Path, want_values: bool) -> Result<Chart, Str
     let size = file.metadata().map(|m| m.len()).ok();
     // A chart pulled from a registry is content like any other: the tar crate reads long
     // names whole, so the unpacking limits guard it too.
-    let limits = crate::limits::UnpackLimits::from_env();
+    let limits = crate::limits::UnpackLimits::in_force();
     let guard = crate::archive::TarGuard::new(
         flate2::read::GzDecoder::new(file),
         limits,

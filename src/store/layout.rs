@@ -28,12 +28,23 @@ const WRITE_LOCK: &str = ".packreg-write.lock";
 #[derive(Debug, Clone)]
 pub struct LayoutStore {
     root: PathBuf,
+    /// packreg's cache folder, for the blob locations transfers record (None: none kept).
+    cache_dir: Option<PathBuf>,
 }
 
 impl LayoutStore {
     /// A store rooted at `root` (created on first write).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        LayoutStore { root: root.into() }
+        LayoutStore {
+            root: root.into(),
+            cache_dir: None,
+        }
+    }
+
+    /// The store, with transfers keeping what helps the next run in `cache_dir`.
+    pub fn with_cache_dir(mut self, cache_dir: Option<PathBuf>) -> Self {
+        self.cache_dir = cache_dir;
+        self
     }
 
     /// The root folder.
@@ -196,6 +207,10 @@ fn reachable_blobs(dir: &Path, index: &Index) -> Result<HashSet<Digest>, StoreEr
 impl Store for LayoutStore {
     fn location(&self) -> String {
         format!("oci:{}", self.root.display())
+    }
+
+    fn cache_dir(&self) -> Option<PathBuf> {
+        self.cache_dir.clone()
     }
 
     fn registry_id(&self) -> String {

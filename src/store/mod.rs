@@ -5,6 +5,7 @@
 
 pub mod layout;
 pub mod open;
+mod options;
 pub mod remote;
 
 use std::pin::Pin;
@@ -14,7 +15,8 @@ use tokio::io::AsyncRead;
 
 use crate::digest::Digest;
 
-pub use open::{default_store_path, open_store, open_store_pair, StoreOptions, DEFAULT_STORE_ENV};
+pub use open::{open_registry, open_store, open_store_pair};
+pub use options::{Connection, StoreOptions};
 
 /// A stream of blob bytes.
 pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;
@@ -111,6 +113,12 @@ pub enum StoreError {
 impl From<remote::RegistryError> for StoreError {
     fn from(e: remote::RegistryError) -> Self {
         StoreError::Registry(Box::new(e))
+    }
+}
+
+impl From<crate::name::NameError> for StoreError {
+    fn from(e: crate::name::NameError) -> Self {
+        StoreError::Config(e.to_string())
     }
 }
 
@@ -268,6 +276,12 @@ pub trait Store: Send + Sync {
     /// a local folder).
     fn keeps_partial_downloads(&self) -> bool {
         false
+    }
+
+    /// packreg's cache folder, where transfers from and to this store keep what helps the
+    /// next run (partial downloads, blob locations); None: nothing is kept.
+    fn cache_dir(&self) -> Option<std::path::PathBuf> {
+        None
     }
 
     /// Opens an upload session for a blob whose digest is not known yet (see [`BlobUpload`]),

@@ -18,7 +18,7 @@ use crate::artifact::unpack::{
 use crate::artifact::{classify, ArtifactError, Format};
 use crate::digest::{hash_file, Digest};
 use crate::oci::{Descriptor, Manifest, ANNOTATION_UNPACK};
-use crate::ops::pull::resolve_ref;
+use crate::ops::resolve::resolve_ref;
 use crate::ops::transfer::{parse_manifest, read_blob};
 use crate::reference::PackRef;
 use crate::store::Store;

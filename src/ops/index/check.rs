@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::update::{read_state, read_state_with, update_with, IndexState};
 use super::{entry_in_store, is_indexed_tag, Change, INDEX_REPO, LATEST};
 use crate::digest::Digest;
-use crate::ops::tags::tag_digests;
+use crate::ops::resolve::tag_digests;
 use crate::ops::OpError;
 use crate::reference::{pack_repository, PACKS_PREFIX};
 use crate::store::{Store, StoreError};

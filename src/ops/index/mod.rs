@@ -12,18 +12,18 @@ pub use check::{rebuild, verify, Drift, DriftKind, Rebuilt, Verification};
 pub use doc::{Change, IndexEntry, IndexFile, ARTIFACT_TYPE, LAYER_MEDIA_TYPE};
 pub use update::{read_state, update, IndexState, INDEX_REPO, LATEST};
 
-use super::versions::{is_parent_tag, tag_to_version};
 use super::OpError;
 use crate::artifact::media::{ANNOTATION_DISPLAY_NAME, ANNOTATION_LAYER};
 use crate::digest::Digest;
 use crate::oci::{Manifest, ANNOTATION_VERSION};
 use crate::reference::pack_repository;
 use crate::store::Store;
+use crate::tag_grammar::{is_parent_tag, is_referrers_tag, tag_to_version};
 
 /// Whether the index lists `tag`: versions and labels, not parent tags (which follow the
 /// versions) nor `sha256-` referrer tags.
 pub fn is_indexed_tag(tag: &str) -> bool {
-    !is_parent_tag(tag) && !tag.starts_with("sha256-")
+    !is_parent_tag(tag) && !is_referrers_tag(tag)
 }
 
 /// The entry of `name:tag` pointing at `digest`, from the manifest's annotations.

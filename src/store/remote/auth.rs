@@ -4,18 +4,22 @@
 //!
 //! Credentials go only to the registry's own origin and to its token realm; an `http://` realm
 //! is refused for an HTTPS registry (go-containerregistry's rule).
+//!
+//! This layer sends through the HTTP layer below it and knows nothing of the requests above:
+//! they come with the token scopes they need.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use http::header::{HeaderMap, HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
+use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{Method, StatusCode};
 
 use super::address::Scheme;
+use super::body::{Body, Response};
 use super::error::clean;
-use super::transport::{Body, Request, Transport};
+use super::http::{origin_of, Http};
 use crate::auth::Credential;
 use crate::limits::SMALL_BODY_LIMIT;
 use crate::store::StoreError;
@@ -86,13 +90,66 @@ impl Auth {
         }
     }
 
+    /// Sends a request needing `scopes` with the credentials the registry wants, renewing
+    /// them once on a 401 when the body can be sent again (merging in the scope the new
+    /// challenge names). Any other status comes back as it is.
+    pub(super) async fn send(
+        &self,
+        http: &Http,
+        method: &Method,
+        url: &str,
+        headers: &HeaderMap,
+        body: Body<'_>,
+        mut scopes: Vec<String>,
+    ) -> Result<Response, StoreError> {
+        let spare = body.again();
+        let auth = self.header(http, &scopes).await?;
+        let resp = http
+            .send(
+                method,
+                url,
+                headers,
+                body,
+                auth.as_ref().map(|a| (a, http.origin())),
+            )
+            .await?;
+        let (StatusCode::UNAUTHORIZED, Some(body)) = (resp.status, spare) else {
+            return Ok(resp);
+        };
+        if let Some(extra) = self.unauthorized(&resp.headers, &scopes).await {
+            for scope in extra.split(' ') {
+                if !scopes.iter().any(|s| s == scope) {
+                    scopes.push(scope.to_string());
+                }
+            }
+        }
+        tracing::debug!("{method} {url}: 401, renewing the credentials once");
+        let auth = self.header(http, &scopes).await?;
+        http.send(
+            method,
+            url,
+            headers,
+            body,
+            auth.as_ref().map(|a| (a, http.origin())),
+        )
+        .await
+    }
+
     /// The challenge, asking `GET /v2/` the first time.
-    pub(super) async fn challenge(&self, t: &Transport) -> Result<Challenge, StoreError> {
+    pub(super) async fn challenge(&self, http: &Http) -> Result<Challenge, StoreError> {
         let mut known = self.challenge.lock().await;
         if let Some(c) = &*known {
             return Ok(c.clone());
         }
-        let resp = t.send_raw(Request::new(Method::GET, t.v2_url())).await?;
+        let resp = http
+            .send(
+                &Method::GET,
+                &http.v2_url(),
+                &HeaderMap::new(),
+                Body::Empty,
+                None,
+            )
+            .await?;
         let challenge = match resp.status {
             StatusCode::UNAUTHORIZED => resp
                 .header(WWW_AUTHENTICATE.as_str())
@@ -100,18 +157,14 @@ impl Auth {
                 .unwrap_or(Challenge::Basic),
             _ => Challenge::Open,
         };
-        tracing::debug!("{} authentication: {challenge:?}", t.host());
+        tracing::debug!("{} authentication: {challenge:?}", http.host());
         *known = Some(challenge.clone());
         Ok(challenge)
     }
 
     /// Learns from a 401: the challenge it carries replaces the known one and any cached token
     /// for `scopes` is dropped. Returns the scope the challenge asks for, to merge in.
-    pub(super) async fn unauthorized(
-        &self,
-        headers: &HeaderMap,
-        scopes: &[String],
-    ) -> Option<String> {
+    async fn unauthorized(&self, headers: &HeaderMap, scopes: &[String]) -> Option<String> {
         self.forget(scopes);
         let parsed = headers
             .get(WWW_AUTHENTICATE)
@@ -132,16 +185,16 @@ impl Auth {
     }
 
     /// The Authorization header for a request needing `scopes`, if the registry wants one.
-    pub(super) async fn header(
+    async fn header(
         &self,
-        t: &Transport,
+        http: &Http,
         scopes: &[String],
     ) -> Result<Option<HeaderValue>, StoreError> {
-        match self.challenge(t).await? {
+        match self.challenge(http).await? {
             Challenge::Open => Ok(None),
             Challenge::Basic if matches!(self.credential, Credential::IdentityToken(_)) => {
                 Err(StoreError::Unauthorized {
-                    location: t.host().to_string(),
+                    location: http.host().to_string(),
                     message: "the docker config holds an identity token for this registry, but it does not use token authentication; run `packreg login` with a user name and password".into(),
                 })
             }
@@ -157,7 +210,7 @@ impl Auth {
                     return Ok(Some(token));
                 }
                 let token = self
-                    .fetch_token(t, &realm, service.as_deref(), scopes)
+                    .fetch_token(http, &realm, service.as_deref(), scopes)
                     .await?;
                 let header = token.header.clone();
                 if let Ok(mut tokens) = self.tokens.lock() {
@@ -183,12 +236,12 @@ impl Auth {
 
     async fn fetch_token(
         &self,
-        t: &Transport,
+        http: &Http,
         realm: &str,
         service: Option<&str>,
         scopes: &[String],
     ) -> Result<Token, StoreError> {
-        let host = t.host();
+        let host = http.host();
         let refuse = |message: String| StoreError::Unauthorized {
             location: host.to_string(),
             message,
@@ -201,7 +254,7 @@ impl Auth {
         })?;
         match realm_url.scheme() {
             "https" => {}
-            "http" if t.scheme() == Scheme::Http => {}
+            "http" if http.scheme() == Scheme::Http => {}
             "http" => {
                 return Err(refuse(format!(
                     "the registry sends clients to a plain-HTTP token service ({}) although it uses HTTPS; packreg sends no credentials there",
@@ -210,7 +263,8 @@ impl Auth {
             }
             _ => return Err(refuse(format!("unusable token realm {:?}", clean(realm, 200)))),
         }
-        let request = match &self.credential {
+        let mut headers = HeaderMap::new();
+        let (method, url, body, basic) = match &self.credential {
             Credential::IdentityToken(refresh) => {
                 let mut form = url::form_urlencoded::Serializer::new(String::new());
                 form.append_pair("grant_type", "refresh_token")
@@ -220,9 +274,12 @@ impl Auth {
                 if let Some(service) = service {
                     form.append_pair("service", service);
                 }
-                Request::new(Method::POST, realm_url.to_string())
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(Body::Bytes(form.finish().into()))
+                headers.insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("application/x-www-form-urlencoded"),
+                );
+                let body = Body::Bytes(form.finish().into());
+                (Method::POST, realm_url.to_string(), body, None)
             }
             _ => {
                 let mut url = realm_url;
@@ -235,14 +292,20 @@ impl Auth {
                         query.append_pair("scope", scope);
                     }
                 }
-                let mut request = Request::new(Method::GET, url.to_string());
-                if let Some(basic) = self.basic() {
-                    request = request.header_value(AUTHORIZATION, basic);
-                }
-                request
+                (Method::GET, url.to_string(), Body::Empty, self.basic())
             }
         };
-        let resp = t.send_raw(request).await?;
+        // A token request's credentials are for the realm it was made for, and nowhere else.
+        let realm_origin = origin_of(&url);
+        let resp = http
+            .send(
+                &method,
+                &url,
+                &headers,
+                body,
+                basic.as_ref().map(|b| (b, realm_origin.as_str())),
+            )
+            .await?;
         match resp.status {
             s if s.is_success() => {}
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
@@ -294,11 +357,6 @@ fn sensitive(text: &str) -> Option<HeaderValue> {
     let mut value = HeaderValue::from_str(text).ok()?;
     value.set_sensitive(true);
     Some(value)
-}
-
-/// `repository:<name>:<actions>`.
-pub(super) fn repository_scope(full_name: &str, actions: &str) -> String {
-    format!("repository:{full_name}:{actions}")
 }
 
 #[cfg(test)]

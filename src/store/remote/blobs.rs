@@ -3,7 +3,6 @@
 
 use http::Method;
 
-use super::auth::repository_scope;
 use super::transport::Request;
 use super::RemoteStore;
 use crate::digest::Digest;
@@ -11,17 +10,14 @@ use crate::reference::is_repository_path;
 use crate::store::{BlobReader, Store, StoreError};
 
 impl RemoteStore {
-    fn blob_request(
+    pub(super) fn blob_request(
         &self,
         method: Method,
         repo: &str,
         digest: &Digest,
-    ) -> Result<Request, StoreError> {
+    ) -> Result<Request<'static>, StoreError> {
         let full = self.full_repo(repo)?;
-        Ok(
-            Request::new(method, self.url(&full, &format!("blobs/{digest}")))
-                .scope(repository_scope(&full, "pull")),
-        )
+        Ok(Request::new(method, self.url(&full, &format!("blobs/{digest}"))).repository(&full))
     }
 
     pub(super) async fn head_blob(&self, repo: &str, digest: &Digest) -> Result<bool, StoreError> {
@@ -58,13 +54,30 @@ impl RemoteStore {
         if !resp.status.is_success() {
             return Err(resp.error(&what, "a blob download").await);
         }
-        let scope = repository_scope(&full, "pull");
-        let stream = super::resume::resuming(self.transport.clone(), url, scope, resp, offset)
+        let stream = super::resume::resuming(self.transport.clone(), url, full, resp, offset)
             .map_err(|e| StoreError::Remote {
                 location: what,
                 message: e.to_string(),
             })?;
         Ok(Box::pin(tokio_util::io::StreamReader::new(stream)))
+    }
+
+    /// A POST mounting blob `digest` into repository `full` from repository `from_full`.
+    pub(super) fn mount_request(
+        &self,
+        full: &str,
+        from_full: &str,
+        digest: &Digest,
+    ) -> Result<Request<'static>, StoreError> {
+        let mut url = url::Url::parse(&self.url(full, "blobs/uploads/")).map_err(|e| {
+            StoreError::Config(format!("cannot form an upload address for {full}: {e}"))
+        })?;
+        url.query_pairs_mut()
+            .append_pair("mount", digest.as_str())
+            .append_pair("from", from_full);
+        Ok(Request::new(Method::POST, url.to_string())
+            .repository(full)
+            .mount_from(from_full))
     }
 
     pub(super) async fn mount(
@@ -77,16 +90,7 @@ impl RemoteStore {
             return Ok(false);
         }
         let full = self.full_repo(repo)?;
-        let mut url = url::Url::parse(&self.url(&full, "blobs/uploads/")).map_err(|e| {
-            StoreError::Config(format!("cannot form an upload address for {full}: {e}"))
-        })?;
-        url.query_pairs_mut()
-            .append_pair("mount", digest.as_str())
-            .append_pair("from", from_full);
-        // distribution's token auth wants pull on the source repository too.
-        let request = Request::new(Method::POST, url.to_string())
-            .scope(repository_scope(&full, "pull,push"))
-            .scope(repository_scope(from_full, "pull"));
+        let request = self.mount_request(&full, from_full, digest)?;
         let resp = self.transport.send(request).await?;
         match resp.status.as_u16() {
             201 => Ok(true),

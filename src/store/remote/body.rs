@@ -1,5 +1,6 @@
-//! Answers from the registry: status and headers, and a body read with a limit or as a stream
-//! that fails after the idle timeout without data.
+//! Bodies, both ways: what a request sends (nothing, bytes, a one-shot stream, or a blob origin
+//! that can be opened again at an offset) and the registry's answer, read with a limit or as
+//! a stream that fails after the idle timeout without data. A leaf under the HTTP layer.
 
 use std::future::Future as _;
 use std::pin::Pin;
@@ -11,12 +12,90 @@ use futures_util::{Stream, StreamExt};
 use http::header::HeaderMap;
 use http::StatusCode;
 use http_body::Body as _;
+use tokio::io::AsyncReadExt;
 use tokio_util::io::StreamReader;
 
 use super::error::RegistryError;
-use super::transport::{ByteStream, TIMEOUT_ENV};
 use crate::limits::SMALL_BODY_LIMIT;
-use crate::store::{BlobReader, StoreError};
+use crate::store::{BlobOrigin, BlobReader, StoreError};
+
+/// Environment variable that sets the idle timeout in seconds (named in the idle messages).
+pub const TIMEOUT_ENV: &str = "PACKREG_TIMEOUT";
+
+/// A response body as a stream of chunks.
+pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
+
+/// A request body.
+pub enum Body<'a> {
+    /// None.
+    Empty,
+    /// Bytes in memory: can be sent again on a retry or redirect.
+    Bytes(Bytes),
+    /// A stream of `len` bytes: sent once.
+    Stream {
+        /// The content.
+        reader: BlobReader,
+        /// Its length.
+        len: u64,
+    },
+    /// `len` bytes of `origin` from `offset`: opened again for every retry or redirect.
+    Origin {
+        /// Where the bytes come from.
+        origin: &'a dyn BlobOrigin,
+        /// The first byte sent.
+        offset: u64,
+        /// How many bytes are sent.
+        len: u64,
+    },
+}
+
+impl<'a> Body<'a> {
+    /// The same body for another sending, if it can be sent again.
+    pub(super) fn again(&self) -> Option<Body<'a>> {
+        match self {
+            Body::Empty => Some(Body::Empty),
+            Body::Bytes(b) => Some(Body::Bytes(b.clone())),
+            Body::Stream { .. } => None,
+            Body::Origin {
+                origin,
+                offset,
+                len,
+            } => Some(Body::Origin {
+                origin: *origin,
+                offset: *offset,
+                len: *len,
+            }),
+        }
+    }
+
+    /// The body ready to send: an origin opened at its offset (an error opening it is the
+    /// origin's, not the registry's).
+    pub(super) async fn open(self) -> Result<Opened, StoreError> {
+        Ok(match self {
+            Body::Empty => Opened::Empty,
+            Body::Bytes(bytes) => Opened::Bytes(bytes),
+            Body::Stream { reader, len } => Opened::Stream { reader, len },
+            Body::Origin {
+                origin,
+                offset,
+                len,
+            } => Opened::Stream {
+                reader: Box::pin(origin.open_at(offset).await?.take(len)),
+                len,
+            },
+        })
+    }
+}
+
+/// A request body as it goes out.
+pub(super) enum Opened {
+    /// None.
+    Empty,
+    /// Bytes in memory.
+    Bytes(Bytes),
+    /// `len` bytes read from `reader`.
+    Stream { reader: BlobReader, len: u64 },
+}
 
 /// An answer: its status and headers, and a body read with limits or as a stream.
 pub struct Response {
@@ -196,5 +275,47 @@ impl Stream for IdleBody {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Numbers;
+
+    #[async_trait::async_trait]
+    impl BlobOrigin for Numbers {
+        async fn open_at(&self, offset: u64) -> Result<BlobReader, StoreError> {
+            let bytes: Vec<u8> = (offset as u8..100).collect();
+            Ok(Box::pin(std::io::Cursor::new(bytes)))
+        }
+    }
+
+    async fn read(body: Body<'_>) -> Vec<u8> {
+        let Opened::Stream { mut reader, len } = body.open().await.unwrap() else {
+            panic!("an origin opens as a stream");
+        };
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).await.unwrap();
+        assert_eq!(out.len() as u64, len);
+        out
+    }
+
+    #[tokio::test]
+    async fn an_origin_body_is_opened_again_at_its_offset_and_a_stream_is_not() {
+        let body = Body::Origin {
+            origin: &Numbers,
+            offset: 10,
+            len: 5,
+        };
+        let again = body.again().expect("an origin can be sent again");
+        assert_eq!(read(body).await, [10, 11, 12, 13, 14]);
+        assert_eq!(read(again).await, [10, 11, 12, 13, 14]);
+        let stream = Body::Stream {
+            reader: Box::pin(std::io::Cursor::new(vec![1u8])),
+            len: 1,
+        };
+        assert!(stream.again().is_none());
     }
 }

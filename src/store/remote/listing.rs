@@ -5,29 +5,19 @@ use std::collections::HashSet;
 
 use http::Method;
 
-use super::auth::repository_scope;
+use super::capabilities::Support;
 use super::transport::Request;
 use super::RemoteStore;
 use crate::limits::SMALL_BODY_LIMIT;
 use crate::store::StoreError;
 
-/// Entries asked per listing page; `PACKREG_PAGE_SIZE` overrides it (registries cap it:
-/// distribution refuses more than 1000).
-fn page_size() -> usize {
-    std::env::var("PACKREG_PAGE_SIZE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(1000)
-}
-
 impl RemoteStore {
     pub(super) async fn list_tags(&self, repo: &str) -> Result<Vec<String>, StoreError> {
         let full = self.full_repo(repo)?;
-        let url = self.url(&full, &format!("tags/list?n={}", page_size()));
+        let url = self.tags_url(&full, self.page_size);
         let what = format!("{}/{repo}", self.location_name());
         Ok(self
-            .list_pages(url, "tags", repository_scope(&full, "pull"), &what)
+            .list_pages(url, "tags", Some(&full), &what)
             .await?
             .unwrap_or_default())
     }
@@ -41,18 +31,13 @@ impl RemoteStore {
                 self.host()
             ))
         };
-        let url = format!("{}_catalog?n={}", self.transport.v2_url(), page_size());
+        let url = self.catalog_url(self.page_size);
         let names = match self
-            .list_pages(
-                url,
-                "repositories",
-                "registry:catalog:*".into(),
-                self.host(),
-            )
+            .list_pages(url, "repositories", None, self.host())
             .await
         {
             Ok(Some(names)) => {
-                self.capabilities.learn(|c| c.catalog = Some(true));
+                self.capabilities.learn(|c| c.catalog = Support::Yes);
                 names
             }
             Ok(None)
@@ -62,7 +47,7 @@ impl RemoteStore {
                 | StoreError::NotFound { .. }
                 | StoreError::Unsupported(_),
             ) => {
-                self.capabilities.learn(|c| c.catalog = Some(false));
+                self.capabilities.learn(|c| c.catalog = Support::No);
                 return Err(refused());
             }
             Err(other) => return Err(other),
@@ -76,17 +61,45 @@ impl RemoteStore {
             .collect())
     }
 
+    fn tags_url(&self, full: &str, n: usize) -> String {
+        self.url(full, &format!("tags/list?n={n}"))
+    }
+
+    fn catalog_url(&self, n: usize) -> String {
+        format!("{}_catalog?n={n}", self.transport.v2_url())
+    }
+
+    /// A GET of a listing page: of repository `full`'s tags, or of the catalog when None.
+    fn listing_request(url: String, repository: Option<&str>) -> Request<'static> {
+        let request = Request::new(Method::GET, url);
+        match repository {
+            Some(full) => request.repository(full),
+            None => request.catalog(),
+        }
+    }
+
+    /// The first page of `n` tags of repository `full`.
+    pub(super) fn tags_request(&self, full: &str, n: usize) -> Request<'static> {
+        Self::listing_request(self.tags_url(full, n), Some(full))
+    }
+
+    /// The first page of `n` names of the catalog.
+    pub(super) fn catalog_request(&self, n: usize) -> Request<'static> {
+        Self::listing_request(self.catalog_url(n), None)
+    }
+
     fn location_name(&self) -> String {
         crate::store::Store::location(self)
     }
 
-    /// GETs a listing and its further pages, collecting the strings of `field`, sorted. None
-    /// when the first page is 404 (no such repository, or no catalog).
+    /// GETs a listing of `repository` (the catalog when None) and its further pages,
+    /// collecting the strings of `field`, sorted. None when the first page is 404 (no such
+    /// repository, or no catalog).
     async fn list_pages(
         &self,
         first: String,
         field: &str,
-        scope: String,
+        repository: Option<&str>,
         what: &str,
     ) -> Result<Option<Vec<String>>, StoreError> {
         let mut url = first;
@@ -102,10 +115,8 @@ impl RemoteStore {
                     ),
                 });
             }
-            let resp = self
-                .transport
-                .send(Request::new(Method::GET, url.clone()).scope(scope.clone()))
-                .await?;
+            let request = Self::listing_request(url.clone(), repository);
+            let resp = self.transport.send(request).await?;
             match resp.status.as_u16() {
                 200..=299 => {}
                 404 if seen.len() == 1 => return Ok(None),

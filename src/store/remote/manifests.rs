@@ -4,7 +4,7 @@
 
 use http::Method;
 
-use super::auth::repository_scope;
+use super::capabilities::Support;
 use super::transport::{Body, Request};
 use super::RemoteStore;
 use crate::digest::Digest;
@@ -18,18 +18,44 @@ const ACCEPTED_MANIFESTS: &str = "application/vnd.oci.image.manifest.v1+json, ap
 const DIGEST_HEADER: &str = "docker-content-digest";
 
 impl RemoteStore {
-    fn manifest_request(
+    pub(super) fn manifest_request(
         &self,
         method: Method,
         repo: &str,
         reference: &str,
-    ) -> Result<Request, StoreError> {
+    ) -> Result<Request<'static>, StoreError> {
         let full = self.full_repo(repo)?;
         Ok(
             Request::new(method, self.url(&full, &format!("manifests/{reference}")))
                 .header("accept", ACCEPTED_MANIFESTS)
-                .scope(repository_scope(&full, "pull")),
+                .repository(&full),
         )
+    }
+
+    /// A PUT of manifest `bytes` of `media_type` as `reference` in repository `full`.
+    pub(super) fn manifest_put_request(
+        &self,
+        full: &str,
+        reference: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Request<'static> {
+        Request::new(
+            Method::PUT,
+            self.url(full, &format!("manifests/{reference}")),
+        )
+        .header("content-type", media_type)
+        .body(Body::Bytes(bytes::Bytes::copy_from_slice(bytes)))
+        .repository(full)
+    }
+
+    /// A DELETE of manifest or tag `reference` in repository `full`.
+    pub(super) fn manifest_delete_request(&self, full: &str, reference: &str) -> Request<'static> {
+        Request::new(
+            Method::DELETE,
+            self.url(full, &format!("manifests/{reference}")),
+        )
+        .repository(full)
     }
 
     pub(super) async fn fetch_manifest(
@@ -98,13 +124,7 @@ impl RemoteStore {
         }
         let full = self.full_repo(repo)?;
         let what = self.reference(repo, &reference);
-        let request = Request::new(
-            Method::PUT,
-            self.url(&full, &format!("manifests/{reference}")),
-        )
-        .header("content-type", media_type)
-        .body(Body::Bytes(bytes::Bytes::copy_from_slice(bytes)))
-        .scope(repository_scope(&full, "pull,push"));
+        let request = self.manifest_put_request(&full, &reference, media_type, bytes);
         let resp = self.transport.send(request).await?;
         if resp.status.is_success() {
             Ok(digest)
@@ -123,21 +143,17 @@ impl RemoteStore {
 
     async fn delete_reference(&self, repo: &str, reference: &str) -> Result<(), StoreError> {
         let full = self.full_repo(repo)?;
-        let request = Request::new(
-            Method::DELETE,
-            self.url(&full, &format!("manifests/{reference}")),
-        )
-        .scope(repository_scope(&full, "delete"));
+        let request = self.manifest_delete_request(&full, reference);
         let resp = self.transport.send(request).await?;
         if resp.status.is_success() {
-            self.capabilities.learn(|c| c.deletes = Some(true));
+            self.capabilities.learn(|c| c.deletes = Support::Yes);
             return Ok(());
         }
         let error = resp
             .error(&self.reference(repo, reference), "deletes")
             .await;
         if matches!(error, StoreError::Unsupported(_)) {
-            self.capabilities.learn(|c| c.deletes = Some(false));
+            self.capabilities.learn(|c| c.deletes = Support::No);
         }
         Err(error)
     }

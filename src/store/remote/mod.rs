@@ -1,16 +1,19 @@
 //! A remote registry speaking the OCI distribution API, over one transport of our own.
 //!
 //! Module map (one concern a file):
-//! - [`address`]: `host[:port][/base]` parsing, loopback detection;
+//! - [`address`]: the TCP address of a host (its name is [`crate::name`]'s);
 //! - `tls`, `client`: TLS settings and the pooled HTTP client (proxies, lazy TLS);
 //! - `ping`: the plain-HTTP probe for loopback hosts;
-//! - `auth`: the challenge handler (Basic, Bearer per scope, identity tokens);
-//! - [`transport`]: the single `send` (retries, redirects, idle timeouts);
-//! - `body`: answers, read with a limit or streamed with an idle timeout;
+//! - `body`: request bodies (re-openable blob origins) and answers, read with a limit or
+//!   streamed with an idle timeout (a leaf);
+//! - `http`: the HTTP layer: redirects, idle timeouts, the one retry loop; no auth;
+//! - `auth`: the challenge handler (Basic, Bearer per scope, identity tokens), over `http`;
+//! - [`transport`]: the single `send`, composing them; token scopes from repository and method;
 //! - [`error`]: the registry's error body parsed once, with the advice sentences;
 //! - `manifests`, `blobs`, `upload`, `listing`, `referrers`: the distribution API calls;
 //! - `resume`: blob downloads resumed with Range requests;
 //! - `sessions`, `capabilities`: upload sessions and registry behaviour kept across runs;
+//! - [`probe`]: typed probes of what the registry supports (`doctor`), on the same requests;
 //! - this file: [`RemoteStore`], connection, and the [`Store`] implementation, composition only.
 
 pub mod address;
@@ -20,9 +23,11 @@ mod body;
 pub mod capabilities;
 mod client;
 pub mod error;
+mod http;
 mod listing;
 mod manifests;
 mod ping;
+pub mod probe;
 mod referrers;
 mod resume;
 pub mod sessions;
@@ -30,19 +35,17 @@ mod tls;
 pub mod transport;
 mod upload;
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 
 use super::{BlobReader, RawManifest, RepoLock, Store, StoreError, StoreOptions};
 use crate::auth::load_credential;
 use crate::digest::Digest;
+use crate::name::{credential_key, is_loopback, split_registry, Scheme};
 use crate::oci::Descriptor;
 use crate::reference::is_repository_path;
 
-pub use address::{is_loopback, split_registry, Scheme};
 pub use auth::Challenge;
-pub use capabilities::{Capabilities, CapabilityRecord};
+pub use capabilities::{AuthKind, Capabilities, CapabilityRecord, Support};
 pub use error::RegistryError;
 pub use tls::TlsSettings;
 pub use transport::{Body, Request, Response, Transport};
@@ -53,12 +56,15 @@ pub struct RemoteStore {
     base: String,
     /// Blobs at least this large go up in chunks of this size (0: never).
     chunk_size: u64,
+    /// Entries asked per listing page.
+    page_size: usize,
+    /// Upload sessions kept across runs.
+    sessions: sessions::Sessions,
+    /// packreg's cache folder, for what transfers keep across runs (None: nothing).
+    cache_dir: Option<std::path::PathBuf>,
     /// What is known of the registry's behaviour, across runs.
     capabilities: CapabilityRecord,
 }
-
-/// The default chunk size, and the blob size from which uploads are chunked.
-pub const DEFAULT_CHUNK_SIZE: u64 = 16 * 1024 * 1024;
 
 impl std::fmt::Debug for RemoteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -71,71 +77,47 @@ impl std::fmt::Debug for RemoteStore {
 }
 
 impl RemoteStore {
-    /// Connects to the registry `spec` (`host[:port][/base/path]`). Flags in `opts` win over
-    /// the host's `[registries."host"]` section of the settings file (which `login` writes).
-    /// On a loopback host with neither flags nor a `plain_http` setting, plain HTTP is used
-    /// only when the server answers in plain HTTP. Nothing is sent to the registry yet (but
-    /// for that probe): the first request learns how it authenticates.
+    /// Connects to the registry `spec` (`host[:port][/base/path]`) with the connection `opts`
+    /// holds for its host. A loopback host without a decided scheme gets plain HTTP only when
+    /// the server answers in plain HTTP. Nothing is sent to the registry yet (but for that
+    /// probe): the first request learns how it authenticates.
     pub async fn connect(spec: &str, opts: &StoreOptions) -> Result<RemoteStore, StoreError> {
         let (host, base) = split_registry(spec)?;
-        let config = opts.settings()?;
-        let flags = opts.plain_http || opts.insecure || opts.ca_file.is_some();
-        let section = config.registry_section(&host).cloned().unwrap_or_default();
-        let (plain_http, insecure, ca_file) = if flags {
-            (opts.plain_http, opts.insecure, opts.ca_file.clone())
-        } else {
-            let s = section.clone();
-            (
-                s.plain_http == Some(true),
-                s.insecure == Some(true),
-                s.ca_file,
-            )
-        };
-        let tls = TlsSettings::for_host(&host, insecure, ca_file.as_deref())?;
-        let scheme = if plain_http {
-            Scheme::Http
-        } else if !flags && section.plain_http.is_none() && is_loopback(&host) {
-            ping::probe_scheme(&host).await
-        } else {
-            Scheme::Https
-        };
-        // Docker Hub's credentials sit under its old index address, as docker writes them.
-        let credential_key = match host.as_str() {
-            crate::image::DOCKER_HUB_API | crate::image::DOCKER_HUB | "index.docker.io" => {
-                crate::image::DOCKER_HUB_CREDENTIALS
-            }
-            other => other,
+        let settings = opts.for_host(&host);
+        let tls = TlsSettings::for_host(
+            &host,
+            settings.insecure,
+            settings.ca_file.as_deref(),
+            &opts.cert_dirs,
+        )?;
+        let scheme = match settings.scheme {
+            Some(scheme) => scheme,
+            None if is_loopback(&host) => ping::probe_scheme(&host).await,
+            None => Scheme::Https,
         };
         let (credential, warning) =
-            load_credential(credential_key, opts.registry_config.as_deref());
+            load_credential(credential_key(&host), settings.credential_file.as_deref());
         if let Some(warning) = warning {
             tracing::warn!("{warning}");
         }
-        let resolver = crate::config::Resolver::new(&config);
-        let setting_error = |e: crate::config::ConfigError| StoreError::Config(e.to_string());
-        let idle = match opts.timeout {
-            Some(t) => t,
-            None => Duration::from_secs(resolver.timeout(None).map_err(setting_error)?.value),
-        };
-        let chunk_size = match opts.chunk_size {
-            Some(bytes) => bytes,
-            None => {
-                let mib = resolver
-                    .chunk_size(None, Some(&host))
-                    .map_err(setting_error)?;
-                mib.value.saturating_mul(1024 * 1024)
-            }
-        };
         let client = client::shared_client(&tls);
-        let host_key = host.clone();
+        let capabilities = CapabilityRecord::load(
+            opts.cache_dir.as_deref(),
+            &host,
+            settings.refresh_capabilities,
+        );
+        let transport = Transport::new(client, scheme, host, credential, settings.idle_timeout);
         Ok(RemoteStore {
-            transport: std::sync::Arc::new(Transport::new(client, scheme, host, credential, idle)),
+            transport: std::sync::Arc::new(transport),
             base,
-            chunk_size,
-            capabilities: CapabilityRecord::load(&host_key, opts.refresh_capabilities),
+            chunk_size: settings.chunk_size,
+            page_size: settings.page_size,
+            sessions: sessions::Sessions::new(opts.cache_dir.as_deref()),
+            cache_dir: opts.cache_dir.clone(),
+            capabilities,
         })
         .inspect(|store| {
-            let scheme = store.scheme().as_str().to_string();
+            let scheme = store.scheme();
             store.capabilities.learn(|c| c.scheme = Some(scheme));
         })
     }
@@ -150,25 +132,9 @@ impl RemoteStore {
         self.transport.scheme()
     }
 
-    /// The transport, for requests that want the registry's raw statuses and headers (a
-    /// capability probe).
-    pub fn transport(&self) -> &Transport {
-        &self.transport
-    }
-
-    /// The idle timeout in force.
-    pub fn default_timeout() -> Duration {
-        transport::DEFAULT_IDLE_TIMEOUT
-    }
-
     /// What packreg knows of the registry's behaviour.
     pub fn capabilities(&self) -> Capabilities {
         self.capabilities.get()
-    }
-
-    /// Records something learned of the registry's behaviour (a capability probe).
-    pub fn learn_capability(&self, change: impl FnOnce(&mut Capabilities)) {
-        self.capabilities.learn(change)
     }
 
     fn full_repo(&self, repo: &str) -> Result<String, StoreError> {
@@ -189,12 +155,14 @@ impl RemoteStore {
         format!("{}{full_repo}/{rest}", self.transport.v2_url())
     }
 
+    /// `GET /v2/`, with the client's credentials.
+    fn registry_request(&self) -> Request<'static> {
+        Request::new(::http::Method::GET, self.transport.v2_url())
+    }
+
     /// Checks that the registry accepts the client's credentials (used by `login`).
     pub async fn check_access(&self) -> Result<(), StoreError> {
-        let resp = self
-            .transport
-            .send(Request::new(http::Method::GET, self.transport.v2_url()))
-            .await?;
+        let resp = self.transport.send(self.registry_request()).await?;
         match resp.status.as_u16() {
             200..=299 => Ok(()),
             401 => Err(StoreError::Unauthorized {
@@ -227,6 +195,10 @@ impl Store for RemoteStore {
 
     fn keeps_partial_downloads(&self) -> bool {
         true
+    }
+
+    fn cache_dir(&self) -> Option<std::path::PathBuf> {
+        self.cache_dir.clone()
     }
 
     fn full_name(&self, repo: &str) -> String {

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::address::{socket_address, Scheme};
+use super::address::socket_address;
+use crate::name::Scheme;
 
 /// HTTP when a plain `GET /v2/` to `host` is answered 200 or 401, else HTTPS.
 pub(super) async fn probe_scheme(host: &str) -> Scheme {

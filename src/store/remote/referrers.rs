@@ -6,19 +6,41 @@ use std::collections::HashSet;
 
 use http::Method;
 
-use super::auth::repository_scope;
+use super::capabilities::Support;
 use super::listing::next_link;
-use super::transport::Request;
+use super::transport::{Request, Response};
 use super::RemoteStore;
 use crate::digest::Digest;
 use crate::limits::MANIFEST_LIMIT;
 use crate::oci::{self, Descriptor, MEDIA_TYPE_INDEX};
 use crate::store::{Store, StoreError};
 
+/// A page of the referrers of a manifest in repository `full`.
+fn referrers_page(full: &str, url: &str) -> Request<'static> {
+    Request::new(Method::GET, url)
+        .header("accept", MEDIA_TYPE_INDEX)
+        .repository(full)
+}
+
+/// Whether an answer is an image index (a Referrers API answer is one).
+pub(super) fn is_index(resp: &Response) -> bool {
+    resp.header("content-type")
+        .is_some_and(|t| t.starts_with(MEDIA_TYPE_INDEX))
+}
+
 impl RemoteStore {
+    fn referrers_url(&self, full: &str, digest: &Digest) -> String {
+        self.url(full, &format!("referrers/{digest}"))
+    }
+
+    /// The first page of the referrers of `digest` in repository `full`.
+    pub(super) fn referrers_request(&self, full: &str, digest: &Digest) -> Request<'static> {
+        referrers_page(full, &self.referrers_url(full, digest))
+    }
+
     /// Remembers that the registry has no Referrers API.
     fn without_referrers_api(&self) -> Option<Vec<Descriptor>> {
-        self.capabilities.learn(|c| c.referrers_api = Some(false));
+        self.capabilities.learn(|c| c.referrers_api = Support::No);
         None
     }
 
@@ -27,12 +49,12 @@ impl RemoteStore {
         repo: &str,
         digest: &Digest,
     ) -> Result<Option<Vec<Descriptor>>, StoreError> {
-        if self.capabilities.get().referrers_api == Some(false) {
+        if self.capabilities.get().referrers_api == Support::No {
             return Ok(None);
         }
         let full = self.full_repo(repo)?;
         let what = self.reference(repo, digest.as_str());
-        let mut url = self.url(&full, &format!("referrers/{digest}"));
+        let mut url = self.referrers_url(&full, digest);
         let mut seen = HashSet::new();
         let mut all = Vec::new();
         loop {
@@ -42,10 +64,7 @@ impl RemoteStore {
                     message: "the registry's referrers pages loop".into(),
                 });
             }
-            let request = Request::new(Method::GET, url.clone())
-                .header("accept", MEDIA_TYPE_INDEX)
-                .scope(repository_scope(&full, "pull"));
-            let resp = self.transport.send(request).await?;
+            let resp = self.transport.send(referrers_page(&full, &url)).await?;
             match resp.status.as_u16() {
                 200 => {}
                 404 => {
@@ -58,13 +77,10 @@ impl RemoteStore {
                 400 | 406 => return Ok(self.without_referrers_api()),
                 _ => return Err(resp.error(&what, "the referrers list").await),
             }
-            let is_index = resp
-                .header("content-type")
-                .is_some_and(|t| t.starts_with(MEDIA_TYPE_INDEX));
-            if !is_index {
+            if !is_index(&resp) {
                 return Ok(self.without_referrers_api());
             }
-            self.capabilities.learn(|c| c.referrers_api = Some(true));
+            self.capabilities.learn(|c| c.referrers_api = Support::Yes);
             let next = next_link(&resp.headers);
             let body = resp.bytes(MANIFEST_LIMIT, &what, "referrers index").await?;
             let index: oci::Index =

@@ -9,7 +9,8 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use http::Method;
 
-use super::transport::{backoff, ByteStream, Request, Response, Transport};
+use super::http::backoff;
+use super::transport::{ByteStream, Request, Response, Transport};
 
 /// Resumes in a row without a byte of progress before the download fails.
 const MAX_RESUMES: u32 = 3;
@@ -17,7 +18,8 @@ const MAX_RESUMES: u32 = 3;
 struct State {
     transport: Arc<Transport>,
     url: String,
-    scope: String,
+    /// The full name of the blob's repository.
+    repository: String,
     body: Option<ByteStream>,
     delivered: u64,
     /// Bytes of the current body to drop (already delivered before a restart from 0).
@@ -25,12 +27,12 @@ struct State {
     resumes: u32,
 }
 
-/// The blob from byte `offset` on: the body of `first` (a successful GET of `url`, asked from
-/// `offset`), resumed with Range requests when it breaks.
+/// The blob from byte `offset` on: the body of `first` (a successful GET of `url` in
+/// `repository`, asked from `offset`), resumed with Range requests when it breaks.
 pub(super) fn resuming(
     transport: Arc<Transport>,
     url: String,
-    scope: String,
+    repository: String,
     first: Response,
     offset: u64,
 ) -> std::io::Result<ByteStream> {
@@ -43,7 +45,7 @@ pub(super) fn resuming(
     let state = State {
         transport,
         url,
-        scope,
+        repository,
         body: Some(first.into_stream()),
         delivered: offset,
         skip: offset - start,
@@ -114,7 +116,7 @@ impl State {
         self.body = None;
         let request = Request::new(Method::GET, self.url.clone())
             .header("range", &format!("bytes={}-", self.delivered))
-            .scope(self.scope.clone());
+            .repository(&self.repository);
         let resp = self
             .transport
             .send(request)

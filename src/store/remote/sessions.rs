@@ -4,7 +4,7 @@
 //! part-way continues in the next run where the registry stopped. Losing a file only costs a
 //! fresh upload; delete the folder to forget every session.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -21,44 +21,59 @@ pub(super) struct SavedSession {
     pub offset: u64,
 }
 
-/// The folder holding saved sessions.
-pub fn uploads_dir() -> Option<PathBuf> {
-    Some(crate::fsutil::cache_dir()?.join("uploads"))
+/// The saved sessions of one cache folder.
+#[derive(Debug, Clone)]
+pub(super) struct Sessions {
+    /// `<cache>/uploads` (None: sessions are not kept).
+    dir: Option<PathBuf>,
 }
 
-fn path(host: &str, full: &str, key: &str) -> Option<PathBuf> {
-    let key = Digest::of(format!("{host}/{full} {key}").as_bytes());
-    Some(uploads_dir()?.join(format!("{}.json", key.hex())))
+/// The folder holding saved sessions in the cache folder `cache`.
+pub fn uploads_dir(cache: &Path) -> PathBuf {
+    cache.join("uploads")
 }
 
-pub(super) fn load(host: &str, full: &str, key: &str) -> Option<SavedSession> {
-    let bytes = std::fs::read(path(host, full, key)?).ok()?;
-    // A few hundred bytes; anything else is not ours.
-    if bytes.len() > 64 * 1024 {
-        return None;
+impl Sessions {
+    pub(super) fn new(cache: Option<&Path>) -> Sessions {
+        Sessions {
+            dir: cache.map(uploads_dir),
+        }
     }
-    serde_json::from_slice(&bytes).ok()
-}
 
-pub(super) fn save(host: &str, full: &str, key: &str, session: &SavedSession) {
-    let Some(path) = path(host, full, key) else {
-        return;
-    };
-    let written = path
-        .parent()
-        .map(std::fs::create_dir_all)
-        .unwrap_or(Ok(()))
-        .and_then(|()| {
-            let bytes = serde_json::to_vec(session).map_err(std::io::Error::other)?;
-            crate::fsutil::write_atomic(&path, &bytes, true)
-        });
-    if let Err(e) = written {
-        tracing::debug!("cannot keep the upload session in {}: {e}", path.display());
+    fn path(&self, host: &str, full: &str, key: &str) -> Option<PathBuf> {
+        let key = Digest::of(format!("{host}/{full} {key}").as_bytes());
+        Some(self.dir.as_ref()?.join(format!("{}.json", key.hex())))
     }
-}
 
-pub(super) fn forget(host: &str, full: &str, key: &str) {
-    if let Some(path) = path(host, full, key) {
-        let _ = std::fs::remove_file(path);
+    pub(super) fn load(&self, host: &str, full: &str, key: &str) -> Option<SavedSession> {
+        let bytes = std::fs::read(self.path(host, full, key)?).ok()?;
+        // A few hundred bytes; anything else is not ours.
+        if bytes.len() > 64 * 1024 {
+            return None;
+        }
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    pub(super) fn save(&self, host: &str, full: &str, key: &str, session: &SavedSession) {
+        let Some(path) = self.path(host, full, key) else {
+            return;
+        };
+        let written = path
+            .parent()
+            .map(std::fs::create_dir_all)
+            .unwrap_or(Ok(()))
+            .and_then(|()| {
+                let bytes = serde_json::to_vec(session).map_err(std::io::Error::other)?;
+                crate::fsutil::write_atomic(&path, &bytes, true)
+            });
+        if let Err(e) = written {
+            tracing::debug!("cannot keep the upload session in {}: {e}", path.display());
+        }
+    }
+
+    pub(super) fn forget(&self, host: &str, full: &str, key: &str) {
+        if let Some(path) = self.path(host, full, key) {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }

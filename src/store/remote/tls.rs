@@ -25,14 +25,16 @@ pub struct TlsSettings {
 }
 
 impl TlsSettings {
-    /// Reads the CA files and docker's per-host trust and client-certificate folders.
+    /// Reads the CA files and docker's per-host trust and client-certificate folders under
+    /// `cert_dirs` (each holding `<host>/`).
     pub fn for_host(
         host: &str,
         insecure: bool,
         ca_file: Option<&Path>,
+        cert_dirs: &[PathBuf],
     ) -> Result<Self, StoreError> {
         let mut roots = Vec::new();
-        for file in certificate_files(host, ca_file) {
+        for file in certificate_files(host, ca_file, cert_dirs) {
             let pem = std::fs::read(&file).map_err(|e| {
                 StoreError::Config(format!(
                     "{}: cannot read CA certificate: {e}",
@@ -50,7 +52,7 @@ impl TlsSettings {
         Ok(TlsSettings {
             insecure,
             roots,
-            identity: client_identity(host)?,
+            identity: client_identity(host, cert_dirs)?,
         })
     }
 
@@ -104,12 +106,8 @@ impl LazyTls {
     }
 }
 
-fn docker_cert_dirs(host: &str) -> Vec<PathBuf> {
-    let mut dirs = vec![Path::new("/etc/docker/certs.d").join(host)];
-    if let Some(home) = std::env::var_os("HOME") {
-        dirs.push(Path::new(&home).join(".docker/certs.d").join(host));
-    }
-    dirs
+fn docker_cert_dirs(host: &str, cert_dirs: &[PathBuf]) -> Vec<PathBuf> {
+    cert_dirs.iter().map(|dir| dir.join(host)).collect()
 }
 
 fn files_with_extension(dir: &Path, ext: &str) -> Vec<PathBuf> {
@@ -125,18 +123,18 @@ fn files_with_extension(dir: &Path, ext: &str) -> Vec<PathBuf> {
     found
 }
 
-fn certificate_files(host: &str, ca_file: Option<&Path>) -> Vec<PathBuf> {
+fn certificate_files(host: &str, ca_file: Option<&Path>, cert_dirs: &[PathBuf]) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = ca_file.into_iter().map(Path::to_path_buf).collect();
-    for dir in docker_cert_dirs(host) {
+    for dir in docker_cert_dirs(host, cert_dirs) {
         files.extend(files_with_extension(&dir, "crt"));
     }
     files
 }
 
 /// docker's client certificate for `host`: a `*.cert` file with its `*.key` beside it in
-/// `/etc/docker/certs.d/<host>/` or `~/.docker/certs.d/<host>/`.
-fn client_identity(host: &str) -> Result<Option<PemPair>, StoreError> {
-    for dir in docker_cert_dirs(host) {
+/// `<dir>/<host>/` of `cert_dirs` (`/etc/docker/certs.d`, `~/.docker/certs.d`).
+fn client_identity(host: &str, cert_dirs: &[PathBuf]) -> Result<Option<PemPair>, StoreError> {
+    for dir in docker_cert_dirs(host, cert_dirs) {
         let Some(cert) = files_with_extension(&dir, "cert").into_iter().next() else {
             continue;
         };

@@ -2,17 +2,19 @@
 //! with `Content-Range` (chunked, resumable), closed by a PUT with the digest (commit) or a
 //! DELETE (cancel).
 //!
-//! A chunked upload keeps the session URL and the offset the registry confirmed (in memory and
-//! in `sessions`), so a cut chunk is sent again from there, in this run or the next. A registry
+//! Bodies come from the blob's origin, opened again at their offset, so the transport retries a
+//! cut request by itself. A chunked upload keeps the session URL and the offset the registry
+//! confirmed (in memory and in `sessions`), so a chunk the transport gave up on is sent again
+//! from there, in this run or the next; a whole upload whose session the registry forgot is
+//! started once more in a new one. A registry
 //! that refuses chunks (400, 405, 416 on the first PATCH, or a 201 that completes it, as ECR
 //! does) gets whole PUTs for the rest of the run.
 
 use async_trait::async_trait;
 use http::Method;
-use tokio::io::AsyncReadExt;
 
-use super::auth::repository_scope;
-use super::sessions::{self, SavedSession};
+use super::capabilities::Support;
+use super::sessions::SavedSession;
 use super::transport::{Body, Request, Response};
 use super::RemoteStore;
 use crate::digest::Digest;
@@ -51,6 +53,43 @@ fn repository_must_exist(host: &str, full: &str) -> StoreError {
     }
 }
 
+/// A committing PUT on session `location` of repository `full`, carrying `body`.
+pub(super) fn commit_request<'a>(
+    full: &str,
+    location: &str,
+    digest: &Digest,
+    body: Body<'a>,
+) -> Request<'a> {
+    let request = Request::new(Method::PUT, with_digest(location, digest)).upload_session(full);
+    match body {
+        Body::Empty => request,
+        body => request
+            .header("content-type", "application/octet-stream")
+            .body(body),
+    }
+}
+
+/// A PATCH of `len` bytes at `offset` on session `location` of repository `full`.
+pub(super) fn chunk_request<'a>(
+    full: &str,
+    location: &str,
+    offset: u64,
+    len: u64,
+    body: Body<'a>,
+) -> Request<'a> {
+    let end = offset + len - 1;
+    Request::new(Method::PATCH, location)
+        .header("content-type", "application/octet-stream")
+        .header("content-range", &format!("{offset}-{end}"))
+        .body(body)
+        .upload_session(full)
+}
+
+/// A DELETE ending session `location` of repository `full`.
+pub(super) fn cancel_request(full: &str, location: &str) -> Request<'static> {
+    Request::new(Method::DELETE, location).upload_session(full)
+}
+
 fn with_digest(location: &str, digest: &Digest) -> String {
     let sep = if location.contains('?') { '&' } else { '?' };
     format!("{location}{sep}digest={digest}")
@@ -70,16 +109,15 @@ fn confirmed_offset(range: Option<&str>) -> Option<u64> {
 }
 
 impl RemoteStore {
-    fn push_scope(full: &str) -> String {
-        repository_scope(full, "pull,push")
+    /// The POST that opens an upload session in repository `full`.
+    pub(super) fn start_request(&self, full: &str) -> Request<'static> {
+        Request::new(Method::POST, self.url(full, "blobs/uploads/")).repository(full)
     }
 
     /// Opens an upload session in `repo`.
     async fn start_upload(&self, repo: &str, what: &str) -> Result<Session, StoreError> {
         let full = self.full_repo(repo)?;
-        let request = Request::new(Method::POST, self.url(&full, "blobs/uploads/"))
-            .scope(Self::push_scope(&full));
-        let resp = self.transport.send(request).await?;
+        let resp = self.transport.send(self.start_request(&full)).await?;
         if resp.status.as_u16() != 202 {
             let error = resp.registry_error(what, "an upload").await;
             if error.status == 404 && error.code.as_deref() == Some("NAME_UNKNOWN") {
@@ -121,7 +159,7 @@ impl RemoteStore {
         key: &str,
     ) -> Result<Session, StoreError> {
         let full = self.full_repo(repo)?;
-        if let Some(saved) = sessions::load(self.host(), &full, key) {
+        if let Some(saved) = self.sessions.load(self.host(), &full, key) {
             match self.upload_status(&full, &saved.location).await {
                 Some((location, offset)) => {
                     tracing::info!("continuing the upload of {what} at byte {offset}");
@@ -132,13 +170,13 @@ impl RemoteStore {
                         min_chunk: 0,
                     });
                 }
-                None => sessions::forget(self.host(), &full, key),
+                None => self.sessions.forget(self.host(), &full, key),
             }
         }
         self.start_upload(repo, what).await
     }
 
-    /// Uploads `size` bytes of blob `digest` in one streamed PUT.
+    /// Uploads `size` bytes of blob `digest` in one streamed PUT, sent once.
     pub(super) async fn upload_blob(
         &self,
         repo: &str,
@@ -148,10 +186,8 @@ impl RemoteStore {
     ) -> Result<(), StoreError> {
         let what = self.reference(repo, digest.as_str());
         let session = self.start_upload(repo, &what).await?;
-        let request = Request::new(Method::PUT, with_digest(&session.location, digest))
-            .header("content-type", "application/octet-stream")
-            .body(Body::Stream { reader, len: size })
-            .scope(Self::push_scope(&session.full));
+        let body = Body::Stream { reader, len: size };
+        let request = commit_request(&session.full, &session.location, digest, body);
         let resp = self.transport.send(request).await?;
         if resp.status.is_success() {
             Ok(())
@@ -160,10 +196,42 @@ impl RemoteStore {
         }
     }
 
+    /// Uploads blob `digest` from `origin` in one streamed PUT, which the transport sends again
+    /// from the start when it breaks; a session the registry forgot meanwhile (404) is
+    /// replaced once by a new one.
+    async fn upload_whole(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        size: u64,
+        origin: &dyn BlobOrigin,
+    ) -> Result<(), StoreError> {
+        let what = self.reference(repo, digest.as_str());
+        let mut fresh = true;
+        loop {
+            let session = self.start_upload(repo, &what).await?;
+            let body = Body::Origin {
+                origin,
+                offset: 0,
+                len: size,
+            };
+            let request = commit_request(&session.full, &session.location, digest, body);
+            let resp = self.transport.send(request).await?;
+            if resp.status.is_success() {
+                return Ok(());
+            }
+            if resp.status.as_u16() == 404 && std::mem::take(&mut fresh) {
+                tracing::info!("the registry forgot the upload session of {what}; starting anew");
+                continue;
+            }
+            return Err(resp.error(&what, "the upload").await);
+        }
+    }
+
     /// The chunk size for a blob of `size` bytes, or None when it goes up whole.
     fn chunk_for(&self, size: u64) -> Option<u64> {
         let chunk = self.chunk_size;
-        let refused = self.capabilities.get().chunked_uploads == Some(false);
+        let refused = self.capabilities.get().chunked_uploads == Support::No;
         (chunk > 0 && size >= chunk && !refused).then_some(chunk)
     }
 
@@ -172,7 +240,7 @@ impl RemoteStore {
             "{} refuses chunked uploads; sending blobs whole",
             self.host()
         );
-        self.capabilities.learn(|c| c.chunked_uploads = Some(false));
+        self.capabilities.learn(|c| c.chunked_uploads = Support::No);
     }
 
     /// Uploads blob `digest` from `origin`: in chunks, resumable, when it is at least the chunk
@@ -194,14 +262,14 @@ impl RemoteStore {
             {
                 Sent::All => {
                     self.finish(&session, digest, &what, &key).await?;
-                    self.capabilities.learn(|c| c.chunked_uploads = Some(true));
+                    self.capabilities
+                        .learn(|c| c.chunked_uploads = Support::Yes);
                     return Ok(());
                 }
                 Sent::Refused => self.refuse_chunks(),
             }
         }
-        self.upload_blob(repo, digest, size, origin.open_at(0).await?)
-            .await
+        self.upload_whole(repo, digest, size, origin).await
     }
 
     /// Sends the blob from `session.offset` to `size` in PATCHes of `chunk` bytes, asking the
@@ -225,12 +293,12 @@ impl RemoteStore {
             let offset = session.offset;
             let len = chunk.min(size - offset);
             let end = offset + len - 1;
-            let reader: BlobReader = Box::pin(origin.open_at(offset).await?.take(len));
-            let request = Request::new(Method::PATCH, session.location.clone())
-                .header("content-type", "application/octet-stream")
-                .header("content-range", &format!("{offset}-{end}"))
-                .body(Body::Stream { reader, len })
-                .scope(Self::push_scope(&session.full));
+            let body = Body::Origin {
+                origin,
+                offset,
+                len,
+            };
+            let request = chunk_request(&session.full, &session.location, offset, len, body);
             let failure = match self.transport.send(request).await {
                 Ok(resp) if resp.status.as_u16() == 202 => {
                     session.location = self.session_location(&resp, what)?;
@@ -240,14 +308,14 @@ impl RemoteStore {
                         location: session.location.clone(),
                         offset: session.offset,
                     };
-                    sessions::save(self.host(), &session.full, key, &saved);
+                    self.sessions.save(self.host(), &session.full, key, &saved);
                     continue;
                 }
                 Ok(resp)
                     if offset == 0 && matches!(resp.status.as_u16(), 201 | 400 | 405 | 416) =>
                 {
                     self.cancel_upload(&session.full, &session.location).await;
-                    sessions::forget(self.host(), &session.full, key);
+                    self.sessions.forget(self.host(), &session.full, key);
                     return Ok(Sent::Refused);
                 }
                 // A forgotten session (404), an offset the registry disagrees with (416), or a
@@ -270,7 +338,7 @@ impl RemoteStore {
             tracing::info!(
                 "bytes {offset}-{end} of {what} did not arrive ({failure}); asking the registry where the upload stands"
             );
-            tokio::time::sleep(super::transport::backoff(failures - 1)).await;
+            tokio::time::sleep(super::http::backoff(failures - 1)).await;
             match self.upload_status(&session.full, &session.location).await {
                 Some((location, at)) => {
                     session.location = location;
@@ -279,7 +347,7 @@ impl RemoteStore {
                 None => {
                     // The registry forgot the session (distribution cancels one whose chunk
                     // arrived in part): start the blob afresh.
-                    sessions::forget(self.host(), &session.full, key);
+                    self.sessions.forget(self.host(), &session.full, key);
                     *session = self.start_upload(repo, what).await?;
                 }
             }
@@ -295,10 +363,9 @@ impl RemoteStore {
         what: &str,
         key: &str,
     ) -> Result<(), StoreError> {
-        let request = Request::new(Method::PUT, with_digest(&session.location, digest))
-            .scope(Self::push_scope(&session.full));
+        let request = commit_request(&session.full, &session.location, digest, Body::Empty);
         let resp = self.transport.send(request).await?;
-        sessions::forget(self.host(), &session.full, key);
+        self.sessions.forget(self.host(), &session.full, key);
         if resp.status.is_success() {
             Ok(())
         } else {
@@ -309,7 +376,7 @@ impl RemoteStore {
     /// Where an upload session stands (`GET` on it: 204 with `Range`), or None when the
     /// registry no longer has it.
     async fn upload_status(&self, full: &str, location: &str) -> Option<(String, u64)> {
-        let request = Request::new(Method::GET, location.to_string()).scope(Self::push_scope(full));
+        let request = Request::new(Method::GET, location.to_string()).upload_session(full);
         let resp = self.transport.send(request).await.ok()?;
         if !resp.status.is_success() {
             return None;
@@ -343,9 +410,7 @@ impl RemoteStore {
 
     /// Ends an upload session; a failure only leaves it for the registry to expire.
     pub(super) async fn cancel_upload(&self, full: &str, location: &str) {
-        let request =
-            Request::new(Method::DELETE, location.to_string()).scope(Self::push_scope(full));
-        match self.transport.send(request).await {
+        match self.transport.send(cancel_request(full, location)).await {
             Ok(resp) if resp.status.is_success() || resp.status.as_u16() == 404 => {}
             Ok(resp) => tracing::debug!(
                 "cancelling an upload answered HTTP {}",
@@ -407,7 +472,9 @@ impl BlobUpload for Early<'_> {
 
     async fn cancel(&self) {
         let session = self.session.lock().await;
-        sessions::forget(self.store.host(), &session.full, &self.key);
+        self.store
+            .sessions
+            .forget(self.store.host(), &session.full, &self.key);
         self.store
             .cancel_upload(&session.full, &session.location)
             .await;

@@ -1,0 +1,194 @@
+//! `packreg doctor`: what a registry supports, each finding backed by the requests that showed
+//! it, and what packreg does about it. Read-only unless asked to write, and then only in two
+//! scratch repositories whose names start with `packreg-doctor`, outside
+//! `spectro-packs/archive/`, removed again where the registry allows. The requests are the
+//! typed probes of [`crate::store::remote::probe`]; this module judges and explains them.
+
+mod findings;
+mod write;
+
+use serde::Serialize;
+
+use crate::digest::Digest;
+use crate::oci;
+use crate::reference::PACKS_PREFIX;
+use crate::store::remote::probe::{Challenge, Probe, RemoteStore};
+use crate::store::{Store, StoreError};
+pub use findings::Finding;
+use findings::Findings;
+
+/// The report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The registry.
+    pub registry: String,
+    /// The findings, in the order checked.
+    pub findings: Vec<Finding>,
+    /// Requests sent.
+    pub requests: usize,
+}
+
+/// Probes `store`; with `write`, also what needs writing, in scratch repositories.
+pub async fn doctor(store: &RemoteStore, write: bool) -> Result<Report, StoreError> {
+    let mut p = Probe::new(store);
+    let mut f = Findings::default();
+    api_and_auth(&mut p, &mut f).await?;
+    let repo = catalog(&mut p, &mut f, store).await?;
+    match repo {
+        Some(repo) => existing_repository(&mut p, &mut f, &repo).await?,
+        None => f.note(
+            "tag paging, Referrers API, Range",
+            "not checked: no pack repository found",
+            true,
+            "push a pack and run doctor again to check these",
+        ),
+    }
+    if write {
+        write::probe(&mut p, &mut f, store).await?;
+    }
+    Ok(Report {
+        registry: store.location(),
+        findings: f.into_vec(),
+        requests: p.requests(),
+    })
+}
+
+async fn api_and_auth(p: &mut Probe<'_>, f: &mut Findings) -> Result<(), StoreError> {
+    let api = p.api_version().await?;
+    let ok = (200..300).contains(&api.status);
+    f.note(
+        "API version check (GET /v2/)",
+        format!(
+            "HTTP {}{}",
+            api.status,
+            api.version
+                .filter(|v| !v.is_empty())
+                .map(|v| format!(", {v}"))
+                .unwrap_or_default()
+        ),
+        ok,
+        if ok {
+            "none needed"
+        } else {
+            "check the address, and the credentials (`packreg login`)"
+        },
+    );
+    let auth = match p.authentication().await? {
+        Challenge::Open => "none".to_string(),
+        Challenge::Basic => "basic".to_string(),
+        Challenge::Bearer { realm, service, .. } => format!(
+            "bearer (realm {realm}{})",
+            service
+                .map(|s| format!(", service {s}"))
+                .unwrap_or_default()
+        ),
+    };
+    f.note(
+        "authentication",
+        auth,
+        true,
+        "credentials from the docker config; tokens per scope, renewed when they expire",
+    );
+    Ok(())
+}
+
+/// The `_catalog` checks; returns a pack repository to probe further, if one is listed.
+async fn catalog(
+    p: &mut Probe<'_>,
+    f: &mut Findings,
+    store: &RemoteStore,
+) -> Result<Option<String>, StoreError> {
+    let page = p.catalog(1000).await?;
+    if !(200..300).contains(&page.status) {
+        f.note(
+            "_catalog",
+            format!("refused (HTTP {})", page.status),
+            false,
+            "`ls` needs a pack name and `mirror` needs names (or --names-from)",
+        );
+        return Ok(None);
+    }
+    f.note(
+        "_catalog",
+        "allowed",
+        true,
+        "`ls` and `mirror` list every pack",
+    );
+    let result = if p.catalog_page_accepted(10_000, 1000).await? {
+        "pages of 10000 accepted"
+    } else {
+        "pages over 1000 refused"
+    };
+    f.note(
+        "_catalog page size",
+        result,
+        true,
+        "packreg asks 1000 at a time (PACKREG_PAGE_SIZE)",
+    );
+    let base = store.full_name(PACKS_PREFIX.trim_end_matches('/')) + "/";
+    Ok(page.entries.iter().find_map(|full| {
+        full.strip_prefix(&base)
+            .map(|name| format!("{PACKS_PREFIX}{name}"))
+    }))
+}
+
+async fn existing_repository(
+    p: &mut Probe<'_>,
+    f: &mut Findings,
+    repo: &str,
+) -> Result<(), StoreError> {
+    let tags = p.tags(repo, 1).await?;
+    f.note(
+        "tag-list paging (n=1)",
+        if tags.more {
+            "Link header sent"
+        } else {
+            "no Link header (one tag, or no paging)"
+        },
+        true,
+        "packreg follows Link pages, refusing a loop",
+    );
+    let Some(tag) = tags.entries.into_iter().next() else {
+        return Ok(());
+    };
+    let Some(bytes) = p.manifest(repo, &tag).await? else {
+        return Ok(());
+    };
+    let referrers = p.referrers(repo, &Digest::of(&bytes)).await?;
+    f.note(
+        "Referrers API",
+        if referrers.api {
+            "present".to_string()
+        } else {
+            format!("absent (HTTP {})", referrers.status)
+        },
+        true,
+        if referrers.api {
+            "referrers are listed through the API"
+        } else {
+            "referrers travel through sha256-<hex> fallback tags"
+        },
+    );
+    let config = serde_json::from_slice::<oci::Manifest>(&bytes)
+        .ok()
+        .map(|m| m.config.digest);
+    if let Some(blob) = config {
+        let status = p.first_byte(repo, &blob).await?;
+        let honoured = status == 206;
+        f.note(
+            "Range on blob GETs",
+            if honoured {
+                "honoured (206)".to_string()
+            } else {
+                format!("ignored (HTTP {status})")
+            },
+            honoured,
+            if honoured {
+                "a cut download resumes from where it stopped"
+            } else {
+                "a cut download starts again (the bytes already received are skipped)"
+            },
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! `mirror --with-images`: the container images of every pack version copied (or already at
+//! the destination) travel too, each to `<destination>/<source host>/<source path>`, read from
+//! the source store at that same mapped place when it has it (so internet -> bundle -> registry
+//! A -> registry B works without the internet), else from the image's own registry.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::options::MirrorOptions;
+use super::summary::{MirrorFailure, MirrorSummary, MirroredImage};
+use crate::image::ImageRef;
+use crate::ops::copy::{mount_source, CopyOptions, CopyStats, GraphCopier, Side};
+use crate::ops::images::pack_images;
+use crate::ops::OpError;
+use crate::reference::PackRef;
+use crate::store::Store;
+
+/// Copies the images of `packs` (name, version tag) from `src` (or their registries) to `dst`,
+/// recording each in `summary.images`; a pack whose image cannot be copied is a failure of that
+/// pack (a warning with `skip_missing_images`).
+pub(crate) async fn copy_pack_images(
+    src: &dyn Store,
+    dst: &dyn Store,
+    opts: &MirrorOptions,
+    packs: &[(String, String)],
+    summary: &mut MirrorSummary,
+) {
+    let mut upstreams: HashMap<String, Box<dyn Store>> = HashMap::new();
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    for (name, tag) in packs {
+        let images = match PackRef::parse(&format!("{name}:{tag}")) {
+            Ok(pack_ref) => pack_images(src, &pack_ref).await,
+            Err(e) => Err(OpError::Artifact(crate::artifact::ArtifactError::NotAPack(
+                e.to_string(),
+            ))),
+        };
+        let images = match images {
+            Ok((_, images)) => images,
+            Err(e) => {
+                fail(summary, opts, name, Some(tag), e.to_string());
+                continue;
+            }
+        };
+        for image in images {
+            if !done.insert(image.image.clone()) {
+                continue;
+            }
+            match copy_one(src, dst, opts, &image.parsed, &mut upstreams).await {
+                Ok(copied) => summary.images.push(copied),
+                Err(e) => {
+                    let message = format!("image {}: {e}", image.image);
+                    fail(summary, opts, name, Some(tag), message);
+                }
+            }
+        }
+    }
+}
+
+fn fail(
+    summary: &mut MirrorSummary,
+    opts: &MirrorOptions,
+    pack: &str,
+    tag: Option<&str>,
+    error: String,
+) {
+    if opts.skip_missing_images {
+        summary
+            .warnings
+            .push(format!("{pack}:{}: {error}", tag.unwrap_or_default()));
+        return;
+    }
+    summary.failures.push(MirrorFailure {
+        pack: pack.to_string(),
+        tag: tag.map(str::to_string),
+        error,
+    });
+}
+
+async fn copy_one(
+    src: &dyn Store,
+    dst: &dyn Store,
+    opts: &MirrorOptions,
+    image: &ImageRef,
+    upstreams: &mut HashMap<String, Box<dyn Store>>,
+) -> Result<MirroredImage, OpError> {
+    let mapped = image.mapped_repository();
+    let reference = image.reference();
+    let destination = dst.reference(&mapped, &reference);
+    let in_source = src
+        .resolve(&mapped, &reference)
+        .await
+        .ok()
+        .flatten()
+        .is_some();
+    let (store, repo, from): (&dyn Store, &str, String) = if in_source {
+        (src, mapped.as_str(), src.reference(&mapped, &reference))
+    } else {
+        let host = image.api_host().to_string();
+        if !upstreams.contains_key(&host) {
+            let store = crate::store::open_registry(&host, &opts.image_sources).await?;
+            upstreams.insert(host.clone(), store);
+        }
+        let store = upstreams[&host].as_ref();
+        (store, image.repository.as_str(), image.to_string())
+    };
+    if opts.dry_run {
+        let digest = store.resolve(repo, &reference).await?.ok_or_else(|| {
+            crate::store::StoreError::NotFound {
+                what: image.to_string(),
+                location: from.clone(),
+            }
+        })?;
+        return Ok(MirroredImage {
+            source: image.to_string(),
+            destination,
+            digest: digest.to_string(),
+            copied: false,
+            from,
+        });
+    }
+    // The image's manifests and blobs, then what refers to it; its counts are not the
+    // packs' and stay out of the summary.
+    let from_side = Side { store, repo };
+    let copy_opts = CopyOptions {
+        concurrency: opts.concurrency,
+        progress: opts.progress.clone(),
+        mount_from: mount_source(&from_side, dst),
+        force: true,
+    };
+    let copier = GraphCopier::new(
+        from_side,
+        Side {
+            store: dst,
+            repo: &mapped,
+        },
+        &copy_opts,
+    );
+    let mut stats = CopyStats::default();
+    let tag = image.tag.as_deref().filter(|_| image.digest.is_none());
+    let top = copier.copy_reference(&reference, tag, &mut stats).await?;
+    let subjects = BTreeSet::from([top.digest.clone()]);
+    let attached = copier.copy_referrers(&subjects, None, &mut stats).await?;
+    if let Some(want) = &image.digest {
+        if *want != top.digest {
+            return Err(crate::store::StoreError::Integrity {
+                location: from,
+                message: format!("the image is {}, not the {want} the pack names", top.digest),
+            }
+            .into());
+        }
+    }
+    Ok(MirroredImage {
+        source: image.to_string(),
+        destination,
+        digest: top.digest.to_string(),
+        copied: top.written || attached,
+        from,
+    })
+}

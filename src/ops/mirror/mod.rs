@@ -1,0 +1,110 @@
+//! Copying packs between any two stores, digest-preserving and incremental: manifests move as
+//! their exact bytes, blobs stream from store to store with digest checks (or are mounted
+//! within one registry), and what the destination has is skipped. The graphs are copied by
+//! [`crate::ops::copy`]; this folder holds what is the mirror command's own: which packs
+//! ([`selection`]), each pack's tags and parent tags ([`pack`]), the images they declare
+//! ([`images`]) and what is reported ([`summary`]).
+
+mod images;
+mod options;
+mod pack;
+mod selection;
+mod summary;
+
+use futures_util::stream::{self, StreamExt};
+
+pub use options::MirrorOptions;
+pub use summary::{MirrorFailure, MirrorSummary, MirroredImage};
+
+use super::index::{entry_in_store, is_indexed_tag, record, Change};
+use super::OpError;
+use crate::store::Store;
+use pack::PackCopier;
+
+/// Copies packs from `src` to `dst`: every tag of every pack (or those `opts` selects), with
+/// the referrers the source has, then brings the destination's parent tags up to date. A pack
+/// or tag that fails (a manifest or blob missing at the source, a write the destination
+/// refuses) is recorded in [`MirrorSummary::failures`] and the copy goes on, unless
+/// `opts.fail_fast`; errors listing the source's packs end it at once.
+pub async fn mirror(
+    src: &dyn Store,
+    dst: &dyn Store,
+    opts: &MirrorOptions,
+) -> Result<MirrorSummary, OpError> {
+    let mut summary = MirrorSummary {
+        dry_run: opts.dry_run,
+        ..MirrorSummary::default()
+    };
+    let copier = PackCopier {
+        src,
+        dst,
+        opts,
+        same_registry: src.registry_id() == dst.registry_id(),
+    };
+    let named = !opts.names.is_empty();
+    let copier = &copier;
+    let (packs, from_index) = selection::selection(src, opts).await?;
+    summary.names_from_index = from_index;
+    let mut copied = Vec::new();
+    let mut present = Vec::new();
+    // Packs are copied several at a time: a mirror with little to copy is bound by the
+    // registries' answer time, not by bandwidth.
+    let mut copies = stream::iter(packs)
+        .map(|(name, only_tag)| async move {
+            let mut part = MirrorSummary::default();
+            let result = copier.copy_pack(&name, only_tag, named, &mut part).await;
+            (name, result, part)
+        })
+        .buffered(PACKS_AT_ONCE);
+    while let Some((name, result, part)) = copies.next().await {
+        summary.add(part);
+        match result {
+            Ok(tags) => {
+                for (tag, written) in tags {
+                    if written {
+                        copied.push((name.clone(), tag.clone()));
+                    }
+                    present.push((name.clone(), tag));
+                }
+            }
+            Err(e) => {
+                summary.fail(opts, &name, None, e);
+            }
+        }
+        if opts.fail_fast && !summary.failures.is_empty() {
+            break;
+        }
+    }
+    if !opts.dry_run {
+        summary.warnings.extend(index_copied(dst, &copied).await);
+    }
+    let stopped = opts.fail_fast && !summary.failures.is_empty();
+    if opts.with_images && !stopped {
+        images::copy_pack_images(src, dst, opts, &present, &mut summary).await;
+    }
+    Ok(summary)
+}
+
+/// Packs copied at once.
+const PACKS_AT_ONCE: usize = 8;
+
+/// Records the tags now at the destination in its pack index, so it can be listed even where
+/// it refuses `_catalog`. A failure is a warning: the copy itself is done.
+async fn index_copied(dst: &dyn Store, copied: &[(String, String)]) -> Option<String> {
+    let mut changes = Vec::new();
+    for (name, tag) in copied.iter().filter(|(_, t)| is_indexed_tag(t)) {
+        match entry_in_store(dst, name, tag).await {
+            Ok(Some(entry)) => changes.push(Change::Put(entry)),
+            Ok(None) => {}
+            Err(e) => {
+                return Some(format!(
+                    "the destination's pack index was not updated ({e}); `packreg index rebuild` repairs it"
+                ))
+            }
+        }
+    }
+    record(dst, &changes).await
+}
+
+#[cfg(test)]
+mod tests;

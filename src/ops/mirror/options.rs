@@ -1,0 +1,48 @@
+//! What a mirror is asked to do.
+
+use std::sync::Arc;
+
+use crate::ops::progress::{NoProgress, Progress};
+
+/// Choices for [`mirror`](super::mirror).
+#[derive(Clone)]
+pub struct MirrorOptions {
+    /// Only packs whose name contains this.
+    pub filter: Option<String>,
+    /// Explicit packs (name, optional tag), for registries without `_catalog`.
+    pub names: Vec<(String, Option<String>)>,
+    /// Report what would be copied, copy nothing.
+    pub dry_run: bool,
+    /// Overwrite destination tags that point elsewhere.
+    pub force: bool,
+    /// Blobs copied at once.
+    pub concurrency: usize,
+    /// Stop at the first pack or tag that fails, instead of copying the rest and reporting
+    /// every failure.
+    pub fail_fast: bool,
+    /// Where to report transfer progress.
+    pub progress: Arc<dyn Progress>,
+    /// Copy the container images the packs declare too.
+    pub with_images: bool,
+    /// An image that cannot be found is a warning, not a failure of its pack.
+    pub skip_missing_images: bool,
+    /// How to reach the images' own registries (credentials, TLS, timeouts).
+    pub image_sources: crate::store::StoreOptions,
+}
+
+impl Default for MirrorOptions {
+    fn default() -> Self {
+        MirrorOptions {
+            filter: None,
+            names: Vec::new(),
+            dry_run: false,
+            force: false,
+            concurrency: crate::ops::push::DEFAULT_CONCURRENCY,
+            fail_fast: false,
+            progress: Arc::new(NoProgress),
+            with_images: false,
+            skip_missing_images: false,
+            image_sources: crate::config::builtin_store_options(&Default::default()),
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! One pack's copy: its tags compared with the destination's, each new or moved tag's graph
+//! copied, the referrers of what is there, then the destination's parent tags recomputed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::options::MirrorOptions;
+use super::summary::MirrorSummary;
+use crate::digest::Digest;
+use crate::ops::copy::{CopyOptions, CopyStats, GraphCopier, Side};
+use crate::ops::parent_tags::update_parent_tags_known;
+use crate::ops::resolve::tag_digests;
+use crate::ops::OpError;
+use crate::reference::pack_repository;
+use crate::store::Store;
+use crate::tag_grammar::{
+    is_parent_tag, is_referrers_tag, is_version_tag, parent_tags, referrer_subject,
+};
+
+/// Copies packs from one store to another.
+pub(super) struct PackCopier<'a> {
+    pub(super) src: &'a dyn Store,
+    pub(super) dst: &'a dyn Store,
+    pub(super) opts: &'a MirrorOptions,
+    /// Whether both stores are one registry, so blobs can be mounted.
+    pub(super) same_registry: bool,
+}
+
+impl PackCopier<'_> {
+    /// Copies one pack (or one tag of it). Failures of single tags are recorded in `summary`;
+    /// an error returned concerns the whole pack. Returns the tags the destination now has as
+    /// the source does, and whether this copy wrote each.
+    pub(super) async fn copy_pack(
+        &self,
+        name: &str,
+        only_tag: Option<String>,
+        named: bool,
+        summary: &mut MirrorSummary,
+    ) -> Result<Vec<(String, bool)>, OpError> {
+        let repo = pack_repository(name);
+        // With every tag listed, the list also tells which referrer fallback tags exist.
+        let listed = only_tag.is_none();
+        let tags = match only_tag {
+            Some(tag) => vec![tag],
+            None => self.src.tags(&repo).await?,
+        };
+        if tags.is_empty() {
+            // A pack the source lists may be empty; one asked for by name must exist.
+            if named {
+                return Err(OpError::NoVersions {
+                    name: name.to_string(),
+                    location: self.src.location(),
+                });
+            }
+            return Ok(Vec::new());
+        }
+        summary.packs += 1;
+        let _lock = if self.opts.dry_run {
+            None
+        } else {
+            Some(self.dst.lock(&repo).await?)
+        };
+        let copy_opts = CopyOptions {
+            concurrency: self.opts.concurrency,
+            progress: self.opts.progress.clone(),
+            mount_from: self.same_registry.then(|| self.src.full_name(&repo)),
+            force: self.opts.force,
+        };
+        let mut copy = RepoCopy {
+            pack: self,
+            copier: GraphCopier::new(
+                Side {
+                    store: self.src,
+                    repo: &repo,
+                },
+                Side {
+                    store: self.dst,
+                    repo: &repo,
+                },
+                &copy_opts,
+            ),
+            name,
+            repo: &repo,
+            dst_tags: BTreeMap::new(),
+            subjects: BTreeSet::new(),
+            stats: CopyStats::default(),
+        };
+        let result = copy.copy_repo(&tags, listed, summary).await;
+        summary.add_copy(name, copy.stats);
+        result
+    }
+}
+
+/// One pack's copy under way.
+struct RepoCopy<'a> {
+    pack: &'a PackCopier<'a>,
+    copier: GraphCopier<'a>,
+    name: &'a str,
+    repo: &'a str,
+    /// What the destination holds, listed once: the tags to compare with, then the basis of
+    /// its parent tags.
+    dst_tags: BTreeMap<String, Digest>,
+    /// The source digests of the tags, whose referrers are copied after them.
+    subjects: BTreeSet<Digest>,
+    stats: CopyStats,
+}
+
+impl RepoCopy<'_> {
+    async fn copy_repo(
+        &mut self,
+        tags: &[String],
+        listed: bool,
+        summary: &mut MirrorSummary,
+    ) -> Result<Vec<(String, bool)>, OpError> {
+        let (opts, dst, repo) = (self.pack.opts, self.pack.dst, self.repo);
+        // Parent tags are derived at the destination; referrer fallback and cosign tags are
+        // carried with the manifests they refer to.
+        let (fallback, plain): (Vec<&String>, Vec<&String>) = tags
+            .iter()
+            .filter(|t| !is_parent_tag(t))
+            .partition(|t| is_referrers_tag(t));
+        self.dst_tags = tag_digests(dst, repo).await?.into_iter().collect();
+        let mut done = Vec::new();
+        for tag in plain {
+            match self.copy_tag(tag, summary).await {
+                // Every tag now at the destination, and whether this copy wrote it.
+                Ok(written) => done.push((tag.clone(), written)),
+                Err(e) => {
+                    if summary.fail(opts, self.name, Some(tag), e) {
+                        return Ok(done);
+                    }
+                }
+            }
+        }
+        if opts.dry_run {
+            return Ok(done);
+        }
+        self.subjects
+            .extend(fallback.iter().filter_map(|t| referrer_subject(t)));
+        let src_tags: Option<BTreeSet<String>> = listed.then(|| tags.iter().cloned().collect());
+        self.copier
+            .copy_referrers(&self.subjects, src_tags.as_ref(), &mut self.stats)
+            .await?;
+        let parents: BTreeSet<String> = self
+            .dst_tags
+            .keys()
+            .filter(|t| is_version_tag(t))
+            .flat_map(|t| parent_tags(t))
+            .collect();
+        let parents: Vec<String> = parents.into_iter().collect();
+        let dst_tags = std::mem::take(&mut self.dst_tags).into_iter().collect();
+        update_parent_tags_known(dst, repo, &parents, dst_tags).await?;
+        Ok(done)
+    }
+
+    /// Copies one tag: its manifest's graph, then the tag, unless the destination has it or
+    /// (without `force`) points it elsewhere. Records the source digest for the referrers.
+    async fn copy_tag(&mut self, tag: &str, summary: &mut MirrorSummary) -> Result<bool, OpError> {
+        let (src, name) = (self.pack.src, self.name);
+        let digest =
+            src.resolve(self.repo, tag)
+                .await?
+                .ok_or_else(|| OpError::MissingManifest {
+                    reference: format!("{name}:{tag}"),
+                    location: src.location(),
+                })?;
+        self.subjects.insert(digest.clone());
+        match self.dst_tags.get(tag).cloned() {
+            Some(d) if d == digest => {
+                summary.tags_unchanged += 1;
+                return Ok(false);
+            }
+            Some(d) if !self.pack.opts.force => {
+                summary.conflicts.push(format!(
+                    "{name}:{tag} (destination has {d}, source {digest})"
+                ));
+                return Ok(false);
+            }
+            _ => {}
+        }
+        if !self.pack.opts.dry_run {
+            self.copier
+                .copy_manifest(&digest, Some(tag), &mut self.stats)
+                .await?;
+            self.dst_tags.insert(tag.to_string(), digest);
+        }
+        summary.tags_copied += 1;
+        Ok(true)
+    }
+}

@@ -1,0 +1,48 @@
+//! The integration tests, in one binary (`cargo test --test it`; one module with
+//! `cargo test --test it push::`).
+//!
+//! Where a new test goes:
+//! - what one command does: that command's module (`push`, `pull`, `ls`, `rm`, `tag`,
+//!   `login`, `mirror`, `bundle` for export and import, `diff`, `images`, `doctor`, `index`,
+//!   `config`, `validate`, `build`, `install`; a command without one gets a new file),
+//!   whatever store it runs against. The store is a parameter, not a file: a test that holds
+//!   on a local store and on a registry is one function taking a `support::Backend`, run on
+//!   both by `over_backends!`;
+//! - what the registry transport does on the wire (status codes, retries, redirects, tokens,
+//!   proxies): `protocol/`, against the fake registry or the CONNECT proxy;
+//! - transfers through cut connections, 429/503 answers and registry restarts: `faults`,
+//!   behind the fault proxy;
+//! - crafted hostile input (stores, bundles, tar files), the property tests and the fuzz
+//!   corpus replay: `hostile/`;
+//! - the README's commands: `readme`.
+//!
+//! Every helper is in `support/`: the one sandbox (a private HOME, XDG folders and
+//! DOCKER_CONFIG for every packreg a test runs), the registry launcher, the fake registry, the
+//! fault and CONNECT proxies, the Python helpers, the hooked store wrapper, and the peer guard
+//! `require_peers!` that starts every test needing docker-registry, skopeo or the ORAS SDK.
+//! A test's comment states the property it checks.
+
+#[macro_use]
+mod support;
+
+mod build;
+mod bundle;
+mod config;
+mod diff;
+mod doctor;
+mod faults;
+mod hostile;
+mod images;
+mod index;
+mod install;
+mod layering;
+mod login;
+mod ls;
+mod mirror;
+mod protocol;
+mod pull;
+mod push;
+mod readme;
+mod rm;
+mod tag;
+mod validate;
