@@ -5,12 +5,26 @@
 # peak memory (/usr/bin/time -v). Only loopback traffic.
 #
 # usage: scripts/bench.sh [ROUNDS]   (default 3; needs docker-registry, skopeo, curl, python3 with oras)
+#
+# Before and after in one run: BASELINE=PATH names another packreg binary (an older build, e.g.
+# made by scripts/bench-baseline.sh REV); every packreg step is then also run with it, in the same
+# rounds, alternating which binary goes first, into repositories and registries of its own, and
+# the report ends with a before/after table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS="${1:-3}"
 command -v docker-registry >/dev/null || scripts/setup.sh
 cargo build --release --quiet
 PACKREG="$PWD/target/release/packreg"
+BASELINE="${BASELINE:-}"
+[ -z "$BASELINE" ] || [ -x "$BASELINE" ] || { echo "BASELINE=$BASELINE is not an executable" >&2; exit 2; }
+# builds LABEL: the binaries to measure this round, as "label:path" ("" for this build,
+# "before_" for the baseline), the baseline first in even rounds.
+builds() {
+  if [ -z "$BASELINE" ]; then echo ":$PACKREG"
+  elif [ $(($1 % 2)) -eq 0 ]; then echo "before_:$BASELINE"; echo ":$PACKREG"
+  else echo ":$PACKREG"; echo "before_:$BASELINE"; fi
+}
 
 WORK="$(mktemp -d)"
 trap 'kill "${REG_PID:-0}" "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -113,7 +127,8 @@ for round in $(seq "$ROUNDS"); do
   for step in "${steps[@]}"; do
     case "$step" in
       # A fresh blob cache: packreg would otherwise mount the chart pushed in an earlier round.
-      packreg_push) measure packreg_push env XDG_CACHE_HOME="$WORK/cache-$round" "$PACKREG" -q -r "$REG/r$round" push "$WORK/big" ;;
+      packreg_push) for b in $(builds "$round"); do L="${b%%:*}" BIN="${b#*:}"
+        measure "${L}packreg_push" env XDG_CACHE_HOME="$WORK/cache-$L$round" "$BIN" -q -r "$REG/${L}r$round" push "$WORK/big"; done ;;
       oras_push) measure oras_push bash -c "oras_push '$REG/o$round/chart:1' '$CHART'" ;;
       curl_upload) measure curl_upload bash -c "curl_upload c$round/chart" ;;
     esac
@@ -123,7 +138,8 @@ for round in $(seq "$ROUNDS"); do
   [ $((round % 2)) -eq 0 ] && steps=(curl_download oras_pull packreg_pull)
   for step in "${steps[@]}"; do
     case "$step" in
-      packreg_pull) rm -rf "$WORK/pulled"; measure packreg_pull "$PACKREG" -q -r "$REG/r$round" pull bench-big -o "$WORK/pulled" ;;
+      packreg_pull) for b in $(builds "$round"); do L="${b%%:*}" BIN="${b#*:}"
+        rm -rf "$WORK/pulled"; measure "${L}packreg_pull" "$BIN" -q -r "$REG/${L}r$round" pull bench-big -o "$WORK/pulled"; done ;;
       oras_pull) rm -rf "$WORK/oras-out"; measure oras_pull bash -c "oras_pull '$REG/o$round/chart:1' '$WORK/oras-out'" ;;
       curl_download) measure curl_download bash -c "curl_download c$round/chart" ;;
     esac
@@ -131,13 +147,14 @@ for round in $(seq "$ROUNDS"); do
   # Registry to registry: packreg mirror against skopeo copy of the same artifact.
   # Each into a registry of its own, started empty: skopeo's blob info cache would otherwise
   # mount what an earlier round copied.
-  MIRROR_DST="$(start_registry "m$round")"
   SKOPEO_DST="$(start_registry "k$round")"
   steps=(packreg_mirror skopeo_copy)
   [ $((round % 2)) -eq 0 ] && steps=(skopeo_copy packreg_mirror)
   for step in "${steps[@]}"; do
     case "$step" in
-      packreg_mirror) measure packreg_mirror "$PACKREG" -q mirror "$REG/r$round" "$MIRROR_DST" bench-big:1.0.0 ;;
+      packreg_mirror) for b in $(builds "$round"); do L="${b%%:*}" BIN="${b#*:}"
+        MIRROR_DST="$(start_registry "${L}m$round")"
+        measure "${L}packreg_mirror" "$BIN" -q mirror "$REG/${L}r$round" "$MIRROR_DST" bench-big:1.0.0; done ;;
       skopeo_copy) measure skopeo_copy skopeo copy -q --src-tls-verify=false --dest-tls-verify=false --preserve-digests \
         "docker://$REG/r$round/spectro-packs/archive/bench-big:1.0.0" "docker://$SKOPEO_DST/spectro-packs/archive/bench-big:1.0.0" ;;
     esac
@@ -145,14 +162,17 @@ for round in $(seq "$ROUNDS"); do
   # The chunk-size curve: the same push with chunks of 4, 16 (the default) and 64 MiB, and
   # whole (0), each into a fresh repository with a fresh blob cache.
   for cs in 4 16 64 0; do
-    measure "push_chunk_$cs" env XDG_CACHE_HOME="$WORK/cache-c$cs-$round" "$PACKREG" -q --chunk-size "$cs" -r "$REG/c$cs-$round" push "$WORK/big"
+    for b in $(builds "$round"); do L="${b%%:*}" BIN="${b#*:}"
+      measure "${L}push_chunk_$cs" env XDG_CACHE_HOME="$WORK/cache-${L}c$cs-$round" "$BIN" -q --chunk-size "$cs" -r "$REG/${L}c$cs-$round" push "$WORK/big"
+    done
   done
   # Small files: packreg's pack against the ORAS SDK pushing the same manifests folder.
   steps=(packreg_small oras_small)
   [ $((round % 2)) -eq 0 ] && steps=(oras_small packreg_small)
   for step in "${steps[@]}"; do
     case "$step" in
-      packreg_small) measure packreg_small "$PACKREG" -q -r "$REG/s$round" push "$WORK/small" ;;
+      packreg_small) for b in $(builds "$round"); do L="${b%%:*}" BIN="${b#*:}"
+        measure "${L}packreg_small" "$BIN" -q -r "$REG/${L}s$round" push "$WORK/small"; done ;;
       oras_small) measure oras_small bash -c "oras_push '$REG/os$round/small:1' '$WORK/small/manifests'" ;;
     esac
   done
@@ -173,10 +193,14 @@ for _ in $(seq 100); do curl -fsS --cacert "$WORK/tls.crt" "https://$TLS_REG/v2/
 "$PACKREG" -q -r "$REG/i" --plain-http push "$WORK/small" >/dev/null
 "$PACKREG" -q -r "$TLS_REG/i" --ca-file "$WORK/tls.crt" push "$WORK/small" >/dev/null
 ACCEPT='application/vnd.oci.image.manifest.v1+json'
-for _ in $(seq "$STARTUP_RUNS"); do
-  measure inspect_http "$PACKREG" -q -r "$REG/i" --plain-http inspect bench-small:1.0.0
+for run in $(seq "$STARTUP_RUNS"); do
+  for b in $(builds "$run"); do L="${b%%:*}" BIN="${b#*:}"
+    measure "${L}inspect_http" "$BIN" -q -r "$REG/i" --plain-http inspect bench-small:1.0.0
+  done
   measure curl_manifest_http curl -fsS -H "Accept: $ACCEPT" "http://$REG/v2/i/spectro-packs/archive/bench-small/manifests/1.0.0"
-  measure inspect_https "$PACKREG" -q -r "$TLS_REG/i" --ca-file "$WORK/tls.crt" inspect bench-small:1.0.0
+  for b in $(builds "$run"); do L="${b%%:*}" BIN="${b#*:}"
+    measure "${L}inspect_https" "$BIN" -q -r "$TLS_REG/i" --ca-file "$WORK/tls.crt" inspect bench-small:1.0.0
+  done
   measure curl_manifest_https curl -fsS --cacert "$WORK/tls.crt" -H "Accept: $ACCEPT" "https://$TLS_REG/v2/i/spectro-packs/archive/bench-small/manifests/1.0.0"
 done
 
@@ -195,11 +219,15 @@ python3 scripts/scale-fixture.py "$SCALE_SRC" 200 5 >/dev/null
   for i in $(seq 0 199); do printf '    spectro-packs/archive/scale-%04d: []\n' "$i"; done
 } > "$WORK/sync.yaml"
 skopeo sync --src yaml --dest docker --dest-tls-verify=false "$WORK/sync.yaml" "$SKOPEO_SYNC_DST" >/dev/null 2>&1
-for _ in $(seq "$ROUNDS"); do
-  measure mirror_noop env XDG_CACHE_HOME="$WORK/cache-scale" "$PACKREG" -q --plain-http mirror "$SCALE_SRC" "$SCALE_DST"
+for round in $(seq "$ROUNDS"); do
+  for b in $(builds "$round"); do L="${b%%:*}" BIN="${b#*:}"
+    measure "${L}mirror_noop" env XDG_CACHE_HOME="$WORK/cache-${L}scale" "$BIN" -q --plain-http mirror "$SCALE_SRC" "$SCALE_DST"
+  done
   measure mirror_floor python3 scripts/mirror-floor.py "$SCALE_SRC" "$SCALE_DST"
   measure skopeo_sync skopeo sync --src yaml --dest docker --dest-tls-verify=false "$WORK/sync.yaml" "$SKOPEO_SYNC_DST"
-  measure ls_scale "$PACKREG" -q --plain-http -r "$SCALE_SRC" ls
+  for b in $(builds "$round"); do L="${b%%:*}" BIN="${b#*:}"
+    measure "${L}ls_scale" "$BIN" -q --plain-http -r "$SCALE_SRC" ls
+  done
 done
 
 # Images: a pack whose values list a 256 MiB two-platform image, mirrored with --with-images
@@ -213,13 +241,14 @@ printf 'pack:\n  content:\n    images:\n      - image: %s/team/multi:3.0\n' "$IM
 "$PACKREG" -q -r "oci:$WORK/imgstore" push "$WORK/imgpack" >/dev/null
 IMG_HOST="${IMG_UP/:/_}"
 for round in $(seq "$ROUNDS"); do
-  IMG_DST_P="$(start_registry "imgp$round")"
   IMG_DST_S="$(start_registry "imgs$round")"
   steps=(packreg_mirror_images skopeo_copy_all)
   [ $((round % 2)) -eq 0 ] && steps=(skopeo_copy_all packreg_mirror_images)
   for step in "${steps[@]}"; do
     case "$step" in
-      packreg_mirror_images) measure packreg_mirror_images env XDG_CACHE_HOME="$WORK/cache-img-$round" "$PACKREG" -q --plain-http mirror "oci:$WORK/imgstore" "$IMG_DST_P" --with-images ;;
+      packreg_mirror_images) for b in $(builds "$round"); do L="${b%%:*}" BIN="${b#*:}"
+        IMG_DST_P="$(start_registry "${L}imgp$round")"
+        measure "${L}packreg_mirror_images" env XDG_CACHE_HOME="$WORK/cache-${L}img-$round" "$BIN" -q --plain-http mirror "oci:$WORK/imgstore" "$IMG_DST_P" --with-images; done ;;
       skopeo_copy_all) measure skopeo_copy_all skopeo copy --all --preserve-digests --src-tls-verify=false --dest-tls-verify=false \
         "docker://$IMG_UP/team/multi:3.0" "docker://$IMG_DST_S/$IMG_HOST/team/multi:3.0" ;;
     esac
@@ -251,4 +280,10 @@ print(f"pack with a 256 MiB two-platform image: packreg mirror --with-images / s
 print(f"inspect, plain HTTP: {med['inspect_http']:.3f} s (target <= 0.05; curl {med['curl_manifest_http']:.3f} s)")
 print(f"inspect, HTTPS with --ca-file: {med['inspect_https']:.3f} s (target <= 0.12; curl {med['curl_manifest_https']:.3f} s)")
 print(f"packreg peak memory: {max(peak['packreg_push'], peak['packreg_pull'], peak['packreg_mirror'], peak['packreg_small']):.1f} MiB (target < 64)")
+before = sorted(k for k in med if k.startswith("before_"))
+if before:
+    print("before/after, same run (median s; after/before < 1 is faster now):")
+    for b in before:
+        k = b[len("before_"):]
+        print(f"  {k:<22} before {med[b]:7.3f}  after {med[k]:7.3f}  after/before {med[k] / med[b]:.2f}   peak MiB {peak[b]:6.1f} -> {peak[k]:6.1f}")
 PY

@@ -33,15 +33,20 @@ pub fn lock_for_update(path: &Path) -> std::io::Result<FileLock> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let lock_path = target.with_file_name(format!(".{name}.lock"));
-    if let Some(dir) = lock_path.parent() {
+    lock_file(&target.with_file_name(format!(".{name}.lock")))
+}
+
+/// Takes an exclusive lock on the file `path` (created, with its folder, as needed), waiting
+/// for other holders: the one lock of the settings files, the blob cache and local stores.
+pub fn lock_file(path: &Path) -> std::io::Result<FileLock> {
+    if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
     let file = std::fs::File::options()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(&lock_path)?;
+        .open(path)?;
     file.lock()?;
     Ok(FileLock(file))
 }

@@ -22,8 +22,6 @@ pub mod config;
 pub mod digest;
 pub mod error;
 pub mod fsutil;
-#[doc(hidden)]
-pub mod fuzzing;
 pub mod image;
 pub mod limits;
 pub mod name;

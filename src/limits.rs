@@ -143,6 +143,22 @@ pub fn human(bytes: u64) -> String {
     format!("{bytes} bytes")
 }
 
+/// Manifests and indexes a registry sends are read up to this, the distribution default (the
+/// same bound as [`MAX_MANIFEST_BYTES`]).
+pub const MANIFEST_LIMIT: u64 = MAX_MANIFEST_BYTES;
+/// A registry's listing pages, tokens and error bodies are read up to 1 MiB.
+pub const SMALL_BODY_LIMIT: u64 = 1024 * 1024;
+/// The largest pack index document read (about 200 bytes an entry).
+pub const DOC_LIMIT: u64 = 64 * 1024 * 1024;
+/// `diff --patch`: the largest file a patch is made for.
+pub const PATCH_LIMIT: u64 = 4 * 1024 * 1024;
+/// `diff`: the largest pack.json or values.yaml read for a comparison.
+pub const DOCUMENT_LIMIT: u64 = 16 * 1024 * 1024;
+/// Largest Chart.yaml or values.yaml packreg reads from a chart; real ones are kilobytes.
+pub const MAX_CHART_FILE: u64 = 16 * 1024 * 1024;
+/// The largest settings file read: a hand-written file is a few hundred bytes.
+pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,10 @@ pub const MEDIA_TYPE_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 pub const MEDIA_TYPE_LAYER_TAR_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 /// The config `oras push` uses when given none.
 pub const MEDIA_TYPE_UNKNOWN_CONFIG: &str = "application/vnd.unknown.config.v1+json";
+/// The OCI empty descriptor's media type: a config (or layer) that holds nothing.
+pub const MEDIA_TYPE_EMPTY: &str = "application/vnd.oci.empty.v1+json";
+/// The empty descriptor's content: the two bytes `{}`.
+pub const EMPTY_JSON: &[u8] = b"{}";
 
 /// File name (or directory name) of a layer, ORAS's convention.
 pub const ANNOTATION_TITLE: &str = "org.opencontainers.image.title";

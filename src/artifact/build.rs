@@ -12,8 +12,8 @@ use crate::archive::{gzip_writer, write_tar, TarEntry, TarEntryKind};
 use crate::digest::{hash_file, Digest, HashWriter};
 use crate::oci::{
     Descriptor, Manifest, ANNOTATION_CONTENT_DIGEST, ANNOTATION_TITLE, ANNOTATION_UNPACK,
-    ANNOTATION_VERSION, MEDIA_TYPE_LAYER_TAR, MEDIA_TYPE_LAYER_TAR_GZIP, MEDIA_TYPE_MANIFEST,
-    MEDIA_TYPE_UNKNOWN_CONFIG,
+    ANNOTATION_VERSION, EMPTY_JSON, MEDIA_TYPE_LAYER_TAR, MEDIA_TYPE_LAYER_TAR_GZIP,
+    MEDIA_TYPE_MANIFEST, MEDIA_TYPE_UNKNOWN_CONFIG,
 };
 use crate::pack::{EntryKind, Pack, TreeEntry};
 
@@ -314,6 +314,6 @@ fn palette_layers(pack: &Pack, staging: &Path) -> Result<Layers, ArtifactError> 
         descriptor,
         source: BlobSource::File(path),
     };
-    let config = bytes_blob(MEDIA_TYPE_UNKNOWN_CONFIG, b"{}".to_vec(), None);
+    let config = bytes_blob(MEDIA_TYPE_UNKNOWN_CONFIG, EMPTY_JSON.to_vec(), None);
     Ok((config, vec![layer], None))
 }

@@ -10,32 +10,39 @@ use packreg::store::remote::NetworkCause;
 use packreg::store::{AuthFailure, StoreError};
 use packreg::PackError;
 
-use super::output::Failure;
+use super::failure::{Failure, Kind};
 
-/// The stable class of a failure, the `kind` of a `--json` error object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// What was asked for does not exist.
-    NotFound,
-    /// The registry wants credentials, or refused the ones given.
-    Unauthorized,
-    /// The credentials lack permission, or the registry refuses the request.
-    Denied,
-    /// The registry could not be reached, or the connection broke.
-    Network,
-    /// The TLS handshake failed.
-    Tls,
-    /// The registry sent or accepted nothing for the idle timeout.
-    Timeout,
-    /// An argument, file or setting given is unusable.
-    InvalidInput,
-    /// Something is already there with other content.
-    Conflict,
-    /// A size or rate limit was reached.
-    Limit,
-    /// Anything else.
-    Internal,
+impl From<packreg::ops::OpError> for Failure {
+    fn from(err: packreg::ops::OpError) -> Self {
+        op_failure(&err)
+    }
+}
+
+impl From<packreg::store::StoreError> for Failure {
+    fn from(err: packreg::store::StoreError) -> Self {
+        store_failure(&err)
+    }
+}
+
+impl From<packreg::ops::diff::DiffError> for Failure {
+    fn from(err: packreg::ops::diff::DiffError) -> Self {
+        match err {
+            packreg::ops::diff::DiffError::Op(e) => e.into(),
+            other => Failure::with_kind(other.to_string(), Kind::InvalidInput),
+        }
+    }
+}
+
+impl From<packreg::reference::BadReference> for Failure {
+    fn from(err: packreg::reference::BadReference) -> Self {
+        Failure::usage(err.to_string())
+    }
+}
+
+impl From<packreg::PackError> for Failure {
+    fn from(err: packreg::PackError) -> Self {
+        pack_failure(&err)
+    }
 }
 
 /// The failure a store error ends a command with.

@@ -25,7 +25,7 @@ fn failure(e: ConfigError) -> Failure {
     Failure {
         message: e.to_string(),
         code: 2,
-        kind: super::advice::Kind::InvalidInput,
+        kind: super::failure::Kind::InvalidInput,
     }
 }
 

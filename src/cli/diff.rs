@@ -57,7 +57,7 @@ fn located(text: &str) -> Result<(Option<String>, PackRef), Failure> {
         Failure {
             message: format!("{text}: {e}{hint}"),
             code: 2,
-            kind: super::advice::Kind::InvalidInput,
+            kind: super::failure::Kind::InvalidInput,
         }
     })
 }

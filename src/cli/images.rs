@@ -87,7 +87,7 @@ pub async fn run(
                 args.check.as_deref().unwrap_or_default()
             ),
             code: 1,
-            kind: super::advice::Kind::NotFound,
+            kind: super::failure::Kind::NotFound,
         }),
         _ => Ok(ExitCode::SUCCESS),
     }

@@ -29,7 +29,7 @@ fn check_names(names: &[String]) -> Result<(), Failure> {
         Some(bad) => Err(Failure {
             message: format!("{bad:?} is not a valid pack name"),
             code: 2,
-            kind: super::advice::Kind::InvalidInput,
+            kind: super::failure::Kind::InvalidInput,
         }),
         None => Ok(()),
     }

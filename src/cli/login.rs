@@ -37,12 +37,12 @@ pub fn login(args: &LoginArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Fail
     let (host, _) = split_registry(&args.host).map_err(|e| Failure {
         message: e.to_string(),
         code: 2,
-        kind: super::advice::Kind::InvalidInput,
+        kind: super::failure::Kind::InvalidInput,
     })?;
     let username = args.username.clone().ok_or_else(|| Failure {
         message: format!("give the user name for {host} with -u USER"),
         code: 2,
-        kind: super::advice::Kind::InvalidInput,
+        kind: super::failure::Kind::InvalidInput,
     })?;
     let password = if args.password_stdin {
         let mut text = String::new();
@@ -59,14 +59,14 @@ pub fn login(args: &LoginArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Fail
         return Err(Failure {
             message: "give the password with --password-stdin (or -p PASSWORD)".into(),
             code: 2,
-            kind: super::advice::Kind::InvalidInput,
+            kind: super::failure::Kind::InvalidInput,
         });
     };
     if password.is_empty() {
         return Err(Failure {
             message: "the password is empty".into(),
             code: 2,
-            kind: super::advice::Kind::InvalidInput,
+            kind: super::failure::Kind::InvalidInput,
         });
     }
     let password = Secret::new(password);
@@ -139,7 +139,7 @@ pub fn logout(args: &LogoutArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Fa
     let (host, _) = split_registry(&args.host).map_err(|e| Failure {
         message: e.to_string(),
         code: 2,
-        kind: super::advice::Kind::InvalidInput,
+        kind: super::failure::Kind::InvalidInput,
     })?;
     let docker_config = super::config::docker_config(cli);
     let removed = remove_credential(&host, docker_config.as_deref())

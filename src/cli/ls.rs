@@ -25,7 +25,7 @@ pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCod
             return Err(Failure {
                 message: format!("{name:?} is not a valid pack name"),
                 code: 2,
-                kind: super::advice::Kind::InvalidInput,
+                kind: super::failure::Kind::InvalidInput,
             });
         }
     }

@@ -123,7 +123,7 @@ fn parse_names(
         let text = std::fs::read_to_string(file).map_err(|e| Failure {
             message: format!("{}: cannot read the names file: {e}", file.display()),
             code: 2,
-            kind: super::advice::Kind::InvalidInput,
+            kind: super::failure::Kind::InvalidInput,
         })?;
         items.extend(
             text.lines()
@@ -143,7 +143,7 @@ fn parse_names(
                 return Err(Failure {
                     message: format!("{name:?} is not a valid pack name"),
                     code: 2,
-                    kind: super::advice::Kind::InvalidInput,
+                    kind: super::failure::Kind::InvalidInput,
                 });
             }
             Ok((name.to_string(), tag))
@@ -303,7 +303,7 @@ pub async fn run_export(
         return Err(Failure {
             message: "name the packs to export (NAME or NAME:VERSION), or pass --all".into(),
             code: 2,
-            kind: super::advice::Kind::InvalidInput,
+            kind: super::failure::Kind::InvalidInput,
         });
     }
     let names = parse_names(&args.packs, args.selection.names_from.as_ref())?;

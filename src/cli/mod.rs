@@ -8,6 +8,7 @@ mod completions;
 mod config;
 mod diff;
 mod doctor;
+mod failure;
 mod images;
 mod index;
 mod inspect;
@@ -261,7 +262,7 @@ fn stopped(what: &str, code: u8) -> Failure {
     Failure {
         message: format!("{what}; nothing half-written was left in place"),
         code,
-        kind: advice::Kind::Internal,
+        kind: failure::Kind::Internal,
     }
 }
 

@@ -5,76 +5,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-pub use super::advice::Kind;
-
-/// A command's failure: one sentence, the exit code to leave with, and its class for `--json`.
-#[derive(Debug)]
-pub struct Failure {
-    /// What went wrong and what to do.
-    pub message: String,
-    /// Process exit code.
-    pub code: u8,
-    /// The class of the failure (`kind` of the JSON error object).
-    pub kind: Kind,
-}
-
-impl Failure {
-    /// A failure with exit code 1, of kind `internal`.
-    pub fn new(message: impl Into<String>) -> Self {
-        Failure::with_kind(message, Kind::Internal)
-    }
-
-    /// A failure with exit code 1 and the given kind.
-    pub fn with_kind(message: impl Into<String>, kind: Kind) -> Self {
-        Failure {
-            message: message.into(),
-            code: 1,
-            kind,
-        }
-    }
-
-    /// A usage error: exit code 2, kind `invalid_input`.
-    pub fn usage(message: impl Into<String>) -> Self {
-        Failure {
-            message: message.into(),
-            code: 2,
-            kind: Kind::InvalidInput,
-        }
-    }
-}
-
-impl From<packreg::ops::OpError> for Failure {
-    fn from(err: packreg::ops::OpError) -> Self {
-        super::advice::op_failure(&err)
-    }
-}
-
-impl From<packreg::store::StoreError> for Failure {
-    fn from(err: packreg::store::StoreError) -> Self {
-        super::advice::store_failure(&err)
-    }
-}
-
-impl From<packreg::ops::diff::DiffError> for Failure {
-    fn from(err: packreg::ops::diff::DiffError) -> Self {
-        match err {
-            packreg::ops::diff::DiffError::Op(e) => e.into(),
-            other => Failure::with_kind(other.to_string(), Kind::InvalidInput),
-        }
-    }
-}
-
-impl From<packreg::reference::BadReference> for Failure {
-    fn from(err: packreg::reference::BadReference) -> Self {
-        Failure::usage(err.to_string())
-    }
-}
-
-impl From<packreg::PackError> for Failure {
-    fn from(err: packreg::PackError) -> Self {
-        super::advice::pack_failure(&err)
-    }
-}
+pub use super::failure::Failure;
 
 /// Whether `c` can drive a terminal: C0 and C1 controls, DEL, and the bidirectional
 /// overrides and isolates that reorder what is shown.

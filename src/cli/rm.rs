@@ -22,7 +22,7 @@ pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCod
                 args.reference
             ),
             code: 2,
-            kind: super::advice::Kind::InvalidInput,
+            kind: super::failure::Kind::InvalidInput,
         });
     };
     packreg::reference::PackRef::parse(&args.reference)?;

@@ -34,7 +34,7 @@ fn split(reference: &str, what: &str) -> Result<(String, String), Failure> {
         _ => Err(Failure {
             message: format!("{reference:?}: give {what}"),
             code: 2,
-            kind: super::advice::Kind::InvalidInput,
+            kind: super::failure::Kind::InvalidInput,
         }),
     }
 }

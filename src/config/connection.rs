@@ -183,19 +183,11 @@ ca_file = "/etc/ca.pem"
         ConfigFile::parse(Path::new("/cfg/config.toml"), FILE).unwrap()
     }
 
-    fn resolver<'a>(file: &'a ConfigFile, vars: &'a [(&str, &str)]) -> Resolver<'a> {
-        Resolver::with_env(file, move |k| {
-            vars.iter()
-                .find(|(var, _)| *var == k)
-                .map(|(_, v)| v.to_string())
-        })
-    }
-
     #[test]
     fn each_section_is_merged_into_its_host_only() {
         let f = file();
         let vars = [("HOME", "/h"), ("PACKREG_PAGE_SIZE", "2")];
-        let opts = resolver(&f, &vars)
+        let opts = Resolver::with_vars(&f, &vars)
             .store_options(&ConnectionFlags::default())
             .unwrap();
         let lab = opts.for_host("LAB:5000");
@@ -228,7 +220,7 @@ ca_file = "/etc/ca.pem"
             registry_config: Some("/d.json".into()),
             ..ConnectionFlags::default()
         };
-        let opts = resolver(&f, &[]).store_options(&flags).unwrap();
+        let opts = Resolver::with_vars(&f, &[]).store_options(&flags).unwrap();
         let lab = opts.for_host("lab:5000");
         assert_eq!((lab.scheme, lab.insecure), (Some(Scheme::Https), true));
         assert_eq!(lab.chunk_size, 1 << 20);
@@ -242,7 +234,7 @@ ca_file = "/etc/ca.pem"
     #[test]
     fn a_section_setting_names_its_section_as_source() {
         let f = file();
-        let r = resolver(&f, &[]);
+        let r = Resolver::with_vars(&f, &[]);
         let tls = r.tls(&ConnectionFlags::default(), Some("lab:5000"));
         assert_eq!(
             tls.scheme.source.to_string(),

@@ -10,9 +10,7 @@ use toml_edit::{DocumentMut, Item, Key, Table};
 
 use super::defaults::MAX_CONCURRENCY;
 use super::error::ConfigError;
-
-/// The largest settings file read: a hand-written file is a few hundred bytes.
-pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
+use crate::limits::MAX_FILE_SIZE;
 
 /// The settings of one registry host (`[registries."host:port"]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]

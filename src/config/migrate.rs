@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::error::ConfigError;
-use super::file::{edit_locked, set_section, RegistrySection, MAX_FILE_SIZE};
+use super::file::{edit_locked, set_section, RegistrySection};
+use crate::limits::MAX_FILE_SIZE;
 
 /// One host of the old file, as the old code wrote it (camelCase, false and None left out).
 #[derive(Debug, Default, Deserialize)]

@@ -122,18 +122,10 @@ mod tests {
     use super::super::file::ConfigFile;
     use super::*;
 
-    fn resolver<'a>(file: &'a ConfigFile, vars: &'a [(&str, &str)]) -> Resolver<'a> {
-        Resolver::with_env(file, move |k| {
-            vars.iter()
-                .find(|(var, _)| *var == k)
-                .map(|(_, v)| v.to_string())
-        })
-    }
-
     #[test]
     fn home_gives_every_folder() {
         let f = ConfigFile::default();
-        let p = resolver(&f, &[("HOME", "/h")]).paths(None);
+        let p = Resolver::with_vars(&f, &[("HOME", "/h")]).paths(None);
         assert_eq!(
             p.config_file.as_deref(),
             Some("/h/.config/packreg/config.toml".as_ref())
@@ -166,7 +158,7 @@ mod tests {
             ("XDG_DATA_HOME", "/d"),
             ("DOCKER_CONFIG", "/dc"),
         ];
-        let r = resolver(&f, &vars);
+        let r = Resolver::with_vars(&f, &vars);
         let p = r.paths(None);
         assert_eq!(
             p.config_file.as_deref(),
@@ -183,12 +175,12 @@ mod tests {
     #[test]
     fn nothing_set_means_no_folders_and_a_relative_data_home_is_ignored() {
         let f = ConfigFile::default();
-        let p = resolver(&f, &[("HOME", ""), ("XDG_DATA_HOME", "rel")]).paths(None);
+        let p = Resolver::with_vars(&f, &[("HOME", ""), ("XDG_DATA_HOME", "rel")]).paths(None);
         assert_eq!(p.config_file, None);
         assert_eq!(p.cache, None);
         assert_eq!(p.data, None);
         assert_eq!(p.docker_config, None);
-        let p = resolver(&f, &[("HOME", "/h"), ("XDG_DATA_HOME", "rel")]).paths(None);
+        let p = Resolver::with_vars(&f, &[("HOME", "/h"), ("XDG_DATA_HOME", "rel")]).paths(None);
         assert_eq!(
             p.data.as_deref(),
             Some("/h/.local/share/packreg/store".as_ref())

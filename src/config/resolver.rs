@@ -31,6 +31,16 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// A resolver whose environment is `vars` alone (for tests).
+    #[cfg(test)]
+    pub(crate) fn with_vars(file: &'a ConfigFile, vars: &'a [(&str, &str)]) -> Self {
+        Self::with_env(file, move |k| {
+            vars.iter()
+                .find(|(var, _)| *var == k)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
     /// A resolver reading the environment through `env` (tests give their own).
     pub fn with_env(file: &'a ConfigFile, env: impl Fn(&str) -> Option<String> + 'a) -> Self {
         Resolver {

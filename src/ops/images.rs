@@ -12,7 +12,6 @@ use crate::artifact::{classify, ArtifactError, Format};
 use crate::digest::Digest;
 use crate::image::{declared, ImageRef};
 use crate::reference::PackRef;
-use crate::store::remote::RemoteStore;
 use crate::store::{Store, StoreError, StoreOptions};
 
 /// One image of a pack.
@@ -120,7 +119,7 @@ pub async fn resolve_images(images: &mut [PackImage], opts: &StoreOptions) {
             image.digest = Some(digest.clone());
             continue;
         }
-        let store = match RemoteStore::connect(image.parsed.api_host(), opts).await {
+        let store = match crate::store::open_registry(image.parsed.api_host(), opts).await {
             Ok(store) => store,
             Err(e) => {
                 image.failed(e);

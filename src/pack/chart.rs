@@ -7,8 +7,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-/// Largest Chart.yaml or values.yaml packreg reads from a chart; real ones are kilobytes.
-const MAX_CHART_FILE: u64 = 16 * 1024 * 1024;
+use crate::limits::MAX_CHART_FILE;
 
 /// The fields of `Chart.yaml` packreg uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

@@ -13,6 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{BlobReader, RawManifest, RepoLock, Store, StoreError};
 use crate::digest::{Digest, Hasher};
+use crate::fsutil::FileLock;
 use crate::limits::{read_bounded, MAX_INDEX_BYTES, MAX_MANIFEST_BYTES};
 use crate::oci::{self, Descriptor, Index, ANNOTATION_REF_NAME, MEDIA_TYPE_INDEX};
 use crate::reference::{is_repository_path, is_valid_tag};
@@ -122,22 +123,12 @@ fn ensure_layout(dir: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Holds an exclusive lock on a file until dropped.
-struct FileLock(#[allow(dead_code)] File);
-
 async fn lock_file(path: PathBuf) -> Result<FileLock, StoreError> {
     tokio::task::spawn_blocking(move || {
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
         }
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| StoreError::io(&path, e))?;
-        file.lock().map_err(|e| StoreError::io(&path, e))?;
-        Ok(FileLock(file))
+        crate::fsutil::lock_file(&path).map_err(|e| StoreError::io(&path, e))
     })
     .await
     .map_err(|e| StoreError::Unsupported(format!("lock task failed: {e}")))?
@@ -559,7 +550,7 @@ mod tests {
     }
 
     async fn push_simple(store: &LayoutStore, repo: &str, tag: &str, content: &[u8]) -> Digest {
-        let config = b"{}";
+        let config = oci::EMPTY_JSON;
         let cd = Digest::of(config);
         let ld = Digest::of(content);
         store.put_blob(repo, &cd, 2, reader(config)).await.unwrap();
@@ -571,7 +562,7 @@ mod tests {
             schema_version: 2,
             media_type: Some(MEDIA_TYPE_MANIFEST.into()),
             artifact_type: Some("application/x-test".into()),
-            config: Descriptor::new("application/vnd.oci.empty.v1+json", cd, 2),
+            config: Descriptor::new(oci::MEDIA_TYPE_EMPTY, cd, 2),
             layers: vec![Descriptor::new(
                 "application/octet-stream",
                 ld,

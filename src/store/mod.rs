@@ -5,6 +5,7 @@
 
 pub mod layout;
 pub mod open;
+mod options;
 pub mod remote;
 
 use std::pin::Pin;
@@ -14,7 +15,8 @@ use tokio::io::AsyncRead;
 
 use crate::digest::Digest;
 
-pub use open::{open_store, open_store_pair, Connection, StoreOptions};
+pub use open::{open_registry, open_store, open_store_pair};
+pub use options::{Connection, StoreOptions};
 
 /// A stream of blob bytes.
 pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;
@@ -147,6 +149,12 @@ pub enum AuthFailure {
 impl From<remote::RegistryError> for StoreError {
     fn from(e: remote::RegistryError) -> Self {
         StoreError::Registry(Box::new(e))
+    }
+}
+
+impl From<crate::name::NameError> for StoreError {
+    fn from(e: crate::name::NameError) -> Self {
+        StoreError::Config(e.to_string())
     }
 }
 

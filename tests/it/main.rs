@@ -38,6 +38,7 @@ mod hostile;
 mod images;
 mod index;
 mod install;
+mod layering;
 mod login;
 mod ls;
 mod mirror;

@@ -10,9 +10,7 @@ use super::keys::Change;
 use super::side::Side;
 use super::DiffError;
 use crate::digest::Digest;
-
-/// Largest file a patch is made for.
-const PATCH_LIMIT: u64 = 4 * 1024 * 1024;
+use crate::limits::PATCH_LIMIT;
 
 /// A file added, removed or changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

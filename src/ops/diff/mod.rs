@@ -30,11 +30,9 @@ use super::push::DEFAULT_CONCURRENCY;
 use super::OpError;
 use crate::artifact::ArtifactError;
 use crate::digest::Digest;
+use crate::limits::DOCUMENT_LIMIT;
 use crate::reference::PackRef;
 use crate::store::{Store, StoreError};
-
-/// Largest pack.json or values.yaml read for a comparison.
-const DOCUMENT_LIMIT: u64 = 16 * 1024 * 1024;
 
 /// Errors of a diff.
 #[derive(Debug, thiserror::Error)]

@@ -4,15 +4,13 @@
 
 use super::findings::Findings;
 use crate::digest::Digest;
-use crate::oci::MEDIA_TYPE_MANIFEST;
+use crate::oci::{EMPTY_JSON, MEDIA_TYPE_EMPTY, MEDIA_TYPE_MANIFEST};
 use crate::ops::Remedy;
-use crate::store::remote::probe::Probe;
-use crate::store::remote::{RemoteStore, Support};
+use crate::store::remote::probe::{Probe, RemoteStore, Support};
 use crate::store::{Store, StoreError};
 
 /// Media type of the manifests the write probes push.
 const PROBE_MANIFEST: &str = MEDIA_TYPE_MANIFEST;
-const EMPTY_CONFIG: &[u8] = b"{}";
 
 struct Scratch {
     a: String,
@@ -29,7 +27,7 @@ fn manifest(
     serde_json::json!({
         "schemaVersion": 2,
         "mediaType": PROBE_MANIFEST,
-        "config": {"mediaType": config_type, "digest": Digest::of(EMPTY_CONFIG).to_string(), "size": 2},
+        "config": {"mediaType": config_type, "digest": Digest::of(EMPTY_JSON).to_string(), "size": 2},
         "layers": [{"mediaType": layer_type, "digest": layer.to_string(), "size": size,
                     "annotations": {"org.opencontainers.image.title": "doctor.txt"}}],
         "annotations": {"io.packreg.doctor": note}
@@ -77,9 +75,9 @@ pub(super) async fn probe(
     chunked(p, f, &scratch.a, &nonce).await?;
     mount(p, f, store, &scratch, &digest).await?;
     // The config blob of the probe manifests.
-    p.upload_whole(&scratch.a, EMPTY_CONFIG).await?;
+    p.upload_whole(&scratch.a, EMPTY_JSON).await?;
     let native = manifest(
-        "application/vnd.oci.empty.v1+json",
+        MEDIA_TYPE_EMPTY,
         "application/vnd.oci.image.layer.v1.tar",
         &digest,
         content.len(),
@@ -210,7 +208,7 @@ async fn largest_manifest(
     let mut accepted = None;
     for target in [4 * 1024 * 1024 - 8 * 1024, 1024 * 1024, 256 * 1024] {
         let bytes = manifest(
-            "application/vnd.oci.empty.v1+json",
+            MEDIA_TYPE_EMPTY,
             "application/vnd.oci.image.layer.v1.tar",
             layer,
             size,

@@ -7,17 +7,16 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
-use crate::oci::{Descriptor, Extra, Manifest, ANNOTATION_TITLE, MEDIA_TYPE_MANIFEST};
+use crate::oci::{
+    Descriptor, Extra, Manifest, ANNOTATION_TITLE, EMPTY_JSON, MEDIA_TYPE_EMPTY,
+    MEDIA_TYPE_MANIFEST,
+};
 use crate::reference::{is_repository_component, is_valid_tag};
 
 /// `artifactType` of the index manifest.
 pub const ARTIFACT_TYPE: &str = "application/vnd.packreg.index.v1";
 /// Media type of its one layer, the JSON document.
 pub const LAYER_MEDIA_TYPE: &str = "application/vnd.packreg.index.v1+json";
-/// The OCI empty descriptor's media type, used as the config.
-pub const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
-/// The empty config's bytes.
-pub const EMPTY_CONFIG: &[u8] = b"{}";
 
 /// One tag of one pack, as the index lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -225,7 +224,7 @@ fn same_entry(a: &IndexEntry, b: &IndexEntry) -> bool {
 
 /// The image manifest of an index document whose bytes have digest `layer` and `size`.
 pub fn manifest_for(layer: Digest, size: u64) -> Vec<u8> {
-    let mut config = Descriptor::new(EMPTY_MEDIA_TYPE, Digest::of(EMPTY_CONFIG), 2);
+    let mut config = Descriptor::new(MEDIA_TYPE_EMPTY, Digest::of(EMPTY_JSON), 2);
     config
         .extra
         .insert("data".into(), serde_json::Value::from("e30="));

@@ -14,10 +14,11 @@
 
 use std::collections::BTreeSet;
 
-use super::doc::{manifest_for, Change, IndexFile, Slots, EMPTY_CONFIG, LAYER_MEDIA_TYPE};
+use super::doc::{manifest_for, Change, IndexFile, Slots, LAYER_MEDIA_TYPE};
 use crate::artifact::ArtifactError;
 use crate::digest::Digest;
-use crate::oci::{Manifest, MEDIA_TYPE_MANIFEST};
+use crate::limits::DOC_LIMIT;
+use crate::oci::{Manifest, EMPTY_JSON, MEDIA_TYPE_MANIFEST};
 use crate::ops::transfer::read_blob;
 use crate::ops::OpError;
 use crate::store::{Store, StoreError};
@@ -30,8 +31,6 @@ pub const LATEST: &str = "latest";
 const PENDING: &str = "pending-";
 /// Writes tried while `latest` keeps moving; after them the change stays in its pending tag.
 const ATTEMPTS: usize = 5;
-/// The largest index document read (about 200 bytes an entry).
-const DOC_LIMIT: u64 = 64 * 1024 * 1024;
 
 /// The index as read: every document merged.
 #[derive(Debug, Default)]
@@ -288,9 +287,9 @@ fn manifest_for_bytes(doc: &[u8]) -> Vec<u8> {
 /// Stores document `bytes` (and, for a new index, the empty config) and tags its manifest
 /// `pending-<hex>`. Returns the manifest digest.
 async fn write_doc(store: &dyn Store, bytes: &[u8], first: bool) -> Result<Digest, OpError> {
-    let config = Digest::of(EMPTY_CONFIG);
+    let config = Digest::of(EMPTY_JSON);
     if first && !store.has_blob(INDEX_REPO, &config).await? {
-        put_small_blob(store, &config, EMPTY_CONFIG).await?;
+        put_small_blob(store, &config, EMPTY_JSON).await?;
     }
     put_small_blob(store, &Digest::of(bytes), bytes).await?;
     let manifest = manifest_for_bytes(bytes);
@@ -417,7 +416,7 @@ mod unreadable_tests {
     async fn a_document_that_is_not_an_index_fails_reads_and_rebuild_replaces_it() {
         let dir = tempfile::tempdir().unwrap();
         let store = LayoutStore::new(dir.path());
-        put_small_blob(&store, &Digest::of(EMPTY_CONFIG), EMPTY_CONFIG)
+        put_small_blob(&store, &Digest::of(EMPTY_JSON), EMPTY_JSON)
             .await
             .unwrap();
         // Another tool's artifact under `latest`: a manifest with no index layer.

@@ -12,7 +12,6 @@ use crate::ops::copy::{mount_source, CopyOptions, CopyStats, GraphCopier, Side};
 use crate::ops::images::pack_images;
 use crate::ops::OpError;
 use crate::reference::PackRef;
-use crate::store::remote::RemoteStore;
 use crate::store::Store;
 
 /// Copies the images of `packs` (name, version tag) from `src` (or their registries) to `dst`,
@@ -25,7 +24,7 @@ pub(crate) async fn copy_pack_images(
     packs: &[(String, String)],
     summary: &mut MirrorSummary,
 ) {
-    let mut upstreams: HashMap<String, RemoteStore> = HashMap::new();
+    let mut upstreams: HashMap<String, Box<dyn Store>> = HashMap::new();
     let mut done: BTreeSet<String> = BTreeSet::new();
     for (name, tag) in packs {
         let images = match PackRef::parse(&format!("{name}:{tag}")) {
@@ -82,7 +81,7 @@ async fn copy_one(
     dst: &dyn Store,
     opts: &MirrorOptions,
     image: &ImageRef,
-    upstreams: &mut HashMap<String, RemoteStore>,
+    upstreams: &mut HashMap<String, Box<dyn Store>>,
 ) -> Result<MirroredImage, OpError> {
     let mapped = image.mapped_repository();
     let reference = image.reference();
@@ -98,10 +97,10 @@ async fn copy_one(
     } else {
         let host = image.api_host().to_string();
         if !upstreams.contains_key(&host) {
-            let store = RemoteStore::connect(&host, &opts.image_sources).await?;
+            let store = crate::store::open_registry(&host, &opts.image_sources).await?;
             upstreams.insert(host.clone(), store);
         }
-        let store = &upstreams[&host];
+        let store = upstreams[&host].as_ref();
         (store, image.repository.as_str(), image.to_string())
     };
     if opts.dry_run {

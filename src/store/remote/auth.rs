@@ -17,11 +17,12 @@ use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{Method, StatusCode};
 
 use super::address::Scheme;
-use super::body::{Body, Response, SMALL_BODY_LIMIT};
+use super::body::{Body, Response};
 use super::error::clean;
 use super::error::Action;
 use super::http::{origin_of, Http};
 use crate::auth::Credential;
+use crate::limits::SMALL_BODY_LIMIT;
 use crate::store::{AuthFailure, StoreError};
 
 /// How the registry wants to be authenticated, learned from `GET /v2/` or a 401.

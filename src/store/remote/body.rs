@@ -16,10 +16,8 @@ use tokio::io::AsyncReadExt;
 use tokio_util::io::StreamReader;
 
 use super::error::{Action, NetworkCause, RegistryError};
+use crate::limits::SMALL_BODY_LIMIT;
 use crate::store::{BlobOrigin, BlobReader, StoreError};
-
-/// Listing pages, tokens and error bodies are read up to 1 MiB.
-pub const SMALL_BODY_LIMIT: u64 = 1024 * 1024;
 
 /// A response body as a stream of chunks.
 pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
@@ -146,7 +144,7 @@ impl Response {
             location: location.to_string(),
             message: format!(
                 "the registry sent a {what} larger than {} (packreg's limit for it); refusing it",
-                human(limit)
+                crate::limits::human(limit)
             ),
         };
         let declared = self
@@ -201,14 +199,6 @@ impl Response {
             .await
             .unwrap_or_default();
         RegistryError::new(status, &body, reference, &host, action)
-    }
-}
-
-fn human(bytes: u64) -> String {
-    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
-        format!("{} MiB", bytes / (1024 * 1024))
-    } else {
-        format!("{bytes} bytes")
     }
 }
 

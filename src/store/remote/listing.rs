@@ -7,8 +7,9 @@ use http::Method;
 
 use super::capabilities::Support;
 use super::error::Action;
-use super::transport::{Request, SMALL_BODY_LIMIT};
+use super::transport::Request;
 use super::RemoteStore;
+use crate::limits::SMALL_BODY_LIMIT;
 use crate::store::StoreError;
 
 impl RemoteStore {

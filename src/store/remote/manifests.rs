@@ -6,16 +6,16 @@ use http::Method;
 
 use super::capabilities::Support;
 use super::error::Action;
-use super::transport::{Body, Request, MANIFEST_LIMIT};
+use super::transport::{Body, Request};
 use super::RemoteStore;
 use crate::digest::Digest;
-use crate::oci::{self, Descriptor, Manifest, MEDIA_TYPE_MANIFEST};
+use crate::limits::MANIFEST_LIMIT;
+use crate::oci::{self, Descriptor, Manifest, EMPTY_JSON, MEDIA_TYPE_EMPTY, MEDIA_TYPE_MANIFEST};
 use crate::reference::is_valid_tag;
 use crate::store::{RawManifest, Store, StoreError};
 
 /// OCI and docker manifests and indexes (the `MEDIA_TYPE_*` of [`crate::oci`]).
 const ACCEPTED_MANIFESTS: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
-const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
 const DIGEST_HEADER: &str = "docker-content-digest";
 
 impl RemoteStore {
@@ -170,7 +170,7 @@ impl RemoteStore {
         }
         // CNCF distribution deletes by digest only (DIGEST_INVALID), which would drop every
         // tag on the manifest. Point the tag at a unique throwaway manifest and delete that.
-        let empty = b"{}";
+        let empty = EMPTY_JSON;
         let empty_digest = Digest::of(empty);
         if !self.head_blob(repo, &empty_digest).await? {
             self.upload_blob(
@@ -189,8 +189,8 @@ impl RemoteStore {
             schema_version: 2,
             media_type: Some(MEDIA_TYPE_MANIFEST.into()),
             artifact_type: Some("application/vnd.packreg.tag-removal.v1".into()),
-            config: Descriptor::new(EMPTY_MEDIA_TYPE, empty_digest.clone(), 2),
-            layers: vec![Descriptor::new(EMPTY_MEDIA_TYPE, empty_digest, 2)],
+            config: Descriptor::new(MEDIA_TYPE_EMPTY, empty_digest.clone(), 2),
+            layers: vec![Descriptor::new(MEDIA_TYPE_EMPTY, empty_digest, 2)],
             subject: None,
             annotations: Default::default(),
             extra: Default::default(),

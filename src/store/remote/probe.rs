@@ -7,12 +7,18 @@
 use bytes::Bytes;
 use http::Method;
 
-use super::auth::Challenge;
-use super::capabilities::{AuthKind, Capabilities, Support};
-use super::transport::{Body, Request, Response, MANIFEST_LIMIT, SMALL_BODY_LIMIT};
-use super::RemoteStore;
+use super::capabilities::{AuthKind, Capabilities};
+use super::transport::{Body, Request, Response};
 use crate::digest::Digest;
+use crate::limits::{MANIFEST_LIMIT, SMALL_BODY_LIMIT};
 use crate::store::StoreError;
+
+// What a prober names besides its probes: the registry it probes, the challenge it reads and
+// the capability values it records; callers outside the store see the remote store through
+// this module only.
+pub use super::auth::Challenge;
+pub use super::capabilities::Support;
+pub use super::RemoteStore;
 
 /// The answer to `GET /v2/`.
 #[derive(Debug, Clone, PartialEq, Eq)]

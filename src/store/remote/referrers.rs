@@ -9,9 +9,10 @@ use http::Method;
 use super::capabilities::Support;
 use super::error::Action;
 use super::listing::next_link;
-use super::transport::{Request, Response, MANIFEST_LIMIT};
+use super::transport::{Request, Response};
 use super::RemoteStore;
 use crate::digest::Digest;
+use crate::limits::MANIFEST_LIMIT;
 use crate::oci::{self, Descriptor, MEDIA_TYPE_INDEX};
 use crate::store::{Store, StoreError};
 

@@ -10,13 +10,10 @@ use http::Method;
 
 use super::address::Scheme;
 use super::auth::{Auth, Challenge};
-pub use super::body::{Body, ByteStream, Response, SMALL_BODY_LIMIT};
+pub use super::body::{Body, ByteStream, Response};
 use super::client::HttpClient;
 use super::http::Http;
 use crate::store::StoreError;
-
-/// Manifests and indexes are read up to 4 MiB, the distribution default.
-pub const MANIFEST_LIMIT: u64 = 4 * 1024 * 1024;
 
 /// What a request reaches, from which its token scopes follow.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use super::harness;
+
 fn replay(target: &str, run: fn(&[u8])) -> usize {
     let mut count = 0;
     for folder in ["corpus", "regressions"] {
@@ -28,15 +30,15 @@ fn replay(target: &str, run: fn(&[u8])) -> usize {
 
 #[test]
 fn extract_corpus() {
-    assert!(replay("extract", packreg::fuzzing::extract) > 10);
+    assert!(replay("extract", harness::extract) > 10);
 }
 
 #[test]
 fn manifest_corpus() {
-    assert!(replay("manifest", packreg::fuzzing::manifest) > 5);
+    assert!(replay("manifest", harness::manifest) > 5);
 }
 
 #[test]
 fn pack_json_corpus() {
-    assert!(replay("pack_json", packreg::fuzzing::pack_json) > 10);
+    assert!(replay("pack_json", harness::pack_json) > 10);
 }

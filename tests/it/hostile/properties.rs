@@ -9,6 +9,8 @@ use packreg::limits::UnpackLimits;
 use packreg::reference::{is_repository_component, is_valid_tag, version_to_tag, PackRef};
 use proptest::prelude::*;
 
+use super::harness;
+
 /// Path pieces chosen to collide and climb: names, `.`, `..`, empty, and a long name.
 fn piece() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -186,7 +188,7 @@ proptest! {
             cap: limits.unpacked_cap(None),
         };
         let _ = extract_tar(tar_of(&entries).as_slice(), &dest, &opts);
-        packreg::fuzzing::assert_contained(tmp.path(), &dest);
+        harness::assert_contained(tmp.path(), &dest);
     }
 
     #[test]
@@ -221,12 +223,12 @@ proptest! {
 
     #[test]
     fn manifest_parsing_never_panics(doc in manifest_json()) {
-        packreg::fuzzing::manifest(doc.to_string().as_bytes());
+        harness::manifest(doc.to_string().as_bytes());
     }
 
     #[test]
     fn arbitrary_bytes_never_panic_the_parsers(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        packreg::fuzzing::manifest(&bytes);
+        harness::manifest(&bytes);
     }
 }
 

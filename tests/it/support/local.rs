@@ -64,6 +64,48 @@ impl Env {
     pub fn pack_version(&self, name: &str, version: &str) -> PathBuf {
         super::pack_with_version(&self.path(&format!("src-{name}-{version}")), name, version)
     }
+
+    /// Pushes a copy of testdata pack `name` at `version`; returns the manifest digest.
+    pub fn push_version(&self, name: &str, version: &str) -> String {
+        let dir =
+            super::pack_with_version(&self.path(&format!("src-{name}-{version}")), name, version);
+        let pushed = self.json(&["push", dir.to_str().unwrap()]);
+        pushed["digest"].as_str().unwrap().to_string()
+    }
+
+    /// The file of blob `digest` in pack repository `name`.
+    pub fn blob(&self, name: &str, digest: &str) -> PathBuf {
+        self.repo_dir(name)
+            .join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:"))
+    }
+
+    /// Config and layer digests of manifest `digest`.
+    pub fn referenced(&self, name: &str, digest: &str) -> Vec<String> {
+        let manifest: Value =
+            serde_json::from_slice(&std::fs::read(self.blob(name, digest)).unwrap()).unwrap();
+        let mut out = vec![manifest["config"]["digest"].as_str().unwrap().to_string()];
+        for layer in manifest["layers"].as_array().unwrap() {
+            out.push(layer["digest"].as_str().unwrap().to_string());
+        }
+        out
+    }
+
+    /// The blob files of pack repository `name`.
+    pub fn stored_blobs(&self, name: &str) -> std::collections::BTreeSet<String> {
+        std::fs::read_dir(self.repo_dir(name).join("blobs/sha256"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect()
+    }
+
+    /// Rewrites the index.json of pack repository `name`.
+    pub fn edit_index(&self, name: &str, edit: impl FnOnce(&mut Value)) {
+        let path = self.repo_dir(name).join("index.json");
+        let mut index: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        edit(&mut index);
+        std::fs::write(&path, serde_json::to_vec(&index).unwrap()).unwrap();
+    }
 }
 
 /// Blobs stored in the OCI layout `repo_dir`, and blobs its index reaches.

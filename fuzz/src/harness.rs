@@ -1,11 +1,12 @@
-//! Entry points of the fuzz targets under `fuzz/`, also replayed over the committed corpora by
-//! `tests/fuzz_corpus.rs` on stable. Each takes arbitrary bytes; none may panic, and extraction
-//! must never create anything outside its folder. Not part of the supported API.
+//! Entry points of the fuzz targets (`fuzz_targets/`, this file is the `packreg_fuzz` crate),
+//! also replayed over the committed corpora by `tests/fuzz_corpus.rs` on stable, which includes
+//! this file by path: the library keeps no fuzzing code. Each takes arbitrary bytes; none may
+//! panic, and extraction must never create anything outside its folder.
 
 use std::path::Path;
 
-use crate::archive::{extract_tar, ExtractOptions};
-use crate::limits::UnpackLimits;
+use packreg::archive::{extract_tar, ExtractOptions};
+use packreg::limits::UnpackLimits;
 
 /// Limits small enough that one input stays fast.
 fn small_limits() -> UnpackLimits {
@@ -70,10 +71,10 @@ pub fn extract(data: &[u8]) {
 /// Parses `data` as a manifest and an index, and everything packreg derives from them; a
 /// manifest it reads must serialise to bytes it reads again.
 pub fn manifest(data: &[u8]) {
-    use crate::oci::{self, Index, Manifest};
+    use packreg::oci::{self, Index, Manifest};
     if let Ok(m) = serde_json::from_slice::<Manifest>(data) {
-        let _ = crate::artifact::classify(&m);
-        let _ = crate::artifact::content_identity(&m);
+        let _ = packreg::artifact::classify(&m);
+        let _ = packreg::artifact::content_identity(&m);
         for layer in &m.layers {
             let _ = layer.title();
         }
@@ -87,17 +88,17 @@ pub fn manifest(data: &[u8]) {
     let _ = oci::references(oci::MEDIA_TYPE_MANIFEST, data);
     let _ = oci::references(oci::MEDIA_TYPE_INDEX, data);
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = crate::reference::PackRef::parse(text);
-        let _ = text.parse::<crate::digest::Digest>();
-        let _ = crate::reference::is_repository_path(text);
-        let _ = crate::reference::is_valid_tag(text);
+        let _ = packreg::reference::PackRef::parse(text);
+        let _ = text.parse::<packreg::digest::Digest>();
+        let _ = packreg::reference::is_repository_path(text);
+        let _ = packreg::reference::is_valid_tag(text);
     }
 }
 
 /// Loads `data` as pack.json: parsed, validated as a pack folder holding it, and read from
 /// the head of a tarball the way inspect reads it.
 pub fn pack_json(data: &[u8]) {
-    if let Ok(meta) = crate::pack::PackJson::parse(data) {
+    if let Ok(meta) = packreg::pack::PackJson::parse(data) {
         let _ = (
             meta.name(),
             meta.version(),
@@ -108,10 +109,10 @@ pub fn pack_json(data: &[u8]) {
     let tmp = tempfile::tempdir().expect("temporary folder");
     std::fs::write(tmp.path().join("pack.json"), data).expect("pack.json");
     std::fs::write(tmp.path().join("values.yaml"), b"").expect("values.yaml");
-    let report = crate::pack::validate(tmp.path());
+    let report = packreg::pack::validate(tmp.path());
     let _ = report.findings.len();
-    let _ = crate::pack::Pack::load(tmp.path());
-    let _ = crate::artifact::unpack::read_pack_json_from_tarball(
+    let _ = packreg::pack::Pack::load(tmp.path());
+    let _ = packreg::artifact::unpack::read_pack_json_from_tarball(
         "fuzz",
         data.len() as u64,
         &mut &data[..],
