@@ -9,7 +9,8 @@
 //!   on a local store and on a registry is one function taking a `support::Backend`, run on
 //!   both by `over_backends!`;
 //! - what the registry transport does on the wire (status codes, retries, redirects, tokens,
-//!   proxies): `protocol/`, against the fake registry or the CONNECT proxy;
+//!   proxies): `protocol/`, against the fake registry or the CONNECT proxy, in the file of
+//!   its topic (`retries`, `network`, `auth`, `uploads`, `downloads`, `listing`, `proxy`);
 //! - transfers through cut connections, 429/503 answers and registry restarts: `faults`,
 //!   behind the fault proxy;
 //! - crafted hostile input (stores, bundles, tar files), the property tests and the fuzz
