@@ -27,7 +27,9 @@ builds() {
 }
 
 WORK="$(mktemp -d)"
-trap 'kill "${REG_PID:-0}" "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+# start_registry runs in a command substitution, a subshell whose PIDS the script never sees:
+# every registry this run started is found by its configuration under $WORK instead.
+trap 'kill "${REG_PID:-0}" "${PIDS[@]}" 2>/dev/null; pkill -f "docker-registry serve $WORK/" 2>/dev/null; rm -rf "$WORK"' EXIT
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 REG="127.0.0.1:$PORT"
 cat > "$WORK/registry.yml" <<YAML
