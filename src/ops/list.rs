@@ -10,7 +10,7 @@ use crate::artifact::media::{ANNOTATION_DISPLAY_NAME, ANNOTATION_LAYER};
 use crate::digest::Digest;
 use crate::oci::ANNOTATION_VERSION;
 use crate::reference::{pack_repository, PACKS_PREFIX};
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use crate::tag_grammar::{compare_version_tags, is_version_tag, tag_to_version};
 
 /// One pack version in a listing.
@@ -91,27 +91,6 @@ pub async fn list(
     Ok(list_packs(store, name, filter).await?.rows)
 }
 
-/// The pack repositories of `store`: from its catalog, else (where the catalog is refused)
-/// from its pack index. The bool says whether the index gave them.
-pub async fn pack_repositories(store: &dyn Store) -> Result<(Vec<String>, bool), OpError> {
-    match store.repositories(PACKS_PREFIX).await {
-        Ok(repos) => Ok((repos, false)),
-        Err(StoreError::CatalogRefused { .. } | StoreError::Unsupported(_)) => {
-            let state = super::index::read_state(store).await?;
-            if !state.exists() {
-                return Err(OpError::NoPackNames {
-                    location: store.location(),
-                });
-            }
-            Ok((
-                state.names().iter().map(|n| pack_repository(n)).collect(),
-                true,
-            ))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// [`list`], saying where the pack names came from. The versions of each pack are read from
 /// its tags in any case, so a listing from the index shows what the registry has now.
 pub async fn list_packs(
@@ -121,7 +100,7 @@ pub async fn list_packs(
 ) -> Result<Listing, OpError> {
     let (repos, from_index) = match name {
         Some(name) => (vec![pack_repository(name)], false),
-        None => pack_repositories(store).await?,
+        None => super::pack_repositories::pack_repositories(store).await?,
     };
     let mut out = Vec::new();
     for repo in repos {

@@ -12,6 +12,7 @@ pub mod inspect;
 pub mod labels;
 pub mod list;
 pub mod mirror;
+pub mod pack_repositories;
 pub mod parent_tags;
 pub mod partial;
 pub mod progress;

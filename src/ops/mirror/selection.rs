@@ -15,7 +15,7 @@ pub(super) async fn selection(
         return Ok((opts.names.clone(), false));
     }
     let mut out = Vec::new();
-    let (repos, from_index) = crate::ops::list::pack_repositories(src).await?;
+    let (repos, from_index) = crate::ops::pack_repositories::pack_repositories(src).await?;
     for repo in repos {
         let Some(name) = repo.strip_prefix(PACKS_PREFIX) else {
             continue;
