@@ -196,6 +196,13 @@ fn tar_slip_in_a_palette_layer_is_refused() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_during_a_pull_leaves_nothing_behind() {
+    signal_during_a_pull_leaves_nothing_behind("INT", 130, "interrupted");
+}
+
+/// A pull of a large pack sent `signal` once it has started either finishes whole or exits
+/// with `code`, says `said`, and leaves nothing in its working folder.
+#[cfg(unix)]
+pub(crate) fn signal_during_a_pull_leaves_nothing_behind(signal: &str, code: i32, said: &str) {
     let env = Env::new();
     // A pack with a large file, which takes a moment to pull and verify in a test build.
     let src = env.path("big");
@@ -213,7 +220,7 @@ fn ctrl_c_during_a_pull_leaves_nothing_behind() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait for the staging folder, then interrupt as Ctrl-C would.
+    // Wait for the staging folder, then send the signal.
     let start = std::time::Instant::now();
     while std::fs::read_dir(&work).unwrap().next().is_none() {
         assert!(
@@ -223,19 +230,25 @@ fn ctrl_c_during_a_pull_leaves_nothing_behind() {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     let kill = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
     let out = child.wait_with_output().unwrap();
     if out.status.code() == Some(0) {
         // Finished before the signal landed: the pack must then be whole.
-        eprintln!("the pull finished before the interrupt");
+        eprintln!("the pull finished before SIG{signal}");
         assert_eq!(snapshot(&work.join("out")), snapshot(&src));
         return;
     }
-    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
-    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{:?} {}",
+        out.status,
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains(said), "{}", stderr(&out));
     let left: Vec<_> = std::fs::read_dir(&work)
         .unwrap()
         .map(|e| e.unwrap().file_name())

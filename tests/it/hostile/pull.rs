@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::common::{self, ok, pack, stderr};
+use super::common::{self, ok, pack};
 use super::{s, Env};
 
 /// Fills a folder the moment the first blob transfer starts: another program writing into the
@@ -76,56 +76,8 @@ fn pull_refuses_a_destination_filled_meanwhile() {
 }
 
 /// SIGTERM (what `kill`, systemd and CI runners send) cleans up as Ctrl-C does.
+#[cfg(unix)]
 #[test]
 fn sigterm_during_a_pull_leaves_nothing_behind() {
-    let env = Env::new();
-    // A pack with a large file, which takes a moment to pull and verify in a test build.
-    let src = env.path("big");
-    common::copy_dir(&pack("hello-manifests"), &src);
-    common::write_random(&src.join("payload.bin"), 96 << 20);
-    common::set_pack_field(&src, "name", "big");
-    ok(&env.run(&["push", s(&src)]));
-
-    let work = env.path("work");
-    std::fs::create_dir_all(&work).unwrap();
-    let child = common::packreg_command(&env.path("home"))
-        .args(["-r", &env.registry, "pull", "big", "-o", "out"])
-        .current_dir(&work)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = std::time::Instant::now();
-    while std::fs::read_dir(&work).unwrap().next().is_none() {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(30),
-            "the pull never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let out = child.wait_with_output().unwrap();
-    if out.status.code() == Some(0) {
-        // Finished before the signal landed: the pack must then be whole.
-        eprintln!("the pull finished before SIGTERM");
-        assert_eq!(common::snapshot(&work.join("out")), common::snapshot(&src));
-        return;
-    }
-    assert_eq!(
-        out.status.code(),
-        Some(143),
-        "{:?} {}",
-        out.status,
-        stderr(&out)
-    );
-    assert!(stderr(&out).contains("terminated"), "{}", stderr(&out));
-    let left: Vec<_> = std::fs::read_dir(&work)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
+    crate::pull::signal_during_a_pull_leaves_nothing_behind("TERM", 143, "terminated");
 }
