@@ -79,6 +79,9 @@ pub enum BadReference {
     /// The digest part is invalid.
     #[error(transparent)]
     Digest(#[from] crate::digest::BadDigest),
+    /// A path that does not lead to a pack: packs are under `spectro-packs/archive/`.
+    #[error("{0:?} names no pack: a full reference is REGISTRY/spectro-packs/archive/NAME[:TAG|@DIGEST]")]
+    NotAPackPath(String),
 }
 
 impl PackRef {
@@ -120,10 +123,12 @@ impl fmt::Display for PackRef {
     }
 }
 
-/// Parses a pack reference that may name its store, as packreg prints references:
-/// `REGISTRY/spectro-packs/archive/NAME[:TAG|@DIGEST]`, where REGISTRY is `oci:PATH` or
-/// `host[:port][/base/path]`, gives `(Some(REGISTRY), NAME…)`; a plain `NAME[:TAG|@DIGEST]`
-/// names no store.
+/// Parses a pack reference that may name its store, as packreg prints references (and as
+/// oras, crane and skopeo take them): `REGISTRY/spectro-packs/archive/NAME[:TAG|@DIGEST]`,
+/// where REGISTRY is `oci:PATH` or `host[:port][/base/path]` (an IPv6 host in brackets,
+/// `[::1]:5000`), gives `(Some(REGISTRY), NAME…)`; a plain `NAME[:TAG|@DIGEST]` names no
+/// store. A path elsewhere than under `spectro-packs/archive/` is refused as such, not read
+/// as a name with an odd tag.
 pub fn parse_located(text: &str) -> Result<(Option<String>, PackRef), BadReference> {
     if let Some(i) = text.rfind(PACKS_PREFIX) {
         let registry = &text[..i];
@@ -132,6 +137,11 @@ pub fn parse_located(text: &str) -> Result<(Option<String>, PackRef), BadReferen
             let pack = PackRef::parse(&text[i + PACKS_PREFIX.len()..])?;
             return Ok(((!registry.is_empty()).then(|| registry.to_string()), pack));
         }
+    }
+    // A pack name has no '/', and a tag or digest neither: a path is a store's.
+    let before_digest = text.split('@').next().unwrap_or(text);
+    if before_digest.contains('/') {
+        return Err(BadReference::NotAPackPath(text.to_string()));
     }
     Ok((None, PackRef::parse(text)?))
 }
@@ -194,5 +204,36 @@ mod tests {
         assert!(parse_located("shop@sha256:").is_err());
         assert_eq!(parse_located("shop:1").unwrap().0, None);
         assert!(parse_located("oci:x/spectro-packs/archive/Shop").is_err());
+    }
+
+    #[test]
+    fn full_references_of_every_shape() {
+        let d = Digest::of(b"x");
+        let (reg, pack) = parse_located(&format!(
+            "127.0.0.1:5000/team/spectro-packs/archive/netpol@{d}"
+        ))
+        .unwrap();
+        assert_eq!(reg.as_deref(), Some("127.0.0.1:5000/team"));
+        assert_eq!(pack.selector, Selector::Digest(d));
+        let (reg, pack) = parse_located("[::1]:5000/spectro-packs/archive/netpol:1.0.0").unwrap();
+        assert_eq!(reg.as_deref(), Some("[::1]:5000"));
+        assert_eq!(pack.to_string(), "netpol:1.0.0");
+        let (reg, pack) = parse_located("spectro-packs/archive/netpol").unwrap();
+        assert_eq!(reg, None);
+        assert_eq!(pack.selector, Selector::Latest);
+    }
+
+    #[test]
+    fn a_path_outside_the_packs_is_not_read_as_a_tag() {
+        for text in [
+            "127.0.0.1:5000/team/netpol:1.0.0",
+            "oci:./site/netpol:1.0.0",
+            "[::1]:5000/netpol",
+        ] {
+            assert!(
+                matches!(parse_located(text), Err(BadReference::NotAPackPath(_))),
+                "{text}"
+            );
+        }
     }
 }

@@ -5,6 +5,7 @@
 use packreg::artifact::ArtifactError;
 use packreg::auth::AuthError;
 use packreg::config::defaults::{PAGE_SIZE_ENV, TIMEOUT_ENV};
+use packreg::ops::not_found::PackNotFound;
 use packreg::ops::{OpError, Remedy, Warning};
 use packreg::store::remote::NetworkCause;
 use packreg::store::{AuthFailure, StoreError};
@@ -158,6 +159,7 @@ fn op_advice(err: &OpError) -> Option<String> {
             Some("; bump the version in pack.json, or pass --force to replace it".into())
         }
         OpError::NoVersions { .. } => Some("; `packreg ls` lists what is there".into()),
+        OpError::PackNotFound(missing) => Some(not_found_advice(missing)),
         OpError::OutputExists(_) => {
             Some("; pass --force to replace it, or choose another folder with -o".into())
         }
@@ -172,6 +174,47 @@ fn op_advice(err: &OpError) -> Option<String> {
                 .into(),
         ),
         _ => None,
+    }
+}
+
+/// What is there instead of a pack or version not found: a version written with a leading
+/// `v`, the nearest pack names, or the pack's versions.
+fn not_found_advice(missing: &PackNotFound) -> String {
+    let name = &missing.pack.name;
+    let wanted = missing.wanted_version();
+    let unprefixed = wanted
+        .as_deref()
+        .and_then(|w| w.strip_prefix(['v', 'V']))
+        .filter(|w| missing.versions.iter().any(|v| v == w));
+    if let Some(version) = unprefixed {
+        return format!("; versions have no leading v: {version}");
+    }
+    if !missing.similar_packs.is_empty() {
+        return format!("; did you mean {}?", either(&missing.similar_packs));
+    }
+    if !missing.pack_exists {
+        return "; `packreg ls` lists the packs there".into();
+    }
+    if missing.versions.is_empty() {
+        return format!("; {name} has no versions (`packreg ls {name}`)");
+    }
+    let listed = missing.versions.join(", ");
+    if missing.version_count > missing.versions.len() {
+        format!(
+            "; the nearest of its {} versions: {listed} (`packreg ls {name}` lists them all)",
+            missing.version_count
+        )
+    } else {
+        format!("; its versions: {listed}")
+    }
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn either(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
     }
 }
 
@@ -233,7 +276,9 @@ fn op_kind(err: &OpError) -> Kind {
     match err {
         OpError::Store(e) | OpError::BadIndex(e) => store_kind(e),
         OpError::Conflict { .. } | OpError::OutputExists(_) => Kind::Conflict,
-        OpError::NoVersions { .. } | OpError::MissingManifest { .. } => Kind::NotFound,
+        OpError::NoVersions { .. } | OpError::PackNotFound(_) | OpError::MissingManifest { .. } => {
+            Kind::NotFound
+        }
         OpError::NoPackNames { .. } => Kind::Denied,
         OpError::Pack(_)
         | OpError::Invalid { .. }
@@ -469,6 +514,59 @@ mod tests {
             "r.example:5000: it failed; add --plain-http if it is a plain-HTTP registry"
         );
         assert!(failures[0].cause.is_none());
+    }
+
+    fn missing(pack: &str, exists: bool, similar: &[&str], versions: &[&str]) -> OpError {
+        OpError::PackNotFound(Box::new(PackNotFound {
+            pack: packreg::reference::PackRef::parse(pack).unwrap(),
+            location: "r:5000".into(),
+            pack_exists: exists,
+            similar_packs: similar.iter().map(|s| s.to_string()).collect(),
+            versions: versions.iter().map(|s| s.to_string()).collect(),
+            version_count: versions.len(),
+        }))
+    }
+
+    #[test]
+    fn a_missing_pack_names_the_nearest_packs() {
+        let failure = op_failure(&missing("webap", false, &["webapp"], &[]));
+        assert_eq!(
+            failure.message,
+            "pack webap not found in r:5000; did you mean webapp?"
+        );
+        assert_eq!(failure.kind, Kind::NotFound);
+        let failure = op_failure(&missing(
+            "web:1.0.0",
+            false,
+            &["webapi", "webapp", "x"],
+            &[],
+        ));
+        assert!(failure
+            .message
+            .ends_with("did you mean webapi, webapp or x?"));
+        let failure = op_failure(&missing("zzz", false, &[], &[]));
+        assert!(failure
+            .message
+            .ends_with("`packreg ls` lists the packs there"));
+    }
+
+    #[test]
+    fn a_missing_version_names_the_versions_there() {
+        let failure = op_failure(&missing("webapp:v1.5.0", true, &[], &["1.4.0", "1.5.0"]));
+        assert_eq!(
+            failure.message,
+            "webapp:v1.5.0 not found in r:5000; versions have no leading v: 1.5.0"
+        );
+        let failure = op_failure(&missing("webapp:2.0.0", true, &[], &["1.4.0", "1.5.0"]));
+        assert!(failure.message.ends_with("; its versions: 1.4.0, 1.5.0"));
+        let OpError::PackNotFound(mut many) = missing("webapp:2.0.0", true, &[], &["1.5.0"]) else {
+            unreachable!()
+        };
+        many.version_count = 30;
+        let failure = op_failure(&OpError::PackNotFound(many));
+        assert!(failure.message.ends_with(
+            "the nearest of its 30 versions: 1.5.0 (`packreg ls webapp` lists them all)"
+        ));
     }
 
     #[test]

@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 
 use packreg::ops::diff::{diff, render, DiffOptions};
-use packreg::reference::{parse_located, PackRef};
 use packreg::store::{open_store, open_store_pair, Store};
 
 use super::mirror::{side_options, SideFlags};
@@ -46,25 +45,10 @@ fn trouble(failure: Failure) -> Failure {
     }
 }
 
-/// Parses one side's reference; a path without the packs' prefix gets a hint.
-fn located(text: &str) -> Result<(Option<String>, PackRef), Failure> {
-    parse_located(text).map_err(|e| {
-        let hint = if text.contains('/') {
-            "; a reference naming its store is REGISTRY/spectro-packs/archive/NAME:TAG"
-        } else {
-            ""
-        };
-        Failure {
-            message: format!("{text}: {e}{hint}"),
-            code: 2,
-            kind: super::failure::Kind::InvalidInput,
-        }
-    })
-}
-
 pub fn run(args: &Args, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
-    let (from_reg, from_ref) = located(&args.from)?;
-    let (to_reg, to_ref) = located(&args.to)?;
+    let from = super::pack_ref::parse(&args.from)?;
+    let to = super::pack_ref::parse(&args.to)?;
+    let (from_reg, from_ref, to_reg, to_ref) = (from.store, from.pack, to.store, to.pack);
     // A reference that names its store wins over the flags.
     let registry = super::config::registry(cli.registry.as_deref(), out)?;
     let from_reg = from_reg

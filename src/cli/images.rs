@@ -13,7 +13,10 @@ use super::{Failure, Output};
 /// Arguments of `images`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The pack: NAME (highest version), NAME:TAG or NAME@DIGEST.
+    /// The pack: NAME (highest version), NAME:TAG (a version, `1.2.x`, a label) or NAME@DIGEST, in
+    /// the store of -r; or a full reference naming its store,
+    /// REGISTRY/spectro-packs/archive/NAME[:TAG|@DIGEST] (REGISTRY is host[:port][/base] or
+    /// oci:PATH).
     pub reference: String,
     /// Also ask each image's registry what its tag resolves to (each unreachable registry
     /// costs a connect timeout: off by default for air-gapped sites).
@@ -35,12 +38,12 @@ struct Report<'a> {
 
 pub async fn run(
     args: &Args,
+    pack_ref: &PackRef,
     store: &dyn Store,
     opts: &StoreOptions,
     out: &Output,
 ) -> Result<ExitCode, Failure> {
-    let pack_ref = PackRef::parse(&args.reference)?;
-    let (pack, mut images) = pack_images(store, &pack_ref).await?;
+    let (pack, mut images) = pack_images(store, pack_ref).await?;
     if args.resolve {
         resolve_images(&mut images, opts).await;
     }

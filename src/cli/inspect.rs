@@ -12,13 +12,20 @@ use super::{Failure, Output};
 /// Arguments of `inspect`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The pack: NAME (highest version), NAME:TAG or NAME@DIGEST.
+    /// The pack: NAME (highest version), NAME:TAG (a version, `1.2.x`, a label) or NAME@DIGEST, in
+    /// the store of -r; or a full reference naming its store,
+    /// REGISTRY/spectro-packs/archive/NAME[:TAG|@DIGEST] (REGISTRY is host[:port][/base] or
+    /// oci:PATH).
     pub reference: String,
 }
 
-pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCode, Failure> {
-    let pack_ref = PackRef::parse(&args.reference)?;
-    let info = inspect(store, &pack_ref).await?;
+pub async fn run(
+    _args: &Args,
+    pack_ref: &PackRef,
+    store: &dyn Store,
+    out: &Output,
+) -> Result<ExitCode, Failure> {
+    let info = inspect(store, pack_ref).await?;
     if out.json {
         out.print_json(&info);
         return Ok(ExitCode::SUCCESS);

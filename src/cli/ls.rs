@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use packreg::ops::list::list_packs;
-use packreg::reference::is_repository_component;
+use packreg::ops::not_found::explain_missing;
+use packreg::ops::OpError;
+use packreg::reference::{PackRef, Selector};
 use packreg::store::Store;
 
 use super::output::escape_controls;
@@ -12,24 +14,33 @@ use super::{Failure, Output};
 /// Arguments of `ls`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// List the versions of this pack only.
+    /// List the versions of this pack only: NAME in the store of -r, or
+    /// REGISTRY/spectro-packs/archive/NAME (REGISTRY is host[:port][/base] or oci:PATH).
     pub name: Option<String>,
     /// Only packs whose name contains this text.
     #[arg(long = "name", value_name = "SUBSTR")]
     pub filter: Option<String>,
 }
 
-pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCode, Failure> {
-    if let Some(name) = &args.name {
-        if !is_repository_component(name) {
-            return Err(Failure {
-                message: format!("{name:?} is not a valid pack name"),
-                code: 2,
-                kind: super::failure::Kind::InvalidInput,
-            });
+pub async fn run(
+    args: &Args,
+    pack: Option<&PackRef>,
+    store: &dyn Store,
+    out: &Output,
+) -> Result<ExitCode, Failure> {
+    if let Some(pack) = pack.filter(|p| p.selector != Selector::Latest) {
+        return Err(Failure::usage(format!(
+            "{pack}: ls lists every version of a pack; give NAME, or `packreg inspect {pack}`"
+        )));
+    }
+    let name = pack.map(|p| p.name.as_str());
+    let listing = list_packs(store, name, args.filter.as_deref()).await?;
+    if let (Some(pack), true) = (pack, listing.rows.is_empty()) {
+        // A pack that is not there is an error, with the names that are.
+        if let Some(missing) = explain_missing(store, pack).await {
+            return Err(OpError::PackNotFound(Box::new(missing)).into());
         }
     }
-    let listing = list_packs(store, args.name.as_deref(), args.filter.as_deref()).await?;
     if listing.from_index {
         // On stderr, also with --json, so scripts see it without it spoiling the data.
         if !out.quiet {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use packreg::ops::bundle::{export, import};
 use packreg::ops::mirror::{mirror, MirrorOptions, MirrorSummary};
-use packreg::reference::{is_repository_component, version_to_tag};
+use packreg::reference::{is_repository_component, version_to_tag, PackRef, Selector};
 use packreg::store::{open_store_pair, Store, StoreOptions};
 
 use super::output::escape_controls;
@@ -91,7 +91,9 @@ pub struct MirrorArgs {
 /// Arguments of `export`.
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
-    /// Packs to export, as NAME or NAME:VERSION.
+    /// Packs to export, as NAME or NAME:VERSION in the store of -r, or as full references
+    /// naming their store, REGISTRY/spectro-packs/archive/NAME[:VERSION] (REGISTRY is
+    /// host[:port][/base] or oci:PATH).
     pub packs: Vec<String>,
     /// Export every pack of the registry.
     #[arg(long, conflicts_with = "packs")]
@@ -295,6 +297,7 @@ fn exit_code(summary: &MirrorSummary) -> ExitCode {
 
 pub async fn run_export(
     args: &ExportArgs,
+    packs: &[PackRef],
     cli: &Cli,
     out: &Output,
     store: &dyn Store,
@@ -306,9 +309,24 @@ pub async fn run_export(
             kind: super::failure::Kind::InvalidInput,
         });
     }
-    let names = parse_names(&args.packs, args.selection.names_from.as_ref())?;
+    let mut names = packs
+        .iter()
+        .map(|pack| match &pack.selector {
+            Selector::Latest => Ok((pack.name.clone(), None)),
+            Selector::Tag(tag) => Ok((pack.name.clone(), Some(tag.clone()))),
+            // A bundle carries tags, which a digest has none of.
+            Selector::Digest(_) => Err(Failure::usage(format!(
+                "{pack}: export takes NAME or NAME:VERSION, not a digest"
+            ))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    names.extend(parse_names(&[], args.selection.names_from.as_ref())?);
     let opts = options(cli, &args.selection, names, out, "export")?;
     let mut summary = export(store, &args.output, &opts).await?;
+    // The images went into a staging folder, now gone: they are in the bundle.
+    for image in &mut summary.images {
+        image.destination = args.output.display().to_string();
+    }
     report(
         &mut summary,
         out,

@@ -17,6 +17,7 @@ mod ls;
 mod man;
 mod mirror;
 mod output;
+mod pack_ref;
 mod progress;
 mod pull;
 mod push;
@@ -145,31 +146,53 @@ pub fn run() -> ExitCode {
         Command::Push(args) => with_store(&cli, &out, |rt, store| {
             run_interruptible(rt, Box::pin(push::run(args, store, &out)))
         }),
-        Command::Pull(args) => with_store(&cli, &out, |rt, store| {
-            run_interruptible(rt, Box::pin(pull::run(args, store, &out)))
-        }),
-        Command::Ls(args) => with_store(&cli, &out, |rt, store| {
-            run_interruptible(rt, Box::pin(ls::run(args, store, &out)))
-        }),
-        Command::Inspect(args) => with_store(&cli, &out, |rt, store| {
-            run_interruptible(rt, Box::pin(inspect::run(args, store, &out)))
-        }),
-        Command::Rm(args) => with_store(&cli, &out, |rt, store| {
-            run_interruptible(rt, Box::pin(rm::run(args, store, &out)))
-        }),
+        Command::Pull(args) => {
+            pack_ref::with_pack_store(&cli, &out, &[&args.reference], |rt, store, _, packs| {
+                run_interruptible(rt, Box::pin(pull::run(args, &packs[0], store, &out)))
+            })
+        }
+        Command::Ls(args) => {
+            let texts: Vec<&str> = args.name.iter().map(String::as_str).collect();
+            pack_ref::with_pack_store(&cli, &out, &texts, |rt, store, _, packs| {
+                run_interruptible(rt, Box::pin(ls::run(args, packs.first(), store, &out)))
+            })
+        }
+        Command::Inspect(args) => {
+            pack_ref::with_pack_store(&cli, &out, &[&args.reference], |rt, store, _, packs| {
+                run_interruptible(rt, Box::pin(inspect::run(args, &packs[0], store, &out)))
+            })
+        }
+        Command::Rm(args) => {
+            pack_ref::with_pack_store(&cli, &out, &[&args.reference], |rt, store, _, packs| {
+                run_interruptible(rt, Box::pin(rm::run(&packs[0], store, &out)))
+            })
+        }
         Command::Login(args) => login::login(args, &cli, &out),
         Command::Logout(args) => login::logout(args, &cli, &out),
-        Command::Tag(cmd) => with_store(&cli, &out, |rt, store| {
-            run_interruptible(rt, Box::pin(tag::run(cmd, store, &out)))
-        }),
+        Command::Tag(cmd) => {
+            pack_ref::with_pack_store(&cli, &out, &[cmd.reference()], |rt, store, _, packs| {
+                run_interruptible(rt, Box::pin(tag::run(cmd, &packs[0], store, &out)))
+            })
+        }
         Command::Mirror(args) => mirror::run_mirror(args, &cli, &out),
         Command::Doctor(args) => doctor::run(args, &cli, &out),
-        Command::Images(args) => with_store_and_options(&cli, &out, |rt, store, opts| {
-            run_interruptible(rt, Box::pin(images::run(args, store, opts, &out)))
-        }),
-        Command::Export(args) => with_store(&cli, &out, |rt, store| {
-            run_interruptible(rt, Box::pin(mirror::run_export(args, &cli, &out, store)))
-        }),
+        Command::Images(args) => {
+            pack_ref::with_pack_store(&cli, &out, &[&args.reference], |rt, store, opts, packs| {
+                run_interruptible(
+                    rt,
+                    Box::pin(images::run(args, &packs[0], store, opts, &out)),
+                )
+            })
+        }
+        Command::Export(args) => {
+            let texts: Vec<&str> = args.packs.iter().map(String::as_str).collect();
+            pack_ref::with_pack_store(&cli, &out, &texts, |rt, store, _, packs| {
+                run_interruptible(
+                    rt,
+                    Box::pin(mirror::run_export(args, &packs, &cli, &out, store)),
+                )
+            })
+        }
         Command::Import(args) => with_store(&cli, &out, |rt, store| {
             run_interruptible(rt, Box::pin(mirror::run_import(args, &cli, &out, store)))
         }),
@@ -286,11 +309,45 @@ where
 {
     let opts = cli.store_options(out)?;
     let registry = config::registry(cli.registry.as_deref(), out)?;
+    open_and_run(registry, &opts, command)
+}
+
+/// [`with_store_and_options`] on the store `registry` names (None: the embedded store), which
+/// a command's full pack reference chose over `-r`.
+fn with_store_at<F>(
+    cli: &Cli,
+    out: &Output,
+    registry: Option<String>,
+    command: F,
+) -> Result<ExitCode, Failure>
+where
+    F: FnOnce(
+        tokio::runtime::Runtime,
+        &dyn packreg::store::Store,
+        &packreg::store::StoreOptions,
+    ) -> Result<ExitCode, Failure>,
+{
+    let opts = cli.store_options(out)?;
+    open_and_run(registry, &opts, command)
+}
+
+fn open_and_run<F>(
+    registry: Option<String>,
+    opts: &packreg::store::StoreOptions,
+    command: F,
+) -> Result<ExitCode, Failure>
+where
+    F: FnOnce(
+        tokio::runtime::Runtime,
+        &dyn packreg::store::Store,
+        &packreg::store::StoreOptions,
+    ) -> Result<ExitCode, Failure>,
+{
     let runtime = runtime()?;
     let store = runtime
-        .block_on(packreg::store::open_store(registry.as_deref(), &opts))
+        .block_on(packreg::store::open_store(registry.as_deref(), opts))
         .map_err(Failure::from)?;
-    command(runtime, store.as_ref(), &opts)
+    command(runtime, store.as_ref(), opts)
 }
 
 fn init_logging(verbose: u8) {

@@ -1,4 +1,4 @@
-//! `packreg pull <NAME>[:<TAG>|@<DIGEST>]`.
+//! `packreg pull <NAME>[:<TAG>|@<DIGEST>]` (or a full reference, see [`super::pack_ref`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +12,10 @@ use super::{Failure, Output};
 /// Arguments of `pull`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The pack: NAME (highest version), NAME:TAG (a version, `1.2.x`, a label) or NAME@DIGEST.
+    /// The pack: NAME (highest version), NAME:TAG (a version, `1.2.x`, a label) or NAME@DIGEST, in
+    /// the store of -r; or a full reference naming its store,
+    /// REGISTRY/spectro-packs/archive/NAME[:TAG|@DIGEST] (REGISTRY is host[:port][/base] or
+    /// oci:PATH).
     pub reference: String,
     /// Destination folder (default ./<name>-<version>).
     #[arg(short, long, value_name = "DIR")]
@@ -25,23 +28,30 @@ pub struct Args {
     pub concurrency: Option<u16>,
 }
 
-pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCode, Failure> {
-    let pack_ref = PackRef::parse(&args.reference)?;
+pub async fn run(
+    args: &Args,
+    pack_ref: &PackRef,
+    store: &dyn Store,
+    out: &Output,
+) -> Result<ExitCode, Failure> {
     let opts = PullOptions {
         output: args.output.clone(),
         force: args.force,
         concurrency: super::config::concurrency(args.concurrency, out)?,
         progress: super::progress::for_output(out, "pull"),
     };
-    let done = pull(store, &pack_ref, &opts).await?;
+    let done = pull(store, pack_ref, &opts).await?;
     if out.json {
         out.print_json(&done);
         return Ok(ExitCode::SUCCESS);
     }
-    out.status(format!(
-        "Pulled {}@{} ({} format)",
-        done.reference, done.digest, done.format
-    ));
+    // Pulled by digest, the reference already ends with it.
+    let pinned = if done.reference.ends_with(&format!("@{}", done.digest)) {
+        done.reference.clone()
+    } else {
+        format!("{}@{}", done.reference, done.digest)
+    };
+    out.status(format!("Pulled {pinned} ({} format)", done.format));
     out.data(done.dir.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
+use packreg::ops::not_found::explained;
 use packreg::ops::remove;
+use packreg::reference::PackRef;
 use packreg::store::Store;
 
 use super::{Failure, Output};
@@ -10,23 +12,16 @@ use super::{Failure, Output};
 /// Arguments of `rm`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The version to delete, as NAME:VERSION.
+    /// The version to delete, as NAME:VERSION, or a full reference naming its store,
+    /// REGISTRY/spectro-packs/archive/NAME:VERSION (REGISTRY is host[:port][/base] or
+    /// oci:PATH).
     pub reference: String,
 }
 
-pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCode, Failure> {
-    let Some((name, version)) = args.reference.split_once(':') else {
-        return Err(Failure {
-            message: format!(
-                "{:?}: give the version to delete as NAME:VERSION",
-                args.reference
-            ),
-            code: 2,
-            kind: super::failure::Kind::InvalidInput,
-        });
-    };
-    packreg::reference::PackRef::parse(&args.reference)?;
-    let mut done = remove(store, name, version).await?;
+pub async fn run(pack: &PackRef, store: &dyn Store, out: &Output) -> Result<ExitCode, Failure> {
+    let version = super::pack_ref::tag_of(pack, "the version to delete as NAME:VERSION")?;
+    let done = remove(store, &pack.name, &version).await;
+    let mut done = explained(store, pack, done).await?;
     super::advice::word_warnings(&mut done.warnings);
     if out.json {
         out.print_json(&done);

@@ -3,9 +3,12 @@
 use std::process::ExitCode;
 
 use packreg::ops::labels::{add_label, remove_label};
+use packreg::ops::not_found::explained;
+use packreg::reference::PackRef;
 use packreg::store::Store;
 use packreg::tag_grammar::label_tag;
 
+use super::pack_ref::tag_of;
 use super::{Failure, Output};
 
 /// Subcommands of `tag`.
@@ -13,7 +16,7 @@ use super::{Failure, Output};
 pub enum TagCommand {
     /// Point a label (`GROUP__LABEL`, or `LABEL`) at a version.
     Add {
-        /// The version, as NAME:VERSION.
+        /// The version, as NAME:VERSION or REGISTRY/spectro-packs/archive/NAME:VERSION.
         reference: String,
         /// The label.
         label: String,
@@ -23,32 +26,32 @@ pub enum TagCommand {
     },
     /// Remove one label; the version and its other tags stay.
     Rm {
-        /// The label, as NAME:TAG.
+        /// The label, as NAME:TAG or REGISTRY/spectro-packs/archive/NAME:TAG.
         reference: String,
     },
 }
 
-fn split(reference: &str, what: &str) -> Result<(String, String), Failure> {
-    match reference.split_once(':') {
-        Some((n, t)) if !n.is_empty() && !t.is_empty() => Ok((n.to_string(), t.to_string())),
-        _ => Err(Failure {
-            message: format!("{reference:?}: give {what}"),
-            code: 2,
-            kind: super::failure::Kind::InvalidInput,
-        }),
+impl TagCommand {
+    /// The pack reference the command names.
+    pub fn reference(&self) -> &str {
+        match self {
+            TagCommand::Add { reference, .. } | TagCommand::Rm { reference } => reference,
+        }
     }
 }
 
-pub async fn run(cmd: &TagCommand, store: &dyn Store, out: &Output) -> Result<ExitCode, Failure> {
+pub async fn run(
+    cmd: &TagCommand,
+    pack: &PackRef,
+    store: &dyn Store,
+    out: &Output,
+) -> Result<ExitCode, Failure> {
     match cmd {
-        TagCommand::Add {
-            reference,
-            label,
-            group,
-        } => {
-            let (name, version) = split(reference, "the version as NAME:VERSION")?;
+        TagCommand::Add { label, group, .. } => {
+            let version = tag_of(pack, "the version as NAME:VERSION")?;
             let tag = label_tag(label, group.as_deref());
-            let mut done = add_label(store, &name, &version, &tag).await?;
+            let done = add_label(store, &pack.name, &version, &tag).await;
+            let mut done = explained(store, pack, done).await?;
             super::advice::word_warnings(&mut done.warnings);
             if out.json {
                 out.print_json(&done);
@@ -57,9 +60,10 @@ pub async fn run(cmd: &TagCommand, store: &dyn Store, out: &Output) -> Result<Ex
                 out.warnings(&done.warnings);
             }
         }
-        TagCommand::Rm { reference } => {
-            let (name, tag) = split(reference, "the label as NAME:TAG")?;
-            let mut done = remove_label(store, &name, &tag).await?;
+        TagCommand::Rm { .. } => {
+            let tag = tag_of(pack, "the label as NAME:TAG")?;
+            let done = remove_label(store, &pack.name, &tag).await;
+            let mut done = explained(store, pack, done).await?;
             super::advice::word_warnings(&mut done.warnings);
             if out.json {
                 out.print_json(&done);

@@ -12,6 +12,7 @@ pub mod inspect;
 pub mod labels;
 pub mod list;
 pub mod mirror;
+pub mod not_found;
 pub mod pack_repositories;
 pub mod parent_tags;
 pub mod partial;
@@ -72,6 +73,9 @@ pub enum OpError {
         /// The store.
         location: String,
     },
+    /// A pack, or a tag or digest of one, is not in the store (with what is there instead).
+    #[error(transparent)]
+    PackNotFound(Box<not_found::PackNotFound>),
     /// A tag to copy has no manifest at the source (listed but missing, or named and absent).
     #[error("{reference}: the manifest of this tag is missing from {location}; nothing of it was copied")]
     MissingManifest {

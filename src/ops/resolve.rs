@@ -3,13 +3,15 @@
 
 use futures_util::stream::{self, StreamExt};
 
+use super::not_found::{explain_missing, explained};
 use super::OpError;
 use crate::digest::Digest;
 use crate::reference::{PackRef, Selector};
 use crate::store::{RawManifest, Store};
 use crate::tag_grammar::highest_version;
 
-/// Finds the manifest a pack reference selects: the highest version when it names none.
+/// Finds the manifest a pack reference selects: the highest version when it names none. A
+/// pack or tag that is not there is [`OpError::PackNotFound`], with the nearest candidates.
 pub async fn resolve_ref(
     store: &dyn Store,
     pack_ref: &PackRef,
@@ -20,6 +22,11 @@ pub async fn resolve_ref(
         Selector::Digest(digest) => digest.to_string(),
         Selector::Latest => {
             let tags = store.tags(&repo).await?;
+            if tags.is_empty() {
+                if let Some(missing) = explain_missing(store, pack_ref).await {
+                    return Err(OpError::PackNotFound(Box::new(missing)));
+                }
+            }
             highest_version(tags.iter().map(String::as_str))
                 .map(str::to_string)
                 .ok_or_else(|| OpError::NoVersions {
@@ -28,7 +35,11 @@ pub async fn resolve_ref(
                 })?
         }
     };
-    let raw = store.get_manifest(&repo, &reference).await?;
+    let raw = store
+        .get_manifest(&repo, &reference)
+        .await
+        .map_err(OpError::from);
+    let raw = explained(store, pack_ref, raw).await?;
     Ok((reference, raw))
 }
 

@@ -393,3 +393,44 @@ fn a_missing_image_fails_its_pack_and_not_the_others() {
         stderr(&skipped)
     );
 }
+
+/// `export --with-images` says each image goes into the bundle (text and JSON), not into the
+/// staging folder it was gathered in, which is gone when the command ends.
+#[test]
+fn export_names_the_bundle_as_where_the_images_go() {
+    require_peers!("docker-registry");
+    let upstream = Registry::start(Tls::None, None);
+    push_image(&upstream.addr, "team/app", "1.0");
+    let sb = Sandbox::new();
+    let image = format!("{}/team/app:1.0", upstream.addr);
+    let store = pack_with_images(&sb, "withimages", std::slice::from_ref(&image));
+    let bundle = sb.path("bundle.tar");
+    let bundle = bundle.to_str().unwrap();
+    let out = sb.run(&[
+        "-r",
+        &store,
+        "export",
+        "withimages",
+        "--with-images",
+        "-o",
+        bundle,
+    ]);
+    ok(&out);
+    let said = stderr(&out);
+    assert!(
+        said.contains(&format!("image {image} -> {bundle} ")),
+        "{said}"
+    );
+    assert!(!said.contains(".packreg-export"), "{said}");
+    let again = sb.path("again.tar");
+    let summary = sb.json(&[
+        "-r",
+        &store,
+        "export",
+        "withimages",
+        "--with-images",
+        "-o",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(summary["images"][0]["destination"], again.to_str().unwrap());
+}

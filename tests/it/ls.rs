@@ -93,3 +93,32 @@ fn unreachable_registry_and_catalog_errors_are_clear() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("not a registry"), "{}", stderr(&bad));
 }
+
+/// `ls NAME` of a pack that is not there fails (exit 1, kind `not_found`) naming the nearest
+/// pack, instead of an empty listing and success.
+fn ls_of_a_missing_pack_fails_naming_the_nearest(backend: common::Backend) {
+    let sb = Sandbox::new();
+    let store = common::TestStore::start(backend, &sb);
+    let reg = store.at("");
+    ok(&sb.run(&["-r", &reg, "push", s(&pack("probe"))]));
+    let out = sb.run(&["-r", &reg, "ls", "prob"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("pack prob not found"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("did you mean probe?"),
+        "{}",
+        stderr(&out)
+    );
+    let json = sb.run(&["-r", &reg, "--json", "ls", "prob"]);
+    assert_eq!(json.status.code(), Some(1));
+    assert!(json.stdout.is_empty(), "{}", stdout(&json));
+    let error: Value = serde_json::from_str(stderr(&json).trim()).unwrap();
+    assert_eq!(error["kind"], "not_found", "{error}");
+    let listed = ok(&sb.run(&["-r", &reg, "ls", "probe"]));
+    assert!(listed.contains("0.1.0"), "{listed}");
+}
+over_backends!(ls_of_a_missing_pack_fails_naming_the_nearest);

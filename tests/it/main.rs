@@ -16,6 +16,8 @@
 //! - crafted hostile input (stores, bundles, tar files), the property tests and the fuzz
 //!   corpus replay: `hostile/`;
 //! - the README's commands: `readme`;
+//! - the pack references every command taking a pack reads, and the answer to a pack or
+//!   version that is not there: `references`;
 //! - that the library names no packreg command, flag or variable (the CLI words advice):
 //!   `advice`.
 //!
@@ -47,6 +49,7 @@ mod protocol;
 mod pull;
 mod push;
 mod readme;
+mod references;
 mod rm;
 mod tag;
 mod validate;

@@ -371,3 +371,41 @@ fn json_errors_carry_a_stable_kind() {
     assert_eq!(bad.status.code(), Some(2));
     assert_eq!(error(&bad)["kind"], "invalid_input");
 }
+
+/// The message of a pull names the manifest pulled with its digest once: pulled by digest, the
+/// reference already is the digest; pulled by tag, the tag and the digest it pointed at.
+#[test]
+fn a_pull_names_the_digest_once() {
+    require_peers!("docker-registry");
+    let registry = Registry::start(Tls::None, None);
+    let sb = Sandbox::new();
+    let reg = registry.addr.as_str();
+    let pushed = sb.json(&["-r", reg, "push", s(&pack("probe"))]);
+    let digest = pushed["digest"].as_str().unwrap();
+    let by_digest = sb.run(&[
+        "-r",
+        reg,
+        "pull",
+        &format!("probe@{digest}"),
+        "-o",
+        s(&sb.path("a")),
+    ]);
+    ok(&by_digest);
+    let said = stderr(&by_digest);
+    assert!(
+        said.contains(&format!(
+            "Pulled {reg}/spectro-packs/archive/probe@{digest} ("
+        )),
+        "{said}"
+    );
+    assert_eq!(said.matches(digest).count(), 1, "{said}");
+    let by_tag = sb.run(&["-r", reg, "pull", "probe:0.1.0", "-o", s(&sb.path("b"))]);
+    ok(&by_tag);
+    let said = stderr(&by_tag);
+    assert!(
+        said.contains(&format!(
+            "Pulled {reg}/spectro-packs/archive/probe:0.1.0@{digest} ("
+        )),
+        "{said}"
+    );
+}
