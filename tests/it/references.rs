@@ -185,3 +185,54 @@ fn a_missing_pack_or_version_names_what_is_there() {
     assert!(err.contains("`packreg ls`"), "{err}");
     assert!(stdout(&sb.run(&["-r", reg, "ls"])).contains("probe"));
 }
+
+/// Forwards every connection to `[::1]:PORT` to `upstream`, for as long as the test runs:
+/// the registry under test listens on IPv4 only.
+fn ipv6_forwarder(upstream: &str) -> u16 {
+    let listener = std::net::TcpListener::bind("[::1]:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let upstream = upstream.to_string();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = std::net::TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let (mut c_read, mut s_write) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (mut s_read, mut c_write) = (server, client);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c_read, &mut s_write);
+                let _ = s_write.shutdown(std::net::Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut s_read, &mut c_write);
+                let _ = c_write.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    port
+}
+
+/// A full reference with an IPv6 host in brackets (`[::1]:PORT/...`) picks that registry, by
+/// tag and by digest.
+#[test]
+fn a_full_reference_with_an_ipv6_host_picks_that_registry() {
+    require_peers!("docker-registry");
+    let registry = Registry::start(Tls::None, None);
+    let sb = Sandbox::new();
+    push_webapp(&sb, &registry.addr);
+    let port = ipv6_forwarder(&registry.addr);
+    let base = format!("[::1]:{port}/spectro-packs/archive/webapp");
+    let shown = sb.json(&["inspect", &format!("{base}:1.5.0")]);
+    let digest = shown["digest"].as_str().unwrap();
+    assert!(
+        shown["reference"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("[::1]:{port}/")),
+        "{shown}"
+    );
+    let dest = sb.path("pulled");
+    ok(&sb.run(&["pull", &format!("{base}@{digest}"), "-o", s(&dest)]));
+    assert!(dest.join("pack.json").is_file());
+}
