@@ -307,13 +307,12 @@ where
         &packreg::store::StoreOptions,
     ) -> Result<ExitCode, Failure>,
 {
-    let opts = cli.store_options(out)?;
     let registry = config::registry(cli.registry.as_deref(), out)?;
-    open_and_run(registry, &opts, command)
+    with_store_at(cli, out, registry, command)
 }
 
 /// [`with_store_and_options`] on the store `registry` names (None: the embedded store), which
-/// a command's full pack reference chose over `-r`.
+/// a command's full pack reference may have chosen over `-r`.
 fn with_store_at<F>(
     cli: &Cli,
     out: &Output,
@@ -328,26 +327,11 @@ where
     ) -> Result<ExitCode, Failure>,
 {
     let opts = cli.store_options(out)?;
-    open_and_run(registry, &opts, command)
-}
-
-fn open_and_run<F>(
-    registry: Option<String>,
-    opts: &packreg::store::StoreOptions,
-    command: F,
-) -> Result<ExitCode, Failure>
-where
-    F: FnOnce(
-        tokio::runtime::Runtime,
-        &dyn packreg::store::Store,
-        &packreg::store::StoreOptions,
-    ) -> Result<ExitCode, Failure>,
-{
     let runtime = runtime()?;
     let store = runtime
-        .block_on(packreg::store::open_store(registry.as_deref(), opts))
+        .block_on(packreg::store::open_store(registry.as_deref(), &opts))
         .map_err(Failure::from)?;
-    command(runtime, store.as_ref(), opts)
+    command(runtime, store.as_ref(), &opts)
 }
 
 fn init_logging(verbose: u8) {
