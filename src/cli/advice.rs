@@ -192,6 +192,14 @@ fn not_found_advice(missing: &PackNotFound) -> String {
     if !missing.similar_packs.is_empty() {
         return format!("; did you mean {}?", either(&missing.similar_packs));
     }
+    if !missing.similar_tags.is_empty() {
+        let tags: Vec<String> = missing
+            .similar_tags
+            .iter()
+            .map(|t| format!("{name}:{t}"))
+            .collect();
+        return format!("; did you mean {}?", either(&tags));
+    }
     if !missing.pack_exists {
         return "; `packreg ls` lists the packs there".into();
     }
@@ -524,6 +532,7 @@ mod tests {
             similar_packs: similar.iter().map(|s| s.to_string()).collect(),
             versions: versions.iter().map(|s| s.to_string()).collect(),
             version_count: versions.len(),
+            similar_tags: Vec::new(),
         }))
     }
 

@@ -91,6 +91,14 @@ pub async fn remove_label(
     check_label(tag)?;
     let repo = crate::reference::pack_repository(name);
     let _lock = store.lock(&repo).await?;
+    // A registry that deletes by digest only would otherwise "remove" a label never there.
+    if store.resolve(&repo, tag).await?.is_none() {
+        return Err(crate::store::StoreError::NotFound {
+            what: format!("tag {tag} of {repo}"),
+            location: store.location(),
+        }
+        .into());
+    }
     store.delete_tag(&repo, tag).await?;
     let mut warnings: Vec<crate::ops::Warning> = super::collect_garbage(store, &repo)
         .await

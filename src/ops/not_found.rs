@@ -7,7 +7,7 @@ use std::fmt;
 use super::OpError;
 use crate::reference::{PackRef, Selector, PACKS_PREFIX};
 use crate::store::Store;
-use crate::tag_grammar::{compare_version_tags, is_version_tag, tag_to_version};
+use crate::tag_grammar::{compare_version_tags, is_referrers_tag, is_version_tag, tag_to_version};
 
 /// At most this many pack names are proposed.
 const MAX_SIMILAR_PACKS: usize = 5;
@@ -30,6 +30,9 @@ pub struct PackNotFound {
     pub versions: Vec<String>,
     /// How many versions the pack has in all.
     pub version_count: usize,
+    /// When a tag that is no version is missing: the pack's labels and parent tags nearest to
+    /// it, nearest first.
+    pub similar_tags: Vec<String>,
 }
 
 impl fmt::Display for PackNotFound {
@@ -72,6 +75,16 @@ pub async fn explain_missing(store: &dyn Store, pack_ref: &PackRef) -> Option<Pa
             return None;
         }
     }
+    let similar_tags = match &pack_ref.selector {
+        // Referrer and cosign tags (`sha256-…`) are no tags a user names.
+        Selector::Tag(tag) if !is_version_tag(tag) => nearest_names(
+            tag,
+            tags.iter()
+                .map(String::as_str)
+                .filter(|t| !is_version_tag(t) && !is_referrers_tag(t)),
+        ),
+        _ => Vec::new(),
+    };
     let mut versions: Vec<String> = tags.into_iter().filter(|t| is_version_tag(t)).collect();
     let version_count = versions.len();
     if let Selector::Tag(tag) = &pack_ref.selector {
@@ -99,6 +112,7 @@ pub async fn explain_missing(store: &dyn Store, pack_ref: &PackRef) -> Option<Pa
         similar_packs,
         versions: versions.iter().map(|t| tag_to_version(t)).collect(),
         version_count,
+        similar_tags,
     })
 }
 

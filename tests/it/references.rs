@@ -177,6 +177,27 @@ fn a_missing_pack_or_version_names_what_is_there() {
     }
     let err = fails(&["pull", "webapp:2.0.0"]);
     assert!(err.contains("its versions: 1.4.0, 1.5.0"), "{err}");
+    // A label mistyped: the labels near it.
+    ok(&sb.run(&[
+        "-r",
+        reg,
+        "tag",
+        "add",
+        "webapp:1.5.0",
+        "stable",
+        "-g",
+        "prod",
+    ]));
+    for args in [
+        &["pull", "webapp:prod__stabel"][..],
+        &["tag", "rm", "webapp:prod__stabel"],
+    ] {
+        let err = fails(args);
+        assert!(
+            err.contains("did you mean webapp:prod__stable?"),
+            "{args:?}: {err}"
+        );
+    }
     let json = sb.run(&["-r", reg, "--json", "inspect", "webapp:2.0.0"]);
     let error: Value = serde_json::from_str(stderr(&json).trim()).unwrap();
     assert_eq!(error["kind"], "not_found", "{error}");
