@@ -39,6 +39,7 @@ mod hostile;
 mod images;
 mod index;
 mod install;
+mod labels;
 mod layering;
 mod login;
 mod ls;
