@@ -39,6 +39,7 @@ mod hostile;
 mod images;
 mod index;
 mod install;
+mod json_shapes;
 mod labels;
 mod layering;
 mod login;
