@@ -26,6 +26,7 @@ pub struct Args {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Report<'a> {
     pack: &'a str,
     images: &'a [packreg::ops::images::PackImage],
