@@ -48,6 +48,7 @@ mod mirror;
 mod protocol;
 mod pull;
 mod push;
+mod quiet;
 mod readme;
 mod rm;
 mod tag;
