@@ -15,6 +15,9 @@
 //!   behind the fault proxy;
 //! - crafted hostile input (stores, bundles, tar files), the property tests and the fuzz
 //!   corpus replay: `hostile/`;
+//! - what `--json` prints, against the shapes docs/json.md documents, and the error object:
+//!   `json_shapes`; what `-q` leaves: `quiet`; labels and parent tags as `ls` and `inspect`
+//!   show them: `labels`;
 //! - the README's commands: `readme`;
 //! - that the library names no packreg command, flag or variable (the CLI words advice):
 //!   `advice`.
