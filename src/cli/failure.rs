@@ -62,11 +62,11 @@ impl Failure {
     }
 }
 
-/// Reports a command line clap refused, and returns the exit code. It is refused before the
-/// `--json` flag is parsed, so `--json` is looked for in the raw arguments (before any `--`):
-/// with it, the refusal is the JSON error object (kind `invalid_input`, code 2) as for every
-/// other failure. `--help` and `--version` print as clap prints them.
-pub fn refused_command_line(error: clap::Error) -> std::process::ExitCode {
+/// The failure of a command line clap refused, for the JSON error object (kind
+/// `invalid_input`, code 2). It is refused before the `--json` flag is parsed, so `--json` is
+/// looked for in the raw arguments (before any `--`): without it, and for `--help` and
+/// `--version`, clap prints and exits as it does.
+pub fn refused_command_line(error: clap::Error) -> Failure {
     use clap::error::ErrorKind;
     let informational = matches!(
         error.kind(),
@@ -82,7 +82,7 @@ pub fn refused_command_line(error: clap::Error) -> std::process::ExitCode {
         }
         _ => clap_sentence(&error),
     };
-    super::Output::new(true, false).fail(&Failure::usage(message))
+    Failure::usage(message)
 }
 
 /// Whether `--json` is among the arguments, before any `--`.

@@ -137,7 +137,9 @@ impl Cli {
 pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(refused) => return failure::refused_command_line(refused),
+        Err(refused) => {
+            return Output::new(true, false).fail(&failure::refused_command_line(refused))
+        }
     };
     init_logging(cli.verbose);
     config::set_limits();
