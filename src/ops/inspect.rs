@@ -106,7 +106,7 @@ pub async fn inspect(store: &dyn Store, pack_ref: &PackRef) -> Result<Inspection
     let others = OtherTags::resolve(store, &repo, &store.tags(&repo).await?).await?;
     let (labels, parent_tags) = (
         others.labels_of(&raw.digest),
-        others.parents_of(&raw.digest),
+        others.parents_of(&raw.digest, None),
     );
     Ok(Inspection {
         reference: store.reference(&repo, &reference),

@@ -88,3 +88,29 @@ fn ls_quiet_prints_references_only(backend: Backend) {
     assert!(common::stderr(&out).is_empty(), "{}", common::stderr(&out));
 }
 over_backends!(ls_quiet_prints_references_only);
+
+// A listing asks the registry where each label points (a label can point at any version), but
+// not where each parent tag does: push, rm, tag and mirror keep a parent on the highest
+// version of its line, so the tag list says it, and `ls` of many packs sends no request per
+// parent tag.
+#[test]
+fn ls_resolves_labels_but_takes_parent_tags_from_the_tag_list() {
+    require_peers!("docker-registry");
+    let sb = Sandbox::new();
+    let store = TestStore::start(Backend::Registry, &sb);
+    let target = store.at("");
+    two_versions_one_label(&sb, &target);
+    let registry = store.registry.as_ref().unwrap();
+    let before = registry.log().len();
+    let rows = sb.json(&["-r", &target, "ls"]);
+    assert_eq!(rows[1]["parentTags"], json!(["1.1.x", "1.x"]), "{rows}");
+    let log = registry.log()[before..].to_string();
+    let asked = |tag: &str| {
+        log.lines()
+            .any(|l| l.contains(&format!("/manifests/{tag} ")))
+    };
+    assert!(asked("lts__stable"), "{log}");
+    for parent in ["1.x", "1.0.x", "1.1.x"] {
+        assert!(!asked(parent), "{parent} asked for:\n{log}");
+    }
+}
