@@ -14,6 +14,7 @@ use crate::name::{DOCKER_HUB, DOCKER_HUB_API, DOCKER_HUB_INDEX};
 
 /// A normalised image reference.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ImageRef {
     /// Registry host with port (`docker.io`, `registry.k8s.io`, `127.0.0.1:5000`).
     pub registry: String,

@@ -120,6 +120,7 @@ pub fn concurrency(flag: Option<u16>, out: &Output) -> Result<usize, Failure> {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Shown {
     file: Option<PathBuf>,
     exists: bool,

@@ -61,3 +61,70 @@ impl Failure {
         }
     }
 }
+
+/// The failure of a command line clap refused, for the JSON error object (kind
+/// `invalid_input`, code 2). It is refused before the `--json` flag is parsed, so `--json` is
+/// looked for in the raw arguments (before any `--`): without it, and for `--help` and
+/// `--version`, clap prints and exits as it does.
+pub fn refused_command_line(error: clap::Error) -> Failure {
+    use clap::error::ErrorKind;
+    let informational = matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    );
+    if informational || !json_in(std::env::args_os().skip(1)) {
+        error.exit();
+    }
+    let message = match error.kind() {
+        // Clap's text for it is the whole help.
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            "a subcommand is missing (see --help)".to_string()
+        }
+        _ => clap_sentence(&error),
+    };
+    Failure::usage(message)
+}
+
+/// Whether `--json` is among the arguments, before any `--`.
+fn json_in(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    args.into_iter()
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
+}
+
+/// Clap's refusal as one sentence: its first paragraph without the `error: ` prefix (with the
+/// missing arguments it lists), and its tip when it gives one; the usage and the help hint
+/// left out.
+fn clap_sentence(error: &clap::Error) -> String {
+    let text = error.render().to_string();
+    let mut paragraphs = text.split("\n\n").map(|p| {
+        p.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    let first = paragraphs.next().unwrap_or_default();
+    let first = first.strip_prefix("error: ").unwrap_or(&first).to_string();
+    match paragraphs.find_map(|p| p.strip_prefix("tip: ").map(str::to_string)) {
+        Some(tip) => format!("{first} ({tip})"),
+        None => first,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_is_found_before_the_double_dash_only() {
+        let args = |list: &[&str]| {
+            list.iter()
+                .map(std::ffi::OsString::from)
+                .collect::<Vec<_>>()
+        };
+        assert!(json_in(args(&["ls", "--json", "--bogus"])));
+        assert!(!json_in(args(&["ls", "--bogus"])));
+        assert!(!json_in(args(&["diff", "--", "--json"])));
+    }
+}

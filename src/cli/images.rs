@@ -29,6 +29,7 @@ pub struct Args {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Report<'a> {
     pack: &'a str,
     images: &'a [packreg::ops::images::PackImage],

@@ -37,6 +37,12 @@ pub async fn run(
     let field = |text: &str| escape_controls(text, false).into_owned();
     out.data(format!("Type:       {}", field(&info.artifact_type)));
     out.data(format!("Size:       {} bytes", info.size));
+    let list = |tags: &[String]| match tags.is_empty() {
+        true => "none".to_string(),
+        false => field(&tags.join(", ")),
+    };
+    out.data(format!("Parents:    {}", list(&info.parent_tags)));
+    out.data(format!("Labels:     {}", list(&info.labels)));
     for (key, value) in &info.annotations {
         out.data(format!("Annotation: {}={}", field(key), field(value)));
     }

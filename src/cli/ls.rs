@@ -52,11 +52,22 @@ pub async fn run(
         out.print_json(&rows);
         return Ok(ExitCode::SUCCESS);
     }
+    if out.quiet {
+        // References only, one a line, for scripts (as `docker images -q`).
+        for row in &rows {
+            out.data(escape_controls(&row.reference, false));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if rows.is_empty() {
         out.status(format!("no packs in {}", store.location()));
         return Ok(ExitCode::SUCCESS);
     }
-    let table: Vec<[String; 6]> = rows
+    let list = |tags: &[String]| match tags.is_empty() {
+        true => "-".to_string(),
+        false => tags.join(","),
+    };
+    let table: Vec<[String; 8]> = rows
         .iter()
         .map(|r| {
             [
@@ -65,6 +76,8 @@ pub async fn run(
                 r.layer.clone().unwrap_or_else(|| "-".into()),
                 r.display_name.clone().unwrap_or_else(|| "-".into()),
                 r.format.clone(),
+                list(&r.parent_tags),
+                list(&r.labels),
                 r.digest.to_string(),
             ]
             // Registry text, one cell each: a newline must not make a row of its own.
@@ -77,6 +90,8 @@ pub async fn run(
         "LAYER",
         "DISPLAY NAME",
         "FORMAT",
+        "PARENT TAGS",
+        "LABELS",
         "DIGEST",
     ]
     .map(String::from);

@@ -180,7 +180,9 @@ fn options(
     })
 }
 
-fn report(summary: &mut MirrorSummary, out: &Output, what: &str) {
+/// Prints what a copy did. `keep_when_quiet`: the summary line is printed even with
+/// `--quiet` (export's, which says what the bundle holds); else `--quiet` silences it.
+fn report(summary: &mut MirrorSummary, out: &Output, what: &str, keep_when_quiet: bool) {
     super::advice::word_warnings(&mut summary.warnings);
     super::advice::word_failures(&mut summary.failures);
     if summary.names_from_index && !out.quiet {
@@ -197,7 +199,12 @@ fn report(summary: &mut MirrorSummary, out: &Output, what: &str) {
     } else {
         "copied"
     };
-    out.data(format!(
+    let summary_line = |line: String| {
+        if keep_when_quiet || !out.quiet {
+            out.data(line);
+        }
+    };
+    summary_line(format!(
         "{what}: {} pack(s); tags {verb} {}, unchanged {}, conflicting {}; manifests {verb} {}; blobs {verb} {}, skipped {}, mounted {}; {} bytes; referrers {}",
         summary.packs,
         summary.tags_copied,
@@ -281,7 +288,8 @@ pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode
                 .await
                 .map_err(Failure::from)?;
             let mut summary = mirror(src.as_ref(), dst.as_ref(), &opts).await?;
-            report(&mut summary, out, &format!("{} -> {}", args.src, args.dst));
+            let what = format!("{} -> {}", args.src, args.dst);
+            report(&mut summary, out, &what, false);
             Ok(exit_code(&summary))
         }),
     )
@@ -331,6 +339,7 @@ pub async fn run_export(
         &mut summary,
         out,
         &format!("{} -> {}", store.location(), args.output.display()),
+        true,
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -350,6 +359,7 @@ pub async fn run_import(
         &mut summary,
         out,
         &format!("{} -> {}", args.bundle.display(), store.location()),
+        false,
     );
     Ok(exit_code(&summary))
 }

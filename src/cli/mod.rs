@@ -136,7 +136,12 @@ impl Cli {
 /// Parses the command line, runs the command and returns the process exit code
 /// (0 success, 1 failure, 2 usage error).
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(refused) => {
+            return Output::new(true, false).fail(&failure::refused_command_line(refused))
+        }
+    };
     init_logging(cli.verbose);
     config::set_limits();
     let out = Output::new(cli.json, cli.quiet);

@@ -105,9 +105,9 @@ impl Output {
         let mut stderr = std::io::stderr().lock();
         if self.json {
             let obj = serde_json::json!({
-                "error": failure.message,
-                "code": failure.code,
                 "kind": failure.kind,
+                "message": failure.message,
+                "code": failure.code,
             });
             let _ = writeln!(stderr, "{}", escape_json(&obj.to_string()));
         } else {

@@ -14,6 +14,7 @@ use crate::limits::MAX_FILE_SIZE;
 
 /// The settings of one registry host (`[registries."host:port"]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RegistrySection {
     /// Talk plain HTTP (false: HTTPS, known, so a loopback host is not probed).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -45,6 +45,7 @@ impl serde::Serialize for Source {
 
 /// A setting's value in force and its source.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Setting<T> {
     /// The value.
     pub value: T,

@@ -16,6 +16,7 @@ use crate::store::{Store, StoreError, StoreOptions};
 
 /// One image of a pack.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PackImage {
     /// As the pack writes it.
     pub declared: String,

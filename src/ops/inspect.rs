@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::list::OtherTags;
 use super::resolve::resolve_ref;
 use super::transfer::{parse_manifest, read_blob, read_small_blob};
 use super::OpError;
@@ -16,11 +17,11 @@ use crate::store::{Store, StoreError};
 
 /// One layer of an inspected artifact.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LayerInfo {
     /// Title (file or folder name), when it has one.
     pub title: Option<String>,
     /// Media type.
-    #[serde(rename = "mediaType")]
     pub media_type: String,
     /// Size in bytes.
     pub size: u64,
@@ -30,16 +31,15 @@ pub struct LayerInfo {
 
 /// What `inspect` reports.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Inspection {
     /// Full reference.
     pub reference: String,
     /// Manifest digest.
     pub digest: Digest,
     /// Manifest media type.
-    #[serde(rename = "mediaType")]
     pub media_type: String,
     /// Artifact type (or config media type).
-    #[serde(rename = "artifactType")]
     pub artifact_type: String,
     /// Pack format.
     pub format: Format,
@@ -47,6 +47,10 @@ pub struct Inspection {
     pub size: u64,
     /// Manifest annotations.
     pub annotations: BTreeMap<String, String>,
+    /// Labels (`group__label`, `label`) pointing at this manifest.
+    pub labels: Vec<String>,
+    /// Parent tags (`1.x`, `1.2.x`) pointing at this manifest.
+    pub parent_tags: Vec<String>,
     /// The layers.
     pub layers: Vec<LayerInfo>,
     /// pack.json content.
@@ -54,7 +58,6 @@ pub struct Inspection {
     /// Whether the blob pack.json came from was checked against its digest. False for a
     /// Palette tarball: only its head is read, up to pack.json, so what is shown may differ
     /// from what a pull (which verifies the whole layer) would write.
-    #[serde(rename = "packVerified")]
     pub pack_verified: bool,
 }
 
@@ -100,6 +103,11 @@ pub async fn inspect(store: &dyn Store, pack_ref: &PackRef) -> Result<Inspection
             location: store.reference(&repo, raw.digest.as_str()),
             message: "the manifest's declared sizes add up to more than 2^64 bytes".into(),
         })?;
+    let others = OtherTags::resolve(store, &repo, &store.tags(&repo).await?).await?;
+    let (labels, parent_tags) = (
+        others.labels_of(&raw.digest),
+        others.parents_of(&raw.digest, None),
+    );
     Ok(Inspection {
         reference: store.reference(&repo, &reference),
         digest: raw.digest,
@@ -108,6 +116,8 @@ pub async fn inspect(store: &dyn Store, pack_ref: &PackRef) -> Result<Inspection
         format,
         size,
         annotations: manifest.annotations.clone(),
+        labels,
+        parent_tags,
         layers: manifest
             .layers
             .iter()

@@ -13,6 +13,7 @@ use crate::tag_grammar::{
 
 /// The result of adding a label.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LabelOutcome {
     /// Full reference of the new tag.
     pub reference: String,
@@ -73,6 +74,7 @@ pub async fn add_label(
 
 /// The result of removing a label.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LabelRemoval {
     /// Full reference of the removed tag.
     pub removed: String,

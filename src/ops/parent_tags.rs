@@ -12,6 +12,7 @@ use crate::tag_grammar::{compare_version_tags, is_version_tag, parent_tags};
 /// A parent tag after an update: the version it now follows, or None when its line is empty
 /// and the tag was removed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ParentTag {
     /// `1.x`, `1.2.x`.
     pub tag: String,

@@ -52,6 +52,7 @@ impl Default for PullOptions {
 
 /// The result of a pull.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PullOutcome {
     /// Full reference pulled.
     pub reference: String,

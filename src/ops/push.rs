@@ -64,6 +64,7 @@ pub enum PushStatus {
 
 /// The result of a push.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PushOutcome {
     /// Full reference (`oci:/path/spectro-packs/archive/name:tag`).
     pub reference: String,

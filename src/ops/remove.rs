@@ -13,6 +13,7 @@ use crate::tag_grammar::{is_parent_tag, is_version_tag, parent_tags, version_to_
 
 /// The result of a removal.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RemoveOutcome {
     /// Full reference removed.
     pub reference: String,

@@ -27,6 +27,7 @@ pub enum Severity {
 
 /// One problem found in a pack.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Finding {
     /// Error or warning.
     pub severity: Severity,
@@ -54,6 +55,7 @@ impl fmt::Display for Finding {
 
 /// Everything `validate` found in one pack folder.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Report {
     /// The pack folder.
     pub pack: PathBuf,

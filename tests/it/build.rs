@@ -122,7 +122,7 @@ fn build_refuses_a_non_empty_output_folder_and_a_non_chart() {
     assert_eq!(out.status.code(), Some(1));
     let err: Value = serde_json::from_slice(&out.stderr).unwrap();
     assert!(
-        err["error"].as_str().unwrap().contains("README.md"),
+        err["message"].as_str().unwrap().contains("README.md"),
         "{err}"
     );
     assert!(!out_dir.exists(), "nothing written on failure");

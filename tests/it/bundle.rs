@@ -49,7 +49,7 @@ fn export_then_import_reproduces_digests_and_refuses_a_corrupt_bundle() {
     );
 
     let imported = sb.json(&["-r", &empty.addr, "import", s(&bundle)]);
-    assert_eq!(imported["tags_copied"], refs.len());
+    assert_eq!(imported["tagsCopied"], refs.len());
     for (name, tag) in &refs {
         let r = format!("{name}:{tag}");
         assert_eq!(
@@ -59,7 +59,7 @@ fn export_then_import_reproduces_digests_and_refuses_a_corrupt_bundle() {
         );
     }
     let again = sb.json(&["-r", &empty.addr, "import", s(&bundle)]);
-    assert_eq!(again["blobs_copied"], 0, "import is incremental");
+    assert_eq!(again["blobsCopied"], 0, "import is incremental");
 
     // One flipped byte in a blob: nothing is imported.
     let corrupt = Registry::start(Tls::None, None);

@@ -62,7 +62,7 @@ fn file_then_env_then_flag_decide_each_key() {
     let file = format!("file {}", config_path(&sb).display());
 
     let shown = show(&sb, &[], &[]);
-    for key in ["registry", "timeout", "concurrency", "chunk_size"] {
+    for key in ["registry", "timeout", "concurrency", "chunkSize"] {
         assert_eq!(shown[key]["source"], file.as_str(), "{key}: {shown}");
     }
     assert_eq!(shown["timeout"]["value"], 30);
@@ -77,14 +77,14 @@ fn file_then_env_then_flag_decide_each_key() {
     assert_eq!(shown["timeout"]["value"], 7);
     assert_eq!(shown["timeout"]["source"], "env PACKREG_TIMEOUT");
     assert_eq!(shown["concurrency"]["source"], "env PACKREG_CONCURRENCY");
-    assert_eq!(shown["chunk_size"]["value"], 5);
+    assert_eq!(shown["chunkSize"]["value"], 5);
     assert_eq!(shown["registry"]["source"], file.as_str());
 
     let shown = show(&sb, &env, &["--timeout", "3", "--chunk-size", "0"]);
     assert_eq!(shown["timeout"]["value"], 3);
     assert_eq!(shown["timeout"]["source"], "flag");
-    assert_eq!(shown["chunk_size"]["value"], 0);
-    assert_eq!(shown["chunk_size"]["source"], "flag");
+    assert_eq!(shown["chunkSize"]["value"], 0);
+    assert_eq!(shown["chunkSize"]["source"], "flag");
     assert_eq!(shown["concurrency"]["source"], "env PACKREG_CONCURRENCY");
 
     let empty = Sandbox::new();
@@ -173,8 +173,8 @@ fn config_show_lists_every_setting_and_variable_with_its_source() {
     assert_eq!(shown["scheme"]["value"], "http", "{shown}");
     assert_eq!(shown["scheme"]["source"], section.as_str());
     assert_eq!(shown["insecure"]["source"], "default");
-    assert_eq!(shown["page_size"]["value"], 5);
-    assert_eq!(shown["page_size"]["source"], "env PACKREG_PAGE_SIZE");
+    assert_eq!(shown["pageSize"]["value"], 5);
+    assert_eq!(shown["pageSize"]["source"], "env PACKREG_PAGE_SIZE");
     assert_eq!(shown["format"]["value"], "palette");
     assert_eq!(shown["format"]["source"], "env PACKREG_FORMAT");
     let entries = &shown["limits"]["PACKREG_MAX_ENTRIES"];
@@ -184,10 +184,10 @@ fn config_show_lists_every_setting_and_variable_with_its_source() {
         shown["limits"]["PACKREG_MAX_UNPACK_RATIO"]["source"],
         "default"
     );
-    assert_eq!(shown["cache_dir"]["source"], "env XDG_CACHE_HOME");
-    assert_eq!(shown["data_dir"]["source"], "env XDG_DATA_HOME");
-    assert_eq!(shown["registry_config"]["source"], "env DOCKER_CONFIG");
-    assert_eq!(shown["refresh_capabilities"]["source"], "default");
+    assert_eq!(shown["cacheDir"]["source"], "env XDG_CACHE_HOME");
+    assert_eq!(shown["dataDir"]["source"], "env XDG_DATA_HOME");
+    assert_eq!(shown["registryConfig"]["source"], "env DOCKER_CONFIG");
+    assert_eq!(shown["refreshCapabilities"]["source"], "default");
 
     // Flags replace the section's TLS settings, and name themselves.
     let flags = [
@@ -200,9 +200,9 @@ fn config_show_lists_every_setting_and_variable_with_its_source() {
     assert_eq!(shown["scheme"]["value"], "https");
     assert_eq!(shown["scheme"]["source"], "flag");
     assert_eq!(shown["insecure"]["value"], true);
-    assert_eq!(shown["refresh_capabilities"]["source"], "flag");
-    assert_eq!(shown["registry_config"]["value"], "d.json");
-    assert_eq!(shown["registry_config"]["source"], "flag");
+    assert_eq!(shown["refreshCapabilities"]["source"], "flag");
+    assert_eq!(shown["registryConfig"]["value"], "d.json");
+    assert_eq!(shown["registryConfig"]["source"], "flag");
 
     // The text lists the same, one line a setting, every PACKREG_* variable included.
     let text = ok(&run_env(&sb, &env, &["config", "show"]));
@@ -254,7 +254,7 @@ fn login_writes_the_section_that_later_commands_use() {
     assert!(ls.status.success(), "{}", stderr(&ls));
     assert!(!stderr(&ls).contains(PROBED), "{}", stderr(&ls));
     let shown = show(&sb, &[], &[]);
-    assert_eq!(shown["registries"][&reg.addr]["plain_http"], true);
+    assert_eq!(shown["registries"][&reg.addr]["plainHttp"], true);
 
     // Without the section the same command probes: the check above can tell.
     write_config(&sb, "timeout = 30\n");
@@ -272,9 +272,9 @@ fn login_remembers_a_ca_file_and_the_section_replaces_the_flag() {
     assert!(out.status.success(), "{}", stderr(&out));
     let shown = show(&sb, &[], &[]);
     let section = &shown["registries"][&reg.addr];
-    assert_eq!(section["plain_http"], false, "{shown}");
+    assert_eq!(section["plainHttp"], false, "{shown}");
     let remembered = std::fs::canonicalize(&ca).unwrap();
-    assert_eq!(section["ca_file"], s(&remembered), "{shown}");
+    assert_eq!(section["caFile"], s(&remembered), "{shown}");
     ok(&run_env(&sb, &[], &["-r", &reg.addr, "ls"]));
 
     // The same command fails once the section is gone: the file was what made it work.

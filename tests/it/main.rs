@@ -15,6 +15,9 @@
 //!   behind the fault proxy;
 //! - crafted hostile input (stores, bundles, tar files), the property tests and the fuzz
 //!   corpus replay: `hostile/`;
+//! - what `--json` prints, against the shapes docs/json.md documents, and the error object:
+//!   `json_shapes`; what `-q` leaves: `quiet`; labels and parent tags as `ls` and `inspect`
+//!   show them: `labels`;
 //! - the README's commands: `readme`;
 //! - the pack references every command taking a pack reads, and the answer to a pack or
 //!   version that is not there: `references`;
@@ -41,6 +44,8 @@ mod hostile;
 mod images;
 mod index;
 mod install;
+mod json_shapes;
+mod labels;
 mod layering;
 mod login;
 mod ls;
@@ -48,6 +53,7 @@ mod mirror;
 mod protocol;
 mod pull;
 mod push;
+mod quiet;
 mod readme;
 mod references;
 mod rm;

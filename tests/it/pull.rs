@@ -263,7 +263,7 @@ fn errors_are_json_with_json_and_name_the_reference() {
     assert_eq!(out.status.code(), Some(1));
     let err: Value = serde_json::from_slice(&out.stderr).unwrap();
     assert!(
-        err["error"].as_str().unwrap().contains("nothing-here"),
+        err["message"].as_str().unwrap().contains("nothing-here"),
         "{err}"
     );
     let bad = env.run(&["pull", "Bad/Name"]);
@@ -338,7 +338,7 @@ fn json_errors_carry_a_stable_kind() {
     let missing = error(&missing);
     assert_eq!(missing["kind"], "not_found", "{missing}");
     assert_eq!(missing["code"], 1);
-    assert!(missing["error"].as_str().unwrap().contains("not found"));
+    assert!(missing["message"].as_str().unwrap().contains("not found"));
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -362,7 +362,7 @@ fn json_errors_carry_a_stable_kind() {
     assert_eq!(unreachable.status.code(), Some(1));
     let unreachable = error(&unreachable);
     assert_eq!(unreachable["kind"], "network", "{unreachable}");
-    assert!(unreachable["error"]
+    assert!(unreachable["message"]
         .as_str()
         .unwrap()
         .contains("cannot connect"));

@@ -273,7 +273,7 @@ fn a_large_file_is_sent_while_hashed_and_skipped_when_the_registry_has_it() {
     let first = sb.json(&["-r", &reg.addr, "push", s(&v1)]);
     assert_eq!(first["status"], "pushed");
     assert!(
-        first["bytes_uploaded"].as_u64().unwrap() > 40 << 20,
+        first["bytesUploaded"].as_u64().unwrap() > 40 << 20,
         "{first}"
     );
     let out = sb.path("out1");
@@ -294,7 +294,7 @@ fn a_large_file_is_sent_while_hashed_and_skipped_when_the_registry_has_it() {
     let second = sb.json(&["-r", &reg.addr, "push", s(&v2)]);
     assert_eq!(second["status"], "pushed");
     assert!(
-        second["bytes_uploaded"].as_u64().unwrap() < 1 << 20,
+        second["bytesUploaded"].as_u64().unwrap() < 1 << 20,
         "{second}"
     );
     let cancelled = "DELETE /v2/spectro-packs/archive/hello-manifests/blobs/uploads/";

@@ -17,6 +17,7 @@ use crate::pack::chart::read_chart_dir;
 
 /// A chart added, removed or changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChartChange {
     /// What happened.
     pub change: Change,

@@ -14,6 +14,7 @@ use crate::limits::PATCH_LIMIT;
 
 /// A file added, removed or changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FileChange {
     /// What happened.
     pub change: Change,

@@ -19,6 +19,7 @@ pub enum ImageChangeKind {
 
 /// An image added, removed or retagged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ImageChange {
     /// What happened.
     pub change: ImageChangeKind,

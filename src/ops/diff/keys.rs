@@ -38,6 +38,7 @@ impl Change {
 
 /// A key added, removed or changed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct KeyChange {
     /// What happened.
     pub change: Change,

@@ -84,6 +84,7 @@ impl Default for DiffOptions {
 
 /// How much was downloaded to compare.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReadStats {
     /// Blobs downloaded.
     pub blobs: usize,
@@ -93,6 +94,7 @@ pub struct ReadStats {
 
 /// The differences between two packs.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PackDiff {
     /// Whether the packs hold the same content (whatever their formats).
     pub identical: bool,

@@ -9,6 +9,7 @@ use super::PackDiff;
 
 /// Counts of added, removed and changed entries of one section.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Counts {
     /// Added.
     pub added: usize,
@@ -38,6 +39,7 @@ impl Counts {
 
 /// The summary `--stat` prints: counts per section.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DiffStat {
     /// Whether the packs hold the same content.
     pub identical: bool,

@@ -25,6 +25,7 @@ use crate::store::Store;
 
 /// What identifies one side of a diff in the report.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SideInfo {
     /// Full reference (store location, repository, tag or digest).
     pub reference: String,

@@ -15,11 +15,12 @@ use crate::ops::Remedy;
 use crate::reference::PACKS_PREFIX;
 use crate::store::remote::probe::{Challenge, Probe, RemoteStore};
 use crate::store::{Store, StoreError};
-pub use findings::Finding;
 use findings::Findings;
+pub use findings::{Check, Finding};
 
 /// The report.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Report {
     /// The registry.
     pub registry: String,
@@ -38,7 +39,7 @@ pub async fn doctor(store: &RemoteStore, write: bool) -> Result<Report, StoreErr
     match repo {
         Some(repo) => existing_repository(&mut p, &mut f, &repo).await?,
         None => f.note(
-            "tag paging, Referrers API, Range",
+            Check::RepositoryChecksSkipped,
             "not checked: no pack repository found",
             true,
             "push a pack and run doctor again to check these",
@@ -57,7 +58,7 @@ pub async fn doctor(store: &RemoteStore, write: bool) -> Result<Report, StoreErr
 async fn api_and_auth(p: &mut Probe<'_>, f: &mut Findings) -> Result<(), StoreError> {
     let api = p.api_version().await?;
     let ok = (200..300).contains(&api.status);
-    let check = "API version check (GET /v2/)";
+    let check = Check::ApiVersion;
     let result = format!(
         "HTTP {}{}",
         api.status,
@@ -82,7 +83,7 @@ async fn api_and_auth(p: &mut Probe<'_>, f: &mut Findings) -> Result<(), StoreEr
         ),
     };
     f.note(
-        "authentication",
+        Check::Authentication,
         auth,
         true,
         "credentials from the docker config; tokens per scope, renewed when they expire",
@@ -99,7 +100,7 @@ async fn catalog(
     let page = p.catalog(1000).await?;
     if !(200..300).contains(&page.status) {
         f.note_remedy(
-            "_catalog",
+            Check::Catalog,
             format!("refused (HTTP {})", page.status),
             false,
             Remedy::NameThePacks,
@@ -107,7 +108,7 @@ async fn catalog(
         return Ok(None);
     }
     f.note(
-        "_catalog",
+        Check::Catalog,
         "allowed",
         true,
         "`ls` and `mirror` list every pack",
@@ -117,7 +118,12 @@ async fn catalog(
     } else {
         "pages over 1000 refused"
     };
-    f.note_remedy("_catalog page size", result, true, Remedy::PageSizeSetting);
+    f.note_remedy(
+        Check::CatalogPageSize,
+        result,
+        true,
+        Remedy::PageSizeSetting,
+    );
     let base = store.full_name(PACKS_PREFIX.trim_end_matches('/')) + "/";
     Ok(page.entries.iter().find_map(|full| {
         full.strip_prefix(&base)
@@ -132,7 +138,7 @@ async fn existing_repository(
 ) -> Result<(), StoreError> {
     let tags = p.tags(repo, 1).await?;
     f.note(
-        "tag-list paging (n=1)",
+        Check::TagListPaging,
         if tags.more {
             "Link header sent"
         } else {
@@ -149,7 +155,7 @@ async fn existing_repository(
     };
     let referrers = p.referrers(repo, &Digest::of(&bytes)).await?;
     f.note(
-        "Referrers API",
+        Check::ReferrersApi,
         if referrers.api {
             "present".to_string()
         } else {
@@ -169,7 +175,7 @@ async fn existing_repository(
         let status = p.first_byte(repo, &blob).await?;
         let honoured = status == 206;
         f.note(
-            "Range on blob GETs",
+            Check::BlobRange,
             if honoured {
                 "honoured (206)".to_string()
             } else {

@@ -2,7 +2,7 @@
 //! Palette manifests, the largest manifest, tag and manifest deletes, in two scratch
 //! repositories named `packreg-doctor-…` outside `spectro-packs/archive/`.
 
-use super::findings::Findings;
+use super::findings::{Check, Findings};
 use crate::digest::Digest;
 use crate::oci::{EMPTY_JSON, MEDIA_TYPE_EMPTY, MEDIA_TYPE_MANIFEST};
 use crate::ops::Remedy;
@@ -60,7 +60,7 @@ pub(super) async fn probe(
     let status = p.upload_whole(&scratch.a, &content).await?;
     let whole = status == 201;
     f.note(
-        "blob upload, one PUT",
+        Check::BlobUpload,
         format!("HTTP {status}"),
         whole,
         if whole {
@@ -89,7 +89,7 @@ pub(super) async fn probe(
     let status = p
         .put_manifest(&scratch.a, "native", &native, PROBE_MANIFEST)
         .await?;
-    let check = "native pack manifest (artifactType, custom media types)";
+    let check = Check::NativeManifest;
     if status == 201 {
         f.note(check, format!("HTTP {status}"), true, "native pushes work");
     } else {
@@ -111,7 +111,7 @@ pub(super) async fn probe(
         .put_manifest(&scratch.a, "palette", &palette, PROBE_MANIFEST)
         .await?;
     f.note(
-        "Palette-format manifest",
+        Check::PaletteManifest,
         format!("HTTP {status}"),
         status == 201,
         "the format Palette reads",
@@ -126,7 +126,7 @@ pub(super) async fn probe(
     )
     .await?;
     f.note(
-        "scratch repositories",
+        Check::ScratchRepositories,
         format!(
             "{} and {}",
             store.full_name(&scratch.a),
@@ -156,7 +156,7 @@ async fn chunked(
         .unwrap_or_default();
     let ok = status == 201;
     f.note(
-        "chunked upload (PATCH with Content-Range)",
+        Check::ChunkedUpload,
         format!("HTTP {status}{min}"),
         ok,
         if ok {
@@ -190,7 +190,7 @@ async fn mount(
         _ => ("refused", "packreg uploads instead"),
     };
     f.note(
-        "cross-repository mount",
+        Check::CrossRepositoryMount,
         format!("{result}, HTTP {status}"),
         status == 201,
         action,
@@ -228,7 +228,7 @@ async fn largest_manifest(
         None => "256 KiB refused".into(),
     };
     f.note(
-        "largest manifest (up to 4 MiB)",
+        Check::LargestManifest,
         result,
         accepted.is_some(),
         "pack manifests are a few KiB; packreg reads at most 4 MiB",
@@ -255,12 +255,12 @@ async fn deletes(
             "`tag rm` points the tag at a throwaway manifest and deletes that",
         ),
     };
-    f.note("tag DELETE", result, (200..300).contains(&tag), action);
+    f.note(Check::TagDelete, result, (200..300).contains(&tag), action);
     let by_digest = p.delete_manifest(repo, native.as_str()).await?;
     let ok = (200..300).contains(&by_digest);
     p.learn(|c| c.deletes = Support::known(ok));
     f.note(
-        "manifest DELETE by digest",
+        Check::ManifestDelete,
         format!("HTTP {by_digest}"),
         ok,
         if ok {

@@ -27,6 +27,7 @@ pub enum DriftKind {
 
 /// One disagreement.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Drift {
     /// Pack name.
     pub name: String,
@@ -44,6 +45,7 @@ pub struct Drift {
 
 /// The result of [`verify`].
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Verification {
     /// The index's reference.
     pub index: String,
@@ -59,6 +61,7 @@ pub struct Verification {
 
 /// The result of [`rebuild`].
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Rebuilt {
     /// The index's reference.
     pub index: String,

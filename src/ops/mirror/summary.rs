@@ -8,6 +8,7 @@ use crate::ops::OpError;
 
 /// What a mirror did (or, with `dry_run`, would do).
 #[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MirrorSummary {
     /// Packs (repositories) visited.
     pub packs: usize,
@@ -48,6 +49,7 @@ pub struct MirrorSummary {
 
 /// An image carried with its packs.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MirroredImage {
     /// The image as the pack declares it, normalised (`docker.io/library/nginx:1.25`).
     pub source: String,
@@ -63,6 +65,7 @@ pub struct MirroredImage {
 
 /// A pack, or one tag of it, that could not be copied.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MirrorFailure {
     /// Pack name.
     pub pack: String,

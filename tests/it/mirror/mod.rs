@@ -45,7 +45,7 @@ fn mirror_between_registries_preserves_digests_and_is_incremental() {
     let dst = format!("{}/site/packs", b.addr);
     let summary = sb.json(&["mirror", &a.addr, &dst]);
     assert_eq!(summary["packs"], 4);
-    assert_eq!(summary["tags_copied"], refs.len());
+    assert_eq!(summary["tagsCopied"], refs.len());
     for (name, tag) in &refs {
         let r = format!("{name}:{tag}");
         assert_eq!(digest_of(&sb, &a.addr, &r), digest_of(&sb, &dst, &r), "{r}");
@@ -58,8 +58,8 @@ fn mirror_between_registries_preserves_digests_and_is_incremental() {
 
     let uploads = b.upload_requests();
     let again = sb.json(&["mirror", &a.addr, &dst]);
-    assert_eq!(again["tags_copied"], 0);
-    assert_eq!(again["blobs_copied"], 0);
+    assert_eq!(again["tagsCopied"], 0);
+    assert_eq!(again["blobsCopied"], 0);
     assert_eq!(
         b.upload_requests(),
         uploads,
@@ -130,9 +130,9 @@ fn mirror_through_a_layout_and_name_selection() {
     let names = sb.path("names.txt");
     std::fs::write(&names, "# packs\nshop\nprobe\nhello-manifests:1.0.0\n").unwrap();
     let second = sb.json(&["mirror", &a.addr, &layout, "--names-from", s(&names)]);
-    assert_eq!(second["tags_copied"], 3, "shop and two probes: {second}");
+    assert_eq!(second["tagsCopied"], 3, "shop and two probes: {second}");
     assert_eq!(
-        second["tags_unchanged"], 1,
+        second["tagsUnchanged"], 1,
         "hello-manifests was there: {second}"
     );
     sb.json(&["mirror", &layout, &c.addr]);
@@ -145,8 +145,8 @@ fn mirror_through_a_layout_and_name_selection() {
         );
     }
     let dry = sb.json(&["mirror", &a.addr, &format!("{}/other", c.addr), "--dry-run"]);
-    assert_eq!(dry["dry_run"], true);
-    assert_eq!(dry["tags_copied"], refs.len());
+    assert_eq!(dry["dryRun"], true);
+    assert_eq!(dry["tagsCopied"], refs.len());
     let listed = sb.json(&["-r", &format!("{}/other", c.addr), "ls"]);
     assert_eq!(
         listed.as_array().unwrap().len(),
@@ -254,7 +254,7 @@ fn a_referrer_travels_with_its_pack() {
 
     // Mirror only the version: the referrer comes along.
     let summary = sb.json(&["mirror", &a.addr, &b.addr, "probe:0.1.0"]);
-    assert_eq!(summary["referrers_copied"], 1, "{summary}");
+    assert_eq!(summary["referrersCopied"], 1, "{summary}");
     let copied = std::process::Command::new("curl")
         .args([
             "-fsS",

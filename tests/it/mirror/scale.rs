@@ -76,7 +76,7 @@ fn a_mirror_with_nothing_to_copy_asks_each_tag_once() {
     ok(&sb.run(&["--plain-http", "-q", "mirror", &a.addr, &b.addr]));
     let (before_a, before_b) = (a.log().len(), b.log().len());
     let summary = sb.json(&["--plain-http", "mirror", &a.addr, &b.addr]);
-    assert_eq!(summary["tags_copied"], 0, "{summary}");
+    assert_eq!(summary["tagsCopied"], 0, "{summary}");
     let (src, dst) = (requests(&a.log(), before_a), requests(&b.log(), before_b));
     let version_tags = packs * versions.len();
     // Every tag of the destination: versions and their parent tags (1.x, 2.x, 1.0.x, 1.1.x,
