@@ -231,6 +231,23 @@ ca_file = "/etc/ca.pem"
         assert_eq!(opts.default_store, None);
     }
 
+    /// As docker keys credentials: `localhost:5000` and `127.0.0.1:5000` are two registries.
+    #[test]
+    fn a_section_is_keyed_by_host_and_port_as_typed() {
+        let f = ConfigFile::parse(
+            Path::new("/cfg/config.toml"),
+            "[registries.\"localhost:5000\"]\nplain_http = true\n",
+        )
+        .unwrap();
+        let opts = Resolver::with_vars(&f, &[])
+            .store_options(&ConnectionFlags::default())
+            .unwrap();
+        assert_eq!(opts.for_host("LocalHost:5000").scheme, Some(Scheme::Http));
+        for other in ["127.0.0.1:5000", "localhost", "localhost:5001"] {
+            assert_eq!(opts.for_host(other).scheme, None, "{other}");
+        }
+    }
+
     #[test]
     fn a_section_setting_names_its_section_as_source() {
         let f = file();
