@@ -60,10 +60,11 @@ pub struct Cli {
     /// Read registry credentials from this docker config.json.
     #[arg(long, global = true, value_name = "FILE")]
     pub registry_config: Option<std::path::PathBuf>,
-    /// Fail a registry request when nothing is received or accepted for this long
-    /// (default: $PACKREG_TIMEOUT, else `timeout` in config.toml, else 60).
-    #[arg(long, global = true, value_name = "SECS",
-          value_parser = clap::value_parser!(u64).range(1..))]
+    /// Fail a registry request when nothing is received or accepted for this long: a duration
+    /// such as 30s, 2m or 1m30s, or seconds (default: $PACKREG_TIMEOUT, else `timeout` in
+    /// config.toml, else 60s).
+    #[arg(long, global = true, value_name = "DURATION",
+          value_parser = packreg::config::timeout_flag)]
     pub timeout: Option<u64>,
     /// Upload blobs of at least this many MiB in resumable chunks of that size (0: never;
     /// default: $PACKREG_CHUNK_SIZE, else config.toml, else 16).

@@ -93,6 +93,31 @@ fn file_then_env_then_flag_decide_each_key() {
     assert_eq!(shown["exists"], false);
 }
 
+/// As helm and oras take them: `30s`, `2m`, `1m30s`; plain seconds still work.
+#[test]
+fn the_timeout_is_a_duration_in_the_flag_the_variable_and_the_file() {
+    let sb = Sandbox::new();
+    write_config(&sb, "timeout = \"2m\"\n");
+    assert_eq!(show(&sb, &[], &[])["timeout"]["value"], 120);
+    let env = [("PACKREG_TIMEOUT", "1m30s")];
+    assert_eq!(show(&sb, &env, &[])["timeout"]["value"], 90);
+    assert_eq!(
+        show(&sb, &env, &["--timeout", "45s"])["timeout"]["value"],
+        45
+    );
+    assert_eq!(
+        show(&sb, &env, &["--timeout", "10"])["timeout"]["value"],
+        10
+    );
+    let out = run_env(&sb, &[], &["--timeout", "soon", "config", "show"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("such as 30s, 2m, 1m30s"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn the_registry_in_the_file_is_used_and_env_and_flag_win_over_it() {
     let sb = Sandbox::new();
