@@ -432,3 +432,35 @@ fn embedded_default_store_and_env_registry() {
     .unwrap();
     assert_eq!(ls[0]["format"], "palette");
 }
+
+/// `--ca-file` and a section's `ca_file` are read only when they are small regular files:
+/// `/dev/zero` once made packreg read gigabytes.
+#[test]
+fn a_ca_file_that_is_not_a_small_regular_file_is_refused_naming_it() {
+    let sb = Sandbox::new();
+    let started = std::time::Instant::now();
+    let out = run_env(
+        &sb,
+        &[],
+        &["--ca-file", "/dev/zero", "-r", "127.0.0.1:1", "ls"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("/dev/zero: the CA certificate is not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+    let big = sb.path("big.pem");
+    std::fs::write(&big, vec![b'-'; (1 << 20) + 1]).unwrap();
+    write_config(
+        &sb,
+        &format!("[registries.\"127.0.0.1:1\"]\nca_file = \"{}\"\n", s(&big)),
+    );
+    let out = run_env(&sb, &[], &["-r", "127.0.0.1:1", "ls"]);
+    assert!(
+        stderr(&out).contains("big.pem: the CA certificate is larger than 1 MiB"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
