@@ -37,12 +37,13 @@ pub async fn run(
     args: &Args,
     store: &dyn Store,
     opts: &StoreOptions,
+    image_opts: &StoreOptions,
     out: &Output,
 ) -> Result<ExitCode, Failure> {
     let pack_ref = PackRef::parse(&args.reference)?;
     let (pack, mut images) = pack_images(store, &pack_ref).await?;
     if args.resolve {
-        resolve_images(&mut images, opts).await;
+        resolve_images(&mut images, image_opts).await;
     }
     let missing = match &args.check {
         Some(registry) => {

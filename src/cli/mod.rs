@@ -166,7 +166,11 @@ pub fn run() -> ExitCode {
         Command::Mirror(args) => mirror::run_mirror(args, &cli, &out),
         Command::Doctor(args) => doctor::run(args, &cli, &out),
         Command::Images(args) => with_store_and_options(&cli, &out, |rt, store, opts| {
-            run_interruptible(rt, Box::pin(images::run(args, store, opts, &out)))
+            let image_opts = config::image_store_options(&cli, &out)?;
+            run_interruptible(
+                rt,
+                Box::pin(images::run(args, store, opts, &image_opts, &out)),
+            )
         }),
         Command::Export(args) => with_store(&cli, &out, |rt, store| {
             run_interruptible(rt, Box::pin(mirror::run_export(args, &cli, &out, store)))
