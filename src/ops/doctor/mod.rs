@@ -23,6 +23,8 @@ use findings::Findings;
 pub struct Report {
     /// The registry.
     pub registry: String,
+    /// `https`, or `http` for plain HTTP.
+    pub scheme: String,
     /// The findings, in the order checked.
     pub findings: Vec<Finding>,
     /// Requests sent.
@@ -33,6 +35,16 @@ pub struct Report {
 pub async fn doctor(store: &RemoteStore, write: bool) -> Result<Report, StoreError> {
     let mut p = Probe::new(store);
     let mut f = Findings::default();
+    let scheme = store.scheme();
+    match scheme {
+        crate::name::Scheme::Https => f.note("connection", "HTTPS", true, "none needed"),
+        crate::name::Scheme::Http => f.note(
+            "connection",
+            "plain HTTP (no TLS)",
+            true,
+            "none; credentials and content go unencrypted",
+        ),
+    }
     api_and_auth(&mut p, &mut f).await?;
     let repo = catalog(&mut p, &mut f, store).await?;
     match repo {
@@ -49,6 +61,7 @@ pub async fn doctor(store: &RemoteStore, write: bool) -> Result<Report, StoreErr
     }
     Ok(Report {
         registry: store.location(),
+        scheme: scheme.as_str().to_string(),
         findings: f.into_vec(),
         requests: p.requests(),
     })
