@@ -30,9 +30,14 @@ use clap::{Parser, Subcommand};
 
 pub use output::{Failure, Output};
 
+/// The heading of the options every command takes, in `--help` and the man pages.
+pub const GLOBAL_OPTIONS: &str = "Global options";
+
 /// Store Palette packs in OCI registries and local OCI image layouts.
 #[derive(Debug, Parser)]
 #[command(name = "packreg", version = env!("PACKREG_VERSION"), about, long_about = None)]
+// Every command takes these: `--help` shows them apart from the command's own options.
+#[command(next_help_heading = GLOBAL_OPTIONS)]
 pub struct Cli {
     /// Print data as JSON (and errors as a JSON object on stderr).
     #[arg(long, global = true)]
@@ -48,10 +53,11 @@ pub struct Cli {
     /// user's data folder.
     #[arg(short, long, global = true, value_name = "REGISTRY")]
     pub registry: Option<String>,
-    /// Talk plain HTTP to the registry.
+    /// Talk plain HTTP to the registry (not to the image registries a pack names, which take
+    /// their own settings).
     #[arg(long, global = true)]
     pub plain_http: bool,
-    /// Do not verify the registry's TLS certificate.
+    /// Do not verify the registry's TLS certificate (not the image registries a pack names).
     #[arg(long, global = true)]
     pub insecure: bool,
     /// Trust this CA certificate (PEM) for the registry.
