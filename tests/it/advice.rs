@@ -275,6 +275,16 @@ mod connection_failures {
         assert!(err.contains("leave out --plain-http"), "{err}");
     }
 
+    /// `login` checks `/v2/` itself: the same answer, not "HTTP 400 ... is this an OCI registry?".
+    #[test]
+    fn login_over_plain_http_to_a_tls_registry_says_to_leave_out_plain_http() {
+        let reg = Registry::start(Tls::SelfSigned, None);
+        let out = common::packreg(&["--plain-http", "login", &reg.addr, "-u", "u", "-p", "p"]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = common::stderr(&out);
+        assert!(err.contains("leave out --plain-http"), "{err}");
+    }
+
     #[test]
     fn tls_to_a_plain_registry_suggests_plain_http() {
         let reg = Registry::start(Tls::None, None);

@@ -51,6 +51,8 @@ pub enum Action {
     BlobDownload,
     /// Listing repositories or tags.
     Listing,
+    /// Asking `/v2/` whether the registry speaks the API (and takes the credentials).
+    ApiCheck,
 }
 
 impl std::fmt::Display for Action {
@@ -68,6 +70,7 @@ impl std::fmt::Display for Action {
             Action::BlobLookup => "a blob lookup",
             Action::BlobDownload => "a blob download",
             Action::Listing => "a listing",
+            Action::ApiCheck => "the API check",
         })
     }
 }
@@ -123,7 +126,7 @@ impl RegistryError {
     /// Whether this is a TLS server's answer to a plain-HTTP request: Go's servers (CNCF
     /// distribution, zot, Harbor's core) answer it with a bare 400 and this text, nginx with an
     /// HTML page naming it.
-    fn is_plain_http_to_tls(&self) -> bool {
+    pub(super) fn is_plain_http_to_tls(&self) -> bool {
         const TEXTS: [&str; 2] = [
             "Client sent an HTTP request to an HTTPS server",
             "The plain HTTP request was sent to HTTPS port",
