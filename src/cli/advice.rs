@@ -125,29 +125,46 @@ pub fn store_advice(err: &StoreError) -> Option<String> {
             Some("; list one pack's versions with `packreg ls NAME`".into())
         }
         StoreError::Network {
-            cause, plain_http, ..
-        } => network_advice(*cause, *plain_http),
+            cause,
+            plain_http,
+            location,
+            ..
+        } => Some(network_advice(*cause, *plain_http, location)),
         _ => None,
     }
 }
 
-fn network_advice(cause: NetworkCause, plain_http: bool) -> Option<String> {
+/// The one thing to try about a connection failure.
+fn network_advice(cause: NetworkCause, plain_http: bool, host: &str) -> String {
     match cause {
-        NetworkCause::NotTls => Some("; add --plain-http if it is a plain-HTTP registry".into()),
-        NetworkCause::Certificate => Some(
-            "; pass --ca-file with the CA certificate (PEM) that signed it, or --insecure to skip verification"
-                .into(),
-        ),
-        NetworkCause::Refused | NetworkCause::Dns if !plain_http => {
-            Some(" (add --plain-http for a registry without TLS)".into())
+        NetworkCause::NotTls => "; add --plain-http if it is a plain-HTTP registry".into(),
+        NetworkCause::PlainHttpToTls => {
+            "; leave out --plain-http (and `plain_http = true` from the registry's section of config.toml)".into()
         }
-        NetworkCause::Timeout => Some(format!(
-            "; try again, or raise the limit with --timeout SECS (or {TIMEOUT_ENV})"
-        )),
-        _ => None,
+        NetworkCause::Certificate => {
+            "; pass --ca-file with the CA certificate (PEM) that signed it, or --insecure to skip verification".into()
+        }
+        NetworkCause::Tls => "; check that the address names the registry's HTTPS port".into(),
+        NetworkCause::Dns => format!("; check the host name {host:?} (a typo, or a name only another network knows)"),
+        NetworkCause::Refused if !has_port(host) => format!(
+            "; without a port packreg connects to {}: name the registry's port, as in {host}:5000",
+            if plain_http { "80 (plain HTTP)" } else { "443 (HTTPS)" }
+        ),
+        NetworkCause::Refused => {
+            "; check the port and that the registry is running".into()
+        }
+        NetworkCause::Timeout => format!(
+            "; try again, or raise the limit with --timeout (such as --timeout 2m) or {TIMEOUT_ENV}"
+        ),
+        NetworkCause::Reset | NetworkCause::Other => "; try again".into(),
     }
 }
 
+/// Whether a registry address names its port (`host:5000`, `[::1]:5000`).
+fn has_port(host: &str) -> bool {
+    host.rsplit_once(':')
+        .is_some_and(|(_, port)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
+}
 /// What to do about an operation's error, as the end of its sentence.
 fn op_advice(err: &OpError) -> Option<String> {
     match err {
@@ -258,7 +275,10 @@ pub fn store_kind(err: &StoreError) -> Kind {
         StoreError::Denied { .. } | StoreError::CatalogRefused { .. } => Kind::Denied,
         StoreError::Config(_) => Kind::InvalidInput,
         StoreError::Network { cause, .. } => match cause {
-            NetworkCause::NotTls | NetworkCause::Certificate | NetworkCause::Tls => Kind::Tls,
+            NetworkCause::NotTls
+            | NetworkCause::PlainHttpToTls
+            | NetworkCause::Certificate
+            | NetworkCause::Tls => Kind::Tls,
             NetworkCause::Timeout => Kind::Timeout,
             _ => Kind::Network,
         },
@@ -379,19 +399,47 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_connection_advises_plain_http_only_over_https() {
-        for cause in [NetworkCause::Refused, NetworkCause::Dns] {
-            let https = store_failure(&network(cause, false));
-            assert!(https
-                .message
-                .ends_with("(add --plain-http for a registry without TLS)"));
-            assert_eq!(https.kind, Kind::Network);
-            let plain = store_failure(&network(cause, true));
-            assert_eq!(plain.message, "r.example:5000: it failed");
+    fn a_dns_failure_advises_checking_the_name_not_plain_http() {
+        for plain_http in [false, true] {
+            let failure = store_failure(&network(NetworkCause::Dns, plain_http));
+            assert_eq!(
+                failure.message,
+                "r.example:5000: it failed; check the host name \"r.example:5000\" (a typo, or a name only another network knows)"
+            );
+            assert_eq!(failure.kind, Kind::Network);
         }
+    }
+
+    #[test]
+    fn a_refused_connection_advises_the_port() {
+        let failure = store_failure(&network(NetworkCause::Refused, false));
+        assert_eq!(
+            failure.message,
+            "r.example:5000: it failed; check the port and that the registry is running"
+        );
+        assert!(!failure.message.contains("--plain-http"));
+        let mut no_port = network(NetworkCause::Refused, false);
+        if let StoreError::Network { location, .. } = &mut no_port {
+            *location = "r.example".into();
+        }
+        assert!(store_failure(&no_port).message.ends_with(
+            "packreg connects to 443 (HTTPS): name the registry's port, as in r.example:5000"
+        ));
+        assert!(has_port("[::1]:5000") && !has_port("[::1]") && !has_port("h"));
+    }
+
+    #[test]
+    fn plain_http_to_a_tls_port_advises_leaving_out_plain_http() {
+        let failure = store_failure(&network(NetworkCause::PlainHttpToTls, true));
+        assert!(
+            failure.message.ends_with("; leave out --plain-http (and `plain_http = true` from the registry's section of config.toml)"),
+            "{}",
+            failure.message
+        );
+        assert_eq!(failure.kind, Kind::Tls);
         assert_eq!(
             store_failure(&network(NetworkCause::Reset, false)).message,
-            "r.example:5000: it failed"
+            "r.example:5000: it failed; try again"
         );
     }
 
@@ -400,7 +448,7 @@ mod tests {
         let failure = store_failure(&network(NetworkCause::Timeout, true));
         assert!(
             failure.message.ends_with(
-                "; try again, or raise the limit with --timeout SECS (or PACKREG_TIMEOUT)"
+                "; try again, or raise the limit with --timeout (such as --timeout 2m) or PACKREG_TIMEOUT"
             ),
             "{}",
             failure.message

@@ -82,6 +82,16 @@ pub fn store_options(
     options
 }
 
+/// What reaching the image registries a pack names takes: their own settings sections, never
+/// the TLS flags of the command's own registries (see `Resolver::image_store_options`).
+pub fn image_store_options(cli: &Cli, out: &Output) -> Result<StoreOptions, Failure> {
+    let file = checked(cli, out)?;
+    let options = Resolver::new(&file)
+        .image_store_options(&global_flags(cli))
+        .map_err(failure);
+    options
+}
+
 /// The registry used: `-r`, else `PACKREG_REGISTRY`, else `registry` of the settings file;
 /// None means the embedded store.
 pub fn registry(flag: Option<&str>, out: &Output) -> Result<Option<String>, Failure> {

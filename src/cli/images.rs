@@ -42,11 +42,12 @@ pub async fn run(
     pack_ref: &PackRef,
     store: &dyn Store,
     opts: &StoreOptions,
+    image_opts: &StoreOptions,
     out: &Output,
 ) -> Result<ExitCode, Failure> {
     let (pack, mut images) = pack_images(store, pack_ref).await?;
     if args.resolve {
-        resolve_images(&mut images, opts).await;
+        resolve_images(&mut images, image_opts).await;
     }
     let missing = match &args.check {
         Some(registry) => {

@@ -170,13 +170,8 @@ fn options(
         progress: super::progress::for_output(out, verb),
         with_images: selection.with_images,
         skip_missing_images: selection.skip_missing_images,
-        // The images' own registries: reached without the flags (a loopback registry is
-        // probed for plain HTTP); mirror passes the global flags instead.
-        image_sources: super::config::store_options(
-            cli,
-            &packreg::config::ConnectionFlags::default(),
-            out,
-        )?,
+        // The images' own registries: their own settings sections, never the TLS flags.
+        image_sources: super::config::image_store_options(cli, out)?,
     })
 }
 
@@ -278,7 +273,6 @@ pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode
     let (from, to) = side_options(cli, &args.sides, out)?;
     let opts = MirrorOptions {
         fail_fast: args.fail_fast.fail_fast,
-        image_sources: cli.store_options(out)?,
         ..options(cli, &args.selection, names, out, "mirror")?
     };
     super::run_interruptible(

@@ -31,9 +31,14 @@ use clap::{Parser, Subcommand};
 
 pub use output::{Failure, Output};
 
+/// The heading of the options every command takes, in `--help` and the man pages.
+pub const GLOBAL_OPTIONS: &str = "Global options";
+
 /// Store Palette packs in OCI registries and local OCI image layouts.
 #[derive(Debug, Parser)]
 #[command(name = "packreg", version = env!("PACKREG_VERSION"), about, long_about = None)]
+// Every command takes these: `--help` shows them apart from the command's own options.
+#[command(next_help_heading = GLOBAL_OPTIONS)]
 pub struct Cli {
     /// Print data as JSON (and errors as a JSON object on stderr).
     #[arg(long, global = true)]
@@ -49,10 +54,11 @@ pub struct Cli {
     /// user's data folder.
     #[arg(short, long, global = true, value_name = "REGISTRY")]
     pub registry: Option<String>,
-    /// Talk plain HTTP to the registry.
+    /// Talk plain HTTP to the registry (not to the image registries a pack names, which take
+    /// their own settings).
     #[arg(long, global = true)]
     pub plain_http: bool,
-    /// Do not verify the registry's TLS certificate.
+    /// Do not verify the registry's TLS certificate (not the image registries a pack names).
     #[arg(long, global = true)]
     pub insecure: bool,
     /// Trust this CA certificate (PEM) for the registry.
@@ -61,10 +67,11 @@ pub struct Cli {
     /// Read registry credentials from this docker config.json.
     #[arg(long, global = true, value_name = "FILE")]
     pub registry_config: Option<std::path::PathBuf>,
-    /// Fail a registry request when nothing is received or accepted for this long
-    /// (default: $PACKREG_TIMEOUT, else `timeout` in config.toml, else 60).
-    #[arg(long, global = true, value_name = "SECS",
-          value_parser = clap::value_parser!(u64).range(1..))]
+    /// Fail a registry request when nothing is received or accepted for this long: a duration
+    /// such as 30s, 2m or 1m30s, or seconds (default: $PACKREG_TIMEOUT, else `timeout` in
+    /// config.toml, else 60s).
+    #[arg(long, global = true, value_name = "DURATION",
+          value_parser = packreg::config::timeout_flag)]
     pub timeout: Option<u64>,
     /// Upload blobs of at least this many MiB in resumable chunks of that size (0: never;
     /// default: $PACKREG_CHUNK_SIZE, else config.toml, else 16).
@@ -183,9 +190,10 @@ pub fn run() -> ExitCode {
         Command::Doctor(args) => doctor::run(args, &cli, &out),
         Command::Images(args) => {
             pack_ref::with_pack_store(&cli, &out, &[&args.reference], |rt, store, opts, packs| {
+                let image_opts = config::image_store_options(&cli, &out)?;
                 run_interruptible(
                     rt,
-                    Box::pin(images::run(args, &packs[0], store, opts, &out)),
+                    Box::pin(images::run(args, &packs[0], store, opts, &image_opts, &out)),
                 )
             })
         }

@@ -14,9 +14,8 @@ use super::{Failure, Output};
 pub struct Args {
     /// The pack folder to push.
     pub pack_dir: PathBuf,
-    /// Artifact format: native (packreg's, a layer per file and chart) or palette (one
-    /// tarball, as Palette's documented `oras push`).
-    #[arg(long, env = "PACKREG_FORMAT", default_value = "native", value_parser = parse_format)]
+    /// Artifact format: native or palette.
+    #[arg(long, env = "PACKREG_FORMAT", default_value = "native", value_parser = format_parser())]
     pub format: Format,
     /// Replace a version that exists with different content.
     #[arg(long)]
@@ -29,8 +28,14 @@ pub struct Args {
     pub concurrency: Option<u16>,
 }
 
-fn parse_format(s: &str) -> Result<Format, String> {
-    s.parse()
+/// `native` or `palette`, named as possible values so that completions offer them.
+fn format_parser() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new([
+        PossibleValue::new("native").help("packreg's: a layer per file and chart"),
+        PossibleValue::new("palette").help("one tarball, as Palette's documented `oras push`"),
+    ])
+    .try_map(|s| s.parse::<Format>())
 }
 
 pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCode, Failure> {

@@ -148,6 +148,27 @@ impl Resolver<'_> {
     }
 }
 
+impl Resolver<'_> {
+    /// What reaching the image registries a pack names takes (`mirror --with-images`,
+    /// `export --with-images`, `images --resolve`). Pack content chooses those registries, so
+    /// the TLS flags given for the command's own registries (`plain_http`, `insecure`,
+    /// `ca_file`, and the sides' ones) never apply to them: each gets its own
+    /// `[registries."host"]` section, docker's `certs.d`, and else verified HTTPS (a loopback
+    /// registry is probed for plain HTTP). The rest of `flags` (timeout, docker config, ...)
+    /// applies.
+    pub fn image_store_options(
+        &self,
+        flags: &ConnectionFlags,
+    ) -> Result<StoreOptions, ConfigError> {
+        self.store_options(&ConnectionFlags {
+            plain_http: false,
+            insecure: false,
+            ca_file: None,
+            ..flags.clone()
+        })
+    }
+}
+
 /// `flags` over the built-in settings alone (no variable, no file): no credentials unless
 /// `--registry-config` is given, no cache folder, no embedded store. For library callers and
 /// tests that set what they need themselves.
@@ -229,6 +250,47 @@ ca_file = "/etc/ca.pem"
         assert_eq!(tls.ca_file, None);
         assert_eq!(opts.cache_dir, None);
         assert_eq!(opts.default_store, None);
+    }
+
+    /// As docker keys credentials: `localhost:5000` and `127.0.0.1:5000` are two registries.
+    #[test]
+    fn a_section_is_keyed_by_host_and_port_as_typed() {
+        let f = ConfigFile::parse(
+            Path::new("/cfg/config.toml"),
+            "[registries.\"localhost:5000\"]\nplain_http = true\n",
+        )
+        .unwrap();
+        let opts = Resolver::with_vars(&f, &[])
+            .store_options(&ConnectionFlags::default())
+            .unwrap();
+        assert_eq!(opts.for_host("LocalHost:5000").scheme, Some(Scheme::Http));
+        for other in ["127.0.0.1:5000", "localhost", "localhost:5001"] {
+            assert_eq!(opts.for_host(other).scheme, None, "{other}");
+        }
+    }
+
+    #[test]
+    fn image_registries_take_their_sections_never_the_tls_flags() {
+        let f = file();
+        let flags = ConnectionFlags {
+            plain_http: true,
+            insecure: true,
+            ca_file: Some("/flag-ca.pem".into()),
+            timeout: Some(7),
+            ..ConnectionFlags::default()
+        };
+        let opts = Resolver::with_vars(&f, &[])
+            .image_store_options(&flags)
+            .unwrap();
+        let other = opts.for_host("images.example");
+        assert_eq!(
+            (other.scheme, other.insecure, &other.ca_file),
+            (None, false, &None)
+        );
+        assert_eq!(other.idle_timeout, Duration::from_secs(7));
+        assert_eq!(opts.for_host("lab:5000").scheme, Some(Scheme::Http));
+        let tls = opts.for_host("tls.example");
+        assert_eq!((tls.scheme, tls.insecure), (None, true));
     }
 
     #[test]

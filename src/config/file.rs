@@ -206,8 +206,14 @@ impl ConfigFile {
             match name {
                 "registry" => file.registry = Some(check.string(name, line, item)?),
                 "timeout" => {
-                    let what = "a number of seconds greater than 0";
-                    file.timeout = Some(check.integer(name, line, item, 1..=i64::MAX, what)? as u64)
+                    let what = super::duration::TIMEOUT_EXPECTED;
+                    file.timeout = Some(match item.as_str() {
+                        // A duration as the flag takes it ("2m"); else a number of seconds.
+                        Some(text) => super::duration::parse_timeout_secs(text).map_err(|e| {
+                            check.bad(name, line, format!("expected {what}, found {text:?} ({e})"))
+                        })?,
+                        None => check.integer(name, line, item, 1..=i64::MAX, what)? as u64,
+                    })
                 }
                 "concurrency" => {
                     let max = i64::from(MAX_CONCURRENCY);
@@ -422,6 +428,14 @@ mod tests {
         assert_eq!(s.ca_file.as_deref(), Some(Path::new("/c/ca.pem")));
         assert_eq!(s.chunk_size, Some(8));
         assert!(f.notices.is_empty());
+    }
+
+    #[test]
+    fn a_timeout_is_seconds_or_a_duration() {
+        assert_eq!(parse("timeout = 45\n").unwrap().timeout, Some(45));
+        assert_eq!(parse("timeout = \"1m30s\"\n").unwrap().timeout, Some(90));
+        let err = parse("timeout = \"0s\"\n").unwrap_err().to_string();
+        assert!(err.contains("such as 30s, 2m"), "{err}");
     }
 
     #[test]

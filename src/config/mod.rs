@@ -6,6 +6,7 @@
 //! - [`migrate`]: the one-time move of the old `hosts.json` that `login` used to write;
 //! - [`defaults`]: every built-in default and every variable name;
 //! - `paths`: the folders (settings, cache, data, docker's), from HOME and the XDG variables;
+//! - `duration`: timeouts as durations (`30s`, `2m`, `1m30s`) or plain seconds;
 //! - `connection`: one registry's connection settings, its `[registries."host"]` section merged,
 //!   as the plain values the stores take;
 //! - `limits`: the unpacking limits (the `PACKREG_MAX_*` variables);
@@ -17,6 +18,7 @@
 
 mod connection;
 pub mod defaults;
+mod duration;
 mod error;
 pub mod file;
 mod limits;
@@ -27,6 +29,7 @@ mod setting;
 
 pub use connection::{builtin_store_options, ConnectionFlags, TlsChoice};
 pub use defaults::*;
+pub use duration::{parse_timeout_secs, timeout_flag, TIMEOUT_EXPECTED};
 pub use error::ConfigError;
 pub use file::{ConfigFile, RegistryKey, RegistrySection};
 pub use limits::LimitSettings;

@@ -132,8 +132,17 @@ impl<'a> Resolver<'a> {
 
     /// The idle timeout of registry requests, in seconds.
     pub fn timeout(&self, flag: Option<u64>) -> Result<Setting<u64>, ConfigError> {
-        let expected = "a number of seconds greater than 0";
-        let env = self.unless(flag.is_some(), TIMEOUT_ENV, 1..=u64::MAX, expected)?;
+        let env =
+            match self.var(TIMEOUT_ENV).filter(|_| flag.is_none()) {
+                Some(value) => Some(super::duration::parse_timeout_secs(&value).map_err(|_| {
+                    ConfigError::Env {
+                        var: TIMEOUT_ENV,
+                        value,
+                        message: format!("expected {}", super::duration::TIMEOUT_EXPECTED),
+                    }
+                })?),
+                None => None,
+            };
         Ok(self.pick(
             flag,
             env.map(|v| (v, TIMEOUT_ENV)),
@@ -312,6 +321,11 @@ chunk_size = 0
     #[test]
     fn empty_env_counts_as_unset_and_a_bad_one_is_named() {
         let f = file(FILE);
+        let r = Resolver::with_env(&f, env(&[(TIMEOUT_ENV, "1m30s")]));
+        assert_eq!(r.timeout(None).unwrap().value, 90);
+        let r = Resolver::with_env(&f, env(&[(TIMEOUT_ENV, "0s")]));
+        let err = r.timeout(None).unwrap_err().to_string();
+        assert!(err.contains("PACKREG_TIMEOUT=\"0s\""), "{err}");
         let r = Resolver::with_env(&f, env(&[(TIMEOUT_ENV, " "), (CONCURRENCY_ENV, "0")]));
         assert_eq!(r.timeout(None).unwrap().value, 30);
         let err = r.concurrency(None).unwrap_err().to_string();

@@ -224,3 +224,72 @@ mod tests {
         ]
     );
 }
+
+/// Each way a connection fails is told apart, with the one thing to try: `--plain-http` only
+/// where the registry does not speak TLS.
+mod connection_failures {
+    use crate::support as common;
+    use common::registry::{Registry, Tls};
+
+    /// The error sentence of `packreg ARGS ls`, which must fail.
+    fn failure(args: &[&str]) -> String {
+        let mut all = args.to_vec();
+        all.push("ls");
+        let out = common::packreg(&all);
+        assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
+        common::stderr(&out)
+    }
+
+    #[test]
+    fn an_unknown_host_says_so_and_does_not_suggest_plain_http() {
+        let err = failure(&["-r", "nonexistent.invalid:5000", "--timeout", "5"]);
+        assert!(err.contains("the host name does not resolve"), "{err}");
+        assert!(err.contains("check the host name"), "{err}");
+        assert!(!err.contains("--plain-http"), "{err}");
+    }
+
+    #[test]
+    fn a_closed_port_says_nothing_accepts_connections() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let err = failure(&["-r", &format!("127.0.0.1:{port}")]);
+        assert!(
+            err.contains("nothing accepts connections on that port"),
+            "{err}"
+        );
+        assert!(
+            err.contains("check the port and that the registry is running"),
+            "{err}"
+        );
+        assert!(!err.contains("--plain-http"), "{err}");
+    }
+
+    #[test]
+    fn plain_http_to_a_tls_registry_says_to_leave_out_plain_http() {
+        let reg = Registry::start(Tls::SelfSigned, None);
+        let err = failure(&["-r", &reg.addr, "--plain-http"]);
+        assert!(err.contains("speaks HTTPS on this port"), "{err}");
+        assert!(err.contains("leave out --plain-http"), "{err}");
+    }
+
+    /// `login` checks `/v2/` itself: the same answer, not "HTTP 400 ... is this an OCI registry?".
+    #[test]
+    fn login_over_plain_http_to_a_tls_registry_says_to_leave_out_plain_http() {
+        let reg = Registry::start(Tls::SelfSigned, None);
+        let out = common::packreg(&["--plain-http", "login", &reg.addr, "-u", "u", "-p", "p"]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = common::stderr(&out);
+        assert!(err.contains("leave out --plain-http"), "{err}");
+    }
+
+    #[test]
+    fn tls_to_a_plain_registry_suggests_plain_http() {
+        let reg = Registry::start(Tls::None, None);
+        let err = failure(&["-r", &reg.addr, "--insecure"]);
+        assert!(err.contains("does not speak TLS on this port"), "{err}");
+        assert!(err.contains("add --plain-http"), "{err}");
+    }
+}

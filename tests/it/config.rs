@@ -93,6 +93,31 @@ fn file_then_env_then_flag_decide_each_key() {
     assert_eq!(shown["exists"], false);
 }
 
+/// As helm and oras take them: `30s`, `2m`, `1m30s`; plain seconds still work.
+#[test]
+fn the_timeout_is_a_duration_in_the_flag_the_variable_and_the_file() {
+    let sb = Sandbox::new();
+    write_config(&sb, "timeout = \"2m\"\n");
+    assert_eq!(show(&sb, &[], &[])["timeout"]["value"], 120);
+    let env = [("PACKREG_TIMEOUT", "1m30s")];
+    assert_eq!(show(&sb, &env, &[])["timeout"]["value"], 90);
+    assert_eq!(
+        show(&sb, &env, &["--timeout", "45s"])["timeout"]["value"],
+        45
+    );
+    assert_eq!(
+        show(&sb, &env, &["--timeout", "10"])["timeout"]["value"],
+        10
+    );
+    let out = run_env(&sb, &[], &["--timeout", "soon", "config", "show"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("such as 30s, 2m, 1m30s"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn the_registry_in_the_file_is_used_and_env_and_flag_win_over_it() {
     let sb = Sandbox::new();
@@ -406,4 +431,36 @@ fn embedded_default_store_and_env_registry() {
         .unwrap()))
     .unwrap();
     assert_eq!(ls[0]["format"], "palette");
+}
+
+/// `--ca-file` and a section's `ca_file` are read only when they are small regular files:
+/// `/dev/zero` once made packreg read gigabytes.
+#[test]
+fn a_ca_file_that_is_not_a_small_regular_file_is_refused_naming_it() {
+    let sb = Sandbox::new();
+    let started = std::time::Instant::now();
+    let out = run_env(
+        &sb,
+        &[],
+        &["--ca-file", "/dev/zero", "-r", "127.0.0.1:1", "ls"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("/dev/zero: the CA certificate is not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+    let big = sb.path("big.pem");
+    std::fs::write(&big, vec![b'-'; (1 << 20) + 1]).unwrap();
+    write_config(
+        &sb,
+        &format!("[registries.\"127.0.0.1:1\"]\nca_file = \"{}\"\n", s(&big)),
+    );
+    let out = run_env(&sb, &[], &["-r", "127.0.0.1:1", "ls"]);
+    assert!(
+        stderr(&out).contains("big.pem: the CA certificate is larger than 1 MiB"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }

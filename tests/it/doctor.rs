@@ -243,3 +243,41 @@ fn doctor_writes_against_a_registry_refusing_chunks_and_mounts() {
         }
     }
 }
+
+/// doctor takes its registry as every command does (`-r`, `PACKREG_REGISTRY`, config.toml),
+/// and says whether it spoke HTTPS or plain HTTP.
+#[test]
+fn doctor_takes_the_registry_from_r_or_the_settings_and_names_the_scheme() {
+    require_peers!("docker-registry");
+    let plain = Registry::start(Tls::None, None);
+    let sb = Sandbox::new();
+    let report = sb.json(&["-r", &plain.addr, "doctor"]);
+    assert_eq!(report["scheme"], "http", "{report}");
+    assert_eq!(result(&report, "connection"), "plain HTTP (no TLS)");
+    assert_eq!(result(&report, "authentication"), "none");
+
+    let tls = Registry::start(Tls::SelfSigned, None);
+    let config = sb.path(".config/packreg/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "registry = \"{a}\"\n[registries.\"{a}\"]\ninsecure = true\n",
+            a = tls.addr
+        ),
+    )
+    .unwrap();
+    let report = sb.json(&["doctor"]);
+    assert_eq!(report["scheme"], "https", "{report}");
+    assert_eq!(result(&report, "connection"), "HTTPS");
+    let text = common::stdout(&sb.run(&["doctor"]));
+    assert!(
+        text.contains("connection") && text.contains("HTTPS"),
+        "{text}"
+    );
+
+    let two = sb.run(&["-r", &plain.addr, "doctor", &tls.addr]);
+    assert_eq!(two.status.code(), Some(2), "{}", common::stderr(&two));
+    let local = sb.run(&["-r", "oci:/tmp/x", "doctor"]);
+    assert_eq!(local.status.code(), Some(2), "{}", common::stderr(&local));
+}

@@ -434,3 +434,49 @@ fn export_names_the_bundle_as_where_the_images_go() {
     ]);
     assert_eq!(summary["images"][0]["destination"], again.to_str().unwrap());
 }
+
+/// Pack content chooses the image registries: the command's `--insecure` and `--plain-http`
+/// are for its own registry only, never for them (credentials would go over unverified TLS or
+/// plain text to whatever a pack names); an image registry takes its own settings section.
+#[test]
+fn image_registries_take_their_own_section_not_the_commands_tls_flags() {
+    require_peers!("docker-registry");
+    let upstream = Registry::start(Tls::SelfSigned, None);
+    let sb = Sandbox::new();
+    let dir = sb.path("pack");
+    common::copy_dir(&common::pack("hello-manifests"), &dir);
+    std::fs::write(
+        dir.join("values.yaml"),
+        format!(
+            "pack:\n  content:\n    images:\n      - image: {}/team/app:1.0\n",
+            upstream.addr
+        ),
+    )
+    .unwrap();
+    let store = format!("oci:{}", sb.path("packs").display());
+    ok(&sb.run(&["-r", &store, "push", dir.to_str().unwrap()]));
+    let resolve_error = |flag: &str| {
+        let listed = sb.json(&["-r", &store, flag, "images", "hello-manifests", "--resolve"]);
+        listed["images"][0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    for flag in ["--insecure", "--plain-http"] {
+        let error = resolve_error(flag);
+        assert!(
+            error.contains("certificate is not trusted"),
+            "{flag}: {error}"
+        );
+    }
+    // Its own section lets it in: the registry is reached (and has no such image).
+    let config = sb.path(".config/packreg/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(
+        &config,
+        format!("[registries.\"{}\"]\ninsecure = true\n", upstream.addr),
+    )
+    .unwrap();
+    let error = resolve_error("--quiet");
+    assert!(error.contains("not found"), "{error}");
+}

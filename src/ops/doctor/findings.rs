@@ -9,6 +9,8 @@ use crate::ops::Remedy;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Check {
+    /// The scheme the registry is reached over (HTTPS or plain HTTP).
+    Connection,
     /// `GET /v2/`.
     ApiVersion,
     /// The authentication scheme the registry asks for.
@@ -47,7 +49,8 @@ pub enum Check {
 
 impl Check {
     /// Every check, in the order doctor runs them.
-    pub const ALL: [Check; 17] = [
+    pub const ALL: [Check; 18] = [
+        Check::Connection,
         Check::ApiVersion,
         Check::Authentication,
         Check::Catalog,
@@ -78,6 +81,7 @@ impl Check {
     /// What the table shows.
     pub fn title(self) -> &'static str {
         match self {
+            Check::Connection => "connection",
             Check::ApiVersion => "API version check (GET /v2/)",
             Check::Authentication => "authentication",
             Check::Catalog => "_catalog",

@@ -24,6 +24,8 @@ pub use findings::{Check, Finding};
 pub struct Report {
     /// The registry.
     pub registry: String,
+    /// `https`, or `http` for plain HTTP.
+    pub scheme: String,
     /// The findings, in the order checked.
     pub findings: Vec<Finding>,
     /// Requests sent.
@@ -34,6 +36,16 @@ pub struct Report {
 pub async fn doctor(store: &RemoteStore, write: bool) -> Result<Report, StoreError> {
     let mut p = Probe::new(store);
     let mut f = Findings::default();
+    let scheme = store.scheme();
+    match scheme {
+        crate::name::Scheme::Https => f.note(Check::Connection, "HTTPS", true, "none needed"),
+        crate::name::Scheme::Http => f.note(
+            Check::Connection,
+            "plain HTTP (no TLS)",
+            true,
+            "none; credentials and content go unencrypted",
+        ),
+    }
     api_and_auth(&mut p, &mut f).await?;
     let repo = catalog(&mut p, &mut f, store).await?;
     match repo {
@@ -50,6 +62,7 @@ pub async fn doctor(store: &RemoteStore, write: bool) -> Result<Report, StoreErr
     }
     Ok(Report {
         registry: store.location(),
+        scheme: scheme.as_str().to_string(),
         findings: f.into_vec(),
         requests: p.requests(),
     })

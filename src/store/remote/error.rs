@@ -51,6 +51,8 @@ pub enum Action {
     BlobDownload,
     /// Listing repositories or tags.
     Listing,
+    /// Asking `/v2/` whether the registry speaks the API (and takes the credentials).
+    ApiCheck,
 }
 
 impl std::fmt::Display for Action {
@@ -68,6 +70,7 @@ impl std::fmt::Display for Action {
             Action::BlobLookup => "a blob lookup",
             Action::BlobDownload => "a blob download",
             Action::Listing => "a listing",
+            Action::ApiCheck => "the API check",
         })
     }
 }
@@ -77,6 +80,8 @@ impl std::fmt::Display for Action {
 pub enum NetworkCause {
     /// A TLS handshake met a server that does not speak TLS on that port.
     NotTls,
+    /// Plain HTTP went to a port that speaks TLS (the server answered 400 saying so).
+    PlainHttpToTls,
     /// The registry's TLS certificate is not trusted.
     Certificate,
     /// Another TLS failure.
@@ -118,6 +123,17 @@ impl RegistryError {
         is_retryable_status(self.status)
     }
 
+    /// Whether this is a TLS server's answer to a plain-HTTP request: Go's servers (CNCF
+    /// distribution, zot, Harbor's core) answer it with a bare 400 and this text, nginx with an
+    /// HTML page naming it.
+    pub(super) fn is_plain_http_to_tls(&self) -> bool {
+        const TEXTS: [&str; 2] = [
+            "Client sent an HTTP request to an HTTPS server",
+            "The plain HTTP request was sent to HTTPS port",
+        ];
+        self.status == 400 && self.code.is_none() && TEXTS.iter().any(|t| self.message.contains(t))
+    }
+
     fn code_is(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
     }
@@ -151,6 +167,17 @@ impl RegistryError {
     /// The store error this maps to: not found, unauthorized, denied, unsupported and integrity
     /// failures get their own kinds.
     pub fn into_store_error(self) -> StoreError {
+        if self.is_plain_http_to_tls() {
+            return StoreError::Network {
+                message: format!(
+                    "the registry speaks HTTPS on this port, and the request went in plain HTTP (HTTP {}: {})",
+                    self.status, self.message
+                ),
+                location: self.host,
+                cause: NetworkCause::PlainHttpToTls,
+                plain_http: true,
+            };
+        }
         let location = self.reference.clone();
         match self.status {
             401 => StoreError::Unauthorized {
@@ -260,10 +287,16 @@ pub(super) fn network_error(
         NetworkCause::Certificate => {
             format!("the registry's TLS certificate is not trusted ({detail})")
         }
-        NetworkCause::Refused | NetworkCause::Dns => {
-            format!("cannot connect ({detail}); check the address and that the registry is running")
+        NetworkCause::Tls => format!("the TLS handshake failed ({detail})"),
+        NetworkCause::Refused => {
+            format!("cannot connect: nothing accepts connections on that port ({detail})")
         }
-        _ => format!("the connection failed ({detail})"),
+        NetworkCause::Dns => format!("cannot connect: the host name does not resolve ({detail})"),
+        NetworkCause::Timeout => format!("the connection timed out ({detail})"),
+        NetworkCause::Reset => format!("the connection broke off ({detail})"),
+        NetworkCause::PlainHttpToTls | NetworkCause::Other => {
+            format!("the connection failed ({detail})")
+        }
     };
     StoreError::Network {
         location: host.to_string(),
@@ -284,6 +317,7 @@ fn classify(err: &(dyn std::error::Error + 'static)) -> NetworkCause {
             use std::io::ErrorKind;
             match io.kind() {
                 ErrorKind::ConnectionRefused => return NetworkCause::Refused,
+                ErrorKind::TimedOut => return NetworkCause::Timeout,
                 ErrorKind::ConnectionReset
                 | ErrorKind::ConnectionAborted
                 | ErrorKind::BrokenPipe
@@ -367,5 +401,39 @@ mod tests {
         );
         assert!(e.is_retryable());
         assert!(e.into_store_error().is_retryable());
+    }
+
+    #[test]
+    fn a_tls_servers_answer_to_plain_http_is_a_network_cause() {
+        for body in [
+            &b"Client sent an HTTP request to an HTTPS server.\n"[..],
+            b"<html><head><title>400 The plain HTTP request was sent to HTTPS port</title></head></html>",
+        ] {
+            let err = RegistryError::new(StatusCode::BAD_REQUEST, body, "r/x", "r:1", Action::Listing)
+                .into_store_error();
+            assert!(
+                matches!(
+                    &err,
+                    StoreError::Network {
+                        cause: NetworkCause::PlainHttpToTls,
+                        plain_http: true,
+                        location,
+                        ..
+                    } if location == "r:1"
+                ),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains("speaks HTTPS on this port"), "{err}");
+        }
+        // Another 400 stays the registry's answer.
+        let err = RegistryError::new(
+            StatusCode::BAD_REQUEST,
+            b"bad",
+            "r/x",
+            "r:1",
+            Action::Listing,
+        )
+        .into_store_error();
+        assert!(matches!(err, StoreError::Registry(_)), "{err:?}");
     }
 }

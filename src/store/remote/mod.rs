@@ -170,12 +170,19 @@ impl RemoteStore {
                 host: self.host().to_string(),
                 reason: crate::store::AuthFailure::BadPassword,
             }),
-            s => Err(StoreError::Remote {
-                location: self.host().to_string(),
-                message: format!(
-                    "the registry answered HTTP {s} to /v2/; is this an OCI registry?"
-                ),
-            }),
+            s => {
+                let host = self.host().to_string();
+                let error = resp.registry_error(&host, error::Action::ApiCheck).await;
+                if error.is_plain_http_to_tls() {
+                    return Err(error.into_store_error());
+                }
+                Err(StoreError::Remote {
+                    location: host,
+                    message: format!(
+                        "the registry answered HTTP {s} to /v2/; is this an OCI registry?"
+                    ),
+                })
+            }
         }
     }
 }

@@ -13,6 +13,86 @@ use crate::store::StoreError;
 /// A certificate and its key, both PEM.
 pub(super) type PemPair = (Vec<u8>, Vec<u8>);
 
+/// The most packreg reads of one certificate or key file: a CA bundle of the whole web is
+/// about 200 KiB.
+pub const TLS_FILE_LIMIT: u64 = 1 << 20;
+
+/// A CA certificate, client certificate or key file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsFileError {
+    /// It could not be read.
+    #[error("{}: cannot read the {what}: {source}", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// What it was read as.
+        what: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// It is a device, a pipe or a folder.
+    #[error("{}: the {what} is not a regular file", path.display())]
+    NotAFile {
+        /// The file.
+        path: PathBuf,
+        /// What it was read as.
+        what: &'static str,
+    },
+    /// It is larger than [`TLS_FILE_LIMIT`].
+    #[error("{}: the {what} is larger than {}, the most packreg reads", path.display(), crate::limits::human(TLS_FILE_LIMIT))]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// What it was read as.
+        what: &'static str,
+    },
+    /// It holds no PEM block.
+    #[error("{}: not a PEM certificate (no BEGIN line)", path.display())]
+    NotPem {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+impl From<TlsFileError> for StoreError {
+    fn from(e: TlsFileError) -> Self {
+        StoreError::Config(e.to_string())
+    }
+}
+
+/// Reads a certificate or key file: a regular file (not `/dev/zero`, not a pipe that never
+/// ends) of at most [`TLS_FILE_LIMIT`] bytes.
+fn read_tls_file(path: &Path, what: &'static str) -> Result<Vec<u8>, TlsFileError> {
+    let unreadable = |source| TlsFileError::Unreadable {
+        path: path.to_path_buf(),
+        what,
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
+    if !meta.is_file() {
+        return Err(TlsFileError::NotAFile {
+            path: path.to_path_buf(),
+            what,
+        });
+    }
+    let too_large = || TlsFileError::TooLarge {
+        path: path.to_path_buf(),
+        what,
+    };
+    if meta.len() > TLS_FILE_LIMIT {
+        return Err(too_large());
+    }
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    // The file may have grown since: the read is bounded too.
+    crate::limits::read_bounded(file, TLS_FILE_LIMIT, what).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::InvalidData {
+            too_large()
+        } else {
+            unreadable(e)
+        }
+    })
+}
+
 /// What an HTTPS connection is built with.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TlsSettings {
@@ -35,17 +115,9 @@ impl TlsSettings {
     ) -> Result<Self, StoreError> {
         let mut roots = Vec::new();
         for file in certificate_files(host, ca_file, cert_dirs) {
-            let pem = std::fs::read(&file).map_err(|e| {
-                StoreError::Config(format!(
-                    "{}: cannot read CA certificate: {e}",
-                    file.display()
-                ))
-            })?;
+            let pem = read_tls_file(&file, "CA certificate")?;
             if !pem.windows(11).any(|w| w == b"-----BEGIN ") {
-                return Err(StoreError::Config(format!(
-                    "{}: not a PEM certificate (no BEGIN line)",
-                    file.display()
-                )));
+                return Err(TlsFileError::NotPem { path: file }.into());
             }
             roots.push(pem);
         }
@@ -146,10 +218,42 @@ fn client_identity(host: &str, cert_dirs: &[PathBuf]) -> Result<Option<PemPair>,
                 key.display()
             )));
         }
-        let read = |p: &Path| {
-            std::fs::read(p).map_err(|e| StoreError::Config(format!("{}: {e}", p.display())))
-        };
-        return Ok(Some((read(&cert)?, read(&key)?)));
+        let cert_pem = read_tls_file(&cert, "client certificate")?;
+        return Ok(Some((cert_pem, read_tls_file(&key, "client key")?)));
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ca_file_must_be_a_small_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = TlsSettings::for_host("h", false, Some(Path::new("/dev/zero")), &[]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/dev/zero: the CA certificate is not a regular file"
+        );
+        let big = dir.path().join("big.pem");
+        std::fs::write(&big, vec![b'a'; TLS_FILE_LIMIT as usize + 1]).unwrap();
+        let err = TlsSettings::for_host("h", false, Some(&big), &[]).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("the CA certificate is larger than 1 MiB, the most packreg reads"),
+            "{err}"
+        );
+        // docker's certs.d is read the same way.
+        let host = dir.path().join("h:5000");
+        std::fs::create_dir(&host).unwrap();
+        std::fs::create_dir(host.join("dir.crt")).unwrap();
+        let err =
+            TlsSettings::for_host("h:5000", false, None, &[dir.path().to_path_buf()]).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("dir.crt: the CA certificate is not a regular file"),
+            "{err}"
+        );
+    }
 }

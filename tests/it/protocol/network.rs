@@ -64,7 +64,7 @@ async fn an_unknown_host_is_a_dns_failure() {
         ),
         "{err:?}"
     );
-    assert!(err.to_string().contains("cannot connect"), "{err}");
+    assert!(err.to_string().contains("does not resolve"), "{err}");
 }
 
 /// HTTPS to a plain-HTTP registry fails in the handshake with that cause, so the CLI can
@@ -92,4 +92,25 @@ async fn https_to_a_plain_http_registry_is_a_tls_mismatch() {
         "{err:?}"
     );
     assert!(err.to_string().contains("does not speak TLS"), "{err}");
+}
+
+/// Plain HTTP to a TLS port: the server's 400 saying so is that cause, not a bare HTTP 400.
+#[tokio::test]
+async fn plain_http_to_a_tls_registry_is_its_own_cause() {
+    use crate::support::registry::{Registry, Tls};
+    isolate();
+    let reg = Registry::start(Tls::SelfSigned, None);
+    let store = RemoteStore::connect(&reg.addr, &options(5)).await.unwrap();
+    let err = store.tags(REPO).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Network {
+                cause: NetworkCause::PlainHttpToTls,
+                plain_http: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
