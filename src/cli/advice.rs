@@ -221,6 +221,7 @@ pub fn store_kind(err: &StoreError) -> Kind {
             400..=499 => Kind::InvalidInput,
             _ => Kind::Internal,
         },
+        StoreError::Limit { .. } => Kind::Limit,
         StoreError::Integrity { .. }
         | StoreError::Io { .. }
         | StoreError::Corrupt { .. }

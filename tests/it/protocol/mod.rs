@@ -7,6 +7,7 @@ mod listing;
 mod network;
 mod proxy;
 mod retries;
+mod stuck_uploads;
 mod uploads;
 
 use crate::support::fake_registry as fake;
