@@ -160,7 +160,7 @@ pub const MAX_CHART_FILE: u64 = 16 * 1024 * 1024;
 pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
 
 /// A listing (tags, referrers) follows at most this many `Link` pages.
-pub const MAX_LISTING_PAGES: u64 = 10_000;
+pub const MAX_LISTING_PAGES: u64 = 5_000;
 /// A listing holds at most this many entries (tags or referrers).
 pub const MAX_LISTING_ENTRIES: u64 = 1_000_000;
 /// The pages of one listing add up to at most this many bytes.

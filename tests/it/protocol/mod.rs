@@ -3,6 +3,7 @@
 
 mod auth;
 mod downloads;
+mod endless_listings;
 mod listing;
 mod network;
 mod proxy;

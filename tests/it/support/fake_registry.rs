@@ -36,6 +36,9 @@ pub struct Rule {
     pub auth: Option<String>,
     /// How many times the rule answers before it is used up (None: always).
     pub times: Option<usize>,
+    /// How many times the rule answered; `{hit}` in a header value is replaced by it, so one
+    /// rule can link to a new page every time.
+    pub hits: usize,
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Body,
@@ -48,6 +51,7 @@ impl Rule {
             path: path.to_string(),
             auth: None,
             times: None,
+            hits: 0,
             status,
             headers: Vec::new(),
             body: Body::Bytes(Vec::new()),
@@ -256,7 +260,12 @@ fn answer(state: &Mutex<State>, req: http::request::Parts, body_len: usize) -> R
     if let Some(n) = rule.times.as_mut() {
         *n -= 1;
     }
-    let rule = rule.clone();
+    rule.hits += 1;
+    let mut rule = rule.clone();
+    let hit = rule.hits.to_string();
+    for (_, value) in &mut rule.headers {
+        *value = value.replace("{hit}", &hit);
+    }
     drop(state);
     // Drain the request body in the background so uploads complete.
     respond(rule.status, &rule.headers, rule.body)
