@@ -188,7 +188,7 @@ impl RemoteStore {
         key: &str,
     ) -> Result<Session, StoreError> {
         let full = self.full_repo(repo)?;
-        if let Some(saved) = self.sessions.load(self.host(), &full, key) {
+        if let Some(saved) = self.sessions.load(&full, key) {
             match self.upload_status(&full, &saved.location).await {
                 Some((location, offset)) => {
                     tracing::info!("continuing the upload of {what} at byte {offset}");
@@ -199,7 +199,7 @@ impl RemoteStore {
                         min_chunk: 0,
                     });
                 }
-                None => self.sessions.forget(self.host(), &full, key),
+                None => self.sessions.forget(&full, key),
             }
         }
         self.start_upload(repo, what).await
@@ -358,7 +358,7 @@ impl RemoteStore {
                         location: session.location.clone(),
                         offset: session.offset,
                     };
-                    self.sessions.save(self.host(), &session.full, key, &saved);
+                    self.sessions.save(&session.full, key, &saved);
                     if advanced {
                         failures = 0;
                         continue;
@@ -375,7 +375,7 @@ impl RemoteStore {
                     if offset == 0 && matches!(resp.status.as_u16(), 201 | 400 | 405 | 416) =>
                 {
                     self.cancel_upload(&session.full, &session.location).await;
-                    self.sessions.forget(self.host(), &session.full, key);
+                    self.sessions.forget(&session.full, key);
                     return Ok(Sent::Refused);
                 }
                 // A forgotten session (404), an offset the registry disagrees with (416), or a
@@ -407,7 +407,7 @@ impl RemoteStore {
                 None => {
                     // The registry forgot the session (distribution cancels one whose chunk
                     // arrived in part): start the blob afresh.
-                    self.sessions.forget(self.host(), &session.full, key);
+                    self.sessions.forget(&session.full, key);
                     *session = self.start_upload(repo, what).await?;
                 }
             }
@@ -425,7 +425,7 @@ impl RemoteStore {
     ) -> Result<(), StoreError> {
         let request = commit_request(&session.full, &session.location, digest, Body::Empty);
         let resp = self.transport.send(request).await?;
-        self.sessions.forget(self.host(), &session.full, key);
+        self.sessions.forget(&session.full, key);
         if resp.status.is_success() {
             Ok(())
         } else {
@@ -532,9 +532,7 @@ impl BlobUpload for Early<'_> {
 
     async fn cancel(&self) {
         let session = self.session.lock().await;
-        self.store
-            .sessions
-            .forget(self.store.host(), &session.full, &self.key);
+        self.store.sessions.forget(&session.full, &self.key);
         self.store
             .cancel_upload(&session.full, &session.location)
             .await;

@@ -4,6 +4,7 @@
 mod auth;
 mod downloads;
 mod endless_listings;
+mod foreign_sessions;
 mod listing;
 mod network;
 mod proxy;
