@@ -106,7 +106,15 @@ impl RemoteStore {
             &host,
             settings.refresh_capabilities,
         );
-        let transport = Transport::new(client, scheme, host, credential, settings.idle_timeout);
+        let transport = Transport::new(
+            client,
+            scheme,
+            host,
+            credential,
+            settings.idle_timeout,
+            settings.min_rate,
+            settings.retry_budget,
+        );
         let origin = http::origin_of(&transport.v2_url());
         Ok(RemoteStore {
             transport: std::sync::Arc::new(transport),

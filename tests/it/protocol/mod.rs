@@ -2,6 +2,7 @@
 //! request/response tables: what CNCF distribution 2.8 cannot be made to do.
 
 mod auth;
+mod deadlines;
 mod downloads;
 mod endless_listings;
 mod foreign_sessions;

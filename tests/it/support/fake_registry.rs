@@ -24,6 +24,11 @@ pub enum Body {
     Zeros { len: u64 },
     /// These bytes, announcing `len`, then the connection is cut.
     Cut { first: Vec<u8>, len: u64 },
+    /// `len` zeros announced, one byte every `every` (just inside an idle timeout).
+    Trickle {
+        len: u64,
+        every: std::time::Duration,
+    },
 }
 
 /// One row of the table.
@@ -296,6 +301,20 @@ fn respond(status: u16, headers: &[(String, String)], body: Body) -> Reply {
             let head =
                 stream::once(async move { Ok::<_, BodyError>(Frame::data(Bytes::from(first))) });
             BodyExt::boxed(StreamBody::new(head.chain(stream::pending())))
+        }
+        Body::Trickle { len, every } => {
+            builder = builder.header("content-length", len);
+            let bytes = stream::unfold(0u64, move |sent| async move {
+                if sent == len {
+                    return None;
+                }
+                tokio::time::sleep(every).await;
+                Some((
+                    Ok::<_, BodyError>(Frame::data(Bytes::from_static(&[0]))),
+                    sent + 1,
+                ))
+            });
+            BodyExt::boxed(StreamBody::new(bytes))
         }
         Body::Zeros { len } => {
             let chunk = Bytes::from(vec![0u8; 64 * 1024]);
