@@ -425,8 +425,14 @@ fn the_minimum_rate_and_the_retry_budget_are_settings_with_their_sources() {
     let shown = show(&sb, &[], &[]);
     assert_eq!(shown["min_rate"]["source"], file.as_str());
     let text = ok(&run_env(&sb, &[], &["config", "show"]));
-    assert!(text.contains("min_rate") && text.contains("4 KiB/s"), "{text}");
-    assert!(text.contains("retry_budget") && text.contains("30 s"), "{text}");
+    assert!(
+        text.contains("min_rate") && text.contains("4 KiB/s"),
+        "{text}"
+    );
+    assert!(
+        text.contains("retry_budget") && text.contains("30 s"),
+        "{text}"
+    );
     let bad = run_env(&sb, &[("PACKREG_MIN_RATE", "fast")], &["config", "show"]);
     assert_eq!(bad.status.code(), Some(2));
 }

@@ -266,6 +266,10 @@ struct IdleBody {
     /// The last poll handed out data: the reader's own time before the next poll is not the
     /// registry's silence.
     handed_out: bool,
+    /// When data was last handed out.
+    handed_at: Instant,
+    /// The start of the transfer, moved on by the reader's own time between polls: the rate is
+    /// the registry's.
     start: Instant,
     bytes: u64,
     /// When the idle timeout fails the body, unless data comes.
@@ -279,6 +283,7 @@ impl IdleBody {
             pace,
             sleep: Box::pin(tokio::time::sleep(pace.idle)),
             handed_out: false,
+            handed_at: Instant::now(),
             start: Instant::now(),
             bytes: 0,
             idle_at: Instant::now() + pace.idle,
@@ -318,6 +323,8 @@ impl Stream for IdleBody {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if std::mem::take(&mut self.handed_out) {
+            let reader_time = self.handed_at.elapsed();
+            self.start += reader_time;
             self.restart_clock();
         }
         loop {
@@ -333,6 +340,7 @@ impl Stream for IdleBody {
                     match frame.into_data() {
                         Ok(data) if !data.is_empty() => {
                             self.handed_out = true;
+                            self.handed_at = Instant::now();
                             return Poll::Ready(Some(Ok(data)));
                         }
                         _ => continue,
