@@ -159,6 +159,56 @@ pub const MAX_CHART_FILE: u64 = 16 * 1024 * 1024;
 /// The largest settings file read: a hand-written file is a few hundred bytes.
 pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
 
+/// A listing (tags, referrers) follows at most this many `Link` pages.
+pub const MAX_LISTING_PAGES: u64 = 5_000;
+/// A listing holds at most this many entries (tags or referrers).
+pub const MAX_LISTING_ENTRIES: u64 = 1_000_000;
+/// The pages of one listing add up to at most this many bytes.
+pub const MAX_LISTING_BYTES: u64 = 256 * 1024 * 1024;
+/// The bytes sent for one blob, over every chunk sent again, are at most this many times its
+/// size (a registry that never confirms progress would otherwise take the same chunk for ever).
+pub const UPLOAD_SEND_FACTOR: u64 = 4;
+/// The longest wait a registry's `Retry-After` gets, whatever it asks.
+pub const MAX_RETRY_AFTER_SECS: u64 = 60;
+
+/// A bound on what a registry may cost packreg, reached: the library names the bound, the
+/// command line the setting that raises it (when one does).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RemoteLimit {
+    /// A listing had more `Link` pages than [`MAX_LISTING_PAGES`].
+    #[error("the listing has more than {0} pages, the most packreg follows")]
+    ListingPages(u64),
+    /// A listing had more entries than [`MAX_LISTING_ENTRIES`].
+    #[error("the listing has more than {0} entries, the most packreg takes")]
+    ListingEntries(u64),
+    /// A listing's pages added up to more than [`MAX_LISTING_BYTES`].
+    #[error("the listing's pages add up to more than {}, the most packreg reads", human(*.0))]
+    ListingBytes(u64),
+    /// Sending one blob took more than [`UPLOAD_SEND_FACTOR`] times its size: the registry
+    /// keeps asking for bytes it was already sent.
+    #[error("the registry kept asking for the same bytes: {} sent for a blob of {}, the most packreg sends", human(*.sent), human(*.size))]
+    UploadBytes {
+        /// Bytes sent so far.
+        sent: u64,
+        /// The blob's size.
+        size: u64,
+    },
+    /// The command's retries waited their budget away.
+    #[error("the registry kept failing: the command's retries used their budget ({retries} retries, {waited_secs} s waited)")]
+    RetryBudget {
+        /// Retries made by the command.
+        retries: u32,
+        /// Seconds waited between them.
+        waited_secs: u64,
+    },
+    /// A transfer went slower than the minimum rate.
+    #[error("the transfer went slower than {} per second, the least packreg waits for", human(*.min_rate))]
+    TransferRate {
+        /// The minimum rate in bytes per second.
+        min_rate: u64,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

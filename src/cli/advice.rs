@@ -4,7 +4,8 @@
 
 use packreg::artifact::ArtifactError;
 use packreg::auth::AuthError;
-use packreg::config::defaults::{PAGE_SIZE_ENV, TIMEOUT_ENV};
+use packreg::config::defaults::{MIN_RATE_ENV, PAGE_SIZE_ENV, RETRY_BUDGET_ENV, TIMEOUT_ENV};
+use packreg::limits::RemoteLimit;
 use packreg::ops::not_found::PackNotFound;
 use packreg::ops::{OpError, Remedy, Warning};
 use packreg::store::remote::NetworkCause;
@@ -130,6 +131,19 @@ pub fn store_advice(err: &StoreError) -> Option<String> {
             location,
             ..
         } => Some(network_advice(*cause, *plain_http, location)),
+        StoreError::Limit { limit, .. } => limit_advice(limit),
+        _ => None,
+    }
+}
+
+fn limit_advice(limit: &RemoteLimit) -> Option<String> {
+    match limit {
+        RemoteLimit::TransferRate { .. } => Some(format!(
+            "; on a slow link lower the minimum with --min-rate KIB (or {MIN_RATE_ENV}; 0 turns it off)"
+        )),
+        RemoteLimit::RetryBudget { .. } => Some(format!(
+            "; try again later, or raise the budget with --retry-budget SECS (or {RETRY_BUDGET_ENV})"
+        )),
         _ => None,
     }
 }
@@ -292,6 +306,7 @@ pub fn store_kind(err: &StoreError) -> Kind {
             400..=499 => Kind::InvalidInput,
             _ => Kind::Internal,
         },
+        StoreError::Limit { .. } => Kind::Limit,
         StoreError::Integrity { .. }
         | StoreError::Io { .. }
         | StoreError::Corrupt { .. }
@@ -440,6 +455,25 @@ mod tests {
         assert_eq!(
             store_failure(&network(NetworkCause::Reset, false)).message,
             "r.example:5000: it failed; try again"
+        );
+    }
+
+    #[test]
+    fn a_slow_transfer_and_a_spent_retry_budget_name_their_flags() {
+        let limit = |limit| StoreError::Limit {
+            location: "r.example:5000".into(),
+            limit,
+        };
+        let slow = store_failure(&limit(RemoteLimit::TransferRate { min_rate: 1024 }));
+        assert!(slow.message.contains("--min-rate KIB"), "{}", slow.message);
+        let spent = store_failure(&limit(RemoteLimit::RetryBudget {
+            retries: 3,
+            waited_secs: 300,
+        }));
+        assert!(
+            spent.message.contains("--retry-budget"),
+            "{}",
+            spent.message
         );
     }
 

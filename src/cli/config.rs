@@ -53,6 +53,8 @@ pub fn checked(cli: &Cli, out: &Output) -> Result<Arc<ConfigFile>, Failure> {
         let resolver = Resolver::new(&file);
         resolver.timeout(cli.timeout).map_err(failure)?;
         resolver.chunk_size(cli.chunk_size, None).map_err(failure)?;
+        resolver.min_rate(cli.min_rate).map_err(failure)?;
+        resolver.retry_budget(cli.retry_budget).map_err(failure)?;
     }
     Ok(file)
 }
@@ -66,6 +68,8 @@ pub fn global_flags(cli: &Cli) -> ConnectionFlags {
         registry_config: cli.registry_config.clone(),
         timeout: cli.timeout,
         chunk_size: cli.chunk_size,
+        min_rate: cli.min_rate,
+        retry_budget: cli.retry_budget,
         refresh_capabilities: cli.refresh_capabilities,
     }
 }
@@ -138,6 +142,10 @@ struct Shown {
     timeout: Setting<u64>,
     concurrency: Setting<u16>,
     chunk_size: Setting<u64>,
+    /// KiB a second.
+    min_rate: Setting<u64>,
+    /// Seconds.
+    retry_budget: Setting<u64>,
     /// The connection of the registry in force (its section merged).
     scheme: Setting<String>,
     insecure: Setting<bool>,
@@ -184,6 +192,8 @@ fn shown(cli: &Cli, file: &ConfigFile, resolver: &Resolver) -> Result<Shown, Fai
         chunk_size: resolver
             .chunk_size(cli.chunk_size, host.as_deref())
             .map_err(failure)?,
+        min_rate: resolver.min_rate(cli.min_rate).map_err(failure)?,
+        retry_budget: resolver.retry_budget(cli.retry_budget).map_err(failure)?,
         scheme,
         insecure: tls.insecure,
         ca_file: tls.ca_file,
@@ -243,6 +253,19 @@ pub fn run(cmd: &ConfigCommand, cli: &Cli, out: &Output) -> Result<ExitCode, Fai
             "chunk_size",
             chunk_text(shown.chunk_size.value),
             &shown.chunk_size.source,
+        ),
+        (
+            "min_rate",
+            match shown.min_rate.value {
+                0 => "0 (no minimum)".into(),
+                kib => format!("{kib} KiB/s"),
+            },
+            &shown.min_rate.source,
+        ),
+        (
+            "retry_budget",
+            format!("{} s", shown.retry_budget.value),
+            &shown.retry_budget.source,
         ),
         ("scheme", shown.scheme.value.clone(), &shown.scheme.source),
         (

@@ -73,6 +73,16 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DURATION",
           value_parser = packreg::config::timeout_flag)]
     pub timeout: Option<u64>,
+    /// Fail a registry request that averages fewer KiB a second than this once the timeout has
+    /// passed (0: no minimum; default: $PACKREG_MIN_RATE, else `min_rate` in config.toml,
+    /// else 1).
+    #[arg(long, global = true, value_name = "KIB")]
+    pub min_rate: Option<u64>,
+    /// Let the retries of a command wait at most this many seconds in all, per registry
+    /// (0: no retries; default: $PACKREG_RETRY_BUDGET, else `retry_budget` in config.toml,
+    /// else 300).
+    #[arg(long, global = true, value_name = "SECS")]
+    pub retry_budget: Option<u64>,
     /// Upload blobs of at least this many MiB in resumable chunks of that size (0: never;
     /// default: $PACKREG_CHUNK_SIZE, else config.toml, else 16).
     #[arg(long, global = true, value_name = "MIB")]

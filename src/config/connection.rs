@@ -27,6 +27,10 @@ pub struct ConnectionFlags {
     pub timeout: Option<u64>,
     /// `--chunk-size`, in MiB.
     pub chunk_size: Option<u64>,
+    /// `--min-rate`, in KiB a second.
+    pub min_rate: Option<u64>,
+    /// `--retry-budget`, in seconds.
+    pub retry_budget: Option<u64>,
     /// `--refresh-capabilities`.
     pub refresh_capabilities: bool,
 }
@@ -118,11 +122,15 @@ impl Resolver<'_> {
         let tls = self.tls(flags, host);
         let timeout = self.timeout(flags.timeout)?.value;
         let chunk_mib = self.chunk_size(flags.chunk_size, host)?.value;
+        let min_rate_kib = self.min_rate(flags.min_rate)?.value;
+        let retry_budget = self.retry_budget(flags.retry_budget)?.value;
         Ok(Connection {
             scheme: tls.scheme.value,
             insecure: tls.insecure.value,
             ca_file: tls.ca_file.value,
             idle_timeout: Duration::from_secs(timeout),
+            min_rate: min_rate_kib.saturating_mul(1024),
+            retry_budget: Duration::from_secs(retry_budget),
             chunk_size: chunk_mib.saturating_mul(1024 * 1024),
             page_size: self.page_size().value,
             credential_file: self.docker_config(flags.registry_config.as_deref()).value,

@@ -11,6 +11,10 @@ pub const CONCURRENCY_ENV: &str = "PACKREG_CONCURRENCY";
 pub const CHUNK_SIZE_ENV: &str = "PACKREG_CHUNK_SIZE";
 /// Entries asked per listing page.
 pub const PAGE_SIZE_ENV: &str = "PACKREG_PAGE_SIZE";
+/// The minimum transfer rate, in KiB a second.
+pub const MIN_RATE_ENV: &str = "PACKREG_MIN_RATE";
+/// The time a command's retries may wait in all, per registry, in seconds.
+pub const RETRY_BUDGET_ENV: &str = "PACKREG_RETRY_BUDGET";
 /// The format `push` writes (read by the command line's `--format`).
 pub const FORMAT_ENV: &str = "PACKREG_FORMAT";
 
@@ -27,6 +31,11 @@ pub const DOCKER_CONFIG_ENV: &str = "DOCKER_CONFIG";
 
 /// Built-in idle timeout, in seconds.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
+/// Built-in minimum transfer rate, in KiB a second: far below any working link, far above a
+/// registry sending a byte just inside the idle timeout.
+pub const DEFAULT_MIN_RATE_KIB: u64 = 1;
+/// Built-in retry budget, in seconds.
+pub const DEFAULT_RETRY_BUDGET_SECS: u64 = 300;
 /// Built-in number of blobs moved at once.
 pub const DEFAULT_CONCURRENCY: u16 = 4;
 /// The highest concurrency accepted (the flags' limit too).

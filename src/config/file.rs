@@ -70,6 +70,10 @@ pub struct ConfigFile {
     pub concurrency: Option<u16>,
     /// `chunk_size`: upload chunk size in MiB (0: never).
     pub chunk_size: Option<u64>,
+    /// `min_rate`: the minimum transfer rate in KiB a second (0: none).
+    pub min_rate: Option<u64>,
+    /// `retry_budget`: the seconds a command's retries may wait in all, per registry.
+    pub retry_budget: Option<u64>,
     /// `[registries."host:port"]`, by lowercase host.
     pub registries: BTreeMap<String, RegistrySection>,
     /// What the user should hear once: ignored keys, a migration done.
@@ -224,6 +228,15 @@ impl ConfigFile {
                 "chunk_size" => {
                     let what = "a number of MiB (0: never chunk)";
                     file.chunk_size = Some(check.integer(name, line, item, 0..=i64::MAX, what)? as u64)
+                }
+                "min_rate" => {
+                    let what = "a number of KiB a second (0: no minimum)";
+                    file.min_rate = Some(check.integer(name, line, item, 0..=i64::MAX, what)? as u64)
+                }
+                "retry_budget" => {
+                    let what = "a number of seconds (0: no retries)";
+                    file.retry_budget =
+                        Some(check.integer(name, line, item, 0..=i64::MAX, what)? as u64)
                 }
                 "registries" => file.registries = check.registries(item, line)?,
                 // Kept for the decompression limits (the PACKREG_MAX_* variables), which

@@ -151,6 +151,30 @@ impl<'a> Resolver<'a> {
         ))
     }
 
+    /// The minimum transfer rate of registry requests, in KiB a second (0: none).
+    pub fn min_rate(&self, flag: Option<u64>) -> Result<Setting<u64>, ConfigError> {
+        let expected = "a number of KiB a second (0: no minimum)";
+        let env = self.unless(flag.is_some(), MIN_RATE_ENV, 0..=u64::MAX, expected)?;
+        Ok(self.pick(
+            flag,
+            env.map(|v| (v, MIN_RATE_ENV)),
+            self.file.min_rate,
+            DEFAULT_MIN_RATE_KIB,
+        ))
+    }
+
+    /// The seconds a command's retries may wait in all, per registry (0: no retries).
+    pub fn retry_budget(&self, flag: Option<u64>) -> Result<Setting<u64>, ConfigError> {
+        let expected = "a number of seconds (0: no retries)";
+        let env = self.unless(flag.is_some(), RETRY_BUDGET_ENV, 0..=u64::MAX, expected)?;
+        Ok(self.pick(
+            flag,
+            env.map(|v| (v, RETRY_BUDGET_ENV)),
+            self.file.retry_budget,
+            DEFAULT_RETRY_BUDGET_SECS,
+        ))
+    }
+
     /// How many blobs move at once.
     pub fn concurrency(&self, flag: Option<u16>) -> Result<Setting<u16>, ConfigError> {
         let expected = format!("a number from 1 to {MAX_CONCURRENCY}");
@@ -316,6 +340,32 @@ chunk_size = 0
         let c = r.chunk_size(Some(1), Some("127.0.0.1:5000")).unwrap();
         assert_eq!((c.value, c.source), (1, Source::Flag));
         assert_eq!(r.registry(Some("b")).value.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn the_minimum_rate_and_the_retry_budget_resolve_like_the_timeout() {
+        let none = ConfigFile::default();
+        let r = Resolver::with_env(&none, env(&[]));
+        assert_eq!(r.min_rate(None).unwrap().value, DEFAULT_MIN_RATE_KIB);
+        assert_eq!(
+            r.retry_budget(None).unwrap().value,
+            DEFAULT_RETRY_BUDGET_SECS
+        );
+        let f = file("min_rate = 8\nretry_budget = 30\n");
+        let r = Resolver::with_env(&f, env(&[(RETRY_BUDGET_ENV, "10")]));
+        let m = r.min_rate(None).unwrap();
+        assert_eq!(
+            (m.value, m.source),
+            (8, Source::File("/cfg/config.toml".into()))
+        );
+        let b = r.retry_budget(None).unwrap();
+        assert_eq!(
+            (b.value, b.source.to_string()),
+            (10, "env PACKREG_RETRY_BUDGET".into())
+        );
+        assert_eq!(r.retry_budget(Some(0)).unwrap().value, 0);
+        let r = Resolver::with_env(&f, env(&[(MIN_RATE_ENV, "fast")]));
+        assert!(r.min_rate(None).is_err());
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Large blob downloads kept across runs: the bytes received so far are appended to
 //! `$XDG_CACHE_HOME/packreg/downloads/<digest>.partial` (else `~/.cache/packreg/downloads/`)
 //! as they pass, so a pull that was interrupted continues with a Range request from there the
-//! next time. The blob is verified as a whole (the partial bytes included) before it is used;
-//! the file is removed once the blob is complete, or when it proves wrong.
+//! next time. Kept bytes are completed and verified as a whole before anything reads them
+//! (another registry, even a hostile one, may have sent them); when the whole proves wrong
+//! they are removed and the blob is downloaded again from byte 0 in the same run. The file is
+//! removed once the blob is used.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -67,6 +69,19 @@ impl Partial {
         }))
     }
 
+    /// Whether the file holds at least `size` bytes: everything arrived.
+    pub(crate) fn is_complete(&self, size: u64) -> bool {
+        std::fs::metadata(&self.path).is_ok_and(|m| m.len() >= size)
+    }
+
+    /// The same file, now holding the whole blob of `size` bytes (checked).
+    pub(crate) fn whole(self, size: u64) -> Partial {
+        Partial {
+            path: self.path,
+            have: size,
+        }
+    }
+
     /// Forgets the partial bytes (the blob is complete, or they proved wrong).
     pub(crate) fn remove(self) {
         let _ = std::fs::remove_file(&self.path);
@@ -75,8 +90,7 @@ impl Partial {
     /// After a failed download: keeps the bytes when the blob is still incomplete (the next
     /// run continues), removes them when the whole blob was there and still failed.
     pub(crate) fn keep_if_incomplete(self, size: u64) {
-        let len = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
-        if len >= size {
+        if self.is_complete(size) {
             self.remove();
         }
     }

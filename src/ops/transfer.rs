@@ -192,10 +192,26 @@ where
     let bar = progress.start(&label, desc.size);
     // A large blob read whole keeps its bytes in the cache as they arrive, so an interrupted
     // run is continued by the next.
-    let partial = (whole && desc.size >= PARTIAL_MIN && store.keeps_partial_downloads())
+    let cache = (whole && desc.size >= PARTIAL_MIN && store.keeps_partial_downloads())
         .then(|| store.cache_dir())
-        .flatten()
-        .and_then(|cache| Partial::open(&cache, &desc.digest, desc.size));
+        .flatten();
+    let mut partial = cache
+        .as_ref()
+        .and_then(|cache| Partial::open(cache, &desc.digest, desc.size));
+    // Bytes an earlier run kept may be anyone's (a hostile registry sent them): they are
+    // completed and checked before anything reads them, and dropped for a download from byte
+    // 0 when they prove wrong.
+    if let Some(kept) = partial.take_if(|p| p.have > 0) {
+        partial = match check_kept(store, repo, desc, kept, bar.clone()).await? {
+            Some(whole) => Some(whole),
+            None => {
+                tracing::info!("the bytes kept of {label} were wrong; downloading it again");
+                cache
+                    .as_ref()
+                    .and_then(|cache| Partial::open(cache, &desc.digest, desc.size))
+            }
+        };
+    }
     let have = partial.as_ref().map_or(0, |p| p.have);
     let blob: BlobReader = match have {
         0 => store.get_blob(repo, &desc.digest).await?,
@@ -234,6 +250,56 @@ where
             Err(_) => partial.keep_if_incomplete(size),
         }
         result
+    })
+    .await?
+}
+
+/// Completes the bytes `kept` of blob `desc` from the store and checks the whole: Some (the
+/// blob is whole on disk) when it matches, None when it does not (the bytes are removed). A
+/// download that breaks off keeps what arrived, as any other.
+async fn check_kept(
+    store: &dyn Store,
+    repo: &str,
+    desc: &Descriptor,
+    kept: Partial,
+    bar: std::sync::Arc<dyn super::progress::Bar>,
+) -> Result<Option<Partial>, OpError> {
+    let size = desc.size;
+    let rest: BlobReader = if kept.have >= size {
+        Box::pin(tokio::io::empty())
+    } else {
+        tracing::info!(
+            "continuing the download of {} at byte {}",
+            desc.digest,
+            kept.have
+        );
+        store.get_blob_at(repo, &desc.digest, kept.have).await?
+    };
+    let bridge = SyncIoBridge::new(Counted::new(rest, bar));
+    let digest = desc.digest.clone();
+    let location = store.reference(repo, digest.as_str());
+    tokio::task::spawn_blocking(move || -> Result<Option<Partial>, OpError> {
+        let mut chained = kept
+            .reader(bridge)
+            .map_err(|e| ArtifactError::io(kept.folder(), e))?;
+        let checked = VerifyingReader::new(&mut chained, digest, size).drain();
+        drop(chained);
+        match checked {
+            Ok(()) => Ok(Some(kept.whole(size))),
+            // Every byte arrived and the whole is wrong: the kept ones are to blame.
+            Err(_) if kept.is_complete(size) => {
+                kept.remove();
+                Ok(None)
+            }
+            Err(e) => {
+                kept.keep_if_incomplete(size);
+                Err(StoreError::Integrity {
+                    location,
+                    message: e.to_string(),
+                }
+                .into())
+            }
+        }
     })
     .await?
 }

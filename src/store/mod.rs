@@ -108,6 +108,15 @@ pub enum StoreError {
     /// The registry answered an error status.
     #[error(transparent)]
     Registry(Box<remote::RegistryError>),
+    /// A registry reached one of packreg's bounds (endless pages, an upload that never
+    /// advances, retries past their budget, a transfer too slow).
+    #[error("{location}: {limit}")]
+    Limit {
+        /// Registry or reference.
+        location: String,
+        /// The bound reached.
+        limit: crate::limits::RemoteLimit,
+    },
     /// The registry could not be reached, or the connection broke or stalled.
     #[error("{location}: {message}")]
     Network {

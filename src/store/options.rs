@@ -18,6 +18,11 @@ pub struct Connection {
     pub ca_file: Option<PathBuf>,
     /// How long a registry may send or take nothing before a request fails.
     pub idle_timeout: Duration,
+    /// Least bytes a second a request or answer must average once the idle timeout has
+    /// passed (0: no minimum).
+    pub min_rate: u64,
+    /// The time the retries of a store (one registry in one command) may wait in all.
+    pub retry_budget: Duration,
     /// Blobs at least this many bytes are uploaded in chunks of this size, resumable (0:
     /// never).
     pub chunk_size: u64,

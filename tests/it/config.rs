@@ -464,3 +464,32 @@ fn a_ca_file_that_is_not_a_small_regular_file_is_refused_naming_it() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
+
+#[test]
+fn the_minimum_rate_and_the_retry_budget_are_settings_with_their_sources() {
+    let sb = Sandbox::new();
+    let shown = show(&sb, &[], &[]);
+    assert_eq!(shown["minRate"]["value"], 1);
+    assert_eq!(shown["retryBudget"]["value"], 300);
+    assert_eq!(shown["retryBudget"]["source"], "default");
+    write_config(&sb, "min_rate = 4\nretry_budget = 30\n");
+    let file = format!("file {}", config_path(&sb).display());
+    let shown = show(&sb, &[("PACKREG_RETRY_BUDGET", "20")], &["--min-rate", "0"]);
+    assert_eq!(shown["minRate"]["value"], 0);
+    assert_eq!(shown["minRate"]["source"], "flag");
+    assert_eq!(shown["retryBudget"]["value"], 20);
+    assert_eq!(shown["retryBudget"]["source"], "env PACKREG_RETRY_BUDGET");
+    let shown = show(&sb, &[], &[]);
+    assert_eq!(shown["minRate"]["source"], file.as_str());
+    let text = ok(&run_env(&sb, &[], &["config", "show"]));
+    assert!(
+        text.contains("min_rate") && text.contains("4 KiB/s"),
+        "{text}"
+    );
+    assert!(
+        text.contains("retry_budget") && text.contains("30 s"),
+        "{text}"
+    );
+    let bad = run_env(&sb, &[("PACKREG_MIN_RATE", "fast")], &["config", "show"]);
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -1,11 +1,12 @@
 //! Bodies, both ways: what a request sends (nothing, bytes, a one-shot stream, or a blob origin
 //! that can be opened again at an offset) and the registry's answer, read with a limit or as
-//! a stream that fails after the idle timeout without data. A leaf under the HTTP layer.
+//! a stream that fails after the idle timeout without data, or when it runs slower than the
+//! minimum rate. A leaf under the HTTP layer.
 
 use std::future::Future as _;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -16,7 +17,7 @@ use tokio::io::AsyncReadExt;
 use tokio_util::io::StreamReader;
 
 use super::error::{Action, NetworkCause, RegistryError};
-use crate::limits::SMALL_BODY_LIMIT;
+use crate::limits::{RemoteLimit, SMALL_BODY_LIMIT};
 use crate::store::{BlobOrigin, BlobReader, StoreError};
 
 /// A response body as a stream of chunks.
@@ -103,7 +104,37 @@ pub struct Response {
     /// The URL that answered (after redirects).
     pub url: String,
     body: hyper::body::Incoming,
-    idle: Duration,
+    pace: Pace,
+}
+
+/// How slow an answer may be: nothing for `idle` fails it, and so does an average below
+/// `min_rate` bytes a second once `idle` has passed (0: no minimum), so a registry sending a
+/// byte just inside the idle timeout cannot hold a command for ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Pace {
+    pub idle: Duration,
+    pub min_rate: u64,
+}
+
+impl Pace {
+    /// When a transfer that started at `start` and moved `bytes` falls below the minimum rate
+    /// (None: no minimum).
+    pub(super) fn rate_deadline(&self, start: Instant, bytes: u64) -> Option<Instant> {
+        (self.min_rate > 0).then(|| {
+            let allowed = Duration::from_secs_f64(bytes as f64 / self.min_rate as f64);
+            start
+                + self
+                    .idle
+                    .saturating_add(allowed.min(Duration::from_secs(u32::MAX.into())))
+        })
+    }
+
+    /// The error of a transfer below the minimum rate.
+    pub(super) fn too_slow(&self) -> RemoteLimit {
+        RemoteLimit::TransferRate {
+            min_rate: self.min_rate,
+        }
+    }
 }
 
 impl Response {
@@ -111,14 +142,14 @@ impl Response {
         parts: http::response::Parts,
         url: String,
         body: hyper::body::Incoming,
-        idle: Duration,
+        pace: Pace,
     ) -> Self {
         Response {
             status: parts.status,
             headers: parts.headers,
             url,
             body,
-            idle,
+            pace,
         }
     }
 }
@@ -154,7 +185,7 @@ impl Response {
             return Err(too_large());
         }
         let mut out = Vec::with_capacity(declared.unwrap_or(0) as usize);
-        let mut stream = IdleBody::new(self.body, self.idle);
+        let mut stream = IdleBody::new(self.body, self.pace);
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| stream_error(location, &e))?;
             if (out.len() + chunk.len()) as u64 > limit {
@@ -172,7 +203,7 @@ impl Response {
 
     /// The body as a stream of chunks; a stall longer than the idle timeout fails it.
     pub fn into_stream(self) -> ByteStream {
-        Box::pin(IdleBody::new(self.body, self.idle))
+        Box::pin(IdleBody::new(self.body, self.pace))
     }
 
     /// The error this unsuccessful answer means, with the registry's own code and message.
@@ -203,6 +234,12 @@ impl Response {
 }
 
 fn stream_error(location: &str, err: &std::io::Error) -> StoreError {
+    if let Some(limit) = limit_of(err) {
+        return StoreError::Limit {
+            location: location.to_string(),
+            limit,
+        };
+    }
     let cause = match err.kind() {
         std::io::ErrorKind::TimedOut => NetworkCause::Timeout,
         _ => NetworkCause::Reset,
@@ -215,29 +252,69 @@ fn stream_error(location: &str, err: &std::io::Error) -> StoreError {
     }
 }
 
-/// A response body as a stream of bytes that fails after the idle timeout without data.
+/// The bound a stream error reports, when it is one of packreg's (a transfer too slow).
+pub(super) fn limit_of(err: &std::io::Error) -> Option<RemoteLimit> {
+    err.get_ref()?.downcast_ref::<RemoteLimit>().cloned()
+}
+
+/// A response body as a stream of bytes that fails after the idle timeout without data, or
+/// below the minimum rate.
 struct IdleBody {
     inner: hyper::body::Incoming,
-    idle: Duration,
+    pace: Pace,
     sleep: Pin<Box<tokio::time::Sleep>>,
     /// The last poll handed out data: the reader's own time before the next poll is not the
     /// registry's silence.
     handed_out: bool,
+    /// When data was last handed out.
+    handed_at: Instant,
+    /// The start of the transfer, moved on by the reader's own time between polls: the rate is
+    /// the registry's.
+    start: Instant,
+    bytes: u64,
+    /// When the idle timeout fails the body, unless data comes.
+    idle_at: Instant,
 }
 
 impl IdleBody {
-    fn new(inner: hyper::body::Incoming, idle: Duration) -> Self {
-        IdleBody {
+    fn new(inner: hyper::body::Incoming, pace: Pace) -> Self {
+        let mut body = IdleBody {
             inner,
-            idle,
-            sleep: Box::pin(tokio::time::sleep(idle)),
+            pace,
+            sleep: Box::pin(tokio::time::sleep(pace.idle)),
             handed_out: false,
-        }
+            handed_at: Instant::now(),
+            start: Instant::now(),
+            bytes: 0,
+            idle_at: Instant::now() + pace.idle,
+        };
+        body.restart_clock();
+        body
+    }
+
+    /// When the minimum rate fails the transfer, at the bytes moved so far.
+    fn rate_deadline(&self) -> Option<Instant> {
+        self.pace.rate_deadline(self.start, self.bytes)
     }
 
     fn restart_clock(&mut self) {
-        let deadline = tokio::time::Instant::now() + self.idle;
-        self.sleep.as_mut().reset(deadline);
+        self.idle_at = Instant::now() + self.pace.idle;
+        self.arm();
+    }
+
+    /// Sets the timer to the first of the idle timeout and the rate's deadline.
+    fn arm(&mut self) {
+        let idle = self.idle_at;
+        let deadline = self.rate_deadline().map_or(idle, |rate| rate.min(idle));
+        self.sleep.as_mut().reset(deadline.into());
+    }
+
+    fn below_rate(&self) -> bool {
+        self.rate_deadline().is_some_and(|d| Instant::now() >= d)
+    }
+
+    fn too_slow(&self) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, self.pace.too_slow())
     }
 }
 
@@ -246,15 +323,24 @@ impl Stream for IdleBody {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if std::mem::take(&mut self.handed_out) {
+            let reader_time = self.handed_at.elapsed();
+            self.start += reader_time;
             self.restart_clock();
         }
         loop {
             match Pin::new(&mut self.inner).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
+                    if self.below_rate() {
+                        return Poll::Ready(Some(Err(self.too_slow())));
+                    }
+                    if let Some(data) = frame.data_ref() {
+                        self.bytes += data.len() as u64;
+                    }
                     self.restart_clock();
                     match frame.into_data() {
                         Ok(data) if !data.is_empty() => {
                             self.handed_out = true;
+                            self.handed_at = Instant::now();
                             return Poll::Ready(Some(Ok(data)));
                         }
                         _ => continue,
@@ -266,12 +352,20 @@ impl Stream for IdleBody {
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => {
                     return match self.sleep.as_mut().poll(cx) {
+                        // Silence is the idle timeout's to report; a trickle the rate's.
+                        Poll::Ready(()) if Instant::now() < self.idle_at && self.below_rate() => {
+                            Poll::Ready(Some(Err(self.too_slow())))
+                        }
+                        Poll::Ready(()) if Instant::now() < self.idle_at => {
+                            self.arm();
+                            continue;
+                        }
                         Poll::Ready(()) => Poll::Ready(Some(Err(std::io::Error::new(
                             std::io::ErrorKind::TimedOut,
-                            format!("no data for {} s", self.idle.as_secs()),
+                            format!("no data for {} s", self.pace.idle.as_secs()),
                         )))),
                         Poll::Pending => Poll::Pending,
-                    }
+                    };
                 }
             }
         }

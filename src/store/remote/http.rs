@@ -1,9 +1,11 @@
 //! The HTTP layer: one exchange with redirects followed (an Authorization header only to the
-//! one origin it is for), an idle timeout in both directions, and the one retry loop (backoff
-//! and `Retry-After`). It knows nothing of authentication: the header, if any, is given.
+//! one origin it is for), an idle timeout and a minimum transfer rate in both directions, and
+//! the one retry loop (backoff and `Retry-After`, within the store's retry budget). It knows
+//! nothing of authentication: the header, if any, is given.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
@@ -13,15 +15,16 @@ use http_body_util::BodyExt;
 use tokio_util::io::ReaderStream;
 
 use super::address::Scheme;
-use super::body::{Body, Opened, Response};
+use super::body::{Body, Opened, Pace, Response};
 use super::client::{HttpBody, HttpClient};
 use super::error::{chain, is_retryable_status, network_error, NetworkCause};
+use crate::limits::{RemoteLimit, MAX_RETRY_AFTER_SECS};
 use crate::store::StoreError;
 
 const ATTEMPTS: u32 = 5;
 const MAX_REDIRECTS: usize = 10;
 /// The longest wait a `Retry-After` gets.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(MAX_RETRY_AFTER_SECS);
 const USER_AGENT: &str = concat!("packreg/", env!("CARGO_PKG_VERSION"));
 
 /// An Authorization header and the one origin (`scheme://host[:port]`) it may go to.
@@ -37,6 +40,45 @@ enum Failure {
     Protocol(String),
     /// The body could not be opened at its origin.
     Origin(StoreError),
+    /// The request body went up slower than the minimum rate.
+    TooSlow,
+}
+
+/// The time all the retries of one store may wait, together: a registry failing every request
+/// (or asking a long `Retry-After` each time) costs a command this much, not this much a
+/// request.
+#[derive(Debug)]
+pub(super) struct RetryBudget {
+    limit: Duration,
+    spent: Mutex<Duration>,
+    retries: AtomicU32,
+}
+
+impl RetryBudget {
+    pub(super) fn new(limit: Duration) -> Self {
+        RetryBudget {
+            limit,
+            spent: Mutex::new(Duration::ZERO),
+            retries: AtomicU32::new(0),
+        }
+    }
+
+    /// Takes `wait` (cut to what is left) from the budget, or says it is spent.
+    pub(super) fn take(&self, wait: Duration) -> Result<Duration, RemoteLimit> {
+        let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
+        let left = self.limit.saturating_sub(*spent);
+        let retries = self.retries.load(Ordering::Relaxed);
+        if left.is_zero() {
+            return Err(RemoteLimit::RetryBudget {
+                retries,
+                waited_secs: spent.as_secs(),
+            });
+        }
+        let wait = wait.min(left);
+        *spent += wait;
+        self.retries.store(retries + 1, Ordering::Relaxed);
+        Ok(wait)
+    }
 }
 
 /// HTTP to one registry.
@@ -46,10 +88,21 @@ pub(super) struct Http {
     host: String,
     origin: String,
     idle: Duration,
+    /// Least bytes a second a request or answer moves, once the idle timeout has passed (0:
+    /// no minimum).
+    min_rate: u64,
+    budget: RetryBudget,
 }
 
 impl Http {
-    pub(super) fn new(client: HttpClient, scheme: Scheme, host: String, idle: Duration) -> Self {
+    pub(super) fn new(
+        client: HttpClient,
+        scheme: Scheme,
+        host: String,
+        idle: Duration,
+        min_rate: u64,
+        retry_budget: Duration,
+    ) -> Self {
         let origin = format!("{}://{host}", scheme.as_str());
         Http {
             client,
@@ -57,6 +110,15 @@ impl Http {
             host,
             origin,
             idle,
+            min_rate,
+            budget: RetryBudget::new(retry_budget),
+        }
+    }
+
+    fn pace(&self) -> Pace {
+        Pace {
+            idle: self.idle,
+            min_rate: self.min_rate,
         }
     }
 
@@ -100,6 +162,10 @@ impl Http {
                 .await;
             match (retry_wait(&result, spare.is_some(), attempt), spare) {
                 (Some(wait), Some(spare)) => {
+                    let wait = self.budget.take(wait).map_err(|limit| StoreError::Limit {
+                        location: self.host.clone(),
+                        limit,
+                    })?;
                     tracing::info!(
                         "{method} {url}: {}, trying again in {:.1} s",
                         describe(&result),
@@ -131,6 +197,10 @@ impl Http {
                 message,
             },
             Failure::Origin(e) => e,
+            Failure::TooSlow => StoreError::Limit {
+                location: self.host.clone(),
+                limit: self.pace().too_slow(),
+            },
         }
     }
 
@@ -199,7 +269,7 @@ impl Http {
                 }
                 _ => {
                     let (parts, body) = resp.into_parts();
-                    return Ok(Response::new(parts, url, body, self.idle));
+                    return Ok(Response::new(parts, url, body, self.pace()));
                 }
             }
         }
@@ -210,7 +280,8 @@ impl Http {
     }
 
     /// Sends one HTTP request and waits for the answer's head, failing when no byte of the
-    /// body was taken and no answer came for the idle timeout.
+    /// body was taken and no answer came for the idle timeout, or when the body goes up slower
+    /// than the minimum rate.
     async fn exchange(
         &self,
         request: http::Request<HttpBody>,
@@ -218,13 +289,20 @@ impl Http {
     ) -> Result<hyper::Response<hyper::body::Incoming>, Failure> {
         let call = self.client.request(request);
         tokio::pin!(call);
+        let pace = self.pace();
         loop {
-            let deadline = progress.last() + self.idle;
+            let idle = progress.last() + self.idle;
+            let rate = pace.rate_deadline(progress.start, progress.bytes());
+            let deadline = rate.map_or(idle, |rate| rate.min(idle));
             tokio::select! {
                 result = &mut call => return result.map_err(|e| Failure::Network(Box::new(e))),
                 _ = tokio::time::sleep_until(deadline.into()) => {
-                    if progress.last() + self.idle <= Instant::now() {
+                    let now = Instant::now();
+                    if progress.last() + self.idle <= now {
                         return Err(Failure::Stalled);
+                    }
+                    if pace.rate_deadline(progress.start, progress.bytes()).is_some_and(|d| d <= now) {
+                        return Err(Failure::TooSlow);
                     }
                 }
             }
@@ -260,6 +338,7 @@ fn describe(result: &Result<Response, Failure>) -> String {
         Err(Failure::Stalled) => "no answer".into(),
         Err(Failure::Protocol(m)) => m.clone(),
         Err(Failure::Origin(e)) => e.to_string(),
+        Err(Failure::TooSlow) => "too slow".into(),
     }
 }
 
@@ -283,10 +362,11 @@ pub(super) fn origin_of(url: &str) -> String {
         .unwrap_or_default()
 }
 
-/// When a request last moved a byte of its body.
+/// When a request last moved a byte of its body, and how many it moved.
 struct Progress {
     start: Instant,
     millis: AtomicU64,
+    bytes: AtomicU64,
 }
 
 impl Progress {
@@ -294,12 +374,18 @@ impl Progress {
         Progress {
             start: Instant::now(),
             millis: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
         }
     }
 
-    fn touch(&self) {
+    fn touch(&self, n: usize) {
         let ms = self.start.elapsed().as_millis() as u64;
         self.millis.store(ms, Ordering::Relaxed);
+        self.bytes.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
     }
 
     fn last(&self) -> Instant {
@@ -327,7 +413,7 @@ fn into_http_body(body: Opened, progress: Arc<Progress>) -> (HttpBody, Option<u6
         }
         Opened::Stream { reader, len } => {
             let stream = ReaderStream::with_capacity(reader, 256 * 1024)
-                .inspect_ok(move |_| progress.touch())
+                .inspect_ok(move |chunk| progress.touch(chunk.len()))
                 .map_ok(hyper::body::Frame::data);
             (
                 http_body_util::StreamBody::new(stream).boxed_unsync(),
@@ -381,6 +467,28 @@ mod tests {
         assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30));
         h.insert(http::header::RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn the_retry_budget_is_shared_and_cuts_the_last_wait() {
+        let budget = RetryBudget::new(Duration::from_secs(3));
+        assert_eq!(
+            budget.take(Duration::from_secs(2)),
+            Ok(Duration::from_secs(2))
+        );
+        assert_eq!(
+            budget.take(Duration::from_secs(2)),
+            Ok(Duration::from_secs(1))
+        );
+        assert_eq!(
+            budget.take(Duration::from_millis(1)),
+            Err(RemoteLimit::RetryBudget {
+                retries: 2,
+                waited_secs: 3
+            })
+        );
+        let none = RetryBudget::new(Duration::ZERO);
+        assert!(none.take(Duration::from_millis(200)).is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Tag lists and `_catalog`, following `Link: <…>; rel="next"` pages; a page address seen twice
-//! is an error rather than a silently cut list.
+//! is an error rather than a silently cut list, and so is a listing past packreg's bounds on
+//! pages, entries and bytes (a registry could link to a new page for ever).
 
 use std::collections::HashSet;
 
@@ -9,7 +10,9 @@ use super::capabilities::Support;
 use super::error::Action;
 use super::transport::Request;
 use super::RemoteStore;
-use crate::limits::SMALL_BODY_LIMIT;
+use crate::limits::{
+    RemoteLimit, MAX_LISTING_BYTES, MAX_LISTING_ENTRIES, MAX_LISTING_PAGES, SMALL_BODY_LIMIT,
+};
 use crate::store::StoreError;
 
 impl RemoteStore {
@@ -104,7 +107,9 @@ impl RemoteStore {
         let mut url = first;
         let mut seen = HashSet::new();
         let mut all = Vec::new();
+        let mut budget = ListingBudget::default();
         loop {
+            budget.page().map_err(|limit| limit_error(what, limit))?;
             if !seen.insert(url.clone()) {
                 return Err(StoreError::Remote {
                     location: what.to_string(),
@@ -123,14 +128,20 @@ impl RemoteStore {
             }
             let next = next_link(&resp.headers);
             let body = resp.bytes(SMALL_BODY_LIMIT, what, "listing page").await?;
+            budget
+                .bytes(body.len() as u64)
+                .map_err(|limit| limit_error(what, limit))?;
             let page: serde_json::Value =
                 serde_json::from_slice(&body).map_err(|e| StoreError::Remote {
                     location: what.to_string(),
                     message: format!("the registry answered a listing that is not JSON: {e}"),
                 })?;
+            let entries = page.get(field).and_then(|v| v.as_array());
+            budget
+                .entries(entries.map_or(0, |e| e.len() as u64))
+                .map_err(|limit| limit_error(what, limit))?;
             all.extend(
-                page.get(field)
-                    .and_then(|v| v.as_array())
+                entries
                     .into_iter()
                     .flatten()
                     .filter_map(|v| v.as_str().map(str::to_string)),
@@ -143,6 +154,51 @@ impl RemoteStore {
         all.sort();
         all.dedup();
         Ok(Some(all))
+    }
+}
+
+/// What one listing has taken so far, against packreg's bounds.
+#[derive(Debug, Default)]
+pub(super) struct ListingBudget {
+    pages: u64,
+    entries: u64,
+    bytes: u64,
+}
+
+impl ListingBudget {
+    /// Counts a page about to be asked.
+    pub(super) fn page(&mut self) -> Result<(), RemoteLimit> {
+        self.pages += 1;
+        if self.pages > MAX_LISTING_PAGES {
+            return Err(RemoteLimit::ListingPages(MAX_LISTING_PAGES));
+        }
+        Ok(())
+    }
+
+    /// Counts the bytes of a page's body.
+    pub(super) fn bytes(&mut self, n: u64) -> Result<(), RemoteLimit> {
+        self.bytes = self.bytes.saturating_add(n);
+        if self.bytes > MAX_LISTING_BYTES {
+            return Err(RemoteLimit::ListingBytes(MAX_LISTING_BYTES));
+        }
+        Ok(())
+    }
+
+    /// Counts the entries of a page.
+    pub(super) fn entries(&mut self, n: u64) -> Result<(), RemoteLimit> {
+        self.entries = self.entries.saturating_add(n);
+        if self.entries > MAX_LISTING_ENTRIES {
+            return Err(RemoteLimit::ListingEntries(MAX_LISTING_ENTRIES));
+        }
+        Ok(())
+    }
+}
+
+/// The error of a listing of `what` past `limit`.
+pub(super) fn limit_error(what: &str, limit: RemoteLimit) -> StoreError {
+    StoreError::Limit {
+        location: what.to_string(),
+        limit,
     }
 }
 
@@ -164,6 +220,30 @@ pub(super) fn next_link(headers: &http::HeaderMap) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listing_budget_stops_at_each_bound() {
+        let mut budget = ListingBudget::default();
+        for _ in 0..MAX_LISTING_PAGES {
+            budget.page().unwrap();
+        }
+        assert_eq!(
+            budget.page(),
+            Err(RemoteLimit::ListingPages(MAX_LISTING_PAGES))
+        );
+        let mut budget = ListingBudget::default();
+        budget.entries(MAX_LISTING_ENTRIES).unwrap();
+        assert_eq!(
+            budget.entries(1),
+            Err(RemoteLimit::ListingEntries(MAX_LISTING_ENTRIES))
+        );
+        let mut budget = ListingBudget::default();
+        budget.bytes(MAX_LISTING_BYTES).unwrap();
+        assert_eq!(
+            budget.bytes(1),
+            Err(RemoteLimit::ListingBytes(MAX_LISTING_BYTES))
+        );
+    }
 
     #[test]
     fn link_headers() {

@@ -106,13 +106,22 @@ impl RemoteStore {
             &host,
             settings.refresh_capabilities,
         );
-        let transport = Transport::new(client, scheme, host, credential, settings.idle_timeout);
+        let transport = Transport::new(
+            client,
+            scheme,
+            host,
+            credential,
+            settings.idle_timeout,
+            settings.min_rate,
+            settings.retry_budget,
+        );
+        let origin = http::origin_of(&transport.v2_url());
         Ok(RemoteStore {
             transport: std::sync::Arc::new(transport),
             base,
             chunk_size: settings.chunk_size,
             page_size: settings.page_size,
-            sessions: sessions::Sessions::new(opts.cache_dir.as_deref()),
+            sessions: sessions::Sessions::new(opts.cache_dir.as_deref(), origin),
             cache_dir: opts.cache_dir.clone(),
             capabilities,
         })

@@ -1,4 +1,5 @@
-//! The Referrers API where the registry has it, following its `Link` pages. None (use the
+//! The Referrers API where the registry has it, following its `Link` pages (within the
+//! listing bounds of `listing.rs`). None (use the
 //! `sha256-<hex>` tag fallback) on 404, 400, 406, or a 200 that is not an index; a 404 with
 //! `NAME_UNKNOWN` means the repository is missing, not the API.
 
@@ -8,7 +9,7 @@ use http::Method;
 
 use super::capabilities::Support;
 use super::error::Action;
-use super::listing::next_link;
+use super::listing::{limit_error, next_link, ListingBudget};
 use super::transport::{Request, Response};
 use super::RemoteStore;
 use crate::digest::Digest;
@@ -58,7 +59,9 @@ impl RemoteStore {
         let mut url = self.referrers_url(&full, digest);
         let mut seen = HashSet::new();
         let mut all = Vec::new();
+        let mut budget = ListingBudget::default();
         loop {
+            budget.page().map_err(|limit| limit_error(&what, limit))?;
             if !seen.insert(url.clone()) {
                 return Err(StoreError::Remote {
                     location: what,
@@ -84,11 +87,17 @@ impl RemoteStore {
             self.capabilities.learn(|c| c.referrers_api = Support::Yes);
             let next = next_link(&resp.headers);
             let body = resp.bytes(MANIFEST_LIMIT, &what, "referrers index").await?;
+            budget
+                .bytes(body.len() as u64)
+                .map_err(|limit| limit_error(&what, limit))?;
             let index: oci::Index =
                 serde_json::from_slice(&body).map_err(|e| StoreError::Corrupt {
                     location: what.clone(),
                     message: format!("the Referrers API answered an unreadable index: {e}"),
                 })?;
+            budget
+                .entries(index.manifests.len() as u64)
+                .map_err(|limit| limit_error(&what, limit))?;
             all.extend(index.manifests);
             match next {
                 Some(next) => url = self.transport.absolute(&next)?,

@@ -65,7 +65,8 @@ pub(super) fn resuming(
                     },
                     Some(Err(e)) => e,
                 };
-                if st.resumes >= MAX_RESUMES {
+                // A transfer below the minimum rate is not resumed: the next would trickle too.
+                if st.resumes >= MAX_RESUMES || super::body::limit_of(&error).is_some() {
                     return Some((Err(error), None));
                 }
                 st.resumes += 1;

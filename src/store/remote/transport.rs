@@ -138,9 +138,11 @@ impl Transport {
         host: String,
         credential: crate::auth::Credential,
         idle: Duration,
+        min_rate: u64,
+        retry_budget: Duration,
     ) -> Self {
         Transport {
-            http: Http::new(client, scheme, host, idle),
+            http: Http::new(client, scheme, host, idle, min_rate, retry_budget),
             auth: Auth::new(credential),
         }
     }

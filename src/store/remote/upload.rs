@@ -19,6 +19,7 @@ use super::sessions::SavedSession;
 use super::transport::{Body, Request, Response};
 use super::RemoteStore;
 use crate::digest::Digest;
+use crate::limits::{RemoteLimit, UPLOAD_SEND_FACTOR};
 use crate::store::{BlobOrigin, BlobReader, BlobUpload, Store, StoreError};
 
 /// Chunks sent again in a row without the registry confirming progress before giving up.
@@ -70,7 +71,8 @@ pub(super) fn commit_request<'a>(
     }
 }
 
-/// A PATCH of `len` bytes at `offset` on session `location` of repository `full`.
+/// A PATCH of `len` bytes (at least one) at `offset` on session `location` of repository
+/// `full`.
 pub(super) fn chunk_request<'a>(
     full: &str,
     location: &str,
@@ -78,7 +80,7 @@ pub(super) fn chunk_request<'a>(
     len: u64,
     body: Body<'a>,
 ) -> Request<'a> {
-    let end = offset + len - 1;
+    let end = last_byte(offset, len);
     Request::new(Method::PATCH, location)
         .header("content-type", "application/octet-stream")
         .header("content-range", &format!("{offset}-{end}"))
@@ -96,8 +98,15 @@ fn with_digest(location: &str, digest: &Digest) -> String {
     format!("{location}{sep}digest={digest}")
 }
 
+/// The last byte of `len` bytes (at least one) from `offset`; saturating, as a blob's offsets
+/// never come near the top of u64.
+fn last_byte(offset: u64, len: u64) -> u64 {
+    offset.saturating_add(len.saturating_sub(1))
+}
+
 /// The offset after the bytes a `Range: [bytes=]0-END` answer says the registry holds. An
-/// empty session reads `0-0`, which is taken as nothing held.
+/// empty session reads `0-0`, which is taken as nothing held; an END at the top of u64 is no
+/// offset at all.
 fn confirmed_offset(range: Option<&str>) -> Option<u64> {
     let range = range?.trim();
     let range = range.strip_prefix("bytes=").unwrap_or(range);
@@ -106,7 +115,26 @@ fn confirmed_offset(range: Option<&str>) -> Option<u64> {
     if start != 0 {
         return None;
     }
-    Some(if end == 0 { 0 } else { end + 1 })
+    if end == 0 {
+        Some(0)
+    } else {
+        end.checked_add(1)
+    }
+}
+
+/// Where a 202 to a PATCH of the bytes `offset..sent_to` leaves the session: the offset its
+/// `Range` confirms (after the chunk when it has none). None when the registry claims bytes it
+/// was never sent, or a `Range` that is no offset.
+fn offset_after_chunk(range: Option<&str>, offset: u64, sent_to: u64) -> Option<u64> {
+    let confirmed = match range {
+        None => sent_to,
+        // `0-0` after the first byte alone: that byte is held.
+        Some(range) => match confirmed_offset(Some(range))? {
+            0 if offset == 0 && sent_to == 1 => 1,
+            n => n,
+        },
+    };
+    (confirmed <= sent_to).then_some(confirmed)
 }
 
 impl RemoteStore {
@@ -160,7 +188,7 @@ impl RemoteStore {
         key: &str,
     ) -> Result<Session, StoreError> {
         let full = self.full_repo(repo)?;
-        if let Some(saved) = self.sessions.load(self.host(), &full, key) {
+        if let Some(saved) = self.sessions.load(&full, key) {
             match self.upload_status(&full, &saved.location).await {
                 Some((location, offset)) => {
                     tracing::info!("continuing the upload of {what} at byte {offset}");
@@ -171,7 +199,7 @@ impl RemoteStore {
                         min_chunk: 0,
                     });
                 }
-                None => self.sessions.forget(self.host(), &full, key),
+                None => self.sessions.forget(&full, key),
             }
         }
         self.start_upload(repo, what).await
@@ -290,10 +318,22 @@ impl RemoteStore {
     ) -> Result<Sent, StoreError> {
         let chunk = chunk.max(session.min_chunk).max(1);
         let mut failures = 0;
+        // Every chunk sent counts, again or not: a registry that never confirms progress
+        // stops here rather than taking the same bytes for ever.
+        let budget = size.max(1).saturating_mul(UPLOAD_SEND_FACTOR);
+        let mut sent: u64 = 0;
         while session.offset < size {
             let offset = session.offset;
             let len = chunk.min(size - offset);
-            let end = offset + len - 1;
+            let end = last_byte(offset, len);
+            let sent_to = offset.saturating_add(len);
+            sent = sent.saturating_add(len);
+            if sent > budget {
+                return Err(StoreError::Limit {
+                    location: what.to_string(),
+                    limit: RemoteLimit::UploadBytes { sent, size },
+                });
+            }
             let body = Body::Origin {
                 origin,
                 offset,
@@ -302,21 +342,40 @@ impl RemoteStore {
             let request = chunk_request(&session.full, &session.location, offset, len, body);
             let failure = match self.transport.send(request).await {
                 Ok(resp) if resp.status.as_u16() == 202 => {
+                    let Some(at) = offset_after_chunk(resp.header("range"), offset, sent_to) else {
+                        return Err(StoreError::Remote {
+                            location: what.to_string(),
+                            message: format!(
+                                "the registry confirmed an upload range it was never sent ({:?} after bytes {offset}-{end})",
+                                resp.header("range").map(|r| super::error::clean(r, 80))
+                            ),
+                        });
+                    };
                     session.location = self.session_location(&resp, what)?;
-                    session.offset = confirmed_offset(resp.header("range")).unwrap_or(end + 1);
-                    failures = 0;
+                    let advanced = at > offset;
+                    session.offset = at;
                     let saved = SavedSession {
                         location: session.location.clone(),
                         offset: session.offset,
                     };
-                    self.sessions.save(self.host(), &session.full, key, &saved);
-                    continue;
+                    self.sessions.save(&session.full, key, &saved);
+                    if advanced {
+                        failures = 0;
+                        continue;
+                    }
+                    // Accepted, yet nothing more is held: as much a failure as an error status.
+                    StoreError::Remote {
+                        location: what.to_string(),
+                        message: format!(
+                            "the registry took bytes {offset}-{end} without confirming them"
+                        ),
+                    }
                 }
                 Ok(resp)
                     if offset == 0 && matches!(resp.status.as_u16(), 201 | 400 | 405 | 416) =>
                 {
                     self.cancel_upload(&session.full, &session.location).await;
-                    self.sessions.forget(self.host(), &session.full, key);
+                    self.sessions.forget(&session.full, key);
                     return Ok(Sent::Refused);
                 }
                 // A forgotten session (404), an offset the registry disagrees with (416), or a
@@ -348,7 +407,7 @@ impl RemoteStore {
                 None => {
                     // The registry forgot the session (distribution cancels one whose chunk
                     // arrived in part): start the blob afresh.
-                    self.sessions.forget(self.host(), &session.full, key);
+                    self.sessions.forget(&session.full, key);
                     *session = self.start_upload(repo, what).await?;
                 }
             }
@@ -366,7 +425,7 @@ impl RemoteStore {
     ) -> Result<(), StoreError> {
         let request = commit_request(&session.full, &session.location, digest, Body::Empty);
         let resp = self.transport.send(request).await?;
-        self.sessions.forget(self.host(), &session.full, key);
+        self.sessions.forget(&session.full, key);
         if resp.status.is_success() {
             Ok(())
         } else {
@@ -473,9 +532,7 @@ impl BlobUpload for Early<'_> {
 
     async fn cancel(&self) {
         let session = self.session.lock().await;
-        self.store
-            .sessions
-            .forget(self.store.host(), &session.full, &self.key);
+        self.store.sessions.forget(&session.full, &self.key);
         self.store
             .cancel_upload(&session.full, &session.location)
             .await;
@@ -494,5 +551,20 @@ mod tests {
         assert_eq!(confirmed_offset(Some("5-10")), None);
         assert_eq!(confirmed_offset(Some("junk")), None);
         assert_eq!(confirmed_offset(None), None);
+        assert_eq!(confirmed_offset(Some("0-18446744073709551615")), None);
+    }
+
+    #[test]
+    fn a_202_confirms_no_more_than_was_sent() {
+        assert_eq!(offset_after_chunk(None, 0, 10), Some(10));
+        assert_eq!(offset_after_chunk(Some("0-9"), 0, 10), Some(10));
+        assert_eq!(offset_after_chunk(Some("0-0"), 5, 10), Some(0));
+        assert_eq!(offset_after_chunk(Some("0-0"), 0, 1), Some(1));
+        assert_eq!(offset_after_chunk(Some("0-10"), 0, 10), None);
+        assert_eq!(
+            offset_after_chunk(Some("0-18446744073709551615"), 0, 10),
+            None
+        );
+        assert_eq!(offset_after_chunk(Some("junk"), 0, 10), None);
     }
 }

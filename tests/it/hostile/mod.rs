@@ -12,6 +12,7 @@ mod gc;
 mod harness;
 mod local;
 mod mirror;
+mod poisoned_partial;
 mod properties;
 mod pull;
 mod rm;

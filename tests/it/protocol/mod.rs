@@ -2,11 +2,15 @@
 //! request/response tables: what CNCF distribution 2.8 cannot be made to do.
 
 mod auth;
+mod deadlines;
 mod downloads;
+mod endless_listings;
+mod foreign_sessions;
 mod listing;
 mod network;
 mod proxy;
 mod retries;
+mod stuck_uploads;
 mod uploads;
 
 use crate::support::fake_registry as fake;

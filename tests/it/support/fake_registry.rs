@@ -24,6 +24,11 @@ pub enum Body {
     Zeros { len: u64 },
     /// These bytes, announcing `len`, then the connection is cut.
     Cut { first: Vec<u8>, len: u64 },
+    /// `len` zeros announced, one byte every `every` (just inside an idle timeout).
+    Trickle {
+        len: u64,
+        every: std::time::Duration,
+    },
 }
 
 /// One row of the table.
@@ -36,6 +41,9 @@ pub struct Rule {
     pub auth: Option<String>,
     /// How many times the rule answers before it is used up (None: always).
     pub times: Option<usize>,
+    /// How many times the rule answered; `{hit}` in a header value is replaced by it, so one
+    /// rule can link to a new page every time.
+    pub hits: usize,
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Body,
@@ -48,6 +56,7 @@ impl Rule {
             path: path.to_string(),
             auth: None,
             times: None,
+            hits: 0,
             status,
             headers: Vec::new(),
             body: Body::Bytes(Vec::new()),
@@ -256,7 +265,12 @@ fn answer(state: &Mutex<State>, req: http::request::Parts, body_len: usize) -> R
     if let Some(n) = rule.times.as_mut() {
         *n -= 1;
     }
-    let rule = rule.clone();
+    rule.hits += 1;
+    let mut rule = rule.clone();
+    let hit = rule.hits.to_string();
+    for (_, value) in &mut rule.headers {
+        *value = value.replace("{hit}", &hit);
+    }
     drop(state);
     // Drain the request body in the background so uploads complete.
     respond(rule.status, &rule.headers, rule.body)
@@ -287,6 +301,20 @@ fn respond(status: u16, headers: &[(String, String)], body: Body) -> Reply {
             let head =
                 stream::once(async move { Ok::<_, BodyError>(Frame::data(Bytes::from(first))) });
             BodyExt::boxed(StreamBody::new(head.chain(stream::pending())))
+        }
+        Body::Trickle { len, every } => {
+            builder = builder.header("content-length", len);
+            let bytes = stream::unfold(0u64, move |sent| async move {
+                if sent == len {
+                    return None;
+                }
+                tokio::time::sleep(every).await;
+                Some((
+                    Ok::<_, BodyError>(Frame::data(Bytes::from_static(&[0]))),
+                    sent + 1,
+                ))
+            });
+            BodyExt::boxed(StreamBody::new(bytes))
         }
         Body::Zeros { len } => {
             let chunk = Bytes::from(vec![0u8; 64 * 1024]);
