@@ -3,10 +3,11 @@
 //! `org.opencontainers.image.ref.name` annotations in `index.json`, so skopeo (`oci:`) and
 //! `oras --oci-layout` read it. Writes are atomic (temporary file, then rename); `index.json`
 //! updates and write sessions take file locks. `files.rs` holds the layout's files, `gc.rs`
-//! the garbage collection.
+//! the garbage collection, `sweep.rs` the leftovers of interrupted runs.
 
 mod files;
 mod gc;
+mod sweep;
 #[cfg(test)]
 mod tests;
 
@@ -33,6 +34,9 @@ pub struct LayoutStore {
     root: PathBuf,
     /// packreg's cache folder, for the blob locations transfers record (None: none kept).
     cache_dir: Option<PathBuf>,
+    /// When the store was opened: temporary files last written before it and held by no
+    /// writer are an interrupted run's (see `sweep.rs`).
+    opened: std::time::SystemTime,
 }
 
 impl LayoutStore {
@@ -41,6 +45,7 @@ impl LayoutStore {
         LayoutStore {
             root: root.into(),
             cache_dir: None,
+            opened: std::time::SystemTime::now(),
         }
     }
 
@@ -278,8 +283,12 @@ impl Store for LayoutStore {
         let dir = self.repo_dir(repo)?;
         ensure_layout(&dir)?;
         let target = Self::blob_path(&dir, digest);
-        let tmp = crate::fsutil::temp_file_in(&dir, ".packreg-upload-", false)
+        let tmp = crate::fsutil::temp_file_in(&dir, sweep::UPLOAD_PREFIX, false)
             .map_err(|e| StoreError::io(&dir, e))?;
+        // Held while written: a file no process holds is a killed run's (see `sweep.rs`).
+        tmp.as_file()
+            .lock()
+            .map_err(|e| StoreError::io(tmp.path(), e))?;
         let std_file = tmp
             .as_file()
             .try_clone()
@@ -389,12 +398,16 @@ impl Store for LayoutStore {
 
     async fn lock(&self, repo: &str) -> Result<RepoLock, StoreError> {
         let dir = self.repo_dir(repo)?;
-        Ok(Box::new(lock_file(dir.join(WRITE_LOCK)).await?))
+        let lock = lock_file(dir.join(WRITE_LOCK)).await?;
+        let _index = lock_file(dir.join(INDEX_LOCK)).await?;
+        sweep::sweep_stale(&dir, self.opened);
+        Ok(Box::new(lock))
     }
 
     async fn collect_garbage(&self, repo: &str) -> Result<(), StoreError> {
         let dir = self.repo_dir(repo)?;
         let _lock = lock_file(dir.join(INDEX_LOCK)).await?;
+        sweep::sweep_stale(&dir, self.opened);
         let index = read_index(&dir)?;
         let keep = reachable_blobs(&dir, &index)?;
         let blobs = dir.join("blobs").join("sha256");

@@ -126,3 +126,66 @@ async fn repository_paths_cannot_escape() {
     assert!(store.tags("../etc").await.is_err());
     assert!(store.tags("a/../../b").await.is_err());
 }
+
+/// A temporary file named as a run names it, last written `age` ago.
+fn leftover(dir: &std::path::Path, name: &str, age: std::time::Duration) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_modified(std::time::SystemTime::now() - age)
+        .unwrap();
+    path
+}
+
+#[tokio::test]
+async fn what_a_killed_run_left_is_swept_and_a_live_upload_is_not() {
+    let root = tempfile::tempdir().unwrap();
+    let repo = "spectro-packs/archive/p";
+    let hour = std::time::Duration::from_secs(3600);
+    {
+        let earlier = LayoutStore::new(root.path());
+        push_simple(&earlier, repo, "1.0.0", b"one").await;
+    }
+    let dir = root.path().join(repo);
+    let dead_upload = leftover(&dir, ".packreg-upload-dead", hour);
+    let dead_index = leftover(&dir, ".packreg-tmp-dead", hour);
+    let dead_blob = leftover(&dir.join("blobs/sha256"), ".packreg-tmp-dead", hour);
+    // An upload another process is writing: it holds its file locked.
+    let live_upload = leftover(&dir, ".packreg-upload-live", hour);
+    let held = std::fs::File::options()
+        .write(true)
+        .open(&live_upload)
+        .unwrap();
+    held.lock().unwrap();
+
+    let store = LayoutStore::new(root.path());
+    // A write session (push, rm, tag, mirror) sweeps.
+    drop(store.lock(repo).await.unwrap());
+    for path in [&dead_upload, &dead_index, &dead_blob] {
+        assert!(!path.exists(), "{} survived", path.display());
+    }
+    assert!(live_upload.exists(), "a live upload was removed");
+    // So does garbage collection, once the writer is gone.
+    drop(held);
+    let again = leftover(&dir, ".packreg-upload-again", hour);
+    store.collect_garbage(repo).await.unwrap();
+    assert!(!live_upload.exists() && !again.exists());
+    // This run's own uploads are left alone, and still land.
+    push_simple(&store, repo, "1.0.1", b"two").await;
+    assert_eq!(store.tags(repo).await.unwrap(), ["1.0.0", "1.0.1"]);
+}
+
+#[tokio::test]
+async fn a_fresh_atomic_write_file_is_not_swept() {
+    let root = tempfile::tempdir().unwrap();
+    let repo = "r";
+    let store = LayoutStore::new(root.path());
+    push_simple(&store, repo, "1", b"x").await;
+    let dir = root.path().join(repo);
+    let fresh = leftover(
+        &dir,
+        ".packreg-tmp-fresh",
+        std::time::Duration::from_secs(1),
+    );
+    drop(store.lock(repo).await.unwrap());
+    assert!(fresh.exists());
+}
