@@ -139,6 +139,8 @@ pub fn run() -> ExitCode {
     init_logging(cli.verbose);
     config::set_limits();
     let out = Output::new(cli.json, cli.quiet);
+    // What killed runs left in the temporary folder (resolved here, at the edge).
+    packreg::staging::sweep_stale(&std::env::temp_dir());
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args, &out),
         Command::Build(args) => build::run(args, &out),

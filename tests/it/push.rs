@@ -583,3 +583,33 @@ fn a_push_whose_tag_moves_meanwhile_is_a_conflict_and_the_index_says_what_is_the
         "the index records what the registry holds"
     );
 }
+
+/// Staging folders a killed run left in the temporary folder (their lock held by no process,
+/// or, without one, over a day old) are removed by the next command; others stay.
+#[test]
+fn staging_folders_killed_runs_left_are_swept() {
+    let sb = Sandbox::new();
+    let tmp = sb.dir("tmp");
+    let dead = tmp.join("packreg-push-dead");
+    std::fs::create_dir(&dead).unwrap();
+    std::fs::write(dead.join(".packreg-staging.lock"), b"").unwrap();
+    std::fs::write(dead.join("layer.tar.gz"), vec![0u8; 4096]).unwrap();
+    let old = tmp.join("packreg-import-old");
+    std::fs::create_dir(&old).unwrap();
+    std::fs::File::open(&old)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 86400))
+        .unwrap();
+    let recent = tmp.join("packreg-diff-recent");
+    std::fs::create_dir(&recent).unwrap();
+    let other = tmp.join("packreg-something-else");
+    std::fs::create_dir(&other).unwrap();
+    let tmp_str = s(&tmp).to_string();
+    ok(&sb.run_env(
+        &sb.path(""),
+        &[("TMPDIR", tmp_str.as_str())],
+        &["validate", s(&pack("probe"))],
+    ));
+    assert!(!dead.exists() && !old.exists());
+    assert!(recent.exists() && other.exists());
+}
