@@ -15,6 +15,15 @@ const LOCK: &str = ".packreg-staging.lock";
 /// its creation and its lock) is a leftover only after this long.
 const UNLOCKED_STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
 
+/// The temporary folder of this process, as the command line resolved it.
+static ROOT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// Makes `root` the folder staging folders are made in, for this process (the first call
+/// wins), as the command line resolved it: the library then reads no variable for it.
+pub fn set_root(root: std::path::PathBuf) {
+    let _ = ROOT.set(root);
+}
+
 /// A staging folder, removed when dropped; its lock file is held meanwhile.
 #[derive(Debug)]
 pub struct Staging {
@@ -32,10 +41,13 @@ impl Staging {
         Ok(Staging { _lock: lock, dir })
     }
 
-    /// Makes a staging folder in the system's temporary folder (where `tempfile` makes its
-    /// own; the command line sweeps the same folder with [`sweep_stale`]).
+    /// Makes a staging folder in the temporary folder the command line set ([`set_root`]),
+    /// else the system's.
     pub fn create(prefix: &str) -> std::io::Result<Staging> {
-        Staging::create_in(&std::env::temp_dir(), prefix)
+        match ROOT.get() {
+            Some(root) => Staging::create_in(root, prefix),
+            None => Staging::create_in(&std::env::temp_dir(), prefix),
+        }
     }
 
     /// The folder.

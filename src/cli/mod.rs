@@ -139,8 +139,11 @@ pub fn run() -> ExitCode {
     init_logging(cli.verbose);
     config::set_limits();
     let out = Output::new(cli.json, cli.quiet);
-    // What killed runs left in the temporary folder (resolved here, at the edge).
-    packreg::staging::sweep_stale(&std::env::temp_dir());
+    // The temporary folder, resolved here at the edge: staging folders go there, and what
+    // killed runs left there is swept.
+    let temp_root = std::env::temp_dir();
+    packreg::staging::sweep_stale(&temp_root);
+    packreg::staging::set_root(temp_root);
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args, &out),
         Command::Build(args) => build::run(args, &out),
