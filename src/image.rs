@@ -4,6 +4,8 @@
 //! first path component (as `skopeo sync --scoped` does) so images from different registries
 //! never collide.
 
+use std::net::Ipv6Addr;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -72,7 +74,7 @@ impl ImageRef {
             Some((first, rest))
                 if first.contains('.') || first.contains(':') || first == "localhost" =>
             {
-                (first.to_ascii_lowercase(), rest.to_string())
+                (canonical_host(first).map_err(bad)?, rest.to_string())
             }
             _ => (DOCKER_HUB.to_string(), path.to_string()),
         };
@@ -138,23 +140,84 @@ impl std::fmt::Display for ImageRef {
     }
 }
 
-/// A registry host as a repository path component: lowercase, a port joined with `_`
-/// (`127.0.0.1:5000` is `127.0.0.1_5000`); an IPv6 address is prefixed `ip6-`, its colons
-/// written `-` and empty groups `0` (`[::1]:5000` is `ip6-0-0-1_5000`).
+/// The registry part of an image reference checked as a host and written one way:
+/// a DNS name (labels of letters, digits and inner `-`, lowercased) or an IPv4 address, or an
+/// IPv6 address in brackets (RFC 5952 form), with an optional port (1-65535, no leading
+/// zeros). One registry has one spelling, so [`host_component`] can be injective.
+fn canonical_host(text: &str) -> Result<String, &'static str> {
+    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
+        let (addr, after) = rest
+            .split_once(']')
+            .ok_or("the registry's IPv6 address has no closing ']'")?;
+        let addr: Ipv6Addr = addr
+            .parse()
+            .map_err(|_| "the registry's IPv6 address is not valid")?;
+        let port = match after {
+            "" => None,
+            _ => Some(
+                after
+                    .strip_prefix(':')
+                    .ok_or("the registry's port must follow ':'")?,
+            ),
+        };
+        (format!("[{addr}]"), port)
+    } else {
+        let (name, port) = match text.split_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (text, None),
+        };
+        let label_ok = |label: &str| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        };
+        if name.len() > 253 || !name.split('.').all(label_ok) {
+            return Err("the registry is not a host name or IP address (letters, digits, '-' and '.', then an optional :port)");
+        }
+        (name.to_ascii_lowercase(), port)
+    };
+    match port {
+        None => Ok(host),
+        Some(port) => {
+            let number = port
+                .parse::<u16>()
+                .ok()
+                .filter(|n| *n != 0 && port.bytes().all(|b| b.is_ascii_digit()))
+                .ok_or("the registry's port is not a number from 1 to 65535")?;
+            // `:05000` and `:5000` are one registry.
+            Ok(format!("{host}:{number}"))
+        }
+    }
+}
+
+/// A registry host as a repository path component, one for each host (injective): a name or
+/// IPv4 address as it is, lowercase, a port joined with `_` (`127.0.0.1:5000` is
+/// `127.0.0.1_5000`; a host name never holds `_`, so the port is unambiguous); an IPv6
+/// address as `ip6__` and its eight groups in hex joined with `-` (`[::1]:5000` is
+/// `ip6__0-0-0-0-0-0-0-1_5000`; `__` appears in no host name).
 pub fn host_component(host: &str) -> String {
     let host = host.to_ascii_lowercase();
     if let Some(rest) = host.strip_prefix('[') {
         let (addr, port) = rest.split_once(']').unwrap_or((rest, ""));
-        let addr: String = addr
-            .split(':')
-            .map(|p| if p.is_empty() { "0" } else { p })
-            .collect::<Vec<_>>()
-            .join("-");
+        let groups = match addr.parse::<Ipv6Addr>() {
+            Ok(ip) => ip
+                .segments()
+                .iter()
+                .map(|g| format!("{g:x}"))
+                .collect::<Vec<_>>()
+                .join("-"),
+            // Not reached for a parsed reference: its host was checked.
+            Err(_) => addr.replace(':', "-"),
+        };
         let port = port.trim_start_matches(':');
         return if port.is_empty() {
-            format!("ip6-{addr}")
+            format!("ip6__{groups}")
         } else {
-            format!("ip6-{addr}_{port}")
+            format!("ip6__{groups}_{port}")
         };
     }
     host.replacen(':', "_", 1)
@@ -218,7 +281,7 @@ mod tests {
     fn hosts_become_path_components() {
         assert_eq!(host_component("docker.io"), "docker.io");
         assert_eq!(host_component("127.0.0.1:5000"), "127.0.0.1_5000");
-        assert_eq!(host_component("[::1]:5000"), "ip6-0-0-1_5000");
+        assert_eq!(host_component("[::1]:5000"), "ip6__0-0-0-0-0-0-0-1_5000");
         for host in [
             "docker.io",
             "127.0.0.1:5000",
@@ -230,5 +293,111 @@ mod tests {
         }
         let image = ImageRef::parse("127.0.0.1:5000/team/app:2").unwrap();
         assert_eq!(image.mapped_repository(), "127.0.0.1_5000/team/app");
+    }
+
+    fn mapped(text: &str) -> String {
+        ImageRef::parse(text).unwrap().mapped_repository()
+    }
+
+    #[test]
+    fn registries_that_are_not_hosts_are_refused() {
+        for text in [
+            "127.0.0.1_5000/x:1",
+            "my_host.example/x:1",
+            "-bad.example/x:1",
+            "bad-.example/x:1",
+            "a..b/x:1",
+            "host.example:/x:1",
+            "host.example:0/x:1",
+            "host.example:65536/x:1",
+            "host.example:+80/x:1",
+            "host.example:80:80/x:1",
+            "[::1/x:1",
+            "[::g]:5000/x:1",
+            "[::1]5000/x:1",
+            "[::1]:/x:1",
+        ] {
+            assert!(ImageRef::parse(text).is_err(), "{text} was accepted");
+        }
+    }
+
+    #[test]
+    fn one_registry_has_one_spelling() {
+        assert_eq!(full("[0:0::1]:5000/x:1"), "[::1]:5000/x:1");
+        assert_eq!(full("Host.Example:05000/x:1"), "host.example:5000/x:1");
+        assert_eq!(mapped("[::1]/x:1"), mapped("[0::0:1]/x:1"));
+    }
+
+    #[test]
+    fn the_mapping_never_joins_two_registries() {
+        let images = [
+            "127.0.0.1:5000/x",
+            "127.0.0.1/x",
+            "[::1]:5000/x",
+            "[::1]/x",
+            "[::1:0]:5000/x",
+            "ip6-0-0-1:5000/x",
+            "ip6-0-0-0-0-0-0-0-1:5000/x",
+            "ip6.example:5000/x",
+            "localhost:5000/x",
+            "localhost/x",
+            "localhost.5000/x",
+            "docker.io/x/y",
+            "docker.io/x_y",
+        ];
+        let mut seen = std::collections::BTreeMap::new();
+        for image in images {
+            let place = mapped(image);
+            assert!(is_repository_path(&place), "{place}");
+            if let Some(other) = seen.insert(place.clone(), image) {
+                panic!("{image} and {other} both land at {place}");
+            }
+        }
+    }
+
+    /// The inverse of [`host_component`]: that it exists is what makes the mapping injective.
+    fn host_of_component(component: &str) -> String {
+        match component.strip_prefix("ip6__") {
+            Some(rest) => {
+                let (groups, port) = rest.split_once('_').unwrap_or((rest, ""));
+                let groups: Vec<u16> = groups
+                    .split('-')
+                    .map(|g| u16::from_str_radix(g, 16).unwrap())
+                    .collect();
+                let groups: [u16; 8] = groups.try_into().unwrap();
+                let addr = Ipv6Addr::from(groups);
+                match port {
+                    "" => format!("[{addr}]"),
+                    port => format!("[{addr}]:{port}"),
+                }
+            }
+            None => component.replacen('_', ":", 1),
+        }
+    }
+
+    fn any_host() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let label = "[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,6}[a-zA-Z0-9_])?";
+        let name = proptest::collection::vec(label, 1..4).prop_map(|l| l.join("."));
+        let v4 = any::<[u8; 4]>().prop_map(|o| std::net::Ipv4Addr::from(o).to_string());
+        let v6 = any::<u128>().prop_map(|a| format!("[{}]", Ipv6Addr::from(a)));
+        let v6_small = (0u16..3, 0u16..3).prop_map(|(a, b)| format!("[::{a:x}:{b:x}]"));
+        let host = prop_oneof![name, v4, v6, v6_small, Just("localhost".to_string())];
+        let port = prop_oneof![
+            Just(String::new()),
+            "[0-9]{1,6}".prop_map(|p| format!(":{p}"))
+        ];
+        (host, port).prop_map(|(h, p)| format!("{h}{p}"))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_accepted_registry_maps_back_to_itself(host in any_host()) {
+            if let Ok(image) = ImageRef::parse(&format!("{host}/x:1")) {
+                let component = host_component(&image.registry);
+                proptest::prop_assert!(is_repository_path(&component), "{}", component);
+                proptest::prop_assert_eq!(host_of_component(&component), image.registry);
+            }
+        }
     }
 }

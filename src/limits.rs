@@ -148,8 +148,6 @@ pub fn human(bytes: u64) -> String {
 pub const MANIFEST_LIMIT: u64 = MAX_MANIFEST_BYTES;
 /// A registry's listing pages, tokens and error bodies are read up to 1 MiB.
 pub const SMALL_BODY_LIMIT: u64 = 1024 * 1024;
-/// The largest pack index document read (about 200 bytes an entry).
-pub const DOC_LIMIT: u64 = 64 * 1024 * 1024;
 /// `diff --patch`: the largest file a patch is made for.
 pub const PATCH_LIMIT: u64 = 4 * 1024 * 1024;
 /// `diff`: the largest pack.json or values.yaml read for a comparison.
@@ -158,6 +156,11 @@ pub const DOCUMENT_LIMIT: u64 = 16 * 1024 * 1024;
 pub const MAX_CHART_FILE: u64 = 16 * 1024 * 1024;
 /// The largest settings file read: a hand-written file is a few hundred bytes.
 pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
+
+/// The largest pack index document read or written (about 200 bytes an entry).
+pub const MAX_PACK_INDEX_BYTES: u64 = 16 * 1024 * 1024;
+/// The most entries (tags and removals) a pack index document holds.
+pub const MAX_PACK_INDEX_ENTRIES: usize = 50_000;
 
 /// A listing (tags, referrers) follows at most this many `Link` pages.
 pub const MAX_LISTING_PAGES: u64 = 5_000;

@@ -49,7 +49,7 @@ pub struct Artifact {
     pub digest: Digest,
     /// Config and layers, config first, each blob once.
     pub blobs: Vec<Blob>,
-    _staging: tempfile::TempDir,
+    _staging: crate::staging::Staging,
 }
 
 impl Artifact {
@@ -66,9 +66,7 @@ pub fn build_artifact(
     format: Format,
     message: Option<&str>,
 ) -> Result<Artifact, ArtifactError> {
-    let staging = tempfile::Builder::new()
-        .prefix("packreg-push-")
-        .tempdir()
+    let staging = crate::staging::Staging::create("packreg-push-")
         .map_err(|e| ArtifactError::io(std::env::temp_dir(), e))?;
     let (config, layers, artifact_type) = match format {
         Format::Native => native_layers(pack, staging.path())?,

@@ -189,6 +189,10 @@ fn op_advice(err: &OpError) -> Option<String> {
         OpError::Conflict { .. } => {
             Some("; bump the version in pack.json, or pass --force to replace it".into())
         }
+        OpError::TagMoved { .. } => Some(
+            "; `packreg inspect` shows what is there now; push again (with --force to replace it) if yours should win"
+                .into(),
+        ),
         OpError::NoVersions { .. } => Some("; `packreg ls` lists what is there".into()),
         OpError::PackNotFound(missing) => Some(not_found_advice(missing)),
         OpError::OutputExists(_) => {
@@ -318,7 +322,9 @@ pub fn store_kind(err: &StoreError) -> Kind {
 fn op_kind(err: &OpError) -> Kind {
     match err {
         OpError::Store(e) | OpError::BadIndex(e) => store_kind(e),
-        OpError::Conflict { .. } | OpError::OutputExists(_) => Kind::Conflict,
+        OpError::Conflict { .. } | OpError::OutputExists(_) | OpError::TagMoved { .. } => {
+            Kind::Conflict
+        }
         OpError::NoVersions { .. } | OpError::PackNotFound(_) | OpError::MissingManifest { .. } => {
             Kind::NotFound
         }
@@ -520,6 +526,27 @@ mod tests {
             failure.message,
             "out: exists and is not empty; pass --force to replace it, or choose another folder with -o"
         );
+    }
+
+    #[test]
+    fn a_tag_moved_under_a_push_is_a_conflict_that_says_what_is_there() {
+        let d = packreg::digest::Digest::of(b"x");
+        let err = OpError::TagMoved {
+            reference: "r/a:1".into(),
+            written: d.clone(),
+            now: Some(packreg::digest::Digest::of(b"y")),
+        };
+        let failure = op_failure(&err);
+        assert_eq!(failure.kind, Kind::Conflict);
+        assert_eq!(failure.code, 1);
+        assert!(failure.message.contains("another writer changed it"));
+        assert!(failure.message.contains("`packreg inspect`"));
+        let gone = OpError::TagMoved {
+            reference: "r/a:1".into(),
+            written: d,
+            now: None,
+        };
+        assert!(op_failure(&gone).message.contains("it is gone"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use packreg::ops::doctor::doctor;
+use packreg::ops::doctor::{clean_left_scratch, doctor};
 use packreg::store::remote::RemoteStore;
 
 use super::output::escape_controls;
@@ -49,7 +49,8 @@ fn registry(args: &Args, cli: &Cli, out: &Output) -> Result<String, Failure> {
 pub fn run(args: &Args, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
     let registry = registry(args, cli, out)?;
     let opts = cli.store_options(out)?;
-    super::run_interruptible(
+    let after_stop = (registry.clone(), opts.clone());
+    let result = super::run_interruptible(
         super::runtime()?,
         Box::pin(async move {
             let store = RemoteStore::connect(&registry, &opts)
@@ -91,5 +92,53 @@ pub fn run(args: &Args, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
             }
             Ok(ExitCode::SUCCESS)
         }),
-    )
+    );
+    match result {
+        Err(failure) if args.write && (failure.code == 130 || failure.code == 143) => {
+            Err(clean_after_stop(failure, &after_stop.0, &after_stop.1))
+        }
+        other => other,
+    }
+}
+
+/// A stopped `doctor --write` may have left tagged probe manifests: they are removed now (in
+/// a bounded time), and the message says what is true.
+fn clean_after_stop(
+    mut failure: Failure,
+    registry: &str,
+    opts: &packreg::store::StoreOptions,
+) -> Failure {
+    let what = failure
+        .message
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let clean = async {
+        let store = RemoteStore::connect(registry, opts).await.ok()?;
+        Some(clean_left_scratch(&store).await)
+    };
+    let cleaned = super::runtime().ok().and_then(|rt| {
+        // The timer needs the runtime: it is made inside.
+        rt.block_on(async { tokio::time::timeout(std::time::Duration::from_secs(15), clean).await })
+            .ok()
+            .flatten()
+    });
+    failure.message = match cleaned {
+        Some(c) if c.repositories.is_empty() => {
+            format!("{what}; no scratch repository of doctor's was left to clean")
+        }
+        Some(c) if c.kept.is_empty() => format!(
+            "{what}; the probe manifests doctor had written ({}) were removed",
+            c.removed
+        ),
+        Some(c) => format!(
+            "{what}; {} still hold probe manifests: the next `packreg doctor --write` removes them where the registry allows",
+            c.kept.join(", ")
+        ),
+        None => format!(
+            "{what}; probe manifests may be left in doctor's packreg-doctor-… scratch repositories: the next `packreg doctor --write` removes them"
+        ),
+    };
+    failure
 }

@@ -162,6 +162,11 @@ pub fn run() -> ExitCode {
     init_logging(cli.verbose);
     config::set_limits();
     let out = Output::new(cli.json, cli.quiet);
+    // The temporary folder, resolved here at the edge: staging folders go there, and what
+    // killed runs left there is swept.
+    let temp_root = std::env::temp_dir();
+    packreg::staging::sweep_stale(&temp_root);
+    packreg::staging::set_root(temp_root);
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args, &out),
         Command::Build(args) => build::run(args, &out),

@@ -145,10 +145,8 @@ pub async fn import(
     dst: &dyn Store,
     opts: &MirrorOptions,
 ) -> Result<MirrorSummary, OpError> {
-    let staging = tempfile::Builder::new()
-        .prefix("packreg-import-")
-        .tempdir()
-        .map_err(|e| bundle_error(bundle, e))?;
+    let staging =
+        crate::staging::Staging::create("packreg-import-").map_err(|e| bundle_error(bundle, e))?;
     let tree = staging.path().join("layout");
     std::fs::create_dir_all(&tree).map_err(|e| bundle_error(&tree, e))?;
     let (bundle_path, tree_for_task) = (bundle.to_path_buf(), tree.clone());

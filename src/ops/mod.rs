@@ -128,6 +128,24 @@ pub enum OpError {
     /// A background task failed.
     #[error("internal task failed: {0}")]
     Task(String),
+    /// Read back after it was written, a tag points elsewhere: another writer (a concurrent
+    /// push, a tag change) moved it meanwhile, and its content is what the store holds.
+    #[error("{reference} was written as {written}, but another writer changed it meanwhile: it {}", now_points(.now))]
+    TagMoved {
+        /// The tag's full reference.
+        reference: String,
+        /// What this operation wrote.
+        written: Digest,
+        /// What the tag points at now; None when it is gone.
+        now: Option<Digest>,
+    },
+}
+
+fn now_points(now: &Option<Digest>) -> String {
+    match now {
+        Some(digest) => format!("now points at {digest}"),
+        None => "is gone".into(),
+    }
 }
 
 fn first_error(report: &Report) -> String {

@@ -183,6 +183,18 @@ pub async fn push(
                 MEDIA_TYPE_MANIFEST,
             )
             .await?;
+        // A registry has no compare-and-swap on tags: a concurrent push of this version (or
+        // any tag change) can land between the check above and this PUT, or just after it.
+        // Reading the tag back catches the second; the index then says what the store holds.
+        let now = store.resolve(&repo, &tag).await?;
+        if now.as_ref() != Some(&artifact.digest) {
+            index_what_is_held(store, pack.name(), &tag).await;
+            return Err(OpError::TagMoved {
+                reference,
+                written: artifact.digest.clone(),
+                now,
+            });
+        }
     }
     // The index entry depends only on the manifest: it is written while the parents move.
     let lines = parent_tags(&tag);
@@ -225,6 +237,25 @@ async fn index_pack(
         .await
         .into_iter()
         .collect()
+}
+
+/// Records in the pack index what the store holds at `name:tag` (the tag moved under this
+/// push); a failure is only logged, the push's own error being the one to report.
+async fn index_what_is_held(store: &dyn Store, name: &str, tag: &str) {
+    let change = match super::index::entry_in_store(store, name, tag).await {
+        Ok(Some(entry)) => Change::Put(entry),
+        Ok(None) => Change::Remove {
+            name: name.to_string(),
+            tag: tag.to_string(),
+        },
+        Err(e) => {
+            tracing::warn!("the pack index was not updated: {e}");
+            return;
+        }
+    };
+    if let Some(warning) = super::index::record(store, &[change]).await {
+        tracing::warn!("{}", warning.text);
+    }
 }
 
 /// Blobs sent and skipped, and bytes sent.

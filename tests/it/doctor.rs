@@ -281,3 +281,102 @@ fn doctor_takes_the_registry_from_r_or_the_settings_and_names_the_scheme() {
     let local = sb.run(&["-r", "oci:/tmp/x", "doctor"]);
     assert_eq!(local.status.code(), Some(2), "{}", common::stderr(&local));
 }
+
+/// The tags left in doctor's scratch repositories of `registry` (repository, tag), read with
+/// curl from the registry's own API.
+fn scratch_tags(registry: &str) -> Vec<(String, String)> {
+    let get = |path: &str| -> Value {
+        let out = std::process::Command::new("curl")
+            .args(["-sS", &format!("http://{registry}{path}")])
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    };
+    let catalog = get("/v2/_catalog?n=1000");
+    let mut left = Vec::new();
+    for repo in catalog["repositories"].as_array().into_iter().flatten() {
+        let repo = repo.as_str().unwrap();
+        if !repo.starts_with("packreg-doctor-") {
+            continue;
+        }
+        let tags = get(&format!("/v2/{repo}/tags/list"));
+        for tag in tags["tags"].as_array().into_iter().flatten() {
+            left.push((repo.to_string(), tag.as_str().unwrap().to_string()));
+        }
+    }
+    left
+}
+
+/// Runs `doctor --write` through `proxy`, which makes the largest-manifest probe wait (503
+/// with a long Retry-After, after the native and Palette manifests are tagged), and stops it
+/// there with `signal`.
+fn doctor_stopped_while_writing(
+    sb: &Sandbox,
+    proxy: &common::fault_proxy::FaultProxy,
+    signal: &str,
+) -> std::process::Output {
+    use common::fault_proxy::Inject;
+    proxy.inject(Inject {
+        method: "PUT",
+        path_contains: "/manifests/large".into(),
+        status: Some(503),
+        headers: vec![("Retry-After".into(), "30".into())],
+        times: 1,
+    });
+    let waited = |log: &[(String, String, u16)]| {
+        log.iter()
+            .filter(|(m, p, s)| m == "PUT" && p.contains("/manifests/large") && *s == 503)
+            .count()
+    };
+    let before = waited(&proxy.log());
+    let child = sb
+        .command()
+        .args(["--plain-http", "doctor", &proxy.addr, "--write"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while waited(&proxy.log()) == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "doctor never reached the probe"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let killed = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    child.wait_with_output().unwrap()
+}
+
+/// `doctor --write` stopped while its probe manifests are tagged: on SIGTERM it removes them
+/// before it exits and says so; killed outright, the next `doctor --write` removes them.
+#[test]
+fn a_stopped_doctor_write_leaves_no_probe_manifest_behind() {
+    require_peers!("docker-registry");
+    let reg = Registry::start(Tls::None, None);
+    let proxy = common::fault_proxy::FaultProxy::start(&reg.addr);
+    let sb = Sandbox::new();
+
+    let out = doctor_stopped_while_writing(&sb, &proxy, "-TERM");
+    assert_eq!(out.status.code(), Some(143), "{}", common::stderr(&out));
+    let said = common::stderr(&out);
+    assert!(!said.contains("nothing half-written"), "{said}");
+    assert!(said.contains("were removed"), "{said}");
+    assert_eq!(scratch_tags(&reg.addr), Vec::new());
+
+    let out = doctor_stopped_while_writing(&sb, &proxy, "-KILL");
+    assert_eq!(out.status.code(), None);
+    assert!(
+        !scratch_tags(&reg.addr).is_empty(),
+        "the killed run left its manifests"
+    );
+    let report = sb.json(&["--plain-http", "doctor", &proxy.addr, "--write"]);
+    let cleaned = finding(&report, "scratch repositories of a stopped run");
+    assert_eq!(cleaned["ok"], true, "{report}");
+    assert_eq!(scratch_tags(&reg.addr), Vec::new());
+}

@@ -480,3 +480,137 @@ fn image_registries_take_their_own_section_not_the_commands_tls_flags() {
     let error = resolve_error("--quiet");
     assert!(error.contains("not found"), "{error}");
 }
+
+/// An index at `repo:tag` listing the manifests `digests` (a `sha256-<hex>` referrers index).
+fn put_referrers_index(registry: &str, repo: &str, tag: &str, digests: &[&Digest]) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let opts = builtin_store_options(&ConnectionFlags {
+            plain_http: true,
+            ..ConnectionFlags::default()
+        });
+        let store = open_store(Some(registry), &opts).await.unwrap();
+        let mut manifests = Vec::new();
+        for d in digests {
+            let raw = store.get_manifest(repo, d.as_str()).await.unwrap();
+            manifests.push(serde_json::json!({
+                "mediaType": raw.media_type, "digest": d.to_string(), "size": raw.bytes.len(),
+                "artifactType": "application/vnd.example.sig"
+            }));
+        }
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": manifests
+        })
+        .to_string();
+        store
+            .put_manifest(
+                repo,
+                Some(tag),
+                index.as_bytes(),
+                "application/vnd.oci.image.index.v1+json",
+            )
+            .await
+            .unwrap();
+    });
+}
+
+/// The manifests a referrers index at `repo:tag` lists.
+fn listed_referrers(registry: &str, repo: &str, tag: &str) -> Vec<String> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let opts = builtin_store_options(&ConnectionFlags {
+            plain_http: true,
+            ..ConnectionFlags::default()
+        });
+        let store = open_store(Some(registry), &opts).await.unwrap();
+        let raw = store.get_manifest(repo, tag).await.unwrap();
+        let index: Value = serde_json::from_slice(&raw.bytes).unwrap();
+        let mut listed: Vec<String> = index["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["digest"].as_str().unwrap().to_string())
+            .collect();
+        listed.sort();
+        listed
+    })
+}
+
+/// `--with-images` never replaces what the destination holds under an image's tag or a cosign
+/// tag when it is another manifest: a conflict, reported with exit 1, the tag left alone, until
+/// `--force`. A `sha256-<hex>` referrers index the destination has gains the source's
+/// entries and keeps its own.
+#[test]
+fn image_tags_pointing_elsewhere_at_the_destination_are_conflicts() {
+    require_peers!("docker-registry", "skopeo");
+    let upstream = Registry::start(Tls::None, None);
+    let site = Registry::start(Tls::None, None);
+    let u = &upstream.addr;
+    let host = u.replace(':', "_");
+    let app = push_image(u, "team/app", "1.0");
+    let signed = push_image(u, "team/signed", "1.0");
+    let sig_tag = format!("sha256-{}.sig", signed.hex());
+    let fallback = format!("sha256-{}", signed.hex());
+    let upstream_sig = push_image(u, "team/signed", &sig_tag);
+    let upstream_referrer = push_image(u, "team/signed", "referrer");
+    put_referrers_index(u, "team/signed", &fallback, &[&upstream_referrer]);
+    // What the site holds of its own: another image under the app's tag, a signature only it
+    // has, and its own referrers index for the signed image.
+    let site_app = format!("{host}/team/app");
+    let site_signed = format!("{host}/team/signed");
+    let other_app = push_image(&site.addr, &site_app, "1.0");
+    let site_sig = push_image(&site.addr, &site_signed, &sig_tag);
+    let site_referrer = push_image(&site.addr, &site_signed, "referrer");
+    put_referrers_index(&site.addr, &site_signed, &fallback, &[&site_referrer]);
+
+    let sb = Sandbox::new();
+    let store = pack_with_images(
+        &sb,
+        "withimages",
+        &[format!("{u}/team/app:1.0"), format!("{u}/team/signed:1.0")],
+    );
+    let out = sb.run(&[
+        "--plain-http",
+        "--json",
+        "mirror",
+        &store,
+        &site.addr,
+        "--with-images",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let conflicts: Vec<&str> = summary["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(conflicts.len(), 2, "{summary}");
+    assert!(
+        conflicts.iter().any(|c| c.contains("team/app:1.0")),
+        "{summary}"
+    );
+    assert!(conflicts.iter().any(|c| c.contains(&sig_tag)), "{summary}");
+    let at = |repo: &str, tag: &str| skopeo_digest(&format!("{}/{repo}:{tag}", site.addr));
+    assert_eq!(at(&site_app, "1.0"), other_app.to_string());
+    assert_eq!(at(&site_signed, &sig_tag), site_sig.to_string());
+    assert_eq!(at(&site_signed, "1.0"), signed.to_string());
+    let mut both = vec![upstream_referrer.to_string(), site_referrer.to_string()];
+    both.sort();
+    assert_eq!(listed_referrers(&site.addr, &site_signed, &fallback), both);
+
+    // --force moves them.
+    ok(&sb.run(&[
+        "--plain-http",
+        "mirror",
+        &store,
+        &site.addr,
+        "--with-images",
+        "--force",
+    ]));
+    assert_eq!(at(&site_app, "1.0"), app.to_string());
+    assert_eq!(at(&site_signed, &sig_tag), upstream_sig.to_string());
+    assert_eq!(listed_referrers(&site.addr, &site_signed, &fallback), both);
+}

@@ -511,3 +511,105 @@ fn oras_sdk_and_skopeo_interoperate() {
     assert_eq!(copied["digest"], pushed["digest"]);
     assert_eq!(snapshot(&sb.path("copied")), snapshot(&pack("probe")));
 }
+
+/// A push whose tag another writer moves right after its manifest PUT (a concurrent push of
+/// the same version that landed last) fails as a conflict rather than report success, and
+/// the pack index records what the registry holds, not the digest that lost.
+#[test]
+fn a_push_whose_tag_moves_meanwhile_is_a_conflict_and_the_index_says_what_is_there() {
+    use common::store::HookedStore;
+    use packreg::config::{builtin_store_options, ConnectionFlags};
+    use packreg::ops::{push, OpError, PushOptions};
+    use packreg::store::remote::RemoteStore;
+    use packreg::store::Store;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let reg = Registry::start(Tls::None, None);
+    let sb = Arc::new(Sandbox::new());
+    let mine = common::pack_with_version(&sb.path("mine"), "hello-manifests", "1.0.0");
+    let theirs = common::pack_with_version(&sb.path("theirs"), "hello-manifests", "1.0.0");
+    std::fs::write(theirs.join("README.md"), "# Theirs\n").unwrap();
+    let repo = "spectro-packs/archive/hello-manifests";
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let opts = builtin_store_options(&ConnectionFlags {
+        plain_http: true,
+        ..ConnectionFlags::default()
+    });
+    let store = rt.block_on(RemoteStore::connect(&reg.addr, &opts)).unwrap();
+    // The other push runs (as its own process) right after this one's manifest PUT.
+    let put = Arc::new(AtomicBool::new(false));
+    let raced = Arc::new(AtomicBool::new(false));
+    let (other, addr, theirs_dir) = (sb.clone(), reg.addr.clone(), theirs.clone());
+    let (put_seen, race_done) = (put.clone(), raced.clone());
+    let hooked = HookedStore::new(store, move |call| {
+        if let common::store::Call::PutManifest { repo: r, tag } = call {
+            if *r == repo && *tag == Some("1.0.0") {
+                put_seen.store(true, Ordering::SeqCst);
+                return Ok(());
+            }
+        }
+        if put_seen.load(Ordering::SeqCst) && !race_done.swap(true, Ordering::SeqCst) {
+            ok(&other.run(&["-r", &addr, "push", "--force", s(&theirs_dir)]));
+        }
+        Ok(())
+    });
+    let result = rt.block_on(push(&hooked, &mine, &PushOptions::default()));
+    assert!(raced.load(Ordering::SeqCst), "the other push ran");
+    let held = rt
+        .block_on(hooked.inner().resolve(repo, "1.0.0"))
+        .unwrap()
+        .unwrap();
+    match result {
+        Err(OpError::TagMoved { written, now, .. }) => {
+            assert_ne!(written, held);
+            assert_eq!(now.as_ref(), Some(&held));
+        }
+        other => panic!("the push reported {other:?}"),
+    }
+    let index = rt
+        .block_on(packreg::ops::index::read_state(hooked.inner()))
+        .unwrap();
+    let entry = index
+        .slots
+        .entries()
+        .into_iter()
+        .find(|e| e.name == "hello-manifests" && e.tag == "1.0.0")
+        .cloned()
+        .expect("the index lists the version");
+    assert_eq!(
+        entry.digest, held,
+        "the index records what the registry holds"
+    );
+}
+
+/// Staging folders a killed run left in the temporary folder (their lock held by no process,
+/// or, without one, over a day old) are removed by the next command; others stay.
+#[test]
+fn staging_folders_killed_runs_left_are_swept() {
+    let sb = Sandbox::new();
+    let tmp = sb.dir("tmp");
+    let dead = tmp.join("packreg-push-dead");
+    std::fs::create_dir(&dead).unwrap();
+    std::fs::write(dead.join(".packreg-staging.lock"), b"").unwrap();
+    std::fs::write(dead.join("layer.tar.gz"), vec![0u8; 4096]).unwrap();
+    let old = tmp.join("packreg-import-old");
+    std::fs::create_dir(&old).unwrap();
+    std::fs::File::open(&old)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 86400))
+        .unwrap();
+    let recent = tmp.join("packreg-diff-recent");
+    std::fs::create_dir(&recent).unwrap();
+    let other = tmp.join("packreg-something-else");
+    std::fs::create_dir(&other).unwrap();
+    let tmp_str = s(&tmp).to_string();
+    ok(&sb.run_env(
+        &sb.path(""),
+        &[("TMPDIR", tmp_str.as_str())],
+        &["validate", s(&pack("probe"))],
+    ));
+    assert!(!dead.exists() && !old.exists());
+    assert!(recent.exists() && other.exists());
+}

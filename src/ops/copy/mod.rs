@@ -37,7 +37,10 @@ pub struct CopyOptions {
     /// Where blobs may be mounted from instead of streamed: the source repository's full name
     /// when both sides are one registry (see [`mount_source`]).
     pub mount_from: Option<String>,
-    /// Move a tag the destination points elsewhere (a cosign tag; a copied tag is always set).
+    /// Move a tag the destination points elsewhere ([`GraphCopier::copy_reference`]'s tag, a
+    /// cosign tag); without it such a tag is left alone and listed in
+    /// [`CopyStats::conflicts`]. ([`GraphCopier::copy_manifest`] always sets its tag: its
+    /// caller decided.)
     pub force: bool,
 }
 
@@ -109,7 +112,9 @@ impl<'a> GraphCopier<'a> {
 
     /// Copies the manifest `reference` (a tag or digest) of the source and its graph, naming
     /// it `tag` at the destination (None: by digest only), unless the destination already has
-    /// it under that name. Its referrers are [`GraphCopier::copy_referrers`]'s part.
+    /// it under that name, or (without `force`) points that tag at another manifest: that is a
+    /// conflict, recorded in `stats` with nothing written. Its referrers are
+    /// [`GraphCopier::copy_referrers`]'s part.
     pub async fn copy_reference(
         &self,
         reference: &str,
@@ -124,11 +129,23 @@ impl<'a> GraphCopier<'a> {
         let digest = raw.digest.clone();
         let exists = match tag {
             Some(tag) => {
-                if self.dst.store.resolve(self.dst.repo, tag).await? == Some(digest.clone()) {
-                    return Ok(CopiedManifest {
-                        digest,
-                        written: false,
-                    });
+                match self.dst.store.resolve(self.dst.repo, tag).await? {
+                    Some(held) if held == digest => {
+                        return Ok(CopiedManifest {
+                            digest,
+                            written: false,
+                        });
+                    }
+                    Some(held) if !self.opts.force => {
+                        stats
+                            .conflicts
+                            .push((tag.to_string(), held, digest.clone()));
+                        return Ok(CopiedManifest {
+                            digest,
+                            written: false,
+                        });
+                    }
+                    _ => {}
                 }
                 self.dst_has(&digest).await?
             }

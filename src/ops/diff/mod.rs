@@ -154,9 +154,7 @@ pub async fn diff(
     b_ref: &PackRef,
     opts: &DiffOptions,
 ) -> Result<PackDiff, DiffError> {
-    let staging = tempfile::Builder::new()
-        .prefix("packreg-diff-")
-        .tempdir()
+    let staging = crate::staging::Staging::create("packreg-diff-")
         .map_err(|e| ArtifactError::io(std::env::temp_dir(), e))?;
     crate::fsutil::track_staging(staging.path());
     let result = compare(a_store, a_ref, b_store, b_ref, opts, staging.path()).await;

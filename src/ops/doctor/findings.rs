@@ -45,11 +45,13 @@ pub enum Check {
     ManifestDelete,
     /// The scratch repositories the write probes used.
     ScratchRepositories,
+    /// Probe manifests a stopped `--write` run left, removed.
+    LeftScratch,
 }
 
 impl Check {
     /// Every check, in the order doctor runs them.
-    pub const ALL: [Check; 18] = [
+    pub const ALL: [Check; 19] = [
         Check::Connection,
         Check::ApiVersion,
         Check::Authentication,
@@ -59,6 +61,7 @@ impl Check {
         Check::TagListPaging,
         Check::ReferrersApi,
         Check::BlobRange,
+        Check::LeftScratch,
         Check::BlobUpload,
         Check::ChunkedUpload,
         Check::CrossRepositoryMount,
@@ -99,6 +102,7 @@ impl Check {
             Check::TagDelete => "tag DELETE",
             Check::ManifestDelete => "manifest DELETE by digest",
             Check::ScratchRepositories => "scratch repositories",
+            Check::LeftScratch => "scratch repositories of a stopped run",
         }
     }
 }

@@ -5,7 +5,10 @@
 //! typed probes of [`crate::store::remote::probe`]; this module judges and explains them.
 
 mod findings;
+mod scratch;
 mod write;
+
+pub use scratch::{clean_left_scratch, ScratchCleaning};
 
 use serde::Serialize;
 

@@ -1,8 +1,10 @@
 //! The probes of `packreg doctor --write`: uploads (whole and chunked), a mount, the native and
 //! Palette manifests, the largest manifest, tag and manifest deletes, in two scratch
-//! repositories named `packreg-doctor-…` outside `spectro-packs/archive/`.
+//! repositories named `packreg-doctor-…` outside `spectro-packs/archive/`, recorded first
+//! (`scratch.rs`) so a stopped run's are cleaned.
 
 use super::findings::{Check, Findings};
+use super::scratch::{clean_left_scratch, remember};
 use crate::digest::Digest;
 use crate::oci::{EMPTY_JSON, MEDIA_TYPE_EMPTY, MEDIA_TYPE_MANIFEST};
 use crate::ops::Remedy;
@@ -54,6 +56,40 @@ pub(super) async fn probe(
         a: format!("packreg-doctor-{nonce}-a"),
         b: format!("packreg-doctor-{nonce}-b"),
     };
+    let left = clean_left_scratch(store).await;
+    if !left.repositories.is_empty() {
+        f.note(
+            Check::LeftScratch,
+            format!(
+                "{} manifest(s) removed from {}",
+                left.removed,
+                left.repositories.join(", ")
+            ),
+            left.kept.is_empty(),
+            if left.kept.is_empty() {
+                "none needed"
+            } else {
+                "some manifests stay: the registry refused to delete them"
+            },
+        );
+    }
+    // Recorded before the first write: if this run is stopped, what it wrote is found again.
+    let recorded = remember(store, &nonce, &[&scratch.a, &scratch.b]);
+    write_probes(p, f, store, &scratch, &nonce).await?;
+    if let Some(recorded) = recorded {
+        recorded.done();
+    }
+    Ok(())
+}
+
+/// The probes proper, in `scratch`.
+async fn write_probes(
+    p: &mut Probe<'_>,
+    f: &mut Findings,
+    store: &RemoteStore,
+    scratch: &Scratch,
+    nonce: &str,
+) -> Result<(), StoreError> {
     let content = format!("packreg's doctor probe {nonce}\n").into_bytes();
     let digest = Digest::of(&content);
 
@@ -72,8 +108,8 @@ pub(super) async fn probe(
     if !whole {
         return Ok(());
     }
-    chunked(p, f, &scratch.a, &nonce).await?;
-    mount(p, f, store, &scratch, &digest).await?;
+    chunked(p, f, &scratch.a, nonce).await?;
+    mount(p, f, store, scratch, &digest).await?;
     // The config blob of the probe manifests.
     p.upload_whole(&scratch.a, EMPTY_JSON).await?;
     let native = manifest(

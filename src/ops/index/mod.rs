@@ -4,6 +4,8 @@
 //! `mirror` read it when the catalog is refused; [`verify`] and [`rebuild`] compare it with
 //! the tags and repair it.
 
+#[cfg(test)]
+mod bounds_tests;
 mod check;
 mod doc;
 mod update;

@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use super::doc::{manifest_for, Change, IndexFile, Slots, LAYER_MEDIA_TYPE};
 use crate::artifact::ArtifactError;
 use crate::digest::Digest;
-use crate::limits::DOC_LIMIT;
+use crate::limits::{human, MAX_PACK_INDEX_BYTES, MAX_PACK_INDEX_ENTRIES};
 use crate::oci::{Manifest, EMPTY_JSON, MEDIA_TYPE_MANIFEST};
 use crate::ops::transfer::read_blob;
 use crate::ops::OpError;
@@ -45,6 +45,10 @@ pub struct IndexState {
     held: BTreeSet<Digest>,
     /// Documents that could not be read, left out (only when reading to rebuild).
     unreadable: BTreeSet<Digest>,
+    /// `pending-` tags whose name is not the digest they resolve to, by the digest their name
+    /// says: no writer of packreg's made them; never merged, and listed as merged so the
+    /// next readers skip them without a request.
+    misnamed: BTreeSet<Digest>,
 }
 
 impl IndexState {
@@ -65,16 +69,34 @@ impl IndexState {
     }
 }
 
-/// One index document: its manifest digest and content; None when the tag is gone.
-async fn read_doc(
+/// What reading one index document found.
+pub(super) enum Doc {
+    /// Its manifest digest and content.
+    Read(Digest, IndexFile),
+    /// The tag is gone.
+    Gone,
+    /// The tag resolves to another digest than its name says (not fetched further).
+    Misnamed,
+}
+
+/// One index document; with `expected`, only when the tag resolves to that digest.
+pub(super) async fn read_doc(
     store: &dyn Store,
     reference: &str,
-) -> Result<Option<(Digest, IndexFile)>, OpError> {
+    expected: Option<&Digest>,
+) -> Result<Doc, OpError> {
     let raw = match store.get_manifest(INDEX_REPO, reference).await {
         Ok(raw) => raw,
-        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) if e.is_not_found() => return Ok(Doc::Gone),
         Err(e) => return Err(e.into()),
     };
+    if expected.is_some_and(|d| *d != raw.digest) {
+        tracing::debug!(
+            "{}: not the digest its name says; skipped",
+            store.reference(INDEX_REPO, reference)
+        );
+        return Ok(Doc::Misnamed);
+    }
     let location = store.reference(INDEX_REPO, reference);
     let corrupt = |message: String| {
         OpError::BadIndex(StoreError::Corrupt {
@@ -93,9 +115,11 @@ async fn read_doc(
                 "the index manifest has no {LAYER_MEDIA_TYPE} layer"
             ))
         })?;
-    if layer.size > DOC_LIMIT {
+    if layer.size > MAX_PACK_INDEX_BYTES {
         return Err(corrupt(format!(
-            "the index document is over {DOC_LIMIT} bytes"
+            "the index document is {} bytes, over the {} packreg reads",
+            layer.size,
+            human(MAX_PACK_INDEX_BYTES)
         )));
     }
     let bytes = match read_blob(store, INDEX_REPO, layer, true, |r| {
@@ -111,12 +135,27 @@ async fn read_doc(
     {
         Ok(bytes) => bytes,
         // Deleted by a writer that merged it, between the manifest and the blob.
-        Err(OpError::Store(e)) if e.is_not_found() => return Ok(None),
+        Err(OpError::Store(e)) if e.is_not_found() => return Ok(Doc::Gone),
         Err(e) => return Err(e),
     };
     let file: IndexFile = serde_json::from_slice(&bytes)
         .map_err(|e| corrupt(format!("the index document does not parse: {e}")))?;
-    Ok(Some((raw.digest, file)))
+    if let Some(over) = over_bounds(&file) {
+        return Err(corrupt(over));
+    }
+    Ok(Doc::Read(raw.digest, file))
+}
+
+/// Why `file` holds more than packreg keeps, if it does: its entries (tags and removals) are
+/// bounded, as its bytes are ([`MAX_PACK_INDEX_BYTES`]).
+pub(super) fn over_bounds(file: &IndexFile) -> Option<String> {
+    let entries = file.packs.len() + file.removed.len();
+    if entries > MAX_PACK_INDEX_ENTRIES {
+        return Some(format!(
+            "the index document has {entries} entries, over the {MAX_PACK_INDEX_ENTRIES} packreg keeps"
+        ));
+    }
+    None
 }
 
 /// Reads the index: `latest` and the pending documents it does not hold, merged. An index
@@ -154,12 +193,19 @@ enum Read {
     Doc(Digest, IndexFile),
     Unreadable(Digest),
     Vanished,
+    Misnamed,
 }
 
-async fn read_or_discard(store: &dyn Store, tag: &str, discard: bool) -> Result<Read, OpError> {
-    match read_doc(store, tag).await {
-        Ok(Some((digest, file))) => Ok(Read::Doc(digest, file)),
-        Ok(None) => Ok(Read::Vanished),
+async fn read_or_discard(
+    store: &dyn Store,
+    tag: &str,
+    expected: Option<&Digest>,
+    discard: bool,
+) -> Result<Read, OpError> {
+    match read_doc(store, tag, expected).await {
+        Ok(Doc::Read(digest, file)) => Ok(Read::Doc(digest, file)),
+        Ok(Doc::Gone) => Ok(Read::Vanished),
+        Ok(Doc::Misnamed) => Ok(Read::Misnamed),
         Err(
             OpError::BadIndex(e)
             | OpError::Store(e @ (StoreError::Corrupt { .. } | StoreError::Integrity { .. })),
@@ -180,7 +226,7 @@ async fn read_once(store: &dyn Store, discard: bool) -> Result<Option<IndexState
     let mut state = IndexState::default();
     let mut held_by_latest = BTreeSet::new();
     if tags.iter().any(|t| t == LATEST) {
-        match read_or_discard(store, LATEST, discard).await? {
+        match read_or_discard(store, LATEST, None, discard).await? {
             Read::Doc(digest, file) => {
                 state.slots = Slots::from_file(&file);
                 held_by_latest.extend(file.merged);
@@ -192,6 +238,7 @@ async fn read_once(store: &dyn Store, discard: bool) -> Result<Option<IndexState
                 state.latest = Some(digest);
             }
             Read::Vanished => return Ok(None),
+            Read::Misnamed => {}
         }
     }
     for tag in tags.iter().filter(|t| t.starts_with(PENDING)) {
@@ -205,7 +252,7 @@ async fn read_once(store: &dyn Store, discard: bool) -> Result<Option<IndexState
             state.held.insert(digest);
             continue;
         }
-        match read_or_discard(store, tag, discard).await? {
+        match read_or_discard(store, tag, Some(&digest), discard).await? {
             Read::Doc(digest, file) => {
                 state.slots.merge(&Slots::from_file(&file));
                 state.read.insert(digest);
@@ -214,6 +261,9 @@ async fn read_once(store: &dyn Store, discard: bool) -> Result<Option<IndexState
                 state.unreadable.insert(digest);
             }
             Read::Vanished => return Ok(None),
+            Read::Misnamed => {
+                state.misnamed.insert(digest);
+            }
         }
     }
     Ok(Some(state))
@@ -252,9 +302,31 @@ pub(super) async fn update_with(
         if slots == state.slots && state.exists() && state.unreadable.is_empty() {
             return Ok(());
         }
-        let merged: Vec<Digest> = state.read.union(&state.held).cloned().collect();
-        let file = slots.to_file(merged.clone());
+        let merged: Vec<Digest> = state
+            .read
+            .iter()
+            .chain(&state.held)
+            .chain(&state.misnamed)
+            .cloned()
+            .collect();
+        let file = slots.to_file(merged);
         let bytes = serde_json::to_vec(&file).map_err(|e| OpError::Task(e.to_string()))?;
+        // Never written larger than any reader reads.
+        let over = over_bounds(&file).or_else(|| {
+            (bytes.len() as u64 > MAX_PACK_INDEX_BYTES).then(|| {
+                format!(
+                    "the index document would be {} bytes, over the {} packreg reads",
+                    bytes.len(),
+                    human(MAX_PACK_INDEX_BYTES)
+                )
+            })
+        });
+        if let Some(message) = over {
+            return Err(OpError::BadIndex(StoreError::Corrupt {
+                location: store.reference(INDEX_REPO, LATEST),
+                message,
+            }));
+        }
         let digest = write_doc(store, &bytes, !state.exists()).await?;
         // Moved since it was read: someone else wrote. Read again and apply on top; this
         // attempt's document stays in its pending tag and is merged and deleted then.
@@ -380,7 +452,9 @@ mod tests {
         assert_eq!(names(&state), ["base", "loser", "next", "winner"]);
         let tags = store.tags(INDEX_REPO).await.unwrap();
         assert_eq!(tags.len(), 2, "{tags:?}");
-        let (_, file) = read_doc(&store, LATEST).await.unwrap().unwrap();
+        let Doc::Read(_, file) = read_doc(&store, LATEST, None).await.unwrap() else {
+            panic!("no latest")
+        };
         assert_eq!(file.packs.len(), 4);
     }
 

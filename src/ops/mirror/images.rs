@@ -44,7 +44,8 @@ pub(crate) async fn copy_pack_images(
             if !done.insert(image.image.clone()) {
                 continue;
             }
-            match copy_one(src, dst, opts, &image.parsed, &mut upstreams).await {
+            let conflicts = &mut summary.conflicts;
+            match copy_one(src, dst, opts, &image.parsed, &mut upstreams, conflicts).await {
                 Ok(copied) => summary.images.push(copied),
                 Err(e) => {
                     let message = format!("image {}: {e}", image.image);
@@ -76,12 +77,15 @@ fn fail(
     });
 }
 
+/// Copies one image; a destination tag (the image's, or a cosign tag of it) that points at
+/// another manifest is left alone without `force` and added to `conflicts`.
 async fn copy_one(
     src: &dyn Store,
     dst: &dyn Store,
     opts: &MirrorOptions,
     image: &ImageRef,
     upstreams: &mut HashMap<String, Box<dyn Store>>,
+    conflicts: &mut Vec<String>,
 ) -> Result<MirroredImage, OpError> {
     let mapped = image.mapped_repository();
     let reference = image.reference();
@@ -125,7 +129,7 @@ async fn copy_one(
         concurrency: opts.concurrency,
         progress: opts.progress.clone(),
         mount_from: mount_source(&from_side, dst),
-        force: true,
+        force: opts.force,
     };
     let copier = GraphCopier::new(
         from_side,
@@ -138,8 +142,19 @@ async fn copy_one(
     let mut stats = CopyStats::default();
     let tag = image.tag.as_deref().filter(|_| image.digest.is_none());
     let top = copier.copy_reference(&reference, tag, &mut stats).await?;
-    let subjects = BTreeSet::from([top.digest.clone()]);
-    let attached = copier.copy_referrers(&subjects, None, &mut stats).await?;
+    // The destination's tag names another image: what refers to this one stays behind too.
+    let attached = if stats.conflicts.is_empty() {
+        let subjects = BTreeSet::from([top.digest.clone()]);
+        copier.copy_referrers(&subjects, None, &mut stats).await?
+    } else {
+        false
+    };
+    for (tag, at_destination, at_source) in std::mem::take(&mut stats.conflicts) {
+        conflicts.push(format!(
+            "{} (destination has {at_destination}, source {at_source})",
+            dst.reference(&mapped, &tag)
+        ));
+    }
     if let Some(want) = &image.digest {
         if *want != top.digest {
             return Err(crate::store::StoreError::Integrity {

@@ -2,10 +2,16 @@
 //! `ROOT/a/b/c/` (`oci-layout`, `index.json`, `blobs/sha256/…`), tags are
 //! `org.opencontainers.image.ref.name` annotations in `index.json`, so skopeo (`oci:`) and
 //! `oras --oci-layout` read it. Writes are atomic (temporary file, then rename); `index.json`
-//! updates and write sessions take file locks.
+//! updates and write sessions take file locks. `files.rs` holds the layout's files, `gc.rs`
+//! the garbage collection, `sweep.rs` the leftovers of interrupted runs.
 
-use std::collections::HashSet;
-use std::fs::{self, File};
+mod files;
+mod gc;
+mod sweep;
+#[cfg(test)]
+mod tests;
+
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
@@ -13,16 +19,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{BlobReader, RawManifest, RepoLock, Store, StoreError};
 use crate::digest::{Digest, Hasher};
-use crate::fsutil::FileLock;
-use crate::limits::{read_bounded, MAX_INDEX_BYTES, MAX_MANIFEST_BYTES};
-use crate::oci::{self, Descriptor, Index, ANNOTATION_REF_NAME, MEDIA_TYPE_INDEX};
+use crate::limits::MAX_MANIFEST_BYTES;
+use crate::oci::{self, Descriptor, Index, ANNOTATION_REF_NAME};
 use crate::reference::{is_repository_path, is_valid_tag};
-
-const LAYOUT_FILE: &str = "oci-layout";
-const LAYOUT_CONTENT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
-const INDEX_FILE: &str = "index.json";
-const INDEX_LOCK: &str = ".packreg-index.lock";
-const WRITE_LOCK: &str = ".packreg-write.lock";
+use files::{
+    ensure_layout, lock_file, read_index, read_verified, ref_name, update_index, write_atomic,
+    INDEX_LOCK, LAYOUT_FILE, WRITE_LOCK,
+};
+use gc::reachable_blobs;
 
 /// A tree of OCI image layouts on disk.
 #[derive(Debug, Clone)]
@@ -30,6 +34,9 @@ pub struct LayoutStore {
     root: PathBuf,
     /// packreg's cache folder, for the blob locations transfers record (None: none kept).
     cache_dir: Option<PathBuf>,
+    /// When the store was opened: temporary files last written before it and held by no
+    /// writer are an interrupted run's (see `sweep.rs`).
+    opened: std::time::SystemTime,
 }
 
 impl LayoutStore {
@@ -38,6 +45,7 @@ impl LayoutStore {
         LayoutStore {
             root: root.into(),
             cache_dir: None,
+            opened: std::time::SystemTime::now(),
         }
     }
 
@@ -76,131 +84,6 @@ impl LayoutStore {
             location: self.location(),
         }
     }
-}
-
-/// Reads a file of a store (or of an unpacked bundle) of at most `limit` bytes.
-fn read_limited(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, StoreError> {
-    let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
-    read_bounded(file, limit, what).map_err(|e| match e.get_ref() {
-        Some(inner) if inner.is::<crate::limits::TooLarge>() => StoreError::Corrupt {
-            location: path.display().to_string(),
-            message: e.to_string(),
-        },
-        _ => StoreError::io(path, e),
-    })
-}
-
-fn read_index(dir: &Path) -> Result<Index, StoreError> {
-    let path = dir.join(INDEX_FILE);
-    match read_limited(&path, MAX_INDEX_BYTES, INDEX_FILE) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
-            location: path.display().to_string(),
-            message: format!("not a valid OCI index: {e}"),
-        }),
-        Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            Ok(Index {
-                schema_version: 2,
-                media_type: Some(MEDIA_TYPE_INDEX.into()),
-                ..Index::default()
-            })
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder, synced, renamed.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    crate::fsutil::write_atomic(path, bytes, false).map_err(|e| StoreError::io(path, e))
-}
-
-fn ensure_layout(dir: &Path) -> Result<(), StoreError> {
-    let blobs = dir.join("blobs").join("sha256");
-    fs::create_dir_all(&blobs).map_err(|e| StoreError::io(&blobs, e))?;
-    let layout = dir.join(LAYOUT_FILE);
-    if !layout.exists() {
-        write_atomic(&layout, LAYOUT_CONTENT)?;
-    }
-    Ok(())
-}
-
-async fn lock_file(path: PathBuf) -> Result<FileLock, StoreError> {
-    tokio::task::spawn_blocking(move || {
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
-        }
-        crate::fsutil::lock_file(&path).map_err(|e| StoreError::io(&path, e))
-    })
-    .await
-    .map_err(|e| StoreError::Unsupported(format!("lock task failed: {e}")))?
-}
-
-/// Runs `change` on the repository's index under the index lock and writes the result.
-async fn update_index<T>(
-    dir: &Path,
-    change: impl FnOnce(&mut Index) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    let _lock = lock_file(dir.join(INDEX_LOCK)).await?;
-    let mut index = read_index(dir)?;
-    let out = change(&mut index)?;
-    let bytes = serde_json::to_vec(&index).unwrap_or_default();
-    write_atomic(&dir.join(INDEX_FILE), &bytes)?;
-    Ok(out)
-}
-
-fn ref_name(desc: &Descriptor) -> Option<&str> {
-    desc.annotations
-        .get(ANNOTATION_REF_NAME)
-        .map(String::as_str)
-}
-
-fn read_verified(path: &Path, digest: &Digest, limit: u64) -> Result<Vec<u8>, StoreError> {
-    let bytes = read_limited(path, limit, "manifest")?;
-    let got = Digest::of(&bytes);
-    if &got != digest {
-        return Err(StoreError::Integrity {
-            location: path.display().to_string(),
-            message: format!("content does not match its digest {digest} (it hashes to {got})"),
-        });
-    }
-    Ok(bytes)
-}
-
-/// Every blob reachable from `index`. A reachable manifest that cannot be read, does not
-/// verify, is too large or is not a manifest type packreg knows could reference any blob: then
-/// nothing may be collected, and the error says which manifest and why.
-fn reachable_blobs(dir: &Path, index: &Index) -> Result<HashSet<Digest>, StoreError> {
-    let doubt = |digest: &Digest, why: String| {
-        StoreError::Corrupt {
-        location: dir.join(INDEX_FILE).display().to_string(),
-        message: format!(
-            "manifest {digest} {why}; garbage collection kept every blob, since that manifest may reference any of them (fix or remove its entry, then run the command again)"
-        ),
-    }
-    };
-    let mut keep: HashSet<Digest> = HashSet::new();
-    let mut pending: Vec<Descriptor> = index.manifests.clone();
-    while let Some(desc) = pending.pop() {
-        if !keep.insert(desc.digest.clone()) {
-            continue;
-        }
-        if !oci::is_manifest_media_type(&desc.media_type) {
-            return Err(doubt(
-                &desc.digest,
-                format!(
-                    "has media type {:?}, which packreg does not recognise",
-                    desc.media_type
-                ),
-            ));
-        }
-        let path = LayoutStore::blob_path(dir, &desc.digest);
-        let bytes = read_verified(&path, &desc.digest, MAX_MANIFEST_BYTES)
-            .map_err(|e| doubt(&desc.digest, format!("cannot be read ({e})")))?;
-        let refs = oci::references(&desc.media_type, &bytes)
-            .map_err(|e| doubt(&desc.digest, format!("does not parse ({e})")))?;
-        keep.extend(refs.blobs.into_iter().map(|b| b.digest));
-        pending.extend(refs.manifests);
-    }
-    Ok(keep)
 }
 
 #[async_trait]
@@ -400,8 +283,12 @@ impl Store for LayoutStore {
         let dir = self.repo_dir(repo)?;
         ensure_layout(&dir)?;
         let target = Self::blob_path(&dir, digest);
-        let tmp = crate::fsutil::temp_file_in(&dir, ".packreg-upload-", false)
+        let tmp = crate::fsutil::temp_file_in(&dir, sweep::UPLOAD_PREFIX, false)
             .map_err(|e| StoreError::io(&dir, e))?;
+        // Held while written: a file no process holds is a killed run's (see `sweep.rs`).
+        tmp.as_file()
+            .lock()
+            .map_err(|e| StoreError::io(tmp.path(), e))?;
         let std_file = tmp
             .as_file()
             .try_clone()
@@ -511,12 +398,16 @@ impl Store for LayoutStore {
 
     async fn lock(&self, repo: &str) -> Result<RepoLock, StoreError> {
         let dir = self.repo_dir(repo)?;
-        Ok(Box::new(lock_file(dir.join(WRITE_LOCK)).await?))
+        let lock = lock_file(dir.join(WRITE_LOCK)).await?;
+        let _index = lock_file(dir.join(INDEX_LOCK)).await?;
+        sweep::sweep_stale(&dir, self.opened);
+        Ok(Box::new(lock))
     }
 
     async fn collect_garbage(&self, repo: &str) -> Result<(), StoreError> {
         let dir = self.repo_dir(repo)?;
         let _lock = lock_file(dir.join(INDEX_LOCK)).await?;
+        sweep::sweep_stale(&dir, self.opened);
         let index = read_index(&dir)?;
         let keep = reachable_blobs(&dir, &index)?;
         let blobs = dir.join("blobs").join("sha256");
@@ -537,135 +428,5 @@ impl Store for LayoutStore {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::oci::{Manifest, MEDIA_TYPE_MANIFEST};
-
-    fn reader(bytes: &[u8]) -> BlobReader {
-        Box::pin(std::io::Cursor::new(bytes.to_vec()))
-    }
-
-    async fn push_simple(store: &LayoutStore, repo: &str, tag: &str, content: &[u8]) -> Digest {
-        let config = oci::EMPTY_JSON;
-        let cd = Digest::of(config);
-        let ld = Digest::of(content);
-        store.put_blob(repo, &cd, 2, reader(config)).await.unwrap();
-        store
-            .put_blob(repo, &ld, content.len() as u64, reader(content))
-            .await
-            .unwrap();
-        let manifest = Manifest {
-            schema_version: 2,
-            media_type: Some(MEDIA_TYPE_MANIFEST.into()),
-            artifact_type: Some("application/x-test".into()),
-            config: Descriptor::new(oci::MEDIA_TYPE_EMPTY, cd, 2),
-            layers: vec![Descriptor::new(
-                "application/octet-stream",
-                ld,
-                content.len() as u64,
-            )],
-            subject: None,
-            annotations: Default::default(),
-            extra: Default::default(),
-        };
-        store
-            .put_manifest(repo, Some(tag), &manifest.to_bytes(), MEDIA_TYPE_MANIFEST)
-            .await
-            .unwrap()
-    }
-
-    #[tokio::test]
-    async fn tags_manifests_and_garbage_collection() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = LayoutStore::new(dir.path());
-        let repo = "spectro-packs/archive/demo";
-        let d1 = push_simple(&store, repo, "1.0.0", b"one").await;
-        let d2 = push_simple(&store, repo, "2.0.0", b"two").await;
-        store
-            .put_manifest(
-                repo,
-                Some("latest"),
-                &store.get_manifest(repo, "2.0.0").await.unwrap().bytes,
-                MEDIA_TYPE_MANIFEST,
-            )
-            .await
-            .unwrap();
-        assert_eq!(
-            store.tags(repo).await.unwrap(),
-            vec!["1.0.0", "2.0.0", "latest"]
-        );
-        assert_eq!(
-            store.repositories("spectro-packs/archive/").await.unwrap(),
-            vec![repo]
-        );
-        assert_eq!(
-            store.get_manifest(repo, d1.as_str()).await.unwrap().digest,
-            d1
-        );
-
-        store.delete_manifest(repo, &d2).await.unwrap();
-        assert_eq!(store.tags(repo).await.unwrap(), vec!["1.0.0"]);
-        store.collect_garbage(repo).await.unwrap();
-        let blobs: Vec<_> = fs::read_dir(dir.path().join(repo).join("blobs/sha256"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        assert_eq!(
-            blobs.len(),
-            3,
-            "config, layer and manifest of 1.0.0 only: {blobs:?}"
-        );
-        assert!(!blobs.contains(&Digest::of(b"two").hex().to_string()));
-    }
-
-    #[tokio::test]
-    async fn refuses_bad_content_and_dangling_manifests() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = LayoutStore::new(dir.path());
-        let repo = "r";
-        let err = store
-            .put_blob(repo, &Digest::of(b"abc"), 3, reader(b"abd"))
-            .await
-            .unwrap_err();
-        assert!(matches!(err, StoreError::Integrity { .. }), "{err}");
-        assert!(!store.has_blob(repo, &Digest::of(b"abc")).await.unwrap());
-
-        let manifest = Manifest {
-            schema_version: 2,
-            media_type: Some(MEDIA_TYPE_MANIFEST.into()),
-            artifact_type: None,
-            config: Descriptor::new("application/json", Digest::of(b"{}"), 2),
-            layers: vec![],
-            subject: None,
-            annotations: Default::default(),
-            extra: Default::default(),
-        };
-        let err = store
-            .put_manifest(repo, Some("t"), &manifest.to_bytes(), MEDIA_TYPE_MANIFEST)
-            .await
-            .unwrap_err();
-        assert!(err.to_string().contains("not stored"), "{err}");
-        assert!(store.tags(repo).await.unwrap().is_empty());
-    }
-
-    #[tokio::test]
-    async fn detects_a_corrupted_manifest() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = LayoutStore::new(dir.path());
-        let d = push_simple(&store, "r", "t", b"x").await;
-        fs::write(LayoutStore::blob_path(&dir.path().join("r"), &d), b"{}").unwrap();
-        let err = store.get_manifest("r", "t").await.unwrap_err();
-        assert!(matches!(err, StoreError::Integrity { .. }), "{err}");
-    }
-
-    #[tokio::test]
-    async fn repository_paths_cannot_escape() {
-        let store = LayoutStore::new("/tmp/none");
-        assert!(store.tags("../etc").await.is_err());
-        assert!(store.tags("a/../../b").await.is_err());
     }
 }
