@@ -147,6 +147,21 @@ fn network_advice(cause: NetworkCause, plain_http: bool) -> Option<String> {
     }
 }
 
+/// What to do about a bundle that cannot be written or read, as the end of its sentence.
+fn bundle_advice(err: &packreg::ops::bundle::BundleError) -> Option<String> {
+    use packreg::ops::bundle::BundleError as B;
+    let advice = match err {
+        B::Exists { .. } => "; pass --force to replace it, or choose another file with -o",
+        B::Truncated { .. } | B::NoEnd { .. } | B::Incomplete { .. } => {
+            "; copy the whole bundle again (compare its size or checksum with the exported file), or export it again"
+        }
+        B::Corrupt { .. } | B::BadContents { .. } => {
+            "; was it written by `packreg export`? Copy or export it again"
+        }
+    };
+    Some(advice.into())
+}
+
 /// What to do about an operation's error, as the end of its sentence.
 fn op_advice(err: &OpError) -> Option<String> {
     match err {
@@ -167,6 +182,7 @@ fn op_advice(err: &OpError) -> Option<String> {
         OpError::BadLabel(_) => Some("; remove versions with `packreg rm`".into()),
         OpError::BadIndex(_) => Some("; `packreg index rebuild NAME...` replaces it".into()),
         OpError::EmptyBundle(_) => Some("; was it written by `packreg export`?".into()),
+        OpError::BundleFault(e) => bundle_advice(e),
         OpError::NoPackNames { .. } => Some(
             "; name the packs (`packreg ls NAME`, `packreg mirror SRC DST NAME...`), or record them once with `packreg index rebuild NAME...`"
                 .into(),
@@ -232,7 +248,9 @@ pub fn store_kind(err: &StoreError) -> Kind {
 fn op_kind(err: &OpError) -> Kind {
     match err {
         OpError::Store(e) | OpError::BadIndex(e) => store_kind(e),
-        OpError::Conflict { .. } | OpError::OutputExists(_) => Kind::Conflict,
+        OpError::Conflict { .. }
+        | OpError::OutputExists(_)
+        | OpError::BundleFault(packreg::ops::bundle::BundleError::Exists { .. }) => Kind::Conflict,
         OpError::NoVersions { .. } | OpError::MissingManifest { .. } => Kind::NotFound,
         OpError::NoPackNames { .. } => Kind::Denied,
         OpError::Pack(_)
@@ -242,6 +260,7 @@ fn op_kind(err: &OpError) -> Kind {
         | OpError::BadLabel(_)
         | OpError::Bundle { .. }
         | OpError::EmptyBundle(_)
+        | OpError::BundleFault(_)
         | OpError::BadImage { .. } => Kind::InvalidInput,
         OpError::Artifact(ArtifactError::Limit { .. }) => Kind::Limit,
         OpError::Artifact(_) | OpError::Task(_) => Kind::Internal,

@@ -44,6 +44,10 @@ pub(crate) async fn copy_pack_images(
             if !done.insert(image.image.clone()) {
                 continue;
             }
+            if !opts.image_upstreams && !in_source(src, &image.parsed).await {
+                summary.images_not_in_source.push(image.image.clone());
+                continue;
+            }
             match copy_one(src, dst, opts, &image.parsed, &mut upstreams).await {
                 Ok(copied) => summary.images.push(copied),
                 Err(e) => {
@@ -74,6 +78,16 @@ fn fail(
         error,
         cause: None,
     });
+}
+
+/// Whether `src` holds `image` at its mapped place.
+async fn in_source(src: &dyn Store, image: &ImageRef) -> bool {
+    let reference = image.reference();
+    src.resolve(&image.mapped_repository(), &reference)
+        .await
+        .ok()
+        .flatten()
+        .is_some()
 }
 
 async fn copy_one(
