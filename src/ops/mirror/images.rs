@@ -117,21 +117,6 @@ async fn copy_one(
         let store = upstreams[&host].as_ref();
         (store, image.repository.as_str(), image.to_string())
     };
-    if opts.dry_run {
-        let digest = store.resolve(repo, &reference).await?.ok_or_else(|| {
-            crate::store::StoreError::NotFound {
-                what: image.to_string(),
-                location: from.clone(),
-            }
-        })?;
-        return Ok(MirroredImage {
-            source: image.to_string(),
-            destination,
-            digest: digest.to_string(),
-            copied: false,
-            from,
-        });
-    }
     // The image's manifests and blobs, then what refers to it; its counts are not the
     // packs' and stay out of the summary.
     let from_side = Side { store, repo };

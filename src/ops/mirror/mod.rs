@@ -5,6 +5,7 @@
 //! ([`selection`]), each pack's tags and parent tags ([`pack`]), the images they declare
 //! ([`images`]) and what is reported ([`summary`]).
 
+mod dry_run;
 mod images;
 mod options;
 mod pack;
@@ -25,16 +26,36 @@ use pack::PackCopier;
 /// the referrers the source has, then brings the destination's parent tags up to date. A pack
 /// or tag that fails (a manifest or blob missing at the source, a write the destination
 /// refuses) is recorded in [`MirrorSummary::failures`] and the copy goes on, unless
-/// `opts.fail_fast`; errors listing the source's packs end it at once.
+/// `opts.fail_fast`; errors listing the source's packs end it at once. With `opts.dry_run`
+/// the same copy runs against a destination that keeps its writes in memory
+/// ([`dry_run`]), so it reports what the real run would do.
 pub async fn mirror(
     src: &dyn Store,
     dst: &dyn Store,
     opts: &MirrorOptions,
 ) -> Result<MirrorSummary, OpError> {
-    let mut summary = MirrorSummary {
-        dry_run: opts.dry_run,
-        ..MirrorSummary::default()
+    if !opts.dry_run {
+        return copy(src, dst, opts, true).await;
+    }
+    let rehearsal = MirrorOptions {
+        dry_run: false,
+        progress: std::sync::Arc::new(super::progress::NoProgress),
+        ..opts.clone()
     };
+    let dst = dry_run::DryRunStore::new(dst);
+    let mut summary = copy(src, &dst, &rehearsal, false).await?;
+    summary.dry_run = true;
+    Ok(summary)
+}
+
+/// The copy [`mirror`] makes; `index` says whether the destination's pack index is kept.
+async fn copy(
+    src: &dyn Store,
+    dst: &dyn Store,
+    opts: &MirrorOptions,
+    index: bool,
+) -> Result<MirrorSummary, OpError> {
+    let mut summary = MirrorSummary::default();
     let copier = PackCopier {
         src,
         dst,
@@ -75,7 +96,7 @@ pub async fn mirror(
             break;
         }
     }
-    if !opts.dry_run {
+    if index {
         summary.warnings.extend(index_copied(dst, &copied).await);
     }
     let stopped = opts.fail_fast && !summary.failures.is_empty();

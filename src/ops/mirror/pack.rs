@@ -54,11 +54,7 @@ impl PackCopier<'_> {
             return Ok(Vec::new());
         }
         summary.packs += 1;
-        let _lock = if self.opts.dry_run {
-            None
-        } else {
-            Some(self.dst.lock(&repo).await?)
-        };
+        let _lock = self.dst.lock(&repo).await?;
         let copy_opts = CopyOptions {
             concurrency: self.opts.concurrency,
             progress: self.opts.progress.clone(),
@@ -131,9 +127,6 @@ impl RepoCopy<'_> {
                 }
             }
         }
-        if opts.dry_run {
-            return Ok(done);
-        }
         self.subjects
             .extend(fallback.iter().filter_map(|t| referrer_subject(t)));
         let src_tags: Option<BTreeSet<String>> = listed.then(|| tags.iter().cloned().collect());
@@ -177,12 +170,10 @@ impl RepoCopy<'_> {
             }
             _ => {}
         }
-        if !self.pack.opts.dry_run {
-            self.copier
-                .copy_manifest(&digest, Some(tag), &mut self.stats)
-                .await?;
-            self.dst_tags.insert(tag.to_string(), digest);
-        }
+        self.copier
+            .copy_manifest(&digest, Some(tag), &mut self.stats)
+            .await?;
+        self.dst_tags.insert(tag.to_string(), digest);
         summary.tags_copied += 1;
         Ok(true)
     }
