@@ -7,6 +7,7 @@
 
 mod dry_run;
 mod images;
+mod index;
 mod options;
 mod pack;
 mod selection;
@@ -17,8 +18,7 @@ use futures_util::stream::{self, StreamExt};
 pub use options::MirrorOptions;
 pub use summary::{MirrorFailure, MirrorSummary, MirroredImage};
 
-use super::index::{entry_in_store, is_indexed_tag, record, Change};
-use super::{OpError, Remedy, Warning};
+use super::OpError;
 use crate::store::Store;
 use pack::PackCopier;
 
@@ -66,39 +66,47 @@ async fn copy(
     let copier = &copier;
     let (packs, from_index) = selection::selection(src, opts).await?;
     summary.names_from_index = from_index;
-    let mut copied = Vec::new();
     let mut present = Vec::new();
-    // Packs are copied several at a time: a mirror with little to copy is bound by the
-    // registries' answer time, not by bandwidth.
-    let mut copies = stream::iter(packs)
-        .map(|(name, only_tag)| async move {
-            let mut part = MirrorSummary::default();
-            let result = copier.copy_pack(&name, only_tag, named, &mut part).await;
-            (name, result, part)
-        })
-        .buffered(PACKS_AT_ONCE);
-    while let Some((name, result, part)) = copies.next().await {
-        summary.add(part);
-        match result {
-            Ok(tags) => {
-                for (tag, written) in tags {
-                    if written {
-                        copied.push((name.clone(), tag.clone()));
-                    }
-                    present.push((name.clone(), tag));
+    // Each completed pack goes to the index keeper, which records it while the next ones
+    // copy.
+    let (completed, for_index) = tokio::sync::mpsc::unbounded_channel();
+    let keeper = async {
+        if index {
+            index::keep_index(dst, for_index).await
+        } else {
+            None
+        }
+    };
+    let copies = async {
+        // Packs are copied several at a time: a mirror with little to copy is bound by the
+        // registries' answer time, not by bandwidth.
+        let mut copies = stream::iter(packs)
+            .map(|(name, only_tag)| async move {
+                let mut part = MirrorSummary::default();
+                let result = copier.copy_pack(&name, only_tag, named, &mut part).await;
+                (name, result, part)
+            })
+            .buffered(PACKS_AT_ONCE);
+        while let Some((name, result, part)) = copies.next().await {
+            summary.add(part);
+            match result {
+                Ok(tags) => {
+                    present.extend(tags.iter().map(|t| (name.clone(), t.tag.clone())));
+                    // The keeper only ends after this loop: the send cannot fail.
+                    let _ = completed.send((name, tags));
+                }
+                Err(e) => {
+                    summary.fail(opts, &name, None, e);
                 }
             }
-            Err(e) => {
-                summary.fail(opts, &name, None, e);
+            if opts.fail_fast && !summary.failures.is_empty() {
+                break;
             }
         }
-        if opts.fail_fast && !summary.failures.is_empty() {
-            break;
-        }
-    }
-    if index {
-        summary.warnings.extend(index_copied(dst, &copied).await);
-    }
+        drop(completed);
+    };
+    let ((), warning) = tokio::join!(copies, keeper);
+    summary.warnings.extend(warning);
     let stopped = opts.fail_fast && !summary.failures.is_empty();
     if opts.with_images && !stopped {
         images::copy_pack_images(src, dst, opts, &present, &mut summary).await;
@@ -108,25 +116,6 @@ async fn copy(
 
 /// Packs copied at once.
 const PACKS_AT_ONCE: usize = 8;
-
-/// Records the tags now at the destination in its pack index, so it can be listed even where
-/// it refuses `_catalog`. A failure is a warning: the copy itself is done.
-async fn index_copied(dst: &dyn Store, copied: &[(String, String)]) -> Option<Warning> {
-    let mut changes = Vec::new();
-    for (name, tag) in copied.iter().filter(|(_, t)| is_indexed_tag(t)) {
-        match entry_in_store(dst, name, tag).await {
-            Ok(Some(entry)) => changes.push(Change::Put(entry)),
-            Ok(None) => {}
-            Err(e) => {
-                return Some(Warning::with_remedy(
-                    format!("the destination's pack index was not updated ({e})"),
-                    Remedy::RebuildIndex,
-                ))
-            }
-        }
-    }
-    record(dst, &changes).await
-}
 
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,7 @@
 
 use crate::support as common;
 
+mod interrupted;
 mod scale;
 
 use common::registry::{Registry, Tls};
