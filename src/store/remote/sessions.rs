@@ -66,13 +66,21 @@ impl Sessions {
                 let bytes = serde_json::to_vec(session).map_err(std::io::Error::other)?;
                 crate::fsutil::write_atomic(&path, &bytes, true)
             });
-        if let Err(e) = written {
-            tracing::debug!("cannot keep the upload session in {}: {e}", path.display());
+        match written {
+            Ok(()) => crate::resume::keep_upload(
+                &path.to_string_lossy(),
+                &format!("{host}/{full}"),
+                session.offset,
+            ),
+            Err(e) => {
+                tracing::debug!("cannot keep the upload session in {}: {e}", path.display())
+            }
         }
     }
 
     pub(super) fn forget(&self, host: &str, full: &str, key: &str) {
         if let Some(path) = self.path(host, full, key) {
+            crate::resume::forget_upload(&path.to_string_lossy());
             let _ = std::fs::remove_file(path);
         }
     }
