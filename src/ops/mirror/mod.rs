@@ -78,12 +78,20 @@ async fn copy(
         }
     };
     let copies = async {
+        // Owned here, so that the keeper ends once the copies are done.
+        let sender = completed;
+        let completed = &sender;
         // Packs are copied several at a time: a mirror with little to copy is bound by the
         // registries' answer time, not by bandwidth.
         let mut copies = stream::iter(packs)
             .map(|(name, only_tag)| async move {
                 let mut part = MirrorSummary::default();
                 let result = copier.copy_pack(&name, only_tag, named, &mut part).await;
+                if let Ok(tags) = &result {
+                    // To the index as soon as it completes, not in the order the packs are
+                    // reported. The keeper ends only after the copies: the send cannot fail.
+                    let _ = completed.send((name.clone(), tags.clone()));
+                }
                 (name, result, part)
             })
             .buffered(PACKS_AT_ONCE);
@@ -91,9 +99,7 @@ async fn copy(
             summary.add(part);
             match result {
                 Ok(tags) => {
-                    present.extend(tags.iter().map(|t| (name.clone(), t.tag.clone())));
-                    // The keeper only ends after this loop: the send cannot fail.
-                    let _ = completed.send((name, tags));
+                    present.extend(tags.into_iter().map(|t| (name.clone(), t.tag)));
                 }
                 Err(e) => {
                     summary.fail(opts, &name, None, e);
@@ -103,7 +109,8 @@ async fn copy(
                 break;
             }
         }
-        drop(completed);
+        drop(copies);
+        drop(sender);
     };
     let ((), warning) = tokio::join!(copies, keeper);
     summary.warnings.extend(warning);

@@ -17,6 +17,7 @@ use crate::tag_grammar::{
 };
 
 /// A tag at the destination after a pack's copy.
+#[derive(Clone)]
 pub(super) struct CopiedTag {
     pub(super) tag: String,
     /// What it points at there (the destination's digest where it was left alone).

@@ -65,7 +65,8 @@ fn a_mirror_killed_part_way_leaves_the_packs_it_finished_indexed() {
     fill(&sb, &a.addr);
     // One pack with a large blob, whose upload the proxy holds for ever.
     let big = common::pack_with_version(&sb.path("big"), "hello-manifests", "9.0.0");
-    common::set_pack_field(&big, "name", "zz-big");
+    // Named to come first: the packs after it complete, and are indexed, while it is held.
+    common::set_pack_field(&big, "name", "aa-big");
     common::write_random(&big.join("payload.bin"), 16 << 20);
     ok(&sb.run(&["-r", &a.addr, "-q", "push", s(&big)]));
     let proxy = FaultProxy::start(&b.addr);
