@@ -1,13 +1,17 @@
 //! A bundle's tar structure checked before anything is extracted: every entry's header and
-//! content inside the file, and the end marker (two zero blocks) after the last entry. A tar
+//! content inside the file, and the end marker (two zero blocks) after the last entry. The
+//! file is read once through the same guard as extraction, so its limits bound what the tar
+//! reader holds. A tar
 //! cut at an entry boundary reads as a shorter, valid archive; only the missing end marker
 //! tells, so it is required (`packreg export` has always written it).
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use super::error::BundleError;
+use crate::archive::TarGuard;
+use crate::limits::UnpackLimits;
 
 const BLOCK: u64 = 512;
 /// The end of a tar archive: two zero blocks.
@@ -22,21 +26,24 @@ pub(super) struct Scan {
     pub entries: u64,
 }
 
-/// Reads every header of the tar `path` (skipping the contents) and checks that each entry
-/// and the end marker lie inside the file.
+/// Reads every header of the tar `path` (passing over the contents) and checks that each
+/// entry and the end marker lie inside the file.
 pub(super) fn scan(path: &Path) -> Result<Scan, BundleError> {
     let file = File::open(path).map_err(|e| corrupt(path, 0, "no entry", e.to_string()))?;
     let len = file
         .metadata()
         .map_err(|e| corrupt(path, 0, "no entry", e.to_string()))?
         .len();
-    let mut archive = tar::Archive::new(file);
+    // Through the unpacking guard, as extraction reads it: a header declaring more than the
+    // limits allow is refused before the tar reader collects it.
+    let guarded = TarGuard::new(BufReader::new(file), UnpackLimits::in_force(), len);
+    let mut archive = tar::Archive::new(guarded);
     let mut out = Scan::default();
     let mut last = String::from("no entry");
     // Where the next header starts: the end of the last whole entry, padded to a block.
     let mut next: u64 = 0;
     let entries = archive
-        .entries_with_seek()
+        .entries()
         .map_err(|e| corrupt(path, 0, &last, e.to_string()))?;
     for entry in entries {
         let entry = match entry {
@@ -77,8 +84,9 @@ pub(super) fn scan(path: &Path) -> Result<Scan, BundleError> {
         }
         last = name;
     }
-    let mut file = archive.into_inner();
-    if !end_marker_at(&mut file, next, len) {
+    drop(archive);
+    let whole = File::open(path).map(|mut file| end_marker_at(&mut file, next, len));
+    if !whole.unwrap_or(false) {
         return Err(BundleError::NoEnd {
             path: path.to_path_buf(),
             last,
