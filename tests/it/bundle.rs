@@ -333,3 +333,26 @@ fn import_brings_the_images_a_bundle_holds_without_being_asked() {
         stderr(&out)
     );
 }
+
+#[test]
+fn import_of_a_pack_whose_image_list_cannot_be_read_brings_the_pack_and_warns() {
+    require_peers!("docker-registry");
+    use crate::images::pack_with_images;
+    let sb = Sandbox::new();
+    let store = pack_with_images(&sb, "oddimages", &["Not A::Valid ref".to_string()]);
+    let bundle = sb.path("bundle.tar");
+    ok(&sb.run(&["-r", &store, "export", "--all", "-o", s(&bundle)]));
+    let dst = Registry::start(Tls::None, None);
+    let out = sb.run(&["-r", &dst.addr, "import", s(&bundle)]);
+    ok(&out);
+    assert!(
+        stderr(&out).contains("oddimages:1.0.0: its images were not read"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        sb.json(&["-r", &dst.addr, "ls"]).as_array().unwrap().len(),
+        1,
+        "the pack came"
+    );
+}

@@ -35,6 +35,13 @@ pub(crate) async fn copy_pack_images(
         };
         let images = match images {
             Ok((_, images)) => images,
+            // Carrying only what the source holds (import), a pack whose image list cannot
+            // be read still comes: its images were not asked for.
+            Err(e) if !opts.image_upstreams => {
+                let note = format!("{name}:{tag}: its images were not read: {e}");
+                summary.warnings.push(note.into());
+                continue;
+            }
             Err(e) => {
                 fail(summary, opts, name, Some(tag), e.to_string());
                 continue;
