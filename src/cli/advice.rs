@@ -179,6 +179,22 @@ fn has_port(host: &str) -> bool {
     host.rsplit_once(':')
         .is_some_and(|(_, port)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
 }
+
+/// What to do about a bundle that cannot be written or read, as the end of its sentence.
+fn bundle_advice(err: &packreg::ops::bundle::BundleError) -> Option<String> {
+    use packreg::ops::bundle::BundleError as B;
+    let advice = match err {
+        B::Exists { .. } => "; pass --force to replace it, or choose another file with -o",
+        B::Truncated { .. } | B::NoEnd { .. } | B::Incomplete { .. } => {
+            "; copy the whole bundle again (compare its size or checksum with the exported file), or export it again"
+        }
+        B::Corrupt { .. } | B::BadContents { .. } => {
+            "; was it written by `packreg export`? Copy or export it again"
+        }
+    };
+    Some(advice.into())
+}
+
 /// What to do about an operation's error, as the end of its sentence.
 fn op_advice(err: &OpError) -> Option<String> {
     match err {
@@ -204,6 +220,7 @@ fn op_advice(err: &OpError) -> Option<String> {
         OpError::BadLabel(_) => Some("; remove versions with `packreg rm`".into()),
         OpError::BadIndex(_) => Some("; `packreg index rebuild NAME...` replaces it".into()),
         OpError::EmptyBundle(_) => Some("; was it written by `packreg export`?".into()),
+        OpError::BundleFault(e) => bundle_advice(e),
         OpError::NoPackNames { .. } => Some(
             "; name the packs (`packreg ls NAME`, `packreg mirror SRC DST NAME...`), or record them once with `packreg index rebuild NAME...`"
                 .into(),
@@ -322,9 +339,10 @@ pub fn store_kind(err: &StoreError) -> Kind {
 fn op_kind(err: &OpError) -> Kind {
     match err {
         OpError::Store(e) | OpError::BadIndex(e) => store_kind(e),
-        OpError::Conflict { .. } | OpError::OutputExists(_) | OpError::TagMoved { .. } => {
-            Kind::Conflict
-        }
+        OpError::Conflict { .. }
+        | OpError::OutputExists(_)
+        | OpError::TagMoved { .. }
+        | OpError::BundleFault(packreg::ops::bundle::BundleError::Exists { .. }) => Kind::Conflict,
         OpError::NoVersions { .. } | OpError::PackNotFound(_) | OpError::MissingManifest { .. } => {
             Kind::NotFound
         }
@@ -336,6 +354,7 @@ fn op_kind(err: &OpError) -> Kind {
         | OpError::BadLabel(_)
         | OpError::Bundle { .. }
         | OpError::EmptyBundle(_)
+        | OpError::BundleFault(_)
         | OpError::BadImage { .. } => Kind::InvalidInput,
         OpError::Artifact(ArtifactError::Limit { .. }) => Kind::Limit,
         OpError::Artifact(_) | OpError::Task(_) => Kind::Internal,

@@ -47,7 +47,8 @@ pub struct Selection {
     /// Report what would be copied; copy nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Move destination tags that point at another digest.
+    /// Move destination tags that point at another digest (export: replace an existing
+    /// bundle file).
     #[arg(long)]
     pub force: bool,
     /// Blobs copied at once (default: $PACKREG_CONCURRENCY, else config.toml, else 4).
@@ -172,6 +173,7 @@ fn options(
         skip_missing_images: selection.skip_missing_images,
         // The images' own registries: their own settings sections, never the TLS flags.
         image_sources: super::config::image_store_options(cli, out)?,
+        image_upstreams: true,
     })
 }
 
@@ -217,16 +219,29 @@ fn report(summary: &mut MirrorSummary, out: &Output, what: &str, keep_when_quiet
             "  left alone (pass --force to move it): {conflict}"
         ));
     }
+    if !summary.images.is_empty() || !summary.images_not_in_source.is_empty() {
+        let copied = summary.images.iter().filter(|i| i.copied).count();
+        out.data(format!(
+            "{what}: images {verb} {copied}, already there {}",
+            summary.images.len() - copied
+        ));
+    }
     for image in &summary.images {
-        let state = if image.copied {
-            "copied"
-        } else {
-            "already there"
+        let state = match (image.copied, summary.dry_run) {
+            (true, true) => "would copy",
+            (true, false) => "copied",
+            (false, _) => "already there",
         };
         out.status(format!(
             "  image {} -> {} ({state})",
             escape_controls(&image.source, false),
             escape_controls(&image.destination, false)
+        ));
+    }
+    for image in &summary.images_not_in_source {
+        out.status(format!(
+            "  image {} is not in the source; left out (pass --with-images to fetch it from its registry)",
+            escape_controls(image, false)
         ));
     }
     if !summary.failures.is_empty() {
@@ -344,8 +359,12 @@ pub async fn run_import(
     out: &Output,
     store: &dyn Store,
 ) -> Result<ExitCode, Failure> {
+    // A bundle is one unit: the images it holds come with its packs. --with-images also
+    // fetches, from their own registries, the images it lacks.
     let opts = MirrorOptions {
         fail_fast: args.fail_fast.fail_fast,
+        with_images: true,
+        image_upstreams: args.selection.with_images,
         ..options(cli, &args.selection, Vec::new(), out, "import")?
     };
     let mut summary = import(&args.bundle, store, &opts).await?;

@@ -12,6 +12,7 @@ mod failure;
 mod images;
 mod index;
 mod inspect;
+mod interrupted;
 mod login;
 mod ls;
 mod man;
@@ -257,7 +258,7 @@ pub fn run_interruptible<'a>(
     runtime: tokio::runtime::Runtime,
     command: CommandFuture<'a>,
 ) -> Result<ExitCode, Failure> {
-    let result = runtime.block_on(async {
+    let mut result = runtime.block_on(async {
         // The handlers are in place before the command first runs, so a signal that arrives
         // as soon as it has created its staging folder is caught, not fatal.
         let stop = stop_signal();
@@ -269,11 +270,11 @@ pub fn run_interruptible<'a>(
     // Blocking transfers still running get a moment to stop; then what an interrupted
     // operation staged is removed.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
-    if result
-        .as_ref()
-        .is_err_and(|f| f.code == 130 || f.code == 143)
-    {
-        packreg::fsutil::remove_tracked_staging();
+    if let Err(failure) = &mut result {
+        if failure.code == 130 || failure.code == 143 {
+            packreg::fsutil::remove_tracked_staging();
+            failure.message.push_str(&interrupted::reused());
+        }
     }
     result
 }

@@ -107,6 +107,9 @@ pub enum OpError {
     /// A bundle holds no packs.
     #[error("{}: holds no packs (no OCI layout under spectro-packs/archive/)", .0.display())]
     EmptyBundle(PathBuf),
+    /// A bundle that would replace a file, or is truncated or damaged.
+    #[error(transparent)]
+    BundleFault(#[from] bundle::BundleError),
     /// Neither the catalog nor a pack index names the store's packs.
     #[error("{location} refuses to list its repositories (_catalog) and has no pack index (spectro-packs/packreg-index:latest)")]
     NoPackNames {

@@ -46,6 +46,7 @@ impl Partial {
             file.set_len(0).ok()?;
             have = 0;
         }
+        crate::resume::keep_download(&path, digest.as_str(), size);
         Some(Partial { path, have })
     }
 
@@ -84,6 +85,7 @@ impl Partial {
 
     /// Forgets the partial bytes (the blob is complete, or they proved wrong).
     pub(crate) fn remove(self) {
+        crate::resume::forget_download(&self.path);
         let _ = std::fs::remove_file(&self.path);
     }
 

@@ -371,3 +371,92 @@ fn many_concurrent_pulls_and_pushes_all_succeed() {
         );
     }
 }
+
+/// Sends `signal` to `child` and returns its stderr once it exited with `code`.
+#[cfg(unix)]
+fn stopped_with(child: std::process::Child, signal: &str, code: i32) -> String {
+    let kill = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
+    stderr(&out)
+}
+
+#[cfg(unix)]
+#[test]
+fn a_stopped_transfer_says_what_the_next_run_reuses() {
+    require_peers!("docker-registry");
+    let reg = Registry::start(Tls::None, None);
+    let sb = Sandbox::new();
+    let size = 64 * MIB;
+    let dir = big_pack(&sb, "1.0.0", size);
+
+    // A push stopped by Ctrl-C while a chunk is held: the session and what it holds.
+    let proxy = FaultProxy::start(&reg.addr);
+    proxy.cut_upload_at(size / 2 + 98_765, Cut::Hold);
+    let child = sb
+        .command()
+        .args([
+            "-r",
+            &proxy.addr,
+            "--plain-http",
+            "--chunk-size",
+            "8",
+            "push",
+            s(&dir),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let held = || proxy.log().iter().any(|(_, _, status)| *status == 0);
+    while !held() && start.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(held(), "the push never got half way");
+    let said = stopped_with(child, "INT", 130);
+    eprintln!("{said}");
+    assert!(
+        said.contains("run the same command again to continue")
+            && said.contains("the upload session to")
+            && said.contains("MiB"),
+        "{said}"
+    );
+    ok(&sb.run(&["-r", &reg.addr, "--plain-http", "push", s(&dir)]));
+
+    // A pull stopped by SIGTERM while the download is held: the bytes kept in the cache.
+    let proxy = FaultProxy::start(&reg.addr);
+    proxy.cut_download_at(size / 2, Cut::Hold);
+    let child = sb
+        .command()
+        .args([
+            "-r",
+            &proxy.addr,
+            "--plain-http",
+            "pull",
+            "hello-manifests:1.0.0",
+            "-o",
+        ])
+        .arg(sb.path("out"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while proxy.served() < size / 2 && start.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(proxy.served() >= size / 2, "the pull never got half way");
+    std::thread::sleep(Duration::from_millis(300));
+    let said = stopped_with(child, "TERM", 143);
+    eprintln!("{said}");
+    assert!(
+        said.contains("run the same command again to continue")
+            && said.contains("of 64.0 MiB of blob sha256:")
+            && said.contains("already downloaded (kept in")
+            && said.contains("downloads"),
+        "{said}"
+    );
+}

@@ -11,7 +11,7 @@ use packreg::store::open_store;
 use serde_json::Value;
 
 /// A one-layer image pushed to `registry` as `repo:tag`; returns its manifest digest.
-fn push_image(registry: &str, repo: &str, tag: &str) -> Digest {
+pub(crate) fn push_image(registry: &str, repo: &str, tag: &str) -> Digest {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let opts = builtin_store_options(&ConnectionFlags {
@@ -208,7 +208,7 @@ fn push_index(registry: &str, repo: &str, tag: &str) -> Digest {
 }
 
 /// A pack in a local store listing `images`.
-fn pack_with_images(sb: &Sandbox, name: &str, images: &[String]) -> String {
+pub(crate) fn pack_with_images(sb: &Sandbox, name: &str, images: &[String]) -> String {
     let dir = sb.path(name);
     common::copy_dir(&common::pack("hello-manifests"), &dir);
     common::set_pack_field(&dir, "name", name);
@@ -226,7 +226,7 @@ fn pack_with_images(sb: &Sandbox, name: &str, images: &[String]) -> String {
     store
 }
 
-fn skopeo_digest(reference: &str) -> String {
+pub(crate) fn skopeo_digest(reference: &str) -> String {
     let out = std::process::Command::new("skopeo")
         .args(["inspect", "--raw", "--tls-verify=false"])
         .arg(format!("docker://{reference}"))

@@ -35,6 +35,13 @@ pub(crate) async fn copy_pack_images(
         };
         let images = match images {
             Ok((_, images)) => images,
+            // Carrying only what the source holds (import), a pack whose image list cannot
+            // be read still comes: its images were not asked for.
+            Err(e) if !opts.image_upstreams => {
+                let note = format!("{name}:{tag}: its images were not read: {e}");
+                summary.warnings.push(note.into());
+                continue;
+            }
             Err(e) => {
                 fail(summary, opts, name, Some(tag), e.to_string());
                 continue;
@@ -42,6 +49,10 @@ pub(crate) async fn copy_pack_images(
         };
         for image in images {
             if !done.insert(image.image.clone()) {
+                continue;
+            }
+            if !opts.image_upstreams && !in_source(src, &image.parsed).await {
+                summary.images_not_in_source.push(image.image.clone());
                 continue;
             }
             let conflicts = &mut summary.conflicts;
@@ -77,6 +88,16 @@ fn fail(
     });
 }
 
+/// Whether `src` holds `image` at its mapped place.
+async fn in_source(src: &dyn Store, image: &ImageRef) -> bool {
+    let reference = image.reference();
+    src.resolve(&image.mapped_repository(), &reference)
+        .await
+        .ok()
+        .flatten()
+        .is_some()
+}
+
 /// Copies one image; a destination tag (the image's, or a cosign tag of it) that points at
 /// another manifest is left alone without `force` and added to `conflicts`.
 async fn copy_one(
@@ -107,21 +128,6 @@ async fn copy_one(
         let store = upstreams[&host].as_ref();
         (store, image.repository.as_str(), image.to_string())
     };
-    if opts.dry_run {
-        let digest = store.resolve(repo, &reference).await?.ok_or_else(|| {
-            crate::store::StoreError::NotFound {
-                what: image.to_string(),
-                location: from.clone(),
-            }
-        })?;
-        return Ok(MirroredImage {
-            source: image.to_string(),
-            destination,
-            digest: digest.to_string(),
-            copied: false,
-            from,
-        });
-    }
     // The image's manifests and blobs, then what refers to it; its counts are not the
     // packs' and stay out of the summary.
     let from_side = Side { store, repo };

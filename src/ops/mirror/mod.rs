@@ -5,7 +5,9 @@
 //! ([`selection`]), each pack's tags and parent tags ([`pack`]), the images they declare
 //! ([`images`]) and what is reported ([`summary`]).
 
+mod dry_run;
 mod images;
+mod index;
 mod options;
 mod pack;
 mod selection;
@@ -16,8 +18,7 @@ use futures_util::stream::{self, StreamExt};
 pub use options::MirrorOptions;
 pub use summary::{MirrorFailure, MirrorSummary, MirroredImage};
 
-use super::index::{entry_in_store, is_indexed_tag, record, Change};
-use super::{OpError, Remedy, Warning};
+use super::OpError;
 use crate::store::Store;
 use pack::PackCopier;
 
@@ -25,16 +26,36 @@ use pack::PackCopier;
 /// the referrers the source has, then brings the destination's parent tags up to date. A pack
 /// or tag that fails (a manifest or blob missing at the source, a write the destination
 /// refuses) is recorded in [`MirrorSummary::failures`] and the copy goes on, unless
-/// `opts.fail_fast`; errors listing the source's packs end it at once.
+/// `opts.fail_fast`; errors listing the source's packs end it at once. With `opts.dry_run`
+/// the same copy runs against a destination that keeps its writes in memory
+/// ([`dry_run`]), so it reports what the real run would do.
 pub async fn mirror(
     src: &dyn Store,
     dst: &dyn Store,
     opts: &MirrorOptions,
 ) -> Result<MirrorSummary, OpError> {
-    let mut summary = MirrorSummary {
-        dry_run: opts.dry_run,
-        ..MirrorSummary::default()
+    if !opts.dry_run {
+        return copy(src, dst, opts, true).await;
+    }
+    let rehearsal = MirrorOptions {
+        dry_run: false,
+        progress: std::sync::Arc::new(super::progress::NoProgress),
+        ..opts.clone()
     };
+    let dst = dry_run::DryRunStore::new(dst);
+    let mut summary = copy(src, &dst, &rehearsal, false).await?;
+    summary.dry_run = true;
+    Ok(summary)
+}
+
+/// The copy [`mirror`] makes; `index` says whether the destination's pack index is kept.
+async fn copy(
+    src: &dyn Store,
+    dst: &dyn Store,
+    opts: &MirrorOptions,
+    index: bool,
+) -> Result<MirrorSummary, OpError> {
+    let mut summary = MirrorSummary::default();
     let copier = PackCopier {
         src,
         dst,
@@ -45,39 +66,54 @@ pub async fn mirror(
     let copier = &copier;
     let (packs, from_index) = selection::selection(src, opts).await?;
     summary.names_from_index = from_index;
-    let mut copied = Vec::new();
     let mut present = Vec::new();
-    // Packs are copied several at a time: a mirror with little to copy is bound by the
-    // registries' answer time, not by bandwidth.
-    let mut copies = stream::iter(packs)
-        .map(|(name, only_tag)| async move {
-            let mut part = MirrorSummary::default();
-            let result = copier.copy_pack(&name, only_tag, named, &mut part).await;
-            (name, result, part)
-        })
-        .buffered(PACKS_AT_ONCE);
-    while let Some((name, result, part)) = copies.next().await {
-        summary.add(part);
-        match result {
-            Ok(tags) => {
-                for (tag, written) in tags {
-                    if written {
-                        copied.push((name.clone(), tag.clone()));
-                    }
-                    present.push((name.clone(), tag));
+    // Each completed pack goes to the index keeper, which records it while the next ones
+    // copy.
+    let (completed, for_index) = tokio::sync::mpsc::unbounded_channel();
+    let keeper = async {
+        if index {
+            index::keep_index(dst, for_index).await
+        } else {
+            None
+        }
+    };
+    let copies = async {
+        // Owned here, so that the keeper ends once the copies are done.
+        let sender = completed;
+        let completed = &sender;
+        // Packs are copied several at a time: a mirror with little to copy is bound by the
+        // registries' answer time, not by bandwidth.
+        let mut copies = stream::iter(packs)
+            .map(|(name, only_tag)| async move {
+                let mut part = MirrorSummary::default();
+                let result = copier.copy_pack(&name, only_tag, named, &mut part).await;
+                if let Ok(tags) = &result {
+                    // To the index as soon as it completes, not in the order the packs are
+                    // reported. The keeper ends only after the copies: the send cannot fail.
+                    let _ = completed.send((name.clone(), tags.clone()));
+                }
+                (name, result, part)
+            })
+            .buffered(PACKS_AT_ONCE);
+        while let Some((name, result, part)) = copies.next().await {
+            summary.add(part);
+            match result {
+                Ok(tags) => {
+                    present.extend(tags.into_iter().map(|t| (name.clone(), t.tag)));
+                }
+                Err(e) => {
+                    summary.fail(opts, &name, None, e);
                 }
             }
-            Err(e) => {
-                summary.fail(opts, &name, None, e);
+            if opts.fail_fast && !summary.failures.is_empty() {
+                break;
             }
         }
-        if opts.fail_fast && !summary.failures.is_empty() {
-            break;
-        }
-    }
-    if !opts.dry_run {
-        summary.warnings.extend(index_copied(dst, &copied).await);
-    }
+        drop(copies);
+        drop(sender);
+    };
+    let ((), warning) = tokio::join!(copies, keeper);
+    summary.warnings.extend(warning);
     let stopped = opts.fail_fast && !summary.failures.is_empty();
     if opts.with_images && !stopped {
         images::copy_pack_images(src, dst, opts, &present, &mut summary).await;
@@ -87,25 +123,6 @@ pub async fn mirror(
 
 /// Packs copied at once.
 const PACKS_AT_ONCE: usize = 8;
-
-/// Records the tags now at the destination in its pack index, so it can be listed even where
-/// it refuses `_catalog`. A failure is a warning: the copy itself is done.
-async fn index_copied(dst: &dyn Store, copied: &[(String, String)]) -> Option<Warning> {
-    let mut changes = Vec::new();
-    for (name, tag) in copied.iter().filter(|(_, t)| is_indexed_tag(t)) {
-        match entry_in_store(dst, name, tag).await {
-            Ok(Some(entry)) => changes.push(Change::Put(entry)),
-            Ok(None) => {}
-            Err(e) => {
-                return Some(Warning::with_remedy(
-                    format!("the destination's pack index was not updated ({e})"),
-                    Remedy::RebuildIndex,
-                ))
-            }
-        }
-    }
-    record(dst, &changes).await
-}
 
 #[cfg(test)]
 mod tests;

@@ -28,6 +28,10 @@ pub struct MirrorOptions {
     pub skip_missing_images: bool,
     /// How to reach the images' own registries (credentials, TLS, timeouts).
     pub image_sources: crate::store::StoreOptions,
+    /// Whether an image the source store lacks is read from its own registry; without, it
+    /// is left out and listed in [`MirrorSummary::images_not_in_source`](super::MirrorSummary)
+    /// (import carries the images a bundle holds, and reaches no registry for the others).
+    pub image_upstreams: bool,
 }
 
 impl Default for MirrorOptions {
@@ -43,6 +47,7 @@ impl Default for MirrorOptions {
             with_images: false,
             skip_missing_images: false,
             image_sources: crate::config::builtin_store_options(&Default::default()),
+            image_upstreams: true,
         }
     }
 }

@@ -16,6 +16,14 @@ use crate::tag_grammar::{
     is_parent_tag, is_referrers_tag, is_version_tag, parent_tags, referrer_subject,
 };
 
+/// A tag at the destination after a pack's copy.
+#[derive(Clone)]
+pub(super) struct CopiedTag {
+    pub(super) tag: String,
+    /// What it points at there (the destination's digest where it was left alone).
+    pub(super) digest: Digest,
+}
+
 /// Copies packs from one store to another.
 pub(super) struct PackCopier<'a> {
     pub(super) src: &'a dyn Store,
@@ -27,15 +35,15 @@ pub(super) struct PackCopier<'a> {
 
 impl PackCopier<'_> {
     /// Copies one pack (or one tag of it). Failures of single tags are recorded in `summary`;
-    /// an error returned concerns the whole pack. Returns the tags the destination now has as
-    /// the source does, and whether this copy wrote each.
+    /// an error returned concerns the whole pack. Returns the tags the destination now has,
+    /// each with the digest it points at there.
     pub(super) async fn copy_pack(
         &self,
         name: &str,
         only_tag: Option<String>,
         named: bool,
         summary: &mut MirrorSummary,
-    ) -> Result<Vec<(String, bool)>, OpError> {
+    ) -> Result<Vec<CopiedTag>, OpError> {
         let repo = pack_repository(name);
         // With every tag listed, the list also tells which referrer fallback tags exist.
         let listed = only_tag.is_none();
@@ -54,11 +62,7 @@ impl PackCopier<'_> {
             return Ok(Vec::new());
         }
         summary.packs += 1;
-        let _lock = if self.opts.dry_run {
-            None
-        } else {
-            Some(self.dst.lock(&repo).await?)
-        };
+        let _lock = self.dst.lock(&repo).await?;
         let copy_opts = CopyOptions {
             concurrency: self.opts.concurrency,
             progress: self.opts.progress.clone(),
@@ -110,7 +114,7 @@ impl RepoCopy<'_> {
         tags: &[String],
         listed: bool,
         summary: &mut MirrorSummary,
-    ) -> Result<Vec<(String, bool)>, OpError> {
+    ) -> Result<Vec<CopiedTag>, OpError> {
         let (opts, dst, repo) = (self.pack.opts, self.pack.dst, self.repo);
         // Parent tags are derived at the destination; referrer fallback and cosign tags are
         // carried with the manifests they refer to.
@@ -123,16 +127,16 @@ impl RepoCopy<'_> {
         for tag in plain {
             match self.copy_tag(tag, summary).await {
                 // Every tag now at the destination, and whether this copy wrote it.
-                Ok(written) => done.push((tag.clone(), written)),
+                Ok(digest) => done.push(CopiedTag {
+                    tag: tag.clone(),
+                    digest,
+                }),
                 Err(e) => {
                     if summary.fail(opts, self.name, Some(tag), e) {
                         return Ok(done);
                     }
                 }
             }
-        }
-        if opts.dry_run {
-            return Ok(done);
         }
         self.subjects
             .extend(fallback.iter().filter_map(|t| referrer_subject(t)));
@@ -154,7 +158,12 @@ impl RepoCopy<'_> {
 
     /// Copies one tag: its manifest's graph, then the tag, unless the destination has it or
     /// (without `force`) points it elsewhere. Records the source digest for the referrers.
-    async fn copy_tag(&mut self, tag: &str, summary: &mut MirrorSummary) -> Result<bool, OpError> {
+    /// Returns the digest the tag has at the destination now.
+    async fn copy_tag(
+        &mut self,
+        tag: &str,
+        summary: &mut MirrorSummary,
+    ) -> Result<Digest, OpError> {
         let (src, name) = (self.pack.src, self.name);
         let digest =
             src.resolve(self.repo, tag)
@@ -167,23 +176,21 @@ impl RepoCopy<'_> {
         match self.dst_tags.get(tag).cloned() {
             Some(d) if d == digest => {
                 summary.tags_unchanged += 1;
-                return Ok(false);
+                return Ok(d);
             }
             Some(d) if !self.pack.opts.force => {
                 summary.conflicts.push(format!(
                     "{name}:{tag} (destination has {d}, source {digest})"
                 ));
-                return Ok(false);
+                return Ok(d);
             }
             _ => {}
         }
-        if !self.pack.opts.dry_run {
-            self.copier
-                .copy_manifest(&digest, Some(tag), &mut self.stats)
-                .await?;
-            self.dst_tags.insert(tag.to_string(), digest);
-        }
+        self.copier
+            .copy_manifest(&digest, Some(tag), &mut self.stats)
+            .await?;
+        self.dst_tags.insert(tag.to_string(), digest.clone());
         summary.tags_copied += 1;
-        Ok(true)
+        Ok(digest)
     }
 }

@@ -41,6 +41,10 @@ pub struct MirrorSummary {
     /// Images copied or found in place (`--with-images`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<MirroredImage>,
+    /// Images the packs declare that the source store does not hold, left out because
+    /// their own registries are not to be reached (import of a bundle without them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub images_not_in_source: Vec<String>,
     /// What the user should know although the copy succeeded (the destination's pack index
     /// not updated).
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -49,3 +49,42 @@ async fn mirror_carries_a_packs_referrers_and_cosign_tags() {
         );
     }
 }
+
+/// The counts a summary reports, without the flag that tells a dry run.
+fn counts(summary: &super::MirrorSummary) -> serde_json::Value {
+    let mut value = serde_json::to_value(summary).unwrap();
+    value.as_object_mut().unwrap().remove("dry_run");
+    value.as_object_mut().unwrap().remove("dryRun");
+    value
+}
+
+#[tokio::test]
+async fn a_dry_run_reports_what_the_real_run_then_does_and_writes_nothing() {
+    let a = tempfile::tempdir().unwrap();
+    let src = LayoutStore::new(a.path());
+    signed_pack(&src).await;
+    let b = tempfile::tempdir().unwrap();
+    let dst = LayoutStore::new(b.path());
+    let dry = MirrorOptions {
+        dry_run: true,
+        ..MirrorOptions::default()
+    };
+    let planned = mirror(&src, &dst, &dry).await.unwrap();
+    assert!(planned.dry_run);
+    assert!(
+        planned.tags_copied > 0 && planned.blobs_copied > 0,
+        "{planned:?}"
+    );
+    assert_eq!(planned.referrers_copied, 2, "{planned:?}");
+    assert!(
+        std::fs::read_dir(b.path()).unwrap().next().is_none(),
+        "the dry run wrote nothing"
+    );
+    let done = mirror(&src, &dst, &MirrorOptions::default()).await.unwrap();
+    assert_eq!(counts(&planned), counts(&done));
+    // Against a destination that has everything, both say nothing to do.
+    let planned = mirror(&src, &dst, &dry).await.unwrap();
+    let done = mirror(&src, &dst, &MirrorOptions::default()).await.unwrap();
+    assert_eq!(counts(&planned), counts(&done));
+    assert_eq!((done.tags_copied, done.blobs_copied), (0, 0), "{done:?}");
+}

@@ -54,6 +54,13 @@ impl Sessions {
         Some(self.dir.as_ref()?.join(format!("{}.json", key.hex())))
     }
 
+    /// The registry's `host[:port]`, as people name it.
+    fn host(&self) -> &str {
+        self.origin
+            .split_once("://")
+            .map_or(self.origin.as_str(), |(_, host)| host)
+    }
+
     /// Whether `location` is on the registry's own origin.
     fn is_own(&self, location: &str) -> bool {
         super::http::origin_of(location) == self.origin
@@ -92,13 +99,21 @@ impl Sessions {
                 let bytes = serde_json::to_vec(session).map_err(std::io::Error::other)?;
                 crate::fsutil::write_atomic(&path, &bytes, true)
             });
-        if let Err(e) = written {
-            tracing::debug!("cannot keep the upload session in {}: {e}", path.display());
+        match written {
+            Ok(()) => crate::resume::keep_upload(
+                &path.to_string_lossy(),
+                &format!("{}/{full}", self.host()),
+                session.offset,
+            ),
+            Err(e) => {
+                tracing::debug!("cannot keep the upload session in {}: {e}", path.display())
+            }
         }
     }
 
     pub(super) fn forget(&self, full: &str, key: &str) {
         if let Some(path) = self.path(full, key) {
+            crate::resume::forget_upload(&path.to_string_lossy());
             let _ = std::fs::remove_file(path);
         }
     }

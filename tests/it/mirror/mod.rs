@@ -2,6 +2,7 @@
 
 use crate::support as common;
 
+mod interrupted;
 mod scale;
 
 use common::registry::{Registry, Tls};
@@ -292,4 +293,73 @@ fn a_referrer_travels_with_its_pack() {
         String::from_utf8_lossy(&index.stdout).contains(&sig_digest),
         "fallback index lists it"
     );
+}
+
+/// A summary without the flag that tells a dry run from the real one.
+fn without_dry_run_flag(mut summary: Value) -> Value {
+    let object = summary.as_object_mut().unwrap();
+    object.remove("dry_run");
+    object.remove("dryRun");
+    summary
+}
+
+#[test]
+fn a_dry_run_with_images_reports_exactly_what_the_real_run_then_copies() {
+    require_peers!("docker-registry", "skopeo");
+    use crate::images::{pack_with_images, push_image};
+    let upstream = Registry::start(Tls::None, None);
+    push_image(&upstream.addr, "team/app", "1.0");
+    push_image(&upstream.addr, "team/tool", "2.0");
+    let sb = Sandbox::new();
+    let u = upstream.addr.clone();
+    pack_with_images(&sb, "first", &[format!("{u}/team/app:1.0")]);
+    let store = pack_with_images(
+        &sb,
+        "second",
+        &[format!("{u}/team/app:1.0"), format!("{u}/team/tool:2.0")],
+    );
+    let dst = Registry::start(Tls::None, None);
+    let args = [
+        "--plain-http",
+        "mirror",
+        store.as_str(),
+        &dst.addr,
+        "--with-images",
+    ];
+    let mut dry: Vec<&str> = args.to_vec();
+    dry.push("--dry-run");
+
+    let planned = sb.json(&dry);
+    assert_eq!(
+        planned["dry_run"].as_bool().or(planned["dryRun"].as_bool()),
+        Some(true)
+    );
+    assert_eq!(dst.upload_requests(), 0, "the dry run wrote nothing");
+    let images = planned["images"].as_array().unwrap();
+    assert_eq!(images.len(), 2, "{planned}");
+    assert!(
+        images.iter().all(|i| i["copied"] == true),
+        "into an empty registry: {planned}"
+    );
+    let words = ok(&sb.run(&dry));
+    assert!(words.contains("would copy"), "{words}");
+
+    let done = sb.json(&args);
+    assert_eq!(
+        without_dry_run_flag(planned),
+        without_dry_run_flag(done.clone()),
+        "the dry run and the real run"
+    );
+    // And once everything is there, both say so.
+    let planned = sb.json(&dry);
+    let again = sb.json(&args);
+    assert_eq!(
+        without_dry_run_flag(planned),
+        without_dry_run_flag(again.clone())
+    );
+    assert!(again["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["copied"] == false));
 }

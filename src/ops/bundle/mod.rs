@@ -1,6 +1,12 @@
 //! Air-gap bundles: one tar holding an OCI image layout tree
 //! (`spectro-packs/archive/<name>/{oci-layout,index.json,blobs/…}`), which skopeo and
-//! `oras cp --from-oci-layout` read once untarred.
+//! `oras cp --from-oci-layout` read once untarred. Its first entry is its table of contents
+//! ([`contents`]); `import` checks the tar's structure ([`scan`]) and that everything listed
+//! arrived before it tags anything.
+
+mod contents;
+mod error;
+mod scan;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -13,6 +19,9 @@ use crate::reference::PACKS_PREFIX;
 use crate::store::layout::LayoutStore;
 use crate::store::Store;
 
+pub use contents::{BundleContents, RepositoryContents, CONTENTS_ENTRY};
+pub use error::BundleError;
+
 fn bundle_error(path: &Path, message: impl std::fmt::Display) -> OpError {
     OpError::Bundle {
         path: path.to_path_buf(),
@@ -21,12 +30,16 @@ fn bundle_error(path: &Path, message: impl std::fmt::Display) -> OpError {
 }
 
 /// Writes the packs `opts` selects (every pack with no names) from `src` into the tar
-/// `bundle`, which appears whole or not at all.
+/// `bundle`, which appears whole or not at all. An existing file is replaced only with
+/// `opts.force`.
 pub async fn export(
     src: &dyn Store,
     bundle: &Path,
     opts: &MirrorOptions,
 ) -> Result<MirrorSummary, OpError> {
+    if !opts.force && bundle.symlink_metadata().is_ok() {
+        return Err(exists(bundle));
+    }
     let parent = match bundle.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -63,7 +76,12 @@ async fn write_bundle(
     if opts.dry_run {
         return Ok(summary);
     }
-    let entries = layout_entries(&tree)?;
+    let contents = BundleContents::of(&layout).await?;
+    let mut entries = vec![TarEntry {
+        name: CONTENTS_ENTRY.into(),
+        kind: TarEntryKind::Bytes(contents.to_bytes()),
+    }];
+    entries.extend(layout_entries(&tree)?);
     let tmp = staging.join("bundle.tar");
     let tmp_for_task = tmp.clone();
     tokio::task::spawn_blocking(move || -> Result<(), OpError> {
@@ -76,8 +94,30 @@ async fn write_bundle(
             .map_err(|e| bundle_error(&tmp_for_task, e))
     })
     .await??;
-    std::fs::rename(&tmp, bundle).map_err(|e| bundle_error(bundle, e))?;
+    place(&tmp, bundle, opts.force)?;
     Ok(summary)
+}
+
+fn exists(bundle: &Path) -> OpError {
+    BundleError::Exists {
+        path: bundle.to_path_buf(),
+    }
+    .into()
+}
+
+/// Moves the finished `tmp` to `bundle`; without `force`, never over a file that appeared
+/// meanwhile (a hard link fails where the name exists).
+fn place(tmp: &Path, bundle: &Path, force: bool) -> Result<(), OpError> {
+    if !force {
+        match std::fs::hard_link(tmp, bundle) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(exists(bundle)),
+            // A file system without hard links: checked, then renamed.
+            Err(_) if bundle.symlink_metadata().is_ok() => return Err(exists(bundle)),
+            Err(_) => {}
+        }
+    }
+    std::fs::rename(tmp, bundle).map_err(|e| bundle_error(bundle, e))
 }
 
 /// The files of a layout tree in a stable order, without packreg's lock files.
@@ -151,6 +191,10 @@ pub async fn import(
     std::fs::create_dir_all(&tree).map_err(|e| bundle_error(&tree, e))?;
     let (bundle_path, tree_for_task) = (bundle.to_path_buf(), tree.clone());
     tokio::task::spawn_blocking(move || -> Result<(), OpError> {
+        // The tar's structure first: a cut or damaged bundle is named as such, not as the
+        // tar reader's "failed to read entire block", and one cut at an entry boundary (a
+        // valid, shorter tar) is caught by its missing end marker.
+        scan::scan(&bundle_path)?;
         let file = File::open(&bundle_path).map_err(|e| bundle_error(&bundle_path, e))?;
         // `packreg export` writes files and folders only: links in a bundle are refused. A
         // bundle is a plain tar: it unpacks to its own size at most, so only the header and
@@ -171,11 +215,15 @@ pub async fn import(
     })
     .await??;
     let layout = LayoutStore::new(&tree);
+    if let Some(contents) = BundleContents::read(bundle, &tree)? {
+        contents.check(bundle, &layout).await?;
+    }
     let repos = layout.repositories(PACKS_PREFIX).await?;
     if repos.is_empty() {
         return Err(OpError::EmptyBundle(bundle.to_path_buf()));
     }
-    for repo in &repos {
+    // Packs and the images carried with them.
+    for repo in &layout.repositories("").await? {
         check_complete(&layout, repo)
             .await
             .map_err(|e| bundle_error(bundle, e))?;
@@ -187,7 +235,10 @@ pub async fn import(
 /// reference, is in the bundle (their content was verified on extraction). A truncated or
 /// edited bundle is refused here, before anything is tagged at the destination.
 async fn check_complete(layout: &LayoutStore, repo: &str) -> Result<(), String> {
-    let pack = repo.strip_prefix(PACKS_PREFIX).unwrap_or(repo);
+    let pack = match repo.strip_prefix(PACKS_PREFIX) {
+        Some(name) => format!("pack {name}"),
+        None => format!("image {repo}"),
+    };
     let index = layout.index(repo).map_err(|e| e.to_string())?;
     for top in &index.manifests {
         let tag = top
@@ -195,7 +246,7 @@ async fn check_complete(layout: &LayoutStore, repo: &str) -> Result<(), String> 
             .get(crate::oci::ANNOTATION_REF_NAME)
             .map_or_else(|| top.digest.to_string(), String::clone);
         let lacks = |what: &str, digest: &Digest| {
-            format!("pack {pack} version {tag}: the bundle lacks {what} {digest} (it was truncated or edited); nothing was imported")
+            format!("{pack} version {tag}: the bundle lacks {what} {digest} (it was truncated or edited); nothing was imported")
         };
         let mut pending = vec![top.clone()];
         while let Some(desc) = pending.pop() {
@@ -205,9 +256,12 @@ async fn check_complete(layout: &LayoutStore, repo: &str) -> Result<(), String> 
             let raw = layout
                 .get_manifest(repo, desc.digest.as_str())
                 .await
-                .map_err(|e| format!("pack {pack} version {tag}: {e}; nothing was imported"))?;
+                .map_err(|e| format!("{pack} version {tag}: {e}; nothing was imported"))?;
             let refs = crate::oci::references(&raw.media_type, &raw.bytes).map_err(|e| {
-                format!("pack {pack} version {tag}: manifest {} does not parse ({e}); nothing was imported", desc.digest)
+                format!(
+                    "{pack} version {tag}: manifest {} does not parse ({e}); nothing was imported",
+                    desc.digest
+                )
             })?;
             for blob in &refs.blobs {
                 if !layout.has_blob(repo, &blob.digest).await.unwrap_or(false) {
