@@ -7,6 +7,7 @@ use serde_norway::Value as Yaml;
 
 use super::chart::{read_chart_archive, read_chart_dir, Chart};
 use super::meta::PackJson;
+use super::rules::{is_repository_component, is_valid_tag, version_to_tag};
 use super::tree::{EntryKind, Tree};
 use crate::archive::{write_tar_gz, TarEntry, TarEntryKind};
 use crate::error::PackError;
@@ -64,6 +65,7 @@ pub fn build_from_chart(
             .unwrap_or(&info.version)
             .to_string()
     });
+    check_identity(chart, &name, &version)?;
     let namespace = opts.namespace.clone().unwrap_or_else(|| info.name.clone());
     if !is_dns_label(&namespace) {
         return Err(PackError::BadNamespace {
@@ -130,6 +132,42 @@ pub fn build_from_chart(
         version,
         chart_file,
     })
+}
+
+/// Refuses, before anything is written, a name or version `validate` would reject.
+fn check_identity(chart: &Path, name: &str, version: &str) -> Result<(), PackError> {
+    let bad = |field, value: &str, message: String| PackError::BadPackField {
+        path: chart.into(),
+        field,
+        value: value.to_string(),
+        message,
+    };
+    if !is_repository_component(name) {
+        return Err(bad(
+            "name",
+            name,
+            "is not a valid registry repository name: use lowercase letters and digits, \
+             separated by single '.', '_', '__' or runs of '-'"
+                .into(),
+        ));
+    }
+    if let Some(rest) = version.strip_prefix(['v', 'V']) {
+        return Err(bad(
+            "version",
+            version,
+            format!("has a leading 'v', which Palette's versions do not: write {rest:?}"),
+        ));
+    }
+    if !is_valid_tag(&version_to_tag(version)) {
+        return Err(bad(
+            "version",
+            version,
+            "does not map to a valid registry tag: use letters, digits, '.', '_', '-' and '+', \
+             at most 128 characters, not starting with '.' or '-'"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 fn check_out_dir(out_dir: &Path) -> Result<(), PackError> {

@@ -127,3 +127,41 @@ fn build_refuses_a_non_empty_output_folder_and_a_non_chart() {
     );
     assert!(!out_dir.exists(), "nothing written on failure");
 }
+
+#[test]
+fn build_refuses_a_version_or_name_validate_would_reject_before_writing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let chart = testdata().join("charts/web-1.2.0.tgz");
+    let out_dir = tmp.path().join("web-pack");
+    for (flag, value, said) in [
+        ("--version", "v2.0", "write \"2.0\""),
+        ("--version", "2.0/beta", "valid registry tag"),
+        ("--name", "Web", "registry repository name"),
+    ] {
+        let out = packreg(&[
+            "build",
+            chart.to_str().unwrap(),
+            out_dir.to_str().unwrap(),
+            flag,
+            value,
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{value}: {}", stderr(&out));
+        assert!(stderr(&out).contains(said), "{value}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(flag),
+            "names the flag: {}",
+            stderr(&out)
+        );
+        assert!(!out_dir.exists(), "{value}: nothing written");
+    }
+    let out = packreg(&[
+        "build",
+        chart.to_str().unwrap(),
+        out_dir.to_str().unwrap(),
+        "--version",
+        "2.0",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let check = packreg(&["validate", out_dir.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(0), "{}", common::stdout(&check));
+}
