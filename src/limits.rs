@@ -150,8 +150,8 @@ pub const MANIFEST_LIMIT: u64 = MAX_MANIFEST_BYTES;
 pub const SMALL_BODY_LIMIT: u64 = 1024 * 1024;
 /// The largest pack index document read (about 200 bytes an entry).
 pub const DOC_LIMIT: u64 = 64 * 1024 * 1024;
-/// `diff --patch`: the largest file a patch is made for.
-pub const PATCH_LIMIT: u64 = 4 * 1024 * 1024;
+/// `diff --patch`: the largest file a patch is made for (a patch of more is unreadable).
+pub const PATCH_LIMIT: u64 = 1024 * 1024;
 /// `diff`: the largest pack.json or values.yaml read for a comparison.
 pub const DOCUMENT_LIMIT: u64 = 16 * 1024 * 1024;
 /// Largest Chart.yaml or values.yaml packreg reads from a chart; real ones are kilobytes.

@@ -533,3 +533,162 @@ fn on_a_registry_unchanged_blobs_are_never_downloaded() {
     // pack.json, values.yaml, manifests/ and the web chart, from each side.
     assert_eq!(gets.len(), 8, "{gets:?}");
 }
+
+#[test]
+fn patch_shows_the_text_changes_inside_a_chart_under_the_archive_path() {
+    let sb = Sandbox::new();
+    let store = format!("oci:{}", s(&sb.path("store")));
+    push_both(&sb, &store, "native");
+
+    let out = sb.run(&["-r", &store, "diff", "--patch", "demo:1.0.0", "demo:1.1.0"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "      ~ templates/deploy.yaml\n\
+             --- a/charts/web-1.0.0.tgz/web/templates/deploy.yaml\n\
+             +++ b/charts/web-1.1.0.tgz/web/templates/deploy.yaml\n\
+             @@ -1,3 +1,4 @@\n \
+             kind: Deployment\n \
+             spec:\n   \
+             replicas: {{ .Values.replicaCount }}\n\
+             +  minReadySeconds: 5\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "--- a/charts/web-1.0.0.tgz/web/Chart.yaml\n+++ b/charts/web-1.1.0.tgz/web/Chart.yaml\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("-version: 1.0.0\n+version: 1.1.0\n"),
+        "{text}"
+    );
+
+    let out = sb.run(&[
+        "-r",
+        &store,
+        "--json",
+        "diff",
+        "--patch",
+        "demo:1.0.0",
+        "demo:1.1.0",
+    ]);
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let files = &json["charts"][0]["files"];
+    assert_eq!(files[1]["path"], "templates/deploy.yaml", "{json:#}");
+    assert!(files[1]["patch"]
+        .as_str()
+        .unwrap()
+        .contains("+  minReadySeconds: 5\n"));
+}
+
+/// A pack whose README.md is `text`.
+fn pack_with_readme(sb: &Sandbox, dir: &str, version: &str, text: &str) -> std::path::PathBuf {
+    let dir = sb.path(dir);
+    make_pack(&dir, false);
+    common::set_pack_field(&dir, "version", version);
+    std::fs::write(dir.join("README.md"), text).unwrap();
+    dir
+}
+
+/// Lines that differ throughout: the worst case of a line diff.
+fn scrambled(lines: usize, seed: u64) -> String {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    (0..lines)
+        .map(|_| format!("line {}\n", rng.u32(..1000)))
+        .collect()
+}
+
+#[test]
+fn patch_notes_a_file_too_large_to_diff_instead_of_diffing_it() {
+    let sb = Sandbox::new();
+    let store = format!("oci:{}", s(&sb.path("store")));
+    // About 1.6 MB each, over the 1 MiB a file.
+    let v1 = pack_with_readme(&sb, "v1", "1.0.0", &scrambled(200_000, 1));
+    let v2 = pack_with_readme(&sb, "v2", "1.0.1", &scrambled(200_000, 2));
+    ok(&sb.run(&["-r", &store, "push", s(&v1)]));
+    ok(&sb.run(&["-r", &store, "push", s(&v2)]));
+
+    let started = std::time::Instant::now();
+    let out = sb.run(&["-r", &store, "diff", "--patch", "demo:1.0.0", "demo:1.0.1"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("  ~ README.md (no patch: ") && l.contains("too large to diff")),
+        "{text}"
+    );
+    assert!(!text.contains("+++ b/README.md"), "no patch: {text}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patch_stops_searching_at_the_deadline_and_says_so() {
+    let sb = Sandbox::new();
+    let store_dir = sb.path("store");
+    let store = format!("oci:{}", s(&store_dir));
+    let v1 = pack_with_readme(&sb, "v1", "1.0.0", &scrambled(5_000, 1));
+    let v2 = pack_with_readme(&sb, "v2", "1.0.1", &scrambled(5_000, 2));
+    ok(&sb.run(&["-r", &store, "push", s(&v1)]));
+    ok(&sb.run(&["-r", &store, "push", s(&v2)]));
+    let layout = LayoutStore::new(&store_dir);
+    let opts = DiffOptions {
+        patch: true,
+        budget: packreg::ops::diff::PatchBudget {
+            file_time: std::time::Duration::ZERO,
+            ..Default::default()
+        },
+        ..DiffOptions::default()
+    };
+    let report = diff(
+        &layout,
+        &PackRef::parse("demo:1.0.0").unwrap(),
+        &layout,
+        &PackRef::parse("demo:1.0.1").unwrap(),
+        &opts,
+    )
+    .await
+    .unwrap();
+    let readme = report.files.iter().find(|f| f.path == "README.md").unwrap();
+    assert!(
+        readme
+            .note
+            .as_deref()
+            .unwrap_or("")
+            .contains("slow to diff"),
+        "{readme:?}"
+    );
+    assert!(readme
+        .patch
+        .as_deref()
+        .unwrap()
+        .starts_with("--- a/README.md\n+++ b/README.md\n@@ "));
+
+    // With the whole budget spent before the first file, no file is diffed at all.
+    let opts = DiffOptions {
+        patch: true,
+        budget: packreg::ops::diff::PatchBudget {
+            total_time: std::time::Duration::ZERO,
+            ..Default::default()
+        },
+        ..DiffOptions::default()
+    };
+    let report = diff(
+        &layout,
+        &PackRef::parse("demo:1.0.0").unwrap(),
+        &layout,
+        &PackRef::parse("demo:1.0.1").unwrap(),
+        &opts,
+    )
+    .await
+    .unwrap();
+    let readme = report.files.iter().find(|f| f.path == "README.md").unwrap();
+    assert_eq!(readme.patch, None);
+    assert!(
+        readme.note.as_deref().unwrap_or("").contains("budget"),
+        "{readme:?}"
+    );
+}

@@ -7,6 +7,7 @@
 //! `side` reads each pack, `keys` compares documents key by key, `charts`, `files` and
 //! `images` compare their parts, `render` writes the report for people.
 
+mod budget;
 mod charts;
 mod files;
 mod images;
@@ -18,6 +19,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+pub use budget::{PatchBudget, PATCH_FILE_TIME, PATCH_TOTAL_BYTES, PATCH_TOTAL_TIME};
 pub use charts::ChartChange;
 pub use files::FileChange;
 pub use images::{ImageChange, ImageChangeKind};
@@ -67,8 +69,10 @@ impl From<ArtifactError> for DiffError {
 /// Choices for [`diff`].
 #[derive(Debug, Clone)]
 pub struct DiffOptions {
-    /// Make unified diffs of changed text files.
+    /// Make unified diffs of changed text files, charts' files included.
     pub patch: bool,
+    /// How much work the patches may do.
+    pub budget: PatchBudget,
     /// Blobs downloaded at once.
     pub concurrency: usize,
 }
@@ -77,6 +81,7 @@ impl Default for DiffOptions {
     fn default() -> Self {
         DiffOptions {
             patch: false,
+            budget: PatchBudget::default(),
             concurrency: DEFAULT_CONCURRENCY,
         }
     }
@@ -208,8 +213,9 @@ async fn compare(
         report.images = images::diff(&images::declared(&va), &images::declared(&vb));
     }
 
-    report.charts = charts::compare(&mut a, &mut b, concurrency).await?;
-    report.files = files::compare(&mut a, &mut b, opts.patch, concurrency).await?;
+    let mut patcher = opts.patch.then(|| budget::Patcher::new(opts.budget));
+    report.charts = charts::compare(&mut a, &mut b, patcher.as_mut(), concurrency).await?;
+    report.files = files::compare(&mut a, &mut b, patcher.as_mut(), concurrency).await?;
     report.identical = report.is_empty();
     let fetched: Vec<(Digest, u64)> = a.fetched().into_iter().chain(b.fetched()).collect();
     report.read = ReadStats {

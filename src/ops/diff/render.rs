@@ -125,6 +125,20 @@ fn key_line(change: &KeyChange) -> String {
     }
 }
 
+/// Ends a file's line with its note, and follows it with its patch.
+fn push_patch(out: &mut String, file: &super::FileChange) {
+    if let Some(note) = &file.note {
+        out.push_str(&format!(" ({note})"));
+    }
+    out.push('\n');
+    if let Some(patch) = &file.patch {
+        out.push_str(patch);
+        if !patch.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+}
+
 /// The whole report as text; with `patch`, the unified diffs of text files follow their
 /// file lines.
 pub fn text(diff: &PackDiff) -> String {
@@ -171,7 +185,8 @@ pub fn text(diff: &PackDiff) -> String {
             out.push_str(&line);
             out.push('\n');
             for file in &chart.files {
-                out.push_str(&format!("      {} {}\n", file.change.mark(), file.path));
+                out.push_str(&format!("      {} {}", file.change.mark(), file.path));
+                push_patch(&mut out, file);
             }
         }
     }
@@ -179,16 +194,7 @@ pub fn text(diff: &PackDiff) -> String {
         out.push_str("files:\n");
         for file in &diff.files {
             out.push_str(&format!("  {} {}", file.change.mark(), file.path));
-            if let Some(note) = &file.note {
-                out.push_str(&format!(" ({note})"));
-            }
-            out.push('\n');
-            if let Some(patch) = &file.patch {
-                out.push_str(patch);
-                if !patch.ends_with('\n') {
-                    out.push('\n');
-                }
-            }
+            push_patch(&mut out, file);
         }
     }
     if !diff.images.is_empty() {
