@@ -692,3 +692,106 @@ async fn patch_stops_searching_at_the_deadline_and_says_so() {
         "{readme:?}"
     );
 }
+
+#[test]
+fn a_pack_folder_is_compared_with_a_pushed_pack_without_uploading_anything() {
+    let sb = Sandbox::new();
+    // run_in runs against this store.
+    let store = sb.registry();
+    let v1 = sb.path("v1");
+    make_pack(&v1, false);
+    ok(&sb.run(&["-r", &store, "push", s(&v1)]));
+    let work = sb.path("work");
+    make_pack(&work.join("demo-next"), true);
+    let tags_before = std::fs::read(sb.path("store/index.json")).ok();
+
+    // ./PATH is a folder; the other side a pack in -r.
+    let out = sb.run_in(&work, &["--json", "diff", "demo:1.0.0", "./demo-next"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(sections(&report), expected_sections(), "{report:#}");
+    assert_eq!(report["to"]["folder"], true, "{report:#}");
+    assert_eq!(report["to"]["reference"], "./demo-next");
+    assert!(report["from"].get("folder").is_none(), "{report:#}");
+    // Only what differs was read from the store: pack.json, values.yaml, the web chart and
+    // the manifests folder; nothing of the folder counts as a download.
+    assert_eq!(report["read"]["blobs"], 4, "{report:#}");
+    assert_eq!(
+        std::fs::read(sb.path("store/index.json")).ok(),
+        tags_before,
+        "nothing was pushed"
+    );
+
+    // The text header names the folder; --patch works on it as on a pushed pack.
+    let out = sb.run_in(&work, &["diff", "--patch", "./demo-next", "demo:1.0.0"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .starts_with("--- ./demo-next (folder, as pushed: native, sha256:"),
+        "{text}"
+    );
+    assert!(text.contains("-  minReadySeconds: 5\n"), "{text}");
+
+    // The folder the pushed pack came from: identical.
+    let out = sb.run(&["-r", &store, "diff", s(&v1), "demo:1.0.0"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("identical content"));
+}
+
+#[test]
+fn two_pack_folders_are_compared_with_no_store_at_all() {
+    let sb = Sandbox::new();
+    let (v1, v2) = (sb.path("v1"), sb.path("v2"));
+    make_pack(&v1, false);
+    make_pack(&v2, true);
+    let out = sb.run(&["--json", "diff", s(&v1), s(&v2)]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(sections(&report), expected_sections(), "{report:#}");
+    assert_eq!(report["read"]["blobs"], 0, "{report:#}");
+    assert!(
+        !sb.path("store").exists() && !sb.path(".local/share/packreg").exists(),
+        "no store was touched"
+    );
+}
+
+#[test]
+fn how_a_diff_argument_is_taken_for_a_folder_or_a_reference() {
+    let sb = Sandbox::new();
+    // run_in runs against this store.
+    let store = sb.registry();
+    let work = sb.path("work");
+    make_pack(&work.join("demo"), false);
+    ok(&sb.run(&["-r", &store, "push", s(&work.join("demo"))]));
+
+    // A bare name that is also a folder holding pack.json is the folder, and a note says so.
+    let out = sb.run_in(&work, &["diff", "demo", "demo:1.0.0"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("demo is read as the pack folder ./demo"),
+        "{}",
+        stderr(&out)
+    );
+    // Without such a folder it is the pack in the store, highest version.
+    let out = sb.run(&["-r", &store, "diff", "demo", "demo:1.0.0"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(!stderr(&out).contains("pack folder"), "{}", stderr(&out));
+    // A path-like argument is always a folder: one without pack.json is a usage error.
+    let out = sb.run_in(&work, &["diff", "./nothing", "demo:1.0.0"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("./nothing: not a pack folder"),
+        "{}",
+        stderr(&out)
+    );
+    // A store flag for a folder side is a usage error.
+    let out = sb.run_in(
+        &work,
+        &["diff", "--from-registry", &store, "./demo", "demo:1.0.0"],
+    );
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("--from-registry"), "{}", stderr(&out));
+}

@@ -24,7 +24,7 @@ pub use charts::ChartChange;
 pub use files::FileChange;
 pub use images::{ImageChange, ImageChangeKind};
 pub use keys::{dotted, pointer, Change, KeyChange, Segment};
-pub use side::SideInfo;
+pub use side::{DiffSide, SideInfo};
 
 use side::Side;
 
@@ -157,27 +157,39 @@ pub async fn diff(
     b_ref: &PackRef,
     opts: &DiffOptions,
 ) -> Result<PackDiff, DiffError> {
+    diff_sides(
+        DiffSide::Stored(a_store, a_ref),
+        DiffSide::Stored(b_store, b_ref),
+        opts,
+    )
+    .await
+}
+
+/// Compares two sides, each a pack in a store or a pack folder (nothing is uploaded).
+pub async fn diff_sides(
+    a: DiffSide<'_>,
+    b: DiffSide<'_>,
+    opts: &DiffOptions,
+) -> Result<PackDiff, DiffError> {
     let staging = tempfile::Builder::new()
         .prefix("packreg-diff-")
         .tempdir()
         .map_err(|e| ArtifactError::io(std::env::temp_dir(), e))?;
     crate::fsutil::track_staging(staging.path());
-    let result = compare(a_store, a_ref, b_store, b_ref, opts, staging.path()).await;
+    let result = compare(a, b, opts, staging.path()).await;
     crate::fsutil::untrack_staging(staging.path());
     result
 }
 
 async fn compare(
-    a_store: &dyn Store,
-    a_ref: &PackRef,
-    b_store: &dyn Store,
-    b_ref: &PackRef,
+    a: DiffSide<'_>,
+    b: DiffSide<'_>,
     opts: &DiffOptions,
     staging: &std::path::Path,
 ) -> Result<PackDiff, DiffError> {
     let (mut a, mut b) = tokio::try_join!(
-        Side::open(a_store, a_ref, staging.join("a")),
-        Side::open(b_store, b_ref, staging.join("b")),
+        Side::open(a, staging.join("a")),
+        Side::open(b, staging.join("b")),
     )?;
     let mut report = PackDiff::new(a.info.clone(), b.info.clone());
     if a.info.digest == b.info.digest {

@@ -96,15 +96,18 @@ pub fn stat_text(diff: &PackDiff) -> String {
 }
 
 fn header(diff: &PackDiff) -> String {
-    format!(
-        "--- {} ({}, {})\n+++ {} ({}, {})\n",
-        diff.from.reference,
-        diff.from.format,
-        diff.from.digest,
-        diff.to.reference,
-        diff.to.format,
-        diff.to.digest
-    )
+    format!("--- {}\n+++ {}\n", side(&diff.from), side(&diff.to))
+}
+
+/// A side as the header names it; a folder with the digest a native push would give it.
+fn side(info: &super::SideInfo) -> String {
+    if info.folder {
+        return format!(
+            "{} (folder, as pushed: {}, {})",
+            info.reference, info.format, info.digest
+        );
+    }
+    format!("{} ({}, {})", info.reference, info.format, info.digest)
 }
 
 /// A value on one line: strings quoted, as JSON writes them.
