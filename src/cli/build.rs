@@ -124,7 +124,9 @@ pub fn run(args: &Args, out: &Output) -> Result<ExitCode, Failure> {
         }
     }
     for skipped in &made.skipped_images {
-        out.status(format!("note: {skipped}"));
+        out.status(format!(
+            "note: {skipped}; list the image with --images FILE if the chart needs it"
+        ));
     }
     match &made.icon {
         Icon::Found { path, .. } => out.status(format!("logo.png: the chart's icon {path}")),

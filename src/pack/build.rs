@@ -287,7 +287,7 @@ fn values_yaml(chart: &Chart, namespace: &str, images: &[String]) -> String {
     let mut head =
         format!("pack:\n  # Namespace the chart is installed into.\n  namespace: {namespace}\n");
     if !images.is_empty() {
-        head.push_str("  # The images the chart deploys, for Palette and `packreg images`.\n");
+        head.push_str("  # The images the chart deploys, as its default values name them.\n");
         head.push_str("  content:\n    images:\n");
         for image in images {
             // JSON strings are YAML strings: any reference is written safely.

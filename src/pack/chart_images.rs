@@ -236,8 +236,7 @@ fn image(key: &str, value: &Yaml, chart: &str, app_version: &str, out: &mut Disc
             }
         }
         _ => out.skipped.push(format!(
-            "{chart}: {key} is {text:?}, which is not an image reference; list the image with \
-             --images if the chart needs it"
+            "{chart}: {key} is {text:?}, which is not an image reference"
         )),
     }
 }
