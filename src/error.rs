@@ -63,6 +63,18 @@ pub enum PackError {
         /// The namespace (given, or the chart's name).
         namespace: String,
     },
+    /// A pack.json field `build` would write (name, version) is one `validate` refuses.
+    #[error("{path}: pack {field} {value:?} {message}")]
+    BadPackField {
+        /// The chart archive or folder.
+        path: PathBuf,
+        /// `name` or `version`.
+        field: &'static str,
+        /// The value given or taken from Chart.yaml.
+        value: String,
+        /// What is wrong, and what would be right.
+        message: String,
+    },
     /// The output folder of `build` already holds files.
     #[error("{0}: output folder is not empty; choose an empty or new folder")]
     OutputNotEmpty(PathBuf),

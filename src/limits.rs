@@ -148,8 +148,8 @@ pub fn human(bytes: u64) -> String {
 pub const MANIFEST_LIMIT: u64 = MAX_MANIFEST_BYTES;
 /// A registry's listing pages, tokens and error bodies are read up to 1 MiB.
 pub const SMALL_BODY_LIMIT: u64 = 1024 * 1024;
-/// `diff --patch`: the largest file a patch is made for.
-pub const PATCH_LIMIT: u64 = 4 * 1024 * 1024;
+/// `diff --patch`: the largest file a patch is made for (a patch of more is unreadable).
+pub const PATCH_LIMIT: u64 = 1024 * 1024;
 /// `diff`: the largest pack.json or values.yaml read for a comparison.
 pub const DOCUMENT_LIMIT: u64 = 16 * 1024 * 1024;
 /// Largest Chart.yaml or values.yaml packreg reads from a chart; real ones are kilobytes.

@@ -94,6 +94,10 @@ pub fn pack_failure(err: &PackError) -> Failure {
         PackError::BadNamespace { .. } => {
             "; pass --namespace with lowercase letters, digits and '-'"
         }
+        PackError::BadPackField { field: "name", .. } => "; pass --name NAME",
+        PackError::BadPackField {
+            field: "version", ..
+        } => "; pass --version VERSION",
         _ => "",
     };
     Failure::with_kind(format!("{err}{advice}"), Kind::InvalidInput)

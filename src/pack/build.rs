@@ -5,8 +5,11 @@ use std::path::{Path, PathBuf};
 
 use serde_norway::Value as Yaml;
 
-use super::chart::{read_chart_archive, read_chart_dir, Chart};
+use super::chart::{read_chart_dir, Chart};
+use super::chart_icon::{chart_icon, Icon};
+use super::chart_images::{discover, unpack_chart, FoundImage};
 use super::meta::PackJson;
+use super::rules::{is_repository_component, is_valid_tag, version_to_tag};
 use super::tree::{EntryKind, Tree};
 use crate::archive::{write_tar_gz, TarEntry, TarEntryKind};
 use crate::error::PackError;
@@ -22,6 +25,8 @@ pub struct BuildOptions {
     pub namespace: Option<String>,
     /// `addonType` of the pack (default: `system app`).
     pub addon_type: Option<String>,
+    /// The images for `pack.content.images` (default: those the chart's values name).
+    pub images: Option<Vec<String>>,
 }
 
 /// What [`build_from_chart`] made.
@@ -35,6 +40,15 @@ pub struct BuildOutcome {
     pub version: String,
     /// The chart archive inside the pack, relative to its root.
     pub chart_file: String,
+    /// The images written to `pack.content.images`.
+    pub images: Vec<String>,
+    /// The images the chart's default values name (subcharts included), whether or not they
+    /// were written (the images given win).
+    pub found_images: Vec<FoundImage>,
+    /// Values that looked like images but could not be read as one.
+    pub skipped_images: Vec<String>,
+    /// The chart's icon: taken as logo.png, or why not.
+    pub icon: Icon,
 }
 
 /// Builds a pack in `out_dir` (new or empty) from `chart`, a `.tgz` or an unpacked chart
@@ -45,15 +59,18 @@ pub fn build_from_chart(
     opts: &BuildOptions,
 ) -> Result<BuildOutcome, PackError> {
     let is_dir = chart.is_dir();
-    let loaded = if is_dir {
-        read_chart_dir(chart)
-    } else {
-        read_chart_archive(chart)
-    }
-    .map_err(|message| PackError::Chart {
+    let chart_error = |message| PackError::Chart {
         path: chart.into(),
         message,
-    })?;
+    };
+    // An archive is unpacked (in a temporary folder) to read its subcharts and icon.
+    let (_unpacked, chart_dir) = if is_dir {
+        (None, chart.to_path_buf())
+    } else {
+        let (tmp, top) = unpack_chart(chart).map_err(chart_error)?;
+        (Some(tmp), top)
+    };
+    let loaded = read_chart_dir(&chart_dir).map_err(chart_error)?;
     check_out_dir(out_dir)?;
 
     let info = &loaded.info;
@@ -64,6 +81,7 @@ pub fn build_from_chart(
             .unwrap_or(&info.version)
             .to_string()
     });
+    check_identity(chart, &name, &version)?;
     let namespace = opts.namespace.clone().unwrap_or_else(|| info.name.clone());
     if !is_dns_label(&namespace) {
         return Err(PackError::BadNamespace {
@@ -72,6 +90,28 @@ pub fn build_from_chart(
         });
     }
     let chart_file = format!("charts/{}-{}.tgz", info.name, info.version);
+    let discovery = discover(&chart_dir).map_err(chart_error)?;
+    let images = match &opts.images {
+        Some(given) => {
+            for image in given {
+                if let Err(e) = crate::image::ImageRef::parse(image) {
+                    return Err(PackError::BadPackField {
+                        path: chart.into(),
+                        field: "image",
+                        value: image.clone(),
+                        message: e.why,
+                    });
+                }
+            }
+            given.clone()
+        }
+        None => discovery
+            .images
+            .iter()
+            .map(|i| i.reference.clone())
+            .collect(),
+    };
+    let icon = chart_icon(&chart_dir, &info.icon);
 
     let parent = match out_dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -110,9 +150,12 @@ pub fn build_from_chart(
     write(
         root,
         "values.yaml",
-        values_yaml(&loaded, &namespace).as_bytes(),
+        values_yaml(&loaded, &namespace, &images).as_bytes(),
     )?;
     write(root, "README.md", readme(&name, &loaded).as_bytes())?;
+    if let Icon::Found { bytes, .. } = &icon {
+        write(root, "logo.png", bytes)?;
+    }
 
     set_dir_mode(root)?;
     let kept = staging.keep();
@@ -129,7 +172,47 @@ pub fn build_from_chart(
         name,
         version,
         chart_file,
+        images,
+        found_images: discovery.images,
+        skipped_images: discovery.skipped,
+        icon,
     })
+}
+
+/// Refuses, before anything is written, a name or version `validate` would reject.
+fn check_identity(chart: &Path, name: &str, version: &str) -> Result<(), PackError> {
+    let bad = |field, value: &str, message: String| PackError::BadPackField {
+        path: chart.into(),
+        field,
+        value: value.to_string(),
+        message,
+    };
+    if !is_repository_component(name) {
+        return Err(bad(
+            "name",
+            name,
+            "is not a valid registry repository name: use lowercase letters and digits, \
+             separated by single '.', '_', '__' or runs of '-'"
+                .into(),
+        ));
+    }
+    if let Some(rest) = version.strip_prefix(['v', 'V']) {
+        return Err(bad(
+            "version",
+            version,
+            format!("has a leading 'v', which Palette's versions do not: write {rest:?}"),
+        ));
+    }
+    if !is_valid_tag(&version_to_tag(version)) {
+        return Err(bad(
+            "version",
+            version,
+            "does not map to a valid registry tag: use letters, digits, '.', '_', '-' and '+', \
+             at most 128 characters, not starting with '.' or '-'"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 fn check_out_dir(out_dir: &Path) -> Result<(), PackError> {
@@ -199,11 +282,20 @@ fn is_dns_label(s: &str) -> bool {
 
 /// values.yaml for the pack: a `pack:` section and the chart's own values under
 /// `charts.<chart name>`, keeping the chart's comments where the text can be nested as is.
-fn values_yaml(chart: &Chart, namespace: &str) -> String {
+fn values_yaml(chart: &Chart, namespace: &str, images: &[String]) -> String {
     let name = &chart.info.name;
-    let head = format!(
-        "pack:\n  # Namespace the chart is installed into.\n  namespace: {namespace}\n\ncharts:\n"
-    );
+    let mut head =
+        format!("pack:\n  # Namespace the chart is installed into.\n  namespace: {namespace}\n");
+    if !images.is_empty() {
+        head.push_str("  # The images the chart deploys, as its default values name them.\n");
+        head.push_str("  content:\n    images:\n");
+        for image in images {
+            // JSON strings are YAML strings: any reference is written safely.
+            let quoted = serde_json::to_string(image).unwrap_or_default();
+            head.push_str(&format!("      - image: {quoted}\n"));
+        }
+    }
+    head.push_str("\ncharts:\n");
     let original: Yaml = serde_norway::from_str(&chart.values).unwrap_or(Yaml::Null);
     let key = yaml_key(name);
     if is_empty_values(&original) {
@@ -298,6 +390,7 @@ mod tests {
         let text = values_yaml(
             &chart("# replicas\nreplicaCount: 1\nimage:\n  tag: x\n"),
             "web",
+            &[],
         );
         assert!(
             text.contains("    # replicas\n    replicaCount: 1\n"),
@@ -310,10 +403,32 @@ mod tests {
 
     #[test]
     fn values_with_document_marker_or_empty() {
-        let v: Yaml = serde_norway::from_str(&values_yaml(&chart("---\na: 1\n"), "web")).unwrap();
+        let v: Yaml =
+            serde_norway::from_str(&values_yaml(&chart("---\na: 1\n"), "web", &[])).unwrap();
         assert_eq!(v["charts"]["web"]["a"], Yaml::from(1));
-        let v: Yaml = serde_norway::from_str(&values_yaml(&chart("# nothing\n"), "web")).unwrap();
+        let v: Yaml =
+            serde_norway::from_str(&values_yaml(&chart("# nothing\n"), "web", &[])).unwrap();
         assert!(v["charts"]["web"].as_mapping().unwrap().is_empty());
+    }
+
+    #[test]
+    fn images_are_written_under_pack_content() {
+        let text = values_yaml(
+            &chart("a: 1\n"),
+            "web",
+            &[
+                "docker.io/library/nginx:1.25".into(),
+                "x/y@sha256:ab".into(),
+            ],
+        );
+        let v: Yaml = serde_norway::from_str(&text).unwrap();
+        let images = v["pack"]["content"]["images"].as_sequence().unwrap();
+        assert_eq!(images.len(), 2, "{text}");
+        assert_eq!(
+            images[0]["image"],
+            Yaml::from("docker.io/library/nginx:1.25")
+        );
+        assert_eq!(v["charts"]["web"]["a"], Yaml::from(1));
     }
 
     #[test]

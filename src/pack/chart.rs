@@ -25,6 +25,9 @@ pub struct ChartInfo {
     /// One-line description.
     #[serde(default)]
     pub description: String,
+    /// The chart's icon: usually a URL, sometimes a file in the chart.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub icon: String,
 }
 
 /// A chart's metadata and the text of its default values.yaml (empty when it has none).

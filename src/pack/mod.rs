@@ -3,6 +3,8 @@
 
 pub mod build;
 pub mod chart;
+pub mod chart_icon;
+pub mod chart_images;
 pub mod meta;
 pub mod rules;
 pub mod tree;

@@ -533,3 +533,265 @@ fn on_a_registry_unchanged_blobs_are_never_downloaded() {
     // pack.json, values.yaml, manifests/ and the web chart, from each side.
     assert_eq!(gets.len(), 8, "{gets:?}");
 }
+
+#[test]
+fn patch_shows_the_text_changes_inside_a_chart_under_the_archive_path() {
+    let sb = Sandbox::new();
+    let store = format!("oci:{}", s(&sb.path("store")));
+    push_both(&sb, &store, "native");
+
+    let out = sb.run(&["-r", &store, "diff", "--patch", "demo:1.0.0", "demo:1.1.0"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "      ~ templates/deploy.yaml\n\
+             --- a/charts/web-1.0.0.tgz/web/templates/deploy.yaml\n\
+             +++ b/charts/web-1.1.0.tgz/web/templates/deploy.yaml\n\
+             @@ -1,3 +1,4 @@\n \
+             kind: Deployment\n \
+             spec:\n   \
+             replicas: {{ .Values.replicaCount }}\n\
+             +  minReadySeconds: 5\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "--- a/charts/web-1.0.0.tgz/web/Chart.yaml\n+++ b/charts/web-1.1.0.tgz/web/Chart.yaml\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("-version: 1.0.0\n+version: 1.1.0\n"),
+        "{text}"
+    );
+
+    let out = sb.run(&[
+        "-r",
+        &store,
+        "--json",
+        "diff",
+        "--patch",
+        "demo:1.0.0",
+        "demo:1.1.0",
+    ]);
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let files = &json["charts"][0]["files"];
+    assert_eq!(files[1]["path"], "templates/deploy.yaml", "{json:#}");
+    assert!(files[1]["patch"]
+        .as_str()
+        .unwrap()
+        .contains("+  minReadySeconds: 5\n"));
+}
+
+/// A pack whose README.md is `text`.
+fn pack_with_readme(sb: &Sandbox, dir: &str, version: &str, text: &str) -> std::path::PathBuf {
+    let dir = sb.path(dir);
+    make_pack(&dir, false);
+    common::set_pack_field(&dir, "version", version);
+    std::fs::write(dir.join("README.md"), text).unwrap();
+    dir
+}
+
+/// Lines that differ throughout: the worst case of a line diff.
+fn scrambled(lines: usize, seed: u64) -> String {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    (0..lines)
+        .map(|_| format!("line {}\n", rng.u32(..1000)))
+        .collect()
+}
+
+#[test]
+fn patch_notes_a_file_too_large_to_diff_instead_of_diffing_it() {
+    let sb = Sandbox::new();
+    let store = format!("oci:{}", s(&sb.path("store")));
+    // About 1.6 MB each, over the 1 MiB a file.
+    let v1 = pack_with_readme(&sb, "v1", "1.0.0", &scrambled(200_000, 1));
+    let v2 = pack_with_readme(&sb, "v2", "1.0.1", &scrambled(200_000, 2));
+    ok(&sb.run(&["-r", &store, "push", s(&v1)]));
+    ok(&sb.run(&["-r", &store, "push", s(&v2)]));
+
+    let started = std::time::Instant::now();
+    let out = sb.run(&["-r", &store, "diff", "--patch", "demo:1.0.0", "demo:1.0.1"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("  ~ README.md (no patch: ") && l.contains("too large to diff")),
+        "{text}"
+    );
+    assert!(!text.contains("+++ b/README.md"), "no patch: {text}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patch_stops_searching_at_the_deadline_and_says_so() {
+    let sb = Sandbox::new();
+    let store_dir = sb.path("store");
+    let store = format!("oci:{}", s(&store_dir));
+    let v1 = pack_with_readme(&sb, "v1", "1.0.0", &scrambled(5_000, 1));
+    let v2 = pack_with_readme(&sb, "v2", "1.0.1", &scrambled(5_000, 2));
+    ok(&sb.run(&["-r", &store, "push", s(&v1)]));
+    ok(&sb.run(&["-r", &store, "push", s(&v2)]));
+    let layout = LayoutStore::new(&store_dir);
+    let opts = DiffOptions {
+        patch: true,
+        budget: packreg::ops::diff::PatchBudget {
+            file_time: std::time::Duration::ZERO,
+            ..Default::default()
+        },
+        ..DiffOptions::default()
+    };
+    let report = diff(
+        &layout,
+        &PackRef::parse("demo:1.0.0").unwrap(),
+        &layout,
+        &PackRef::parse("demo:1.0.1").unwrap(),
+        &opts,
+    )
+    .await
+    .unwrap();
+    let readme = report.files.iter().find(|f| f.path == "README.md").unwrap();
+    assert!(
+        readme
+            .note
+            .as_deref()
+            .unwrap_or("")
+            .contains("slow to diff"),
+        "{readme:?}"
+    );
+    assert!(readme
+        .patch
+        .as_deref()
+        .unwrap()
+        .starts_with("--- a/README.md\n+++ b/README.md\n@@ "));
+
+    // With the whole budget spent before the first file, no file is diffed at all.
+    let opts = DiffOptions {
+        patch: true,
+        budget: packreg::ops::diff::PatchBudget {
+            total_time: std::time::Duration::ZERO,
+            ..Default::default()
+        },
+        ..DiffOptions::default()
+    };
+    let report = diff(
+        &layout,
+        &PackRef::parse("demo:1.0.0").unwrap(),
+        &layout,
+        &PackRef::parse("demo:1.0.1").unwrap(),
+        &opts,
+    )
+    .await
+    .unwrap();
+    let readme = report.files.iter().find(|f| f.path == "README.md").unwrap();
+    assert_eq!(readme.patch, None);
+    assert!(
+        readme.note.as_deref().unwrap_or("").contains("budget"),
+        "{readme:?}"
+    );
+}
+
+#[test]
+fn a_pack_folder_is_compared_with_a_pushed_pack_without_uploading_anything() {
+    let sb = Sandbox::new();
+    // run_in runs against this store.
+    let store = sb.registry();
+    let v1 = sb.path("v1");
+    make_pack(&v1, false);
+    ok(&sb.run(&["-r", &store, "push", s(&v1)]));
+    let work = sb.path("work");
+    make_pack(&work.join("demo-next"), true);
+    let tags_before = std::fs::read(sb.path("store/index.json")).ok();
+
+    // ./PATH is a folder; the other side a pack in -r.
+    let out = sb.run_in(&work, &["--json", "diff", "demo:1.0.0", "./demo-next"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(sections(&report), expected_sections(), "{report:#}");
+    assert_eq!(report["to"]["folder"], true, "{report:#}");
+    assert_eq!(report["to"]["reference"], "./demo-next");
+    assert!(report["from"].get("folder").is_none(), "{report:#}");
+    // Only what differs was read from the store: pack.json, values.yaml, the web chart and
+    // the manifests folder; nothing of the folder counts as a download.
+    assert_eq!(report["read"]["blobs"], 4, "{report:#}");
+    assert_eq!(
+        std::fs::read(sb.path("store/index.json")).ok(),
+        tags_before,
+        "nothing was pushed"
+    );
+
+    // The text header names the folder; --patch works on it as on a pushed pack.
+    let out = sb.run_in(&work, &["diff", "--patch", "./demo-next", "demo:1.0.0"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .starts_with("--- ./demo-next (folder, as pushed: native, sha256:"),
+        "{text}"
+    );
+    assert!(text.contains("-  minReadySeconds: 5\n"), "{text}");
+
+    // The folder the pushed pack came from: identical.
+    let out = sb.run(&["-r", &store, "diff", s(&v1), "demo:1.0.0"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("identical content"));
+}
+
+#[test]
+fn two_pack_folders_are_compared_with_no_store_at_all() {
+    let sb = Sandbox::new();
+    let (v1, v2) = (sb.path("v1"), sb.path("v2"));
+    make_pack(&v1, false);
+    make_pack(&v2, true);
+    let out = sb.run(&["--json", "diff", s(&v1), s(&v2)]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(sections(&report), expected_sections(), "{report:#}");
+    assert_eq!(report["read"]["blobs"], 0, "{report:#}");
+    assert!(
+        !sb.path("store").exists() && !sb.path(".local/share/packreg").exists(),
+        "no store was touched"
+    );
+}
+
+#[test]
+fn how_a_diff_argument_is_taken_for_a_folder_or_a_reference() {
+    let sb = Sandbox::new();
+    // run_in runs against this store.
+    let store = sb.registry();
+    let work = sb.path("work");
+    make_pack(&work.join("demo"), false);
+    ok(&sb.run(&["-r", &store, "push", s(&work.join("demo"))]));
+
+    // A bare name that is also a folder holding pack.json is the folder, and a note says so.
+    let out = sb.run_in(&work, &["diff", "demo", "demo:1.0.0"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("demo is read as the pack folder ./demo"),
+        "{}",
+        stderr(&out)
+    );
+    // Without such a folder it is the pack in the store, highest version.
+    let out = sb.run(&["-r", &store, "diff", "demo", "demo:1.0.0"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(!stderr(&out).contains("pack folder"), "{}", stderr(&out));
+    // A path-like argument is always a folder: one without pack.json is a usage error.
+    let out = sb.run_in(&work, &["diff", "./nothing", "demo:1.0.0"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("./nothing: not a pack folder"),
+        "{}",
+        stderr(&out)
+    );
+    // A store flag for a folder side is a usage error.
+    let out = sb.run_in(
+        &work,
+        &["diff", "--from-registry", &store, "./demo", "demo:1.0.0"],
+    );
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("--from-registry"), "{}", stderr(&out));
+}

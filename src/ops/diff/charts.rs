@@ -3,11 +3,14 @@
 //! the archive, so a chart packaged again with the same files is unchanged.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::files::{changes, is_chart_archive, FileChange};
+use super::budget::Patcher;
+use super::files::{
+    changes, is_chart_archive, labels, patch_of, text_or_binary, Content, FileChange,
+};
 use super::keys::Change;
 use super::side::{walk_files, Side};
 use super::DiffError;
@@ -42,13 +45,20 @@ struct ChartContent {
     name: String,
     version: String,
     files: BTreeMap<String, Digest>,
+    /// Where the archive's files were extracted: the chart's folder.
+    top: PathBuf,
+    /// The chart's folder as a patch names it: the archive's path in the pack, then the
+    /// folder inside the archive (`charts/web-1.2.0.tgz/web`).
+    label: String,
 }
 
 /// Compares the chart archives of the two sides. Archives with the same digest on both sides
-/// are the same chart and are never downloaded.
+/// are the same chart and are never downloaded. With a `patcher`, the text files that differ
+/// inside a changed chart get their patch.
 pub(crate) async fn compare(
     a: &mut Side<'_>,
     b: &mut Side<'_>,
+    patcher: Option<&mut Patcher>,
     concurrency: usize,
 ) -> Result<Vec<ChartChange>, DiffError> {
     let archives = |side: &Side| -> Vec<(String, Digest)> {
@@ -79,7 +89,64 @@ pub(crate) async fn compare(
             .collect()
     };
     let (charts_a, charts_b) = (read(a, &in_a)?, read(b, &in_b)?);
-    Ok(pair(charts_a, charts_b))
+    let folders = |charts: &[ChartContent]| -> BTreeMap<String, (String, PathBuf)> {
+        charts
+            .iter()
+            .map(|c| (c.name.clone(), (c.label.clone(), c.top.clone())))
+            .collect()
+    };
+    let (folders_a, folders_b) = (folders(&charts_a), folders(&charts_b));
+    let mut found = pair(charts_a, charts_b);
+    let Some(patcher) = patcher else {
+        return Ok(found);
+    };
+    for chart in found.iter_mut().filter(|c| c.change == Change::Changed) {
+        let (Some((label_a, top_a)), Some((label_b, top_b))) =
+            (folders_a.get(&chart.name), folders_b.get(&chart.name))
+        else {
+            continue;
+        };
+        for file in &mut chart.files {
+            let limit = patcher.file_bytes();
+            let old = inner_text(top_a, &file.path, file.change == Change::Added, limit)?;
+            let new = inner_text(top_b, &file.path, file.change == Change::Removed, limit)?;
+            let (from, to) = labels(
+                &format!("{label_a}/{}", file.path),
+                &format!("{label_b}/{}", file.path),
+                file.change,
+            );
+            let patch = patch_of(patcher, old, new, &from, &to);
+            file.patch = patch.text;
+            file.note = patch.note;
+        }
+    }
+    Ok(found)
+}
+
+/// The file at `rel` of an extracted chart, for a patch.
+fn inner_text(top: &Path, rel: &str, absent: bool, limit: u64) -> Result<Content, DiffError> {
+    if absent {
+        return Ok(Content::Text(String::new()));
+    }
+    let path = rel
+        .split('/')
+        .fold(top.to_path_buf(), |p, part| p.join(part));
+    let size = std::fs::metadata(&path)
+        .map_err(|e| crate::artifact::ArtifactError::io(&path, e))?
+        .len();
+    if size > limit {
+        return Ok(Content::TooLarge(size));
+    }
+    let bytes = crate::limits::read_bounded(
+        std::fs::File::open(&path).map_err(|e| crate::artifact::ArtifactError::io(&path, e))?,
+        limit,
+        rel,
+    );
+    Ok(match bytes {
+        Ok(bytes) => text_or_binary(bytes),
+        // Grown since it was measured: too large after all.
+        Err(_) => Content::TooLarge(size),
+    })
 }
 
 /// Pairs charts by name and reports what differs.
@@ -153,10 +220,16 @@ fn read_chart(side: &Side, rel: &str, scratch: &Path) -> Result<ChartContent, Di
         let (digest, _) = hash_file(&path).map_err(|e| unreadable(e.to_string()))?;
         files.insert(inner, digest);
     }
+    let folder = top
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     Ok(ChartContent {
         name: chart.info.name,
         version: chart.info.version,
         files,
+        label: format!("{rel}/{folder}"),
+        top,
     })
 }
 
@@ -172,6 +245,8 @@ mod tests {
                 .iter()
                 .map(|(p, c)| (p.to_string(), Digest::of(c.as_bytes())))
                 .collect(),
+            top: PathBuf::new(),
+            label: String::new(),
         }
     }
 

@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::budget::{Patch, Patcher};
 use super::keys::Change;
 use super::side::Side;
 use super::DiffError;
 use crate::digest::Digest;
-use crate::limits::PATCH_LIMIT;
 
 /// A file added, removed or changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,11 +61,12 @@ pub fn changes(a: &BTreeMap<String, Digest>, b: &BTreeMap<String, Digest>) -> Ve
         .collect()
 }
 
-/// Compares the files of the two sides; with `patch`, fetches what the text diffs need.
+/// Compares the files of the two sides; with a `patcher`, fetches what the text diffs need
+/// and makes them.
 pub(crate) async fn compare(
     a: &mut Side<'_>,
     b: &mut Side<'_>,
-    patch: bool,
+    patcher: Option<&mut Patcher>,
     concurrency: usize,
 ) -> Result<Vec<FileChange>, DiffError> {
     let digests = |side: &Side| -> BTreeMap<String, Digest> {
@@ -76,9 +77,9 @@ pub(crate) async fn compare(
             .collect()
     };
     let mut found = changes(&digests(a), &digests(b));
-    if !patch {
+    let Some(patcher) = patcher else {
         return Ok(found);
-    }
+    };
     // Content both sides hold (a file moved, say) is never downloaded for a patch.
     let on_a: BTreeSet<&Digest> = a.files.values().map(|f| &f.digest).collect();
     let shared: BTreeSet<Digest> = b
@@ -88,10 +89,11 @@ pub(crate) async fn compare(
         .filter(|d| on_a.contains(d))
         .cloned()
         .collect();
+    let limit = patcher.file_bytes();
     let wanted = |side: &Side, path: &str| {
         side.files
             .get(path)
-            .is_some_and(|f| f.size <= PATCH_LIMIT && !shared.contains(&f.digest))
+            .is_some_and(|f| f.size <= limit && !shared.contains(&f.digest))
     };
     let want_a: Vec<String> = found
         .iter()
@@ -106,54 +108,80 @@ pub(crate) async fn compare(
     a.make_local(&want_a, concurrency).await?;
     b.make_local(&want_b, concurrency).await?;
     for change in &mut found {
-        let old = text_of(a, &change.path, change.change == Change::Added)?;
-        let new = text_of(b, &change.path, change.change == Change::Removed)?;
-        match (old, new) {
-            (Content::Text(old), Content::Text(new)) => {
-                change.patch = Some(unified(&old, &new, &change.path, change.change));
-            }
-            (Content::Binary, _) | (_, Content::Binary) => change.note = Some("binary file".into()),
-            _ => change.note = Some("no patch: content too large or moved".into()),
-        }
+        let old = text_of(a, &change.path, change.change == Change::Added, limit)?;
+        let new = text_of(b, &change.path, change.change == Change::Removed, limit)?;
+        let (from, to) = labels(&change.path, &change.path, change.change);
+        let patch = patch_of(patcher, old, new, &from, &to);
+        change.patch = patch.text;
+        change.note = patch.note;
     }
     Ok(found)
 }
 
-enum Content {
+/// What one side holds of a file, for a patch.
+pub(crate) enum Content {
     Text(String),
     Binary,
+    TooLarge(u64),
     Unavailable,
 }
 
-fn text_of(side: &Side, path: &str, absent: bool) -> Result<Content, DiffError> {
+/// The patch (or the note) for two sides of a file.
+pub(crate) fn patch_of(
+    patcher: &mut Patcher,
+    old: Content,
+    new: Content,
+    from: &str,
+    to: &str,
+) -> Patch {
+    let note = |text: &str| Patch {
+        text: None,
+        note: Some(text.to_string()),
+    };
+    match (old, new) {
+        (Content::Text(old), Content::Text(new)) => patcher.patch(&old, &new, from, to),
+        (Content::Binary, _) | (_, Content::Binary) => note("binary file"),
+        (Content::TooLarge(x), Content::TooLarge(y)) => patcher.too_large(x.max(y)),
+        (Content::TooLarge(size), _) | (_, Content::TooLarge(size)) => patcher.too_large(size),
+        _ => note("no patch: content moved"),
+    }
+}
+
+fn text_of(side: &Side, path: &str, absent: bool, limit: u64) -> Result<Content, DiffError> {
     if absent {
         return Ok(Content::Text(String::new()));
     }
-    Ok(match side.read(path, PATCH_LIMIT)? {
+    if let Some(file) = side.files.get(path).filter(|f| f.size > limit) {
+        return Ok(Content::TooLarge(file.size));
+    }
+    Ok(match side.read(path, limit)? {
         None => Content::Unavailable,
-        Some(bytes) if bytes.contains(&0) => Content::Binary,
-        Some(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => Content::Text(text),
-            Err(_) => Content::Binary,
-        },
+        Some(bytes) => text_or_binary(bytes),
     })
 }
 
-/// A unified diff with `a/` and `b/` headers (`/dev/null` for an added or removed file).
-pub fn unified(old: &str, new: &str, path: &str, change: Change) -> String {
+/// Text when the bytes are UTF-8 without NUL bytes, as git judges.
+pub(crate) fn text_or_binary(bytes: Vec<u8>) -> Content {
+    if bytes.contains(&0) {
+        return Content::Binary;
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Content::Text(text),
+        Err(_) => Content::Binary,
+    }
+}
+
+/// The `a/` and `b/` header names of a patch (`/dev/null` for an added or removed file).
+pub(crate) fn labels(old: &str, new: &str, change: Change) -> (String, String) {
     let from = match change {
         Change::Added => "/dev/null".to_string(),
-        _ => format!("a/{path}"),
+        _ => format!("a/{old}"),
     };
     let to = match change {
         Change::Removed => "/dev/null".to_string(),
-        _ => format!("b/{path}"),
+        _ => format!("b/{new}"),
     };
-    similar::TextDiff::from_lines(old, new)
-        .unified_diff()
-        .context_radius(3)
-        .header(&from, &to)
-        .to_string()
+    (from, to)
 }
 
 #[cfg(test)]
@@ -170,6 +198,11 @@ mod tests {
 
     #[test]
     fn patches_name_both_sides() {
+        let unified = |old: &str, new: &str, path: &str, change: Change| {
+            let (from, to) = labels(path, path, change);
+            let patch = Patcher::new(Default::default()).patch(old, new, &from, &to);
+            patch.text.unwrap()
+        };
         let p = unified("a\nb\n", "a\nc\n", "manifests/x.yaml", Change::Changed);
         assert!(
             p.starts_with("--- a/manifests/x.yaml\n+++ b/manifests/x.yaml\n"),

@@ -7,6 +7,7 @@
 //! `side` reads each pack, `keys` compares documents key by key, `charts`, `files` and
 //! `images` compare their parts, `render` writes the report for people.
 
+mod budget;
 mod charts;
 mod files;
 mod images;
@@ -18,11 +19,12 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+pub use budget::{PatchBudget, PATCH_FILE_TIME, PATCH_TOTAL_BYTES, PATCH_TOTAL_TIME};
 pub use charts::ChartChange;
 pub use files::FileChange;
 pub use images::{ImageChange, ImageChangeKind};
 pub use keys::{dotted, pointer, Change, KeyChange, Segment};
-pub use side::SideInfo;
+pub use side::{DiffSide, SideInfo};
 
 use side::Side;
 
@@ -67,8 +69,10 @@ impl From<ArtifactError> for DiffError {
 /// Choices for [`diff`].
 #[derive(Debug, Clone)]
 pub struct DiffOptions {
-    /// Make unified diffs of changed text files.
+    /// Make unified diffs of changed text files, charts' files included.
     pub patch: bool,
+    /// How much work the patches may do.
+    pub budget: PatchBudget,
     /// Blobs downloaded at once.
     pub concurrency: usize,
 }
@@ -77,6 +81,7 @@ impl Default for DiffOptions {
     fn default() -> Self {
         DiffOptions {
             patch: false,
+            budget: PatchBudget::default(),
             concurrency: DEFAULT_CONCURRENCY,
         }
     }
@@ -154,25 +159,37 @@ pub async fn diff(
     b_ref: &PackRef,
     opts: &DiffOptions,
 ) -> Result<PackDiff, DiffError> {
+    diff_sides(
+        DiffSide::Stored(a_store, a_ref),
+        DiffSide::Stored(b_store, b_ref),
+        opts,
+    )
+    .await
+}
+
+/// Compares two sides, each a pack in a store or a pack folder (nothing is uploaded).
+pub async fn diff_sides(
+    a: DiffSide<'_>,
+    b: DiffSide<'_>,
+    opts: &DiffOptions,
+) -> Result<PackDiff, DiffError> {
     let staging = crate::staging::Staging::create("packreg-diff-")
         .map_err(|e| ArtifactError::io(std::env::temp_dir(), e))?;
     crate::fsutil::track_staging(staging.path());
-    let result = compare(a_store, a_ref, b_store, b_ref, opts, staging.path()).await;
+    let result = compare(a, b, opts, staging.path()).await;
     crate::fsutil::untrack_staging(staging.path());
     result
 }
 
 async fn compare(
-    a_store: &dyn Store,
-    a_ref: &PackRef,
-    b_store: &dyn Store,
-    b_ref: &PackRef,
+    a: DiffSide<'_>,
+    b: DiffSide<'_>,
     opts: &DiffOptions,
     staging: &std::path::Path,
 ) -> Result<PackDiff, DiffError> {
     let (mut a, mut b) = tokio::try_join!(
-        Side::open(a_store, a_ref, staging.join("a")),
-        Side::open(b_store, b_ref, staging.join("b")),
+        Side::open(a, staging.join("a")),
+        Side::open(b, staging.join("b")),
     )?;
     let mut report = PackDiff::new(a.info.clone(), b.info.clone());
     if a.info.digest == b.info.digest {
@@ -208,8 +225,9 @@ async fn compare(
         report.images = images::diff(&images::declared(&va), &images::declared(&vb));
     }
 
-    report.charts = charts::compare(&mut a, &mut b, concurrency).await?;
-    report.files = files::compare(&mut a, &mut b, opts.patch, concurrency).await?;
+    let mut patcher = opts.patch.then(|| budget::Patcher::new(opts.budget));
+    report.charts = charts::compare(&mut a, &mut b, patcher.as_mut(), concurrency).await?;
+    report.files = files::compare(&mut a, &mut b, patcher.as_mut(), concurrency).await?;
     report.identical = report.is_empty();
     let fetched: Vec<(Digest, u64)> = a.fetched().into_iter().chain(b.fetched()).collect();
     report.read = ReadStats {

@@ -98,15 +98,18 @@ pub fn stat_text(diff: &PackDiff) -> String {
 }
 
 fn header(diff: &PackDiff) -> String {
-    format!(
-        "--- {} ({}, {})\n+++ {} ({}, {})\n",
-        diff.from.reference,
-        diff.from.format,
-        diff.from.digest,
-        diff.to.reference,
-        diff.to.format,
-        diff.to.digest
-    )
+    format!("--- {}\n+++ {}\n", side(&diff.from), side(&diff.to))
+}
+
+/// A side as the header names it; a folder with the digest a native push would give it.
+fn side(info: &super::SideInfo) -> String {
+    if info.folder {
+        return format!(
+            "{} (folder, as pushed: {}, {})",
+            info.reference, info.format, info.digest
+        );
+    }
+    format!("{} ({}, {})", info.reference, info.format, info.digest)
 }
 
 /// A value on one line: strings quoted, as JSON writes them.
@@ -124,6 +127,20 @@ fn key_line(change: &KeyChange) -> String {
             inline(&change.from),
             inline(&change.to)
         ),
+    }
+}
+
+/// Ends a file's line with its note, and follows it with its patch.
+fn push_patch(out: &mut String, file: &super::FileChange) {
+    if let Some(note) = &file.note {
+        out.push_str(&format!(" ({note})"));
+    }
+    out.push('\n');
+    if let Some(patch) = &file.patch {
+        out.push_str(patch);
+        if !patch.ends_with('\n') {
+            out.push('\n');
+        }
     }
 }
 
@@ -173,7 +190,8 @@ pub fn text(diff: &PackDiff) -> String {
             out.push_str(&line);
             out.push('\n');
             for file in &chart.files {
-                out.push_str(&format!("      {} {}\n", file.change.mark(), file.path));
+                out.push_str(&format!("      {} {}", file.change.mark(), file.path));
+                push_patch(&mut out, file);
             }
         }
     }
@@ -181,16 +199,7 @@ pub fn text(diff: &PackDiff) -> String {
         out.push_str("files:\n");
         for file in &diff.files {
             out.push_str(&format!("  {} {}", file.change.mark(), file.path));
-            if let Some(note) = &file.note {
-                out.push_str(&format!(" ({note})"));
-            }
-            out.push('\n');
-            if let Some(patch) = &file.patch {
-                out.push_str(patch);
-                if !patch.ends_with('\n') {
-                    out.push('\n');
-                }
-            }
+            push_patch(&mut out, file);
         }
     }
     if !diff.images.is_empty() {

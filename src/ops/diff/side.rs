@@ -2,6 +2,10 @@
 //! make those files readable. Layer digests decide what is read: a layer whose title and
 //! digest the other side has too is never downloaded, and a file stored as a layer of its own
 //! is known by its digest until its content is really needed.
+//!
+//! A side can also be a pack folder, not pushed: it is built as a native push would build it
+//! (in a staging folder, nothing is uploaded), so its layers have the digests the pushed pack
+//! would have, and the other side downloads only what differs.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -15,13 +19,34 @@ use crate::artifact::media::ANNOTATION_FILE_MODE;
 use crate::artifact::unpack::{
     extract_dir_layer, extract_tarball, find_pack_root, write_file_layer,
 };
-use crate::artifact::{classify, ArtifactError, Format};
+use crate::artifact::{build_artifact, classify, Artifact, ArtifactError, BlobSource, Format};
 use crate::digest::{hash_file, Digest};
 use crate::oci::{Descriptor, Manifest, ANNOTATION_UNPACK};
 use crate::ops::resolve::resolve_ref;
 use crate::ops::transfer::{parse_manifest, read_blob};
+use crate::pack::Pack;
 use crate::reference::PackRef;
 use crate::store::Store;
+
+/// One side of a diff, as the caller names it.
+#[derive(Clone, Copy)]
+pub enum DiffSide<'a> {
+    /// A pack in a store.
+    Stored(&'a dyn Store, &'a PackRef),
+    /// A pack folder on this machine, compared as a native push would store it.
+    Folder(&'a Path),
+}
+
+/// Where a side's blobs are read.
+enum Source<'a> {
+    Store {
+        store: &'a dyn Store,
+        repo: String,
+    },
+    /// The artifact built from a pack folder: its blobs are the folder's files and the
+    /// layers generated in the artifact's staging folder.
+    Folder(Box<Artifact>),
+}
 
 /// What identifies one side of a diff in the report.
 #[derive(Debug, Clone, Serialize)]
@@ -31,8 +56,11 @@ pub struct SideInfo {
     pub reference: String,
     /// Manifest digest.
     pub digest: Digest,
-    /// Artifact format.
+    /// Artifact format (a folder: native, as it would be pushed).
     pub format: Format,
+    /// Whether the side is a pack folder, not a pack in a store.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub folder: bool,
 }
 
 /// A file of one side: its content digest and size, and where its bytes are.
@@ -54,8 +82,7 @@ pub(crate) struct Bundle {
 
 /// One resolved side.
 pub(crate) struct Side<'a> {
-    store: &'a dyn Store,
-    repo: String,
+    source: Source<'a>,
     pub info: SideInfo,
     pub manifest: Manifest,
     /// Where downloaded content lands, shaped as the pack folder.
@@ -69,8 +96,34 @@ pub(crate) struct Side<'a> {
 }
 
 impl<'a> Side<'a> {
-    /// Resolves `pack_ref` in `store` and reads its manifest; no blob yet.
-    pub async fn open(
+    /// Opens `side`: a pack in a store (its manifest read, no blob yet) or a pack folder.
+    pub async fn open(side: DiffSide<'a>, staging: PathBuf) -> Result<Side<'a>, DiffError> {
+        match side {
+            DiffSide::Stored(store, pack_ref) => Side::open_stored(store, pack_ref, staging).await,
+            DiffSide::Folder(dir) => {
+                let dir = dir.to_path_buf();
+                // Building hashes and compresses the folder: off the async threads.
+                let artifact = tokio::task::spawn_blocking(move || -> Result<_, DiffError> {
+                    let pack = Pack::load(&dir).map_err(crate::ops::OpError::from)?;
+                    let artifact = build_artifact(&pack, Format::Native, None)?;
+                    Ok((dir, artifact))
+                })
+                .await
+                .map_err(|e| ArtifactError::io(&staging, std::io::Error::other(e)))?;
+                let (dir, artifact) = artifact?;
+                let info = SideInfo {
+                    reference: dir.display().to_string(),
+                    digest: artifact.digest.clone(),
+                    format: Format::Native,
+                    folder: true,
+                };
+                let manifest = artifact.manifest.clone();
+                Side::new(Source::Folder(Box::new(artifact)), info, manifest, staging)
+            }
+        }
+    }
+
+    async fn open_stored(
         store: &'a dyn Store,
         pack_ref: &PackRef,
         staging: PathBuf,
@@ -79,16 +132,26 @@ impl<'a> Side<'a> {
         let (reference, raw) = resolve_ref(store, pack_ref).await?;
         let manifest = parse_manifest(store, &repo, &raw)?;
         let format = classify(&manifest).map_err(crate::ops::OpError::from)?;
+        let info = SideInfo {
+            reference: store.reference(&repo, &reference),
+            digest: raw.digest,
+            format,
+            folder: false,
+        };
+        Side::new(Source::Store { store, repo }, info, manifest, staging)
+    }
+
+    fn new(
+        source: Source<'a>,
+        info: SideInfo,
+        manifest: Manifest,
+        staging: PathBuf,
+    ) -> Result<Side<'a>, DiffError> {
         let root = staging.join("pack");
         std::fs::create_dir_all(&root).map_err(|e| ArtifactError::io(&root, e))?;
         Ok(Side {
-            info: SideInfo {
-                reference: store.reference(&repo, &reference),
-                digest: raw.digest,
-                format,
-            },
-            store,
-            repo,
+            source,
+            info,
             manifest,
             root,
             staging,
@@ -204,12 +267,17 @@ impl<'a> Side<'a> {
         Ok(())
     }
 
-    /// Downloads `layer` into `consume`, verified, and remembers it was read.
+    /// Downloads `layer` into `consume`, verified, and remembers it was read (a folder's
+    /// layers are read from the folder and staging, which is no download).
     async fn fetch<F>(&self, layer: &Descriptor, consume: F) -> Result<(), DiffError>
     where
         F: FnOnce(&mut dyn std::io::Read) -> Result<(), ArtifactError> + Send + 'static,
     {
-        read_blob(self.store, &self.repo, layer, true, consume).await?;
+        let (store, repo) = match &self.source {
+            Source::Store { store, repo } => (*store, repo),
+            Source::Folder(artifact) => return read_local(artifact, layer, consume).await,
+        };
+        read_blob(store, repo, layer, true, consume).await?;
         if let Ok(mut fetched) = self.fetched.lock() {
             fetched.insert(layer.digest.clone(), layer.size);
         }
@@ -311,6 +379,29 @@ impl<'a> Side<'a> {
     pub fn scratch(&self, name: &str) -> PathBuf {
         self.staging.join(name)
     }
+}
+
+/// Reads the blob of a folder's artifact that `layer` names into `consume`.
+async fn read_local<F>(artifact: &Artifact, layer: &Descriptor, consume: F) -> Result<(), DiffError>
+where
+    F: FnOnce(&mut dyn std::io::Read) -> Result<(), ArtifactError> + Send + 'static,
+{
+    let blob = artifact
+        .blobs
+        .iter()
+        .find(|b| b.descriptor.digest == layer.digest)
+        .ok_or_else(|| ArtifactError::NotAPack(format!("no blob {}", layer.digest)))?;
+    let source = blob.source.clone();
+    tokio::task::spawn_blocking(move || match source {
+        BlobSource::Bytes(bytes) => consume(&mut bytes.as_slice()),
+        BlobSource::File(path) => {
+            let mut file = std::fs::File::open(&path).map_err(|e| ArtifactError::io(&path, e))?;
+            consume(&mut file)
+        }
+    })
+    .await
+    .map_err(|e| ArtifactError::io("diff", std::io::Error::other(e)))??;
+    Ok(())
 }
 
 /// Every regular file under `root` as (slash-separated relative path, path on disk). A
