@@ -29,6 +29,7 @@ pub mod oci;
 pub mod ops;
 pub mod pack;
 pub mod reference;
+pub mod sign;
 pub mod store;
 pub mod tag_grammar;
 

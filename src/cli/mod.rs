@@ -21,8 +21,11 @@ mod progress;
 mod pull;
 mod push;
 mod rm;
+mod sign;
 mod tag;
+mod trust;
 mod validate;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -118,6 +121,10 @@ enum Command {
     /// Check or rebuild the pack index, which lists packs where `_catalog` is refused.
     #[command(subcommand)]
     Index(index::IndexCommand),
+    /// Sign a pack version (cosign, sigstore bundle or notation signature).
+    Sign(sign::Args),
+    /// Check a pack version's signatures against keys or a trust policy.
+    Verify(verify::Args),
     /// Print a shell completion script.
     Completions(completions::Args),
     /// Write a man page per command.
@@ -177,6 +184,12 @@ pub fn run() -> ExitCode {
         Command::Config(cmd) => config::run(cmd, &cli, &out),
         Command::Index(cmd) => with_store(&cli, &out, |rt, store| {
             run_interruptible(rt, Box::pin(index::run(cmd, store, &out)))
+        }),
+        Command::Sign(args) => with_store(&cli, &out, |rt, store| {
+            run_interruptible(rt, Box::pin(sign::run(args, store, &out)))
+        }),
+        Command::Verify(args) => with_store(&cli, &out, |rt, store| {
+            run_interruptible(rt, Box::pin(verify::run(args, store, &out)))
         }),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args, &out),

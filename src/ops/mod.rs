@@ -21,6 +21,7 @@ pub mod push;
 pub mod remedy;
 pub mod remove;
 pub mod resolve;
+pub mod signatures;
 pub mod transfer;
 
 use std::path::PathBuf;
