@@ -48,5 +48,6 @@ mod pull;
 mod push;
 mod readme;
 mod rm;
+mod sign;
 mod tag;
 mod validate;
