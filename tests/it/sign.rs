@@ -706,3 +706,46 @@ fn signing_with_a_referrers_api_writes_no_fallback_tag() {
 fn sha256_hex(bytes: &[u8]) -> String {
     packreg::digest::Digest::of(bytes).hex().to_string()
 }
+
+/// A `.sig` manifest of thousands of layers is read with a bound: packreg looks at its first
+/// signatures, counts the rest as omitted, and says so.
+#[test]
+fn thousands_of_signature_layers_are_bounded_and_reported() {
+    require_peers!("python3:cryptography", "python3:nacl");
+    let sb = Sandbox::new();
+    let r = sb.registry();
+    let digest = push_pack(&sb, &r);
+    let ec = keys(&sb, "ec", "p256", false);
+    signer_ok(&[
+        "sign",
+        "--store",
+        &r,
+        "--repo",
+        REPO,
+        "--digest",
+        &digest,
+        "--format",
+        "cosign",
+        "--key",
+        s(&ec.join("key.pem")),
+        "--count",
+        "3000",
+    ]);
+    let (code, report) = verify(&sb, &r, &["--key", s(&ec.join("pub.pem"))]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["signatures"].as_array().unwrap().len(), 64);
+    assert_eq!(report["omitted"], 3000 - 64);
+    let out = sb.run(&[
+        "-r",
+        &r,
+        "verify",
+        "hello-manifests:1.0.0",
+        "--key",
+        s(&ec.join("pub.pem")),
+    ]);
+    assert!(
+        stdout(&out).contains("2936 more signatures or referrers not looked at"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -416,8 +416,9 @@ def cmd_sign(args):
         manifest = json.loads(raw) if raw else None
         layers = manifest["layers"] if manifest else []
         layer = store.put_blob(payload)
-        layers.append({"mediaType": SIMPLESIGNING, "digest": layer, "size": len(payload),
-                       "annotations": {COSIGN_ANNOTATION: b64(sig)}})
+        for _ in range(args.count):
+            layers.append({"mediaType": SIMPLESIGNING, "digest": layer, "size": len(payload),
+                           "annotations": {COSIGN_ANNOTATION: b64(sig)}})
         config = canon({"architecture": "", "config": {}, "created": "0001-01-01T00:00:00Z",
                         "history": [{"created": "0001-01-01T00:00:00Z"}], "os": "",
                         "rootfs": {"type": "layers", "diff_ids": [l["digest"] for l in layers]}})
@@ -587,6 +588,7 @@ def main():
             p.add_argument("--signed-digest")
             p.add_argument("--tamper", action="store_true")
             p.add_argument("--crit")
+            p.add_argument("--count", type=int, default=1)
         else:
             p.add_argument("--pub")
             p.add_argument("--ca")
