@@ -749,3 +749,53 @@ fn thousands_of_signature_layers_are_bounded_and_reported() {
         stdout(&out)
     );
 }
+
+over_backends!(rm_removes_a_versions_signatures);
+
+/// `rm` of a signed version removes its signatures too: the `.sig` manifest, the referrers
+/// and the fallback index; nothing is left for a verifier to find.
+fn rm_removes_a_versions_signatures(backend: Backend) {
+    require_peers!("python3:cryptography", "python3:nacl");
+    let sb = Sandbox::new();
+    let store = TestStore::start(backend, &sb);
+    let r = store.at("");
+    let digest = push_pack(&sb, &r);
+    let ec = keys(&sb, "ec", "p256", false);
+    for format in ["cosign", "bundle", "notation"] {
+        ok(&sb.run(&[
+            "-r",
+            &r,
+            "sign",
+            "hello-manifests:1.0.0",
+            "--key",
+            s(&ec.join("key.pem")),
+            "--format",
+            format,
+            "--cert",
+            s(&ec.join("chain.pem")),
+        ]));
+    }
+    let pubkey = ec.join("pub.pem");
+    let ca = ec.join("ca.pem");
+    let trust = |format: &str| {
+        if format == "notation" {
+            ["--ca", s(&ca)]
+        } else {
+            ["--pub", s(&pubkey)]
+        }
+    };
+    for format in ["cosign", "bundle", "notation"] {
+        assert!(independent_verify(&r, &digest, format, &trust(format))
+            .status
+            .success());
+    }
+    ok(&sb.run(&["-r", &r, "rm", "hello-manifests:1.0.0"]));
+    for format in ["cosign", "bundle", "notation"] {
+        let out = independent_verify(&r, &digest, format, &trust(format));
+        assert!(!out.status.success(), "{format} signature left after rm");
+    }
+    if backend == Backend::Local {
+        let index = std::fs::read_to_string(sb.store().join(REPO).join("index.json")).unwrap();
+        assert!(!index.contains("sha256-"), "{index}");
+    }
+}

@@ -5,9 +5,11 @@
 
 mod attach;
 mod check;
+mod remove;
 
 pub use attach::{sign, SignFormat, SignOutcome, SignRequest, SigningError};
 pub use check::{verify, verify_manifest, VerifyOutcome};
+pub use remove::remove_signatures;
 
 use tokio::io::AsyncReadExt;
 
