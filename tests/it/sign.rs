@@ -799,3 +799,68 @@ fn rm_removes_a_versions_signatures(backend: Backend) {
         assert!(!index.contains("sha256-"), "{index}");
     }
 }
+
+/// Signatures travel: a pack signed in all three formats in a local store, exported and
+/// imported into distribution 2.8, verifies at the destination with packreg and with the
+/// independent implementation.
+#[test]
+fn export_and_import_keep_signatures_verifiable() {
+    require_peers!("python3:cryptography", "python3:nacl", "docker-registry");
+    let sb = Sandbox::new();
+    let local = sb.registry();
+    let digest = push_pack(&sb, &local);
+    let ec = keys(&sb, "ec", "p256", false);
+    for format in ["cosign", "bundle", "notation"] {
+        ok(&sb.run(&[
+            "-r",
+            &local,
+            "sign",
+            "hello-manifests:1.0.0",
+            "--key",
+            s(&ec.join("key.pem")),
+            "--format",
+            format,
+            "--cert",
+            s(&ec.join("chain.pem")),
+        ]));
+    }
+    let bundle = sb.path("site.tar");
+    ok(&sb.run(&[
+        "-r",
+        &local,
+        "export",
+        "hello-manifests:1.0.0",
+        "-o",
+        s(&bundle),
+    ]));
+    let site = TestStore::start(Backend::Registry, &sb);
+    let r = site.at("");
+    ok(&sb.run(&["-r", &r, "import", s(&bundle)]));
+    let (policy, truststore) = trust_policy(&sb, &ec.join("ca.pem"), "strict", SIGNER_IDENTITY);
+    for trust in [
+        vec!["--key", s(&ec.join("pub.pem"))],
+        vec![
+            "--trust-policy",
+            s(&policy),
+            "--trust-store",
+            s(&truststore),
+        ],
+    ] {
+        let (code, report) = verify(&sb, &r, &trust);
+        assert_eq!(code, 0, "{report}");
+        assert_eq!(report["digest"], digest.as_str());
+    }
+    let (pubkey, ca) = (ec.join("pub.pem"), ec.join("ca.pem"));
+    for (format, trust) in [
+        ("cosign", ["--pub", s(&pubkey)]),
+        ("bundle", ["--pub", s(&pubkey)]),
+        ("notation", ["--ca", s(&ca)]),
+    ] {
+        let out = independent_verify(&r, &digest, format, &trust);
+        assert!(
+            out.status.success(),
+            "{format} at the site: {}",
+            stderr(&out)
+        );
+    }
+}
