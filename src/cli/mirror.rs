@@ -61,6 +61,8 @@ pub struct Selection {
     /// pack.
     #[arg(long, requires = "with_images")]
     pub skip_missing_images: bool,
+    #[command(flatten)]
+    pub verify: super::trust::GateFlags,
 }
 
 /// `--fail-fast` of mirror and import (export always stops at the first failure).
@@ -175,6 +177,7 @@ fn options(
             &packreg::config::ConnectionFlags::default(),
             out,
         )?,
+        verify: super::trust::gate(&selection.verify)?,
     })
 }
 

@@ -23,10 +23,13 @@ pub struct Args {
     /// Blobs downloaded at once (default: $PACKREG_CONCURRENCY, else config.toml, else 4).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=packreg::config::MAX_CONCURRENCY as i64))]
     pub concurrency: Option<u16>,
+    #[command(flatten)]
+    pub verify: super::trust::GateFlags,
 }
 
 pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCode, Failure> {
-    let pack_ref = PackRef::parse(&args.reference)?;
+    let pack_ref =
+        super::trust::gated(store, PackRef::parse(&args.reference)?, &args.verify).await?;
     let opts = PullOptions {
         output: args.output.clone(),
         force: args.force,

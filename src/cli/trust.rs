@@ -50,3 +50,58 @@ pub fn load(
         )),
     }
 }
+
+/// The verification gate's flags (pull, mirror, export, import).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct GateFlags {
+    /// Take only versions a signature verifies with this public key (PEM; cosign signatures
+    /// and bundles). Repeatable.
+    #[arg(long = "verify-key", value_name = "PUB")]
+    pub verify_keys: Vec<PathBuf>,
+    /// Take only versions a notation signature verifies under this trust policy.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "trust_store",
+        conflicts_with = "verify_keys"
+    )]
+    pub trust_policy: Option<PathBuf>,
+    /// The trust store folder of --trust-policy (`x509/ca/NAME/*.pem`).
+    #[arg(long, value_name = "DIR", requires = "trust_policy")]
+    pub trust_store: Option<PathBuf>,
+}
+
+/// The gate the flags ask for, or None.
+pub fn gate(flags: &GateFlags) -> Result<Option<packreg::ops::verify_gate::VerifyGate>, Failure> {
+    Ok(load(
+        &flags.verify_keys,
+        flags.trust_policy.as_deref(),
+        flags.trust_store.as_deref(),
+    )?
+    .map(packreg::ops::verify_gate::VerifyGate::new))
+}
+
+/// `pack_ref` checked by the gate the flags ask for: pinned to the digest that verified, so
+/// what is taken is what was verified. Unchanged without a gate.
+pub async fn gated(
+    store: &dyn packreg::store::Store,
+    pack_ref: packreg::reference::PackRef,
+    flags: &GateFlags,
+) -> Result<packreg::reference::PackRef, Failure> {
+    let Some(gate) = gate(flags)? else {
+        return Ok(pack_ref);
+    };
+    let repo = pack_ref.repository();
+    let (reference, raw) = packreg::ops::resolve::resolve_ref(store, &pack_ref).await?;
+    gate.admit(
+        store,
+        &repo,
+        &format!("{}:{reference}", pack_ref.name),
+        &raw.digest,
+    )
+    .await?;
+    Ok(packreg::reference::PackRef {
+        selector: packreg::reference::Selector::Digest(raw.digest),
+        ..pack_ref
+    })
+}

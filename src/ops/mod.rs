@@ -23,6 +23,7 @@ pub mod remove;
 pub mod resolve;
 pub mod signatures;
 pub mod transfer;
+pub mod verify_gate;
 
 use std::path::PathBuf;
 
@@ -125,6 +126,9 @@ pub enum OpError {
     /// A background task failed.
     #[error("internal task failed: {0}")]
     Task(String),
+    /// A version failed the verification gate (`ops::verify_gate`).
+    #[error(transparent)]
+    Unverified(Box<verify_gate::Unverified>),
 }
 
 fn first_error(report: &Report) -> String {

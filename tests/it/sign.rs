@@ -864,3 +864,102 @@ fn export_and_import_keep_signatures_verifiable() {
         );
     }
 }
+
+/// The gates: `pull --verify-key` takes a signed version and refuses one signed by no trusted
+/// key (exit 1, kind untrusted, nothing written); `mirror` and `import` with the gate copy the
+/// signed pack, refuse the unsigned one, list it with its reason and exit 1; `export` with the
+/// gate writes no bundle holding an unsigned pack.
+#[test]
+fn pull_mirror_export_and_import_take_only_verified_packs() {
+    require_peers!("python3:cryptography", "python3:nacl", "docker-registry");
+    let sb = Sandbox::new();
+    let local = sb.registry();
+    push_pack(&sb, &local);
+    ok(&sb.run(&["-r", &local, "push", s(&common::pack("shop"))]));
+    let ec = keys(&sb, "ec", "p256", false);
+    let other = keys(&sb, "other", "p256", false);
+    ok(&sb.run(&[
+        "-r",
+        &local,
+        "sign",
+        "hello-manifests:1.0.0",
+        "--key",
+        s(&ec.join("key.pem")),
+    ]));
+    let trusted = ec.join("pub.pem");
+    let gate = ["--verify-key", s(&trusted)];
+
+    let pulled = sb.path("pulled");
+    let mut args = vec![
+        "-r",
+        &local,
+        "pull",
+        "hello-manifests:1.0.0",
+        "-o",
+        s(&pulled),
+    ];
+    args.extend(gate);
+    ok(&sb.run(&args));
+    assert!(pulled.join("pack.json").is_file());
+    let refused = sb.path("refused");
+    let out = sb.run(&[
+        "--json",
+        "-r",
+        &local,
+        "pull",
+        "hello-manifests:1.0.0",
+        "-o",
+        s(&refused),
+        "--verify-key",
+        s(&other.join("pub.pem")),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("\"kind\":\"untrusted\""),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!refused.exists());
+
+    let site = TestStore::start(Backend::Registry, &sb);
+    let r = site.at("");
+    let mut args = vec!["mirror", &local, &r];
+    args.extend(gate);
+    let out = sb.run(&args);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("shop"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no signature verifies"),
+        "{}",
+        stderr(&out)
+    );
+    ok(&sb.run(&["-r", &r, "inspect", "hello-manifests:1.0.0"]));
+    assert_eq!(
+        sb.run(&["-r", &r, "inspect", "shop"]).status.code(),
+        Some(1)
+    );
+
+    let bundle = sb.path("all.tar");
+    ok(&sb.run(&["-r", &local, "export", "--all", "-o", s(&bundle)]));
+    let second = TestStore::start(Backend::Registry, &sb);
+    let r2 = second.at("");
+    let mut args = vec!["-r", &r2, "import", s(&bundle)];
+    args.extend(gate);
+    let out = sb.run(&args);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("shop"), "{}", stderr(&out));
+    ok(&sb.run(&["-r", &r2, "inspect", "hello-manifests:1.0.0"]));
+    assert_eq!(
+        sb.run(&["-r", &r2, "inspect", "shop"]).status.code(),
+        Some(1)
+    );
+    let (code, report) = verify(&sb, &r2, &["--key", s(&ec.join("pub.pem"))]);
+    assert_eq!(code, 0, "{report}");
+
+    let gated_bundle = sb.path("gated.tar");
+    let mut args = vec!["-r", &local, "export", "--all", "-o", s(&gated_bundle)];
+    args.extend(gate);
+    let out = sb.run(&args);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(!gated_bundle.exists());
+}

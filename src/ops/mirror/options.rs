@@ -28,6 +28,8 @@ pub struct MirrorOptions {
     pub skip_missing_images: bool,
     /// How to reach the images' own registries (credentials, TLS, timeouts).
     pub image_sources: crate::store::StoreOptions,
+    /// Copy only versions a signature verifies (the others are failures).
+    pub verify: Option<crate::ops::verify_gate::VerifyGate>,
 }
 
 impl Default for MirrorOptions {
@@ -43,6 +45,7 @@ impl Default for MirrorOptions {
             with_images: false,
             skip_missing_images: false,
             image_sources: crate::config::builtin_store_options(&Default::default()),
+            verify: None,
         }
     }
 }
