@@ -270,7 +270,7 @@ pub fn side_options(
 pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
     let names = parse_names(&args.packs, args.selection.names_from.as_ref())?;
     let (from, to) = side_options(cli, &args.sides, out)?;
-    let opts = MirrorOptions {
+    let mut opts = MirrorOptions {
         fail_fast: args.fail_fast.fail_fast,
         image_sources: cli.store_options(out)?,
         ..options(cli, &args.selection, names, out, "mirror")?
@@ -281,6 +281,8 @@ pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode
             let (src, dst) = open_store_pair(&args.src, &from, &args.dst, &to)
                 .await
                 .map_err(Failure::from)?;
+            let hosts = [dst.registry_id(), src.registry_id()];
+            opts.verify = super::trust::gate_for(&args.selection.verify, &hosts, out)?;
             let mut summary = mirror(src.as_ref(), dst.as_ref(), &opts).await?;
             report(&mut summary, out, &format!("{} -> {}", args.src, args.dst));
             Ok(exit_code(&summary))
@@ -310,7 +312,8 @@ pub async fn run_export(
         });
     }
     let names = parse_names(&args.packs, args.selection.names_from.as_ref())?;
-    let opts = options(cli, &args.selection, names, out, "export")?;
+    let mut opts = options(cli, &args.selection, names, out, "export")?;
+    opts.verify = super::trust::gate_for(&args.selection.verify, &[store.registry_id()], out)?;
     let mut summary = export(store, &args.output, &opts).await?;
     report(
         &mut summary,
@@ -326,10 +329,11 @@ pub async fn run_import(
     out: &Output,
     store: &dyn Store,
 ) -> Result<ExitCode, Failure> {
-    let opts = MirrorOptions {
+    let mut opts = MirrorOptions {
         fail_fast: args.fail_fast.fail_fast,
         ..options(cli, &args.selection, Vec::new(), out, "import")?
     };
+    opts.verify = super::trust::gate_for(&args.selection.verify, &[store.registry_id()], out)?;
     let mut summary = import(&args.bundle, store, &opts).await?;
     report(
         &mut summary,

@@ -29,7 +29,7 @@ pub struct Args {
 
 pub async fn run(args: &Args, store: &dyn Store, out: &Output) -> Result<ExitCode, Failure> {
     let pack_ref =
-        super::trust::gated(store, PackRef::parse(&args.reference)?, &args.verify).await?;
+        super::trust::gated(store, PackRef::parse(&args.reference)?, &args.verify, out).await?;
     let opts = PullOptions {
         output: args.output.clone(),
         force: args.force,

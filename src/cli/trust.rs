@@ -81,14 +81,38 @@ pub fn gate(flags: &GateFlags) -> Result<Option<packreg::ops::verify_gate::Verif
     .map(packreg::ops::verify_gate::VerifyGate::new))
 }
 
-/// `pack_ref` checked by the gate the flags ask for: pinned to the digest that verified, so
-/// what is taken is what was verified. Unchanged without a gate.
+/// The gate for a command taking packs from or into the registries `hosts` (their
+/// `registry_id`s): the flags', else the `verify_keys` the settings file requires for the
+/// first of those registries that has any.
+pub fn gate_for(
+    flags: &GateFlags,
+    hosts: &[String],
+    out: &super::Output,
+) -> Result<Option<packreg::ops::verify_gate::VerifyGate>, Failure> {
+    if let Some(gate) = gate(flags)? {
+        return Ok(Some(gate));
+    }
+    let file = super::config::loaded(out)?;
+    for host in hosts {
+        if let Some(section) = file.registry_section(host) {
+            if !section.verify_keys.is_empty() {
+                return Ok(load(&section.verify_keys, None, None)?
+                    .map(packreg::ops::verify_gate::VerifyGate::new));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// `pack_ref` checked by the gate the flags (or the settings file) ask for: pinned to the
+/// digest that verified, so what is taken is what was verified. Unchanged without a gate.
 pub async fn gated(
     store: &dyn packreg::store::Store,
     pack_ref: packreg::reference::PackRef,
     flags: &GateFlags,
+    out: &super::Output,
 ) -> Result<packreg::reference::PackRef, Failure> {
-    let Some(gate) = gate(flags)? else {
+    let Some(gate) = gate_for(flags, &[store.registry_id()], out)? else {
         return Ok(pack_ref);
     };
     let repo = pack_ref.repository();

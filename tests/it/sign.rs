@@ -963,3 +963,56 @@ fn pull_mirror_export_and_import_take_only_verified_packs() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(!gated_bundle.exists());
 }
+
+/// The settings file can require verification per registry (`verify_keys`), so it cannot be
+/// forgotten: an import into that registry, and a pull from it, without any flag take only
+/// what those keys signed.
+#[test]
+fn a_registrys_verify_keys_in_the_settings_file_gate_import_and_pull() {
+    require_peers!("python3:cryptography", "python3:nacl", "docker-registry");
+    let sb = Sandbox::new();
+    let local = sb.registry();
+    push_pack(&sb, &local);
+    ok(&sb.run(&["-r", &local, "push", s(&common::pack("shop"))]));
+    let ec = keys(&sb, "ec", "p256", false);
+    ok(&sb.run(&[
+        "-r",
+        &local,
+        "sign",
+        "hello-manifests:1.0.0",
+        "--key",
+        s(&ec.join("key.pem")),
+    ]));
+    let bundle = sb.path("all.tar");
+    ok(&sb.run(&["-r", &local, "export", "--all", "-o", s(&bundle)]));
+    let site = TestStore::start(Backend::Registry, &sb);
+    let r = site.at("");
+    let config = sb.path(".config/packreg/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::copy(ec.join("pub.pem"), sb.path(".config/packreg/ci.pub")).unwrap();
+    std::fs::write(
+        &config,
+        format!("[registries.\"{r}\"]\nverify_keys = [\"ci.pub\"]\n"),
+    )
+    .unwrap();
+    let out = sb.run(&["-r", &r, "import", s(&bundle)]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no signature verifies"),
+        "{}",
+        stderr(&out)
+    );
+    ok(&sb.run(&["-r", &r, "inspect", "hello-manifests:1.0.0"]));
+    assert_eq!(
+        sb.run(&["-r", &r, "inspect", "shop"]).status.code(),
+        Some(1)
+    );
+    ok(&sb.run(&[
+        "-r",
+        &r,
+        "pull",
+        "hello-manifests:1.0.0",
+        "-o",
+        s(&sb.path("pulled")),
+    ]));
+}
