@@ -33,6 +33,12 @@ if ! python3 -c 'import nacl.secret' >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check pynacl
 fi
 
+# sigstore-js (@sigstore/verify), a real verifier the signing tests check packreg's bundles
+# with, at the versions its package-lock.json pins.
+if [ ! -d tests/it/support/sigstore-js/node_modules/@sigstore/verify ]; then
+  (cd tests/it/support/sigstore-js && npm ci --no-audit --no-fund --silent)
+fi
+
 # cargo-deb, with which scripts/build-deb.sh (and the test of the Debian package) builds the
 # .deb; dpkg, which that test unpacks it with, is part of every Debian system.
 if ! cargo deb --version >/dev/null 2>&1; then

@@ -1016,3 +1016,64 @@ fn a_registrys_verify_keys_in_the_settings_file_gate_import_and_pull() {
         s(&sb.path("pulled")),
     ]));
 }
+
+/// A real verifier: sigstore-js (`@sigstore/verify`, the library of the `sigstore` npm
+/// package) verifies packreg's bundle with the public key chosen through its key finder
+/// (keySelector) and the transparency-log thresholds at zero, and refuses it with another key.
+#[test]
+fn a_packreg_bundle_verifies_with_sigstore_js() {
+    require_peers!("node", "python3:cryptography", "python3:nacl");
+    let peer = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/sigstore-js");
+    assert!(
+        peer.join("node_modules/@sigstore/verify").is_dir(),
+        "sigstore-js is not installed: run scripts/setup.sh"
+    );
+    let sb = Sandbox::new();
+    let r = sb.registry();
+    let digest = push_pack(&sb, &r);
+    let ec = keys(&sb, "ec", "p256", false);
+    let other = keys(&sb, "other", "p256", false);
+    ok(&sb.run(&[
+        "-r",
+        &r,
+        "sign",
+        "hello-manifests:1.0.0",
+        "--key",
+        s(&ec.join("key.pem")),
+        "--format",
+        "bundle",
+    ]));
+    let repo_dir = sb.store().join(REPO);
+    let blob = |d: &str| repo_dir.join("blobs/sha256").join(&d["sha256:".len()..]);
+    let read = |d: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(blob(d)).unwrap()).unwrap()
+    };
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(repo_dir.join("index.json")).unwrap()).unwrap();
+    let fallback = format!("sha256-{}", &digest["sha256:".len()..]);
+    let fallback_digest = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["annotations"]["org.opencontainers.image.ref.name"] == fallback.as_str())
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let referrer = read(
+        read(&fallback_digest)["manifests"][0]["digest"]
+            .as_str()
+            .unwrap(),
+    );
+    let bundle = blob(referrer["layers"][0]["digest"].as_str().unwrap());
+    let node = |key: &Path| {
+        std::process::Command::new("node")
+            .arg(peer.join("verify-bundle.js"))
+            .args([s(&bundle), s(key), &digest])
+            .output()
+            .unwrap()
+    };
+    let out = node(&ec.join("pub.pem"));
+    assert!(out.status.success(), "sigstore-js: {}", stderr(&out));
+    assert!(!node(&other.join("pub.pem")).status.success());
+}
