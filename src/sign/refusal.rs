@@ -102,7 +102,7 @@ pub enum Refusal {
     OtherTrustNeeded {
         /// The format.
         format: SignatureFormat,
-        /// `keys` or `trustPolicy`.
+        /// What it needs: public keys, or a trust policy and trust store.
         needs: &'static str,
     },
     /// Reading it from the store failed or went past a bound.

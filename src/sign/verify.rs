@@ -160,12 +160,12 @@ pub fn verify_signature(
         (SignatureContent::Notation(_), Trust::Keys(_)) => {
             report.refuse(Refusal::OtherTrustNeeded {
                 format: found.format,
-                needs: "a trust policy and trust store (--trust-policy, --trust-store)",
+                needs: "a trust policy and trust store",
             })
         }
         (_, Trust::Policy { .. }) => report.refuse(Refusal::OtherTrustNeeded {
             format: found.format,
-            needs: "public keys (--key)",
+            needs: "public keys",
         }),
     }
 }
