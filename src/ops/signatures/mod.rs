@@ -6,6 +6,8 @@
 mod attach;
 mod check;
 mod remove;
+#[cfg(test)]
+mod tests;
 
 pub use attach::{sign, SignFormat, SignOutcome, SignRequest, SigningError};
 pub use check::{verify, verify_manifest, VerifyOutcome};
