@@ -56,6 +56,10 @@ pub struct Inspection {
     /// from what a pull (which verifies the whole layer) would write.
     #[serde(rename = "packVerified")]
     pub pack_verified: bool,
+    /// The formats of the signatures the version carries (`packreg verify` checks them);
+    /// None when they could not be listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<Vec<crate::sign::SignatureFormat>>,
 }
 
 /// Inspects `pack_ref`. Native packs need the manifest and config only; in a Palette
@@ -100,6 +104,10 @@ pub async fn inspect(store: &dyn Store, pack_ref: &PackRef) -> Result<Inspection
             location: store.reference(&repo, raw.digest.as_str()),
             message: "the manifest's declared sizes add up to more than 2^64 bytes".into(),
         })?;
+    let signatures = super::signatures::discover(store, &repo, &raw.digest)
+        .await
+        .ok()
+        .map(|found| found.signatures.iter().map(|s| s.format).collect());
     Ok(Inspection {
         reference: store.reference(&repo, &reference),
         digest: raw.digest,
@@ -120,5 +128,6 @@ pub async fn inspect(store: &dyn Store, pack_ref: &PackRef) -> Result<Inspection
             .collect(),
         pack,
         pack_verified,
+        signatures,
     })
 }

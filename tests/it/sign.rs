@@ -514,6 +514,11 @@ fn signing_adds_to_the_fallback_index_and_the_sig_manifest() {
         "--key",
         s(&ec.join("key.pem")),
     ]));
+    let inspected = sb.json(&["-r", &r, "inspect", "hello-manifests:1.0.0"]);
+    assert_eq!(
+        inspected["signatures"],
+        serde_json::json!(["cosign", "cosign", "bundle", "notation"])
+    );
     let (code, report) = verify(&sb, &r, &["--key", s(&ec.join("pub.pem"))]);
     assert_eq!(code, 0, "{report}");
     let formats: Vec<&str> = report["signatures"]
