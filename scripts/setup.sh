@@ -27,6 +27,17 @@ fi
 if ! python3 -c 'import cryptography.x509' >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check cryptography
 fi
+# PyNaCl: the tests' independent signer (tests/it/support/signer.py) writes and reads cosign's
+# encrypted key file (scrypt + NaCl secretbox) with it.
+if ! python3 -c 'import nacl.secret' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check pynacl
+fi
+
+# sigstore-js (@sigstore/verify), a real verifier the signing tests check packreg's bundles
+# with, at the versions its package-lock.json pins.
+if [ ! -d tests/it/support/sigstore-js/node_modules/@sigstore/verify ]; then
+  (cd tests/it/support/sigstore-js && npm ci --no-audit --no-fund --silent)
+fi
 
 # cargo-deb, with which scripts/build-deb.sh (and the test of the Debian package) builds the
 # .deb; dpkg, which that test unpacks it with, is part of every Debian system.

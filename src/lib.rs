@@ -30,6 +30,7 @@ pub mod ops;
 pub mod pack;
 pub mod reference;
 pub mod resume;
+pub mod sign;
 pub mod staging;
 pub mod store;
 pub mod tag_grammar;

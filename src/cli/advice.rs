@@ -362,6 +362,7 @@ fn op_kind(err: &OpError) -> Kind {
         | OpError::BadImage { .. } => Kind::InvalidInput,
         OpError::Artifact(ArtifactError::Limit { .. }) => Kind::Limit,
         OpError::Artifact(_) | OpError::Task(_) => Kind::Internal,
+        OpError::Unverified(_) => Kind::Untrusted,
     }
 }
 

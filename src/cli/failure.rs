@@ -22,6 +22,8 @@ pub enum Kind {
     Conflict,
     /// A size or rate limit was reached.
     Limit,
+    /// No signature verifies against the trust given.
+    Untrusted,
     /// Anything else.
     Internal,
 }

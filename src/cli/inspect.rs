@@ -56,6 +56,17 @@ pub async fn run(
             layer.digest
         ));
     }
+    if let Some(signatures) = &info.signatures {
+        let formats: Vec<String> = signatures.iter().map(|f| f.to_string()).collect();
+        match formats.is_empty() {
+            true => out.data("Signatures: none"),
+            false => out.data(format!(
+                "Signatures: {} ({}; `packreg verify` checks them)",
+                formats.len(),
+                formats.join(", ")
+            )),
+        }
+    }
     if info.pack_verified {
         out.data("pack.json:");
     } else {

@@ -62,6 +62,8 @@ pub struct Selection {
     /// pack.
     #[arg(long, requires = "with_images")]
     pub skip_missing_images: bool,
+    #[command(flatten)]
+    pub verify: super::trust::GateFlags,
 }
 
 /// `--fail-fast` of mirror and import (export always stops at the first failure).
@@ -174,6 +176,7 @@ fn options(
         // The images' own registries: their own settings sections, never the TLS flags.
         image_sources: super::config::image_store_options(cli, out)?,
         image_upstreams: true,
+        verify: super::trust::gate(&selection.verify)?,
     })
 }
 
@@ -286,7 +289,7 @@ pub fn side_options(
 pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
     let names = parse_names(&args.packs, args.selection.names_from.as_ref())?;
     let (from, to) = side_options(cli, &args.sides, out)?;
-    let opts = MirrorOptions {
+    let mut opts = MirrorOptions {
         fail_fast: args.fail_fast.fail_fast,
         ..options(cli, &args.selection, names, out, "mirror")?
     };
@@ -296,6 +299,8 @@ pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode
             let (src, dst) = open_store_pair(&args.src, &from, &args.dst, &to)
                 .await
                 .map_err(Failure::from)?;
+            let hosts = [dst.registry_id(), src.registry_id()];
+            opts.verify = super::trust::gate_for(&args.selection.verify, &hosts, out)?;
             let mut summary = mirror(src.as_ref(), dst.as_ref(), &opts).await?;
             let what = format!("{} -> {}", args.src, args.dst);
             report(&mut summary, out, &what, false);
@@ -338,7 +343,8 @@ pub async fn run_export(
         })
         .collect::<Result<Vec<_>, _>>()?;
     names.extend(parse_names(&[], args.selection.names_from.as_ref())?);
-    let opts = options(cli, &args.selection, names, out, "export")?;
+    let mut opts = options(cli, &args.selection, names, out, "export")?;
+    opts.verify = super::trust::gate_for(&args.selection.verify, &[store.registry_id()], out)?;
     let mut summary = export(store, &args.output, &opts).await?;
     // The images went into a staging folder, now gone: they are in the bundle.
     for image in &mut summary.images {
@@ -361,12 +367,13 @@ pub async fn run_import(
 ) -> Result<ExitCode, Failure> {
     // A bundle is one unit: the images it holds come with its packs. --with-images also
     // fetches, from their own registries, the images it lacks.
-    let opts = MirrorOptions {
+    let mut opts = MirrorOptions {
         fail_fast: args.fail_fast.fail_fast,
         with_images: true,
         image_upstreams: args.selection.with_images,
         ..options(cli, &args.selection, Vec::new(), out, "import")?
     };
+    opts.verify = super::trust::gate_for(&args.selection.verify, &[store.registry_id()], out)?;
     let mut summary = import(&args.bundle, store, &opts).await?;
     report(
         &mut summary,

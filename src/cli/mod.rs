@@ -23,8 +23,11 @@ mod progress;
 mod pull;
 mod push;
 mod rm;
+mod sign;
 mod tag;
+mod trust;
 mod validate;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -137,6 +140,10 @@ enum Command {
     /// Check or rebuild the pack index, which lists packs where `_catalog` is refused.
     #[command(subcommand)]
     Index(index::IndexCommand),
+    /// Sign a pack version (cosign, sigstore bundle or notation signature).
+    Sign(sign::Args),
+    /// Check a pack version's signatures against keys or a trust policy.
+    Verify(verify::Args),
     /// Print a shell completion script.
     Completions(completions::Args),
     /// Write a man page per command.
@@ -230,6 +237,16 @@ pub fn run() -> ExitCode {
         Command::Index(cmd) => with_store(&cli, &out, |rt, store| {
             run_interruptible(rt, Box::pin(index::run(cmd, store, &out)))
         }),
+        Command::Sign(args) => {
+            pack_ref::with_pack_store(&cli, &out, &[&args.reference], |rt, store, _, packs| {
+                run_interruptible(rt, Box::pin(sign::run(args, &packs[0], store, &out)))
+            })
+        }
+        Command::Verify(args) => {
+            pack_ref::with_pack_store(&cli, &out, &[&args.reference], |rt, store, _, packs| {
+                run_interruptible(rt, Box::pin(verify::run(args, &packs[0], store, &out)))
+            })
+        }
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args, &out),
     };

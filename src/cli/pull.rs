@@ -26,6 +26,8 @@ pub struct Args {
     /// Blobs downloaded at once (default: $PACKREG_CONCURRENCY, else config.toml, else 4).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=packreg::config::MAX_CONCURRENCY as i64))]
     pub concurrency: Option<u16>,
+    #[command(flatten)]
+    pub verify: super::trust::GateFlags,
 }
 
 pub async fn run(
@@ -34,6 +36,7 @@ pub async fn run(
     store: &dyn Store,
     out: &Output,
 ) -> Result<ExitCode, Failure> {
+    let pack_ref = &super::trust::gated(store, pack_ref.clone(), &args.verify, out).await?;
     let opts = PullOptions {
         output: args.output.clone(),
         force: args.force,

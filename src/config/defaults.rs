@@ -18,6 +18,9 @@ pub const RETRY_BUDGET_ENV: &str = "PACKREG_RETRY_BUDGET";
 /// The format `push` writes (read by the command line's `--format`).
 pub const FORMAT_ENV: &str = "PACKREG_FORMAT";
 
+/// The password of cosign's encrypted key file (`sign --key`), as cosign reads it.
+pub const COSIGN_PASSWORD_ENV: &str = "COSIGN_PASSWORD";
+
 /// The user's home folder.
 pub const HOME_ENV: &str = "HOME";
 /// The base of the settings folder.

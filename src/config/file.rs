@@ -28,6 +28,10 @@ pub struct RegistrySection {
     /// Upload chunk size in MiB for this host (0: never chunk).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chunk_size: Option<u64>,
+    /// Public keys (PEM files; relative paths from the file's folder) a pack taken from or
+    /// into this registry must be signed with, when the command names none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub verify_keys: Vec<PathBuf>,
 }
 
 /// A key of a registry section, for [`update_registry`].
@@ -315,11 +319,23 @@ impl Checker<'_> {
                     let n = self.integer(&full, line, value, 0..=i64::MAX, what)?;
                     section.chunk_size = Some(n as u64);
                 }
+                "verify_keys" => {
+                    let dir = self.path.parent().unwrap_or(Path::new("."));
+                    let keys = value
+                        .as_array()
+                        .ok_or_else(|| self.bad(&full, line, "expected a list of key files"))?;
+                    for key in keys {
+                        let file = key.as_str().filter(|k| !k.trim().is_empty()).ok_or_else(|| {
+                            self.bad(&full, line, "expected quoted key file paths")
+                        })?;
+                        section.verify_keys.push(dir.join(file.trim()));
+                    }
+                }
                 _ => {
                     return Err(self.bad(
                         &full,
                         line,
-                        "unknown key; a registry section takes plain_http, insecure, ca_file and chunk_size",
+                        "unknown key; a registry section takes plain_http, insecure, ca_file, chunk_size and verify_keys",
                     ))
                 }
             }
@@ -507,6 +523,28 @@ mod tests {
         assert!(err.contains("larger than"), "{err}");
         std::fs::write(&big, [0xff, 0xfe]).unwrap();
         assert!(ConfigFile::read(&big).is_err());
+    }
+
+    #[test]
+    fn verify_keys_are_read_relative_to_the_file() {
+        let f = ConfigFile::parse(
+            Path::new("/c/config.toml"),
+            "[registries.\"site.lan\"]\nverify_keys = [\"keys/ci.pub\", \"/abs/other.pub\"]\n",
+        )
+        .unwrap();
+        let s = f.registry_section("site.lan").unwrap();
+        assert_eq!(
+            s.verify_keys,
+            [
+                PathBuf::from("/c/keys/ci.pub"),
+                PathBuf::from("/abs/other.pub")
+            ]
+        );
+        let bad = ConfigFile::parse(
+            Path::new("/c/config.toml"),
+            "[registries.\"site.lan\"]\nverify_keys = \"one.pub\"\n",
+        );
+        assert!(bad.is_err());
     }
 
     #[test]

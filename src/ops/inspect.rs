@@ -59,6 +59,10 @@ pub struct Inspection {
     /// Palette tarball: only its head is read, up to pack.json, so what is shown may differ
     /// from what a pull (which verifies the whole layer) would write.
     pub pack_verified: bool,
+    /// The formats of the signatures the version carries (`packreg verify` checks them);
+    /// None when they could not be listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<Vec<crate::sign::SignatureFormat>>,
 }
 
 /// Inspects `pack_ref`. Native packs need the manifest and config only; in a Palette
@@ -108,6 +112,10 @@ pub async fn inspect(store: &dyn Store, pack_ref: &PackRef) -> Result<Inspection
         others.labels_of(&raw.digest),
         others.parents_of(&raw.digest, None),
     );
+    let signatures = super::signatures::discover(store, &repo, &raw.digest)
+        .await
+        .ok()
+        .map(|found| found.signatures.iter().map(|s| s.format).collect());
     Ok(Inspection {
         reference: store.reference(&repo, &reference),
         digest: raw.digest,
@@ -130,5 +138,6 @@ pub async fn inspect(store: &dyn Store, pack_ref: &PackRef) -> Result<Inspection
             .collect(),
         pack,
         pack_verified,
+        signatures,
     })
 }

@@ -22,7 +22,9 @@ pub mod push;
 pub mod remedy;
 pub mod remove;
 pub mod resolve;
+pub mod signatures;
 pub mod transfer;
+pub mod verify_gate;
 
 use std::path::PathBuf;
 
@@ -142,6 +144,9 @@ pub enum OpError {
         /// What the tag points at now; None when it is gone.
         now: Option<Digest>,
     },
+    /// A version failed the verification gate (`ops::verify_gate`).
+    #[error(transparent)]
+    Unverified(Box<verify_gate::Unverified>),
 }
 
 fn now_points(now: &Option<Digest>) -> String {

@@ -104,10 +104,18 @@ pub async fn remove(
         return Err(e.into());
     }
     let parent_state = update_parent_tags(store, &repo, &parents).await?;
+    // The signatures of a manifest that is gone go with it.
+    let unsigned = match staying {
+        true => None,
+        false => super::signatures::remove_signatures(store, &repo, &digest)
+            .await
+            .err(),
+    };
     let mut warnings: Vec<crate::ops::Warning> = super::collect_garbage(store, &repo)
         .await
         .into_iter()
         .collect();
+    warnings.extend(unsigned.map(|e| e.to_string().into()));
     let gone: Vec<Change> = labels
         .iter()
         .chain(std::iter::once(&tag))

@@ -169,6 +169,7 @@ fn the_library_names_no_command_flag_or_variable() {
         "src/auth",
         "src/pack",
         "src/artifact",
+        "src/sign",
     ] {
         rust_files(&root.join(dir), &mut files);
     }

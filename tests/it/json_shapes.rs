@@ -274,6 +274,15 @@ fn json_of(sb: &Sandbox, args: &[&str], codes: &[i32]) -> Value {
         .unwrap_or_else(|e| panic!("{args:?}: {e}\n{}", stdout(&out)))
 }
 
+/// A new ECDSA P-256 key pair: the private key (PKCS#8 PEM) at `key`, the public at `public`.
+fn write_signing_key(key: &std::path::Path, public: &std::path::Path) {
+    use openssl::{ec, nid::Nid, pkey::PKey};
+    let group = ec::EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    let pair = PKey::from_ec_key(ec::EcKey::generate(&group).unwrap()).unwrap();
+    std::fs::write(key, pair.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    std::fs::write(public, pair.public_key_to_pem().unwrap()).unwrap();
+}
+
 /// The pack hello-manifests at `version`, declaring one image.
 fn pack_declaring_an_image(sb: &Sandbox, version: &str) -> std::path::PathBuf {
     let dir = pack_with_version(
@@ -342,6 +351,25 @@ fn every_command_prints_the_documented_json(backend: Backend) {
         r(&["inspect", "hello-manifests:1.0.0"]),
         &[0],
     );
+    let (key, public) = (sb.path("key.pem"), sb.path("pub.pem"));
+    write_signing_key(&key, &public);
+    run(
+        "packreg sign",
+        r(&["sign", "hello-manifests:1.0.0", "--key", s(&key)]),
+        &[0],
+    );
+    let verified = run(
+        "packreg verify",
+        r(&["verify", "hello-manifests:1.0.0", "--key", s(&public)]),
+        &[0],
+    );
+    assert_eq!(verified["verified"], true, "{verified}");
+    let signed = run(
+        "packreg inspect",
+        r(&["inspect", "hello-manifests:1.0.0"]),
+        &[0],
+    );
+    assert_eq!(signed["signatures"][0], "cosign", "{signed}");
     let pulled = sb.path("pulled");
     run(
         "packreg pull",

@@ -57,5 +57,6 @@ mod quiet;
 mod readme;
 mod references;
 mod rm;
+mod sign;
 mod tag;
 mod validate;

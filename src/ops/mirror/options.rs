@@ -32,6 +32,8 @@ pub struct MirrorOptions {
     /// is left out and listed in [`MirrorSummary::images_not_in_source`](super::MirrorSummary)
     /// (import carries the images a bundle holds, and reaches no registry for the others).
     pub image_upstreams: bool,
+    /// Copy only versions a signature verifies (the others are failures).
+    pub verify: Option<crate::ops::verify_gate::VerifyGate>,
 }
 
 impl Default for MirrorOptions {
@@ -48,6 +50,7 @@ impl Default for MirrorOptions {
             skip_missing_images: false,
             image_sources: crate::config::builtin_store_options(&Default::default()),
             image_upstreams: true,
+            verify: None,
         }
     }
 }

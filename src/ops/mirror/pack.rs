@@ -172,6 +172,10 @@ impl RepoCopy<'_> {
                     reference: format!("{name}:{tag}"),
                     location: src.location(),
                 })?;
+        if let Some(gate) = &self.pack.opts.verify {
+            gate.admit(src, self.repo, &format!("{name}:{tag}"), &digest)
+                .await?;
+        }
         self.subjects.insert(digest.clone());
         match self.dst_tags.get(tag).cloned() {
             Some(d) if d == digest => {

@@ -1,0 +1,131 @@
+//! The trust the user gives on the command line (`--key PUB...`, or `--trust-policy FILE
+//! --trust-store DIR`), read from their files: keys and roots come only from the user.
+
+use std::path::{Path, PathBuf};
+
+use packreg::sign::{PublicKey, Trust, TrustPolicy, TrustStore};
+
+use super::failure::Kind;
+use super::Failure;
+
+/// A key or policy file larger than this is not a key or policy.
+const MAX_TRUST_FILE: u64 = 1024 * 1024;
+
+/// Reads a small file the user named.
+pub fn read_user_file(path: &Path, what: &str) -> Result<Vec<u8>, Failure> {
+    std::fs::File::open(path)
+        .and_then(|f| packreg::limits::read_bounded(f, MAX_TRUST_FILE, what))
+        .map_err(|e| Failure::with_kind(format!("{}: {e}", path.display()), Kind::InvalidInput))
+}
+
+/// The trust named by the flags, or None when none was given.
+pub fn load(
+    keys: &[PathBuf],
+    trust_policy: Option<&Path>,
+    trust_store: Option<&Path>,
+) -> Result<Option<Trust>, Failure> {
+    let invalid = |path: &Path, e: packreg::sign::SignError| {
+        Failure::with_kind(format!("{}: {e}", path.display()), Kind::InvalidInput)
+    };
+    match (keys.is_empty(), trust_policy, trust_store) {
+        (true, None, None) => Ok(None),
+        (false, None, None) => {
+            let keys = keys
+                .iter()
+                .map(|path| {
+                    PublicKey::from_pem(&read_user_file(path, "a public key file")?)
+                        .map_err(|e| invalid(path, e))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Some(Trust::Keys(keys)))
+        }
+        (true, Some(policy), Some(store)) => {
+            let policy = TrustPolicy::from_json(&read_user_file(policy, "a trust policy")?)
+                .map_err(|e| invalid(policy, e))?;
+            let store = TrustStore::load(store).map_err(|e| invalid(store, e))?;
+            Ok(Some(Trust::Policy { policy, store }))
+        }
+        _ => Err(Failure::usage(
+            "give either public keys (--key PUB...) or both --trust-policy FILE and --trust-store DIR",
+        )),
+    }
+}
+
+/// The verification gate's flags (pull, mirror, export, import).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct GateFlags {
+    /// Take only versions a signature verifies with this public key (PEM; cosign signatures
+    /// and bundles). Repeatable.
+    #[arg(long = "verify-key", value_name = "PUB")]
+    pub verify_keys: Vec<PathBuf>,
+    /// Take only versions a notation signature verifies under this trust policy.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "trust_store",
+        conflicts_with = "verify_keys"
+    )]
+    pub trust_policy: Option<PathBuf>,
+    /// The trust store folder of --trust-policy (`x509/ca/NAME/*.pem`).
+    #[arg(long, value_name = "DIR", requires = "trust_policy")]
+    pub trust_store: Option<PathBuf>,
+}
+
+/// The gate the flags ask for, or None.
+pub fn gate(flags: &GateFlags) -> Result<Option<packreg::ops::verify_gate::VerifyGate>, Failure> {
+    Ok(load(
+        &flags.verify_keys,
+        flags.trust_policy.as_deref(),
+        flags.trust_store.as_deref(),
+    )?
+    .map(packreg::ops::verify_gate::VerifyGate::new))
+}
+
+/// The gate for a command taking packs from or into the registries `hosts` (their
+/// `registry_id`s): the flags', else the `verify_keys` the settings file requires for the
+/// first of those registries that has any.
+pub fn gate_for(
+    flags: &GateFlags,
+    hosts: &[String],
+    out: &super::Output,
+) -> Result<Option<packreg::ops::verify_gate::VerifyGate>, Failure> {
+    if let Some(gate) = gate(flags)? {
+        return Ok(Some(gate));
+    }
+    let file = super::config::loaded(out)?;
+    for host in hosts {
+        if let Some(section) = file.registry_section(host) {
+            if !section.verify_keys.is_empty() {
+                return Ok(load(&section.verify_keys, None, None)?
+                    .map(packreg::ops::verify_gate::VerifyGate::new));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// `pack_ref` checked by the gate the flags (or the settings file) ask for: pinned to the
+/// digest that verified, so what is taken is what was verified. Unchanged without a gate.
+pub async fn gated(
+    store: &dyn packreg::store::Store,
+    pack_ref: packreg::reference::PackRef,
+    flags: &GateFlags,
+    out: &super::Output,
+) -> Result<packreg::reference::PackRef, Failure> {
+    let Some(gate) = gate_for(flags, &[store.registry_id()], out)? else {
+        return Ok(pack_ref);
+    };
+    let repo = pack_ref.repository();
+    let (reference, raw) = packreg::ops::resolve::resolve_ref(store, &pack_ref).await?;
+    gate.admit(
+        store,
+        &repo,
+        &format!("{}:{reference}", pack_ref.name),
+        &raw.digest,
+    )
+    .await?;
+    Ok(packreg::reference::PackRef {
+        selector: packreg::reference::Selector::Digest(raw.digest),
+        ..pack_ref
+    })
+}
