@@ -420,6 +420,26 @@ fn examples(name: &str, root: bool) -> Vec<(&'static str, &'static str)> {
             "packreg man -o /usr/local/share/man/man1",
             "install the man pages",
         )],
+        "sign" => vec![
+            (
+                "packreg -r registry.example.com/team sign shop:1.2.0 --key cosign.key",
+                "a cosign signature (password from $COSIGN_PASSWORD, else asked)",
+            ),
+            (
+                "packreg -r registry.example.com/team sign shop:1.2.0 --key key.pem --cert chain.pem --format notation",
+                "a Notary Project signature",
+            ),
+        ],
+        "verify" => vec![
+            (
+                "packreg -r registry.example.com/team verify shop:1.2.0 --key cosign.pub",
+                "exit 0 when a signature verifies with the key",
+            ),
+            (
+                "packreg verify registry.example.com/team/spectro-packs/archive/shop:1.2.0 --trust-policy trustpolicy.json --trust-store ./truststore",
+                "against a Notary Project trust policy",
+            ),
+        ],
         _ => Vec::new(),
     }
 }
