@@ -224,7 +224,7 @@ fn report(summary: &mut MirrorSummary, out: &Output, what: &str, keep_when_quiet
     }
     if !summary.images.is_empty() || !summary.images_not_in_source.is_empty() {
         let copied = summary.images.iter().filter(|i| i.copied).count();
-        out.data(format!(
+        summary_line(format!(
             "{what}: images {verb} {copied}, already there {}",
             summary.images.len() - copied
         ));
