@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use packreg::ops::list::list_packs;
+use packreg::ops::list::{add_signatures, list_packs};
 use packreg::ops::not_found::explain_missing;
 use packreg::ops::OpError;
 use packreg::reference::{PackRef, Selector};
@@ -20,6 +20,10 @@ pub struct Args {
     /// Only packs whose name contains this text.
     #[arg(long = "name", value_name = "SUBSTR")]
     pub filter: Option<String>,
+    /// Also show the formats of the signatures each version carries (cosign, bundle,
+    /// notation): one or two more requests a version. `packreg verify` checks them.
+    #[arg(long)]
+    pub signatures: bool,
 }
 
 pub async fn run(
@@ -47,7 +51,10 @@ pub async fn run(
             eprintln!("{}", index_note(store));
         }
     }
-    let rows = listing.rows;
+    let mut rows = listing.rows;
+    if args.signatures {
+        add_signatures(store, &mut rows).await;
+    }
     if out.json {
         out.print_json(&rows);
         return Ok(ExitCode::SUCCESS);
@@ -67,10 +74,10 @@ pub async fn run(
         true => "-".to_string(),
         false => tags.join(","),
     };
-    let table: Vec<[String; 8]> = rows
+    let table: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            [
+            let mut cells = vec![
                 r.name.clone(),
                 r.version.clone(),
                 r.layer.clone().unwrap_or_else(|| "-".into()),
@@ -78,13 +85,19 @@ pub async fn run(
                 r.format.clone(),
                 list(&r.parent_tags),
                 list(&r.labels),
-                r.digest.to_string(),
-            ]
+            ];
+            if args.signatures {
+                cells.push(signature_cell(r.signatures.as_deref()));
+            }
+            cells.push(r.digest.to_string());
             // Registry text, one cell each: a newline must not make a row of its own.
-            .map(|cell| escape_controls(&cell, false).into_owned())
+            cells
+                .iter()
+                .map(|cell| escape_controls(cell, false).into_owned())
+                .collect()
         })
         .collect();
-    let header = [
+    let mut header: Vec<String> = [
         "NAME",
         "VERSION",
         "LAYER",
@@ -92,10 +105,14 @@ pub async fn run(
         "FORMAT",
         "PARENT TAGS",
         "LABELS",
-        "DIGEST",
     ]
-    .map(String::from);
-    let mut widths = header.clone().map(|h| h.len());
+    .map(String::from)
+    .to_vec();
+    if args.signatures {
+        header.push("SIGNATURES".into());
+    }
+    header.push("DIGEST".into());
+    let mut widths: Vec<usize> = header.iter().map(String::len).collect();
     for row in &table {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
@@ -104,12 +121,25 @@ pub async fn run(
     for row in std::iter::once(&header).chain(table.iter()) {
         let line: Vec<String> = row
             .iter()
-            .zip(widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
+            .zip(&widths)
+            .map(|(cell, &w)| format!("{cell:<w$}"))
             .collect();
         out.data(line.join("  ").trim_end());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The SIGNATURES cell: the formats, `-` for none, `?` when they could not be listed.
+fn signature_cell(formats: Option<&[packreg::sign::SignatureFormat]>) -> String {
+    match formats {
+        None => "?".into(),
+        Some([]) => "-".into(),
+        Some(formats) => formats
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+    }
 }
 
 /// The note printed when pack names come from the pack index.

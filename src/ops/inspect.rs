@@ -112,10 +112,7 @@ pub async fn inspect(store: &dyn Store, pack_ref: &PackRef) -> Result<Inspection
         others.labels_of(&raw.digest),
         others.parents_of(&raw.digest, None),
     );
-    let signatures = super::signatures::discover(store, &repo, &raw.digest)
-        .await
-        .ok()
-        .map(|found| found.signatures.iter().map(|s| s.format).collect());
+    let signatures = super::signatures::formats_of(store, &repo, &raw.digest).await;
     Ok(Inspection {
         reference: store.reference(&repo, &reference),
         digest: raw.digest,

@@ -40,6 +40,26 @@ pub struct PackVersion {
     pub labels: Vec<String>,
     /// Parent tags (`1.x`, `1.2.x`) pointing at this version.
     pub parent_tags: Vec<String>,
+    /// The formats of the signatures the version carries, when asked for
+    /// ([`add_signatures`]); None otherwise, or when they could not be listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<Vec<crate::sign::SignatureFormat>>,
+}
+
+/// Fills in each row's signature formats: one or two requests a version (the `.sig` tag, the
+/// referrers), which a plain listing does not pay.
+pub async fn add_signatures(store: &dyn Store, rows: &mut [PackVersion]) {
+    let found: Vec<_> = stream::iter(rows.iter())
+        .map(|row| async move {
+            let repo = pack_repository(&row.name);
+            super::signatures::formats_of(store, &repo, &row.digest).await
+        })
+        .buffered(LIST_CONCURRENCY)
+        .collect()
+        .await;
+    for (row, formats) in rows.iter_mut().zip(found) {
+        row.signatures = formats;
+    }
 }
 
 /// The tags of a repository other than its versions: labels and parent tags, which point at
@@ -186,6 +206,7 @@ async fn version_row(
         tag,
         format,
         digest: raw.digest,
+        signatures: None,
     }))
 }
 

@@ -370,6 +370,12 @@ fn every_command_prints_the_documented_json(backend: Backend) {
         &[0],
     );
     assert_eq!(signed["signatures"][0], "cosign", "{signed}");
+    let rows = run(
+        "packreg ls",
+        r(&["ls", "hello-manifests", "--signatures"]),
+        &[0],
+    );
+    assert_eq!(rows[0]["signatures"][0], "cosign", "{rows}");
     let pulled = sb.path("pulled");
     run(
         "packreg pull",

@@ -1082,3 +1082,41 @@ fn a_packreg_bundle_verifies_with_sigstore_js() {
     assert!(out.status.success(), "sigstore-js: {}", stderr(&out));
     assert!(!node(&other.join("pub.pem")).status.success());
 }
+
+over_backends!(ls_shows_which_versions_carry_signatures_when_asked);
+
+/// `ls --signatures` names each version's signature formats (`-` for none), in the table and
+/// in `--json`; a plain `ls` does not look for them.
+fn ls_shows_which_versions_carry_signatures_when_asked(backend: Backend) {
+    require_peers!("python3:cryptography", "python3:nacl");
+    let sb = Sandbox::new();
+    let store = TestStore::start(backend, &sb);
+    let r = store.at("");
+    push_pack(&sb, &r);
+    let newer = common::pack_with_version(&sb.path("newer"), "hello-manifests", "1.1.0");
+    ok(&sb.run(&["-r", &r, "push", s(&newer)]));
+    let ec = keys(&sb, "ec", "p256", false);
+    ok(&sb.run(&[
+        "-r",
+        &r,
+        "sign",
+        "hello-manifests:1.0.0",
+        "--key",
+        s(&ec.join("key.pem")),
+    ]));
+    let rows = sb.json(&["-r", &r, "ls", "hello-manifests", "--signatures"]);
+    assert_eq!(rows[0]["version"], "1.0.0", "{rows}");
+    assert_eq!(
+        rows[0]["signatures"],
+        serde_json::json!(["cosign"]),
+        "{rows}"
+    );
+    assert_eq!(rows[1]["signatures"], serde_json::json!([]), "{rows}");
+    let plain = sb.json(&["-r", &r, "ls", "hello-manifests"]);
+    assert!(plain[0].get("signatures").is_none(), "{plain}");
+    let table = ok(&sb.run(&["-r", &r, "ls", "hello-manifests", "--signatures"]));
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].contains("SIGNATURES"), "{table}");
+    assert!(lines[1].contains(" cosign "), "{table}");
+    assert!(lines[2].contains(" - "), "{table}");
+}

@@ -66,6 +66,17 @@ pub async fn discover(
     Ok(found)
 }
 
+/// The formats of the signatures manifest `subject` in `repo` carries, one entry a signature
+/// (what `inspect` and `ls --signatures` show); None when they could not be listed.
+pub async fn formats_of(
+    store: &dyn Store,
+    repo: &str,
+    subject: &Digest,
+) -> Option<Vec<crate::sign::SignatureFormat>> {
+    let found = discover(store, repo, subject).await.ok()?;
+    Some(found.signatures.iter().map(|s| s.format).collect())
+}
+
 /// A manifest, or None when it does not exist.
 async fn manifest_if_any(
     store: &dyn Store,
