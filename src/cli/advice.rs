@@ -146,7 +146,7 @@ fn limit_advice(limit: &RemoteLimit) -> Option<String> {
             "; on a slow link lower the minimum with --min-rate KIB (or {MIN_RATE_ENV}; 0 turns it off)"
         )),
         RemoteLimit::RetryBudget { .. } => Some(format!(
-            "; try again later, or raise the budget with --retry-budget SECS (or {RETRY_BUDGET_ENV})"
+            "; try again later, or raise the budget with --retry-budget (such as --retry-budget 10m) or {RETRY_BUDGET_ENV}"
         )),
         _ => None,
     }

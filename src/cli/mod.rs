@@ -82,10 +82,11 @@ pub struct Cli {
     /// else 1).
     #[arg(long, global = true, value_name = "KIB")]
     pub min_rate: Option<u64>,
-    /// Let the retries of a command wait at most this many seconds in all, per registry
-    /// (0: no retries; default: $PACKREG_RETRY_BUDGET, else `retry_budget` in config.toml,
-    /// else 300).
-    #[arg(long, global = true, value_name = "SECS")]
+    /// Let the retries of a command wait at most this long in all, per registry: a duration
+    /// such as 5m or 90s, or seconds (0: no retries; default: $PACKREG_RETRY_BUDGET, else
+    /// `retry_budget` in config.toml, else 5m).
+    #[arg(long, global = true, value_name = "DURATION",
+          value_parser = packreg::config::budget_flag)]
     pub retry_budget: Option<u64>,
     /// Upload blobs of at least this many MiB in resumable chunks of that size (0: never;
     /// default: $PACKREG_CHUNK_SIZE, else config.toml, else 16).

@@ -238,9 +238,13 @@ impl ConfigFile {
                     file.min_rate = Some(check.integer(name, line, item, 0..=i64::MAX, what)? as u64)
                 }
                 "retry_budget" => {
-                    let what = "a number of seconds (0: no retries)";
-                    file.retry_budget =
-                        Some(check.integer(name, line, item, 0..=i64::MAX, what)? as u64)
+                    let what = super::duration::BUDGET_EXPECTED;
+                    file.retry_budget = Some(match item.as_str() {
+                        Some(text) => super::duration::parse_budget_secs(text).map_err(|e| {
+                            check.bad(name, line, format!("expected {what}, found {text:?} ({e})"))
+                        })?,
+                        None => check.integer(name, line, item, 0..=i64::MAX, what)? as u64,
+                    })
                 }
                 "registries" => file.registries = check.registries(item, line)?,
                 // Kept for the decompression limits (the PACKREG_MAX_* variables), which

@@ -6,7 +6,7 @@
 //! - [`migrate`]: the one-time move of the old `hosts.json` that `login` used to write;
 //! - [`defaults`]: every built-in default and every variable name;
 //! - `paths`: the folders (settings, cache, data, docker's), from HOME and the XDG variables;
-//! - `duration`: timeouts as durations (`30s`, `2m`, `1m30s`) or plain seconds;
+//! - `duration`: timeouts and the retry budget as durations (`30s`, `2m`, `1m30s`) or plain seconds;
 //! - `connection`: one registry's connection settings, its `[registries."host"]` section merged,
 //!   as the plain values the stores take;
 //! - `limits`: the unpacking limits (the `PACKREG_MAX_*` variables);
@@ -29,7 +29,10 @@ mod setting;
 
 pub use connection::{builtin_store_options, ConnectionFlags, TlsChoice};
 pub use defaults::*;
-pub use duration::{parse_timeout_secs, timeout_flag, TIMEOUT_EXPECTED};
+pub use duration::{
+    budget_flag, parse_budget_secs, parse_timeout_secs, timeout_flag, BUDGET_EXPECTED,
+    TIMEOUT_EXPECTED,
+};
 pub use error::ConfigError;
 pub use file::{ConfigFile, RegistryKey, RegistrySection};
 pub use limits::LimitSettings;

@@ -165,8 +165,17 @@ impl<'a> Resolver<'a> {
 
     /// The seconds a command's retries may wait in all, per registry (0: no retries).
     pub fn retry_budget(&self, flag: Option<u64>) -> Result<Setting<u64>, ConfigError> {
-        let expected = "a number of seconds (0: no retries)";
-        let env = self.unless(flag.is_some(), RETRY_BUDGET_ENV, 0..=u64::MAX, expected)?;
+        let env =
+            match self.var(RETRY_BUDGET_ENV).filter(|_| flag.is_none()) {
+                Some(value) => Some(super::duration::parse_budget_secs(&value).map_err(|_| {
+                    ConfigError::Env {
+                        var: RETRY_BUDGET_ENV,
+                        value,
+                        message: format!("expected {}", super::duration::BUDGET_EXPECTED),
+                    }
+                })?),
+                None => None,
+            };
         Ok(self.pick(
             flag,
             env.map(|v| (v, RETRY_BUDGET_ENV)),

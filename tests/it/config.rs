@@ -493,3 +493,29 @@ fn the_minimum_rate_and_the_retry_budget_are_settings_with_their_sources() {
     let bad = run_env(&sb, &[("PACKREG_MIN_RATE", "fast")], &["config", "show"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// The retry budget is written as the timeout is: a duration (`5m`, `90s`) or seconds, in the
+/// flag, the variable and the file; 0 still means no retries.
+#[test]
+fn the_retry_budget_is_a_duration_in_the_flag_the_variable_and_the_file() {
+    let sb = Sandbox::new();
+    let budget = |env: &[(&str, &str)], flags: &[&str]| {
+        show(&sb, env, flags)["retryBudget"]["value"].clone()
+    };
+    assert_eq!(budget(&[], &["--retry-budget", "2m"]), 120);
+    assert_eq!(budget(&[], &["--retry-budget", "0"]), 0);
+    assert_eq!(budget(&[("PACKREG_RETRY_BUDGET", "1m30s")], &[]), 90);
+    write_config(&sb, "retry_budget = \"10m\"\n");
+    assert_eq!(budget(&[], &[]), 600);
+    let bad = run_env(&sb, &[], &["--retry-budget", "soon", "config", "show"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("0 for no retries"),
+        "{}",
+        stderr(&bad)
+    );
+    write_config(&sb, "retry_budget = \"1.5s\"\n");
+    let bad = run_env(&sb, &[], &["config", "show"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("retry_budget"), "{}", stderr(&bad));
+}
