@@ -82,8 +82,8 @@ pub fn gate(flags: &GateFlags) -> Result<Option<packreg::ops::verify_gate::Verif
 }
 
 /// The gate for a command taking packs from or into the registries `hosts` (their
-/// `registry_id`s): the flags', else the `verify_keys` the settings file requires for the
-/// first of those registries that has any.
+/// `registry_id`s): the flags', else the `verify_keys` or trust policy the settings file
+/// requires for the first of those registries that has any.
 pub fn gate_for(
     flags: &GateFlags,
     hosts: &[String],
@@ -94,11 +94,16 @@ pub fn gate_for(
     }
     let file = super::config::loaded(out)?;
     for host in hosts {
-        if let Some(section) = file.registry_section(host) {
-            if !section.verify_keys.is_empty() {
-                return Ok(load(&section.verify_keys, None, None)?
-                    .map(packreg::ops::verify_gate::VerifyGate::new));
-            }
+        let Some(section) = file.registry_section(host) else {
+            continue;
+        };
+        let trust = load(
+            &section.verify_keys,
+            section.trust_policy.as_deref(),
+            section.trust_store.as_deref(),
+        )?;
+        if let Some(trust) = trust {
+            return Ok(Some(packreg::ops::verify_gate::VerifyGate::new(trust)));
         }
     }
     Ok(None)

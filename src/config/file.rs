@@ -32,6 +32,14 @@ pub struct RegistrySection {
     /// into this registry must be signed with, when the command names none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub verify_keys: Vec<PathBuf>,
+    /// A Notary Project trust policy (relative paths from the file's folder) a pack taken from
+    /// or into this registry must satisfy, when the command names no trust; with
+    /// `trust_store`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust_policy: Option<PathBuf>,
+    /// The trust store folder of `trust_policy`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust_store: Option<PathBuf>,
 }
 
 /// A key of a registry section, for [`update_registry`].
@@ -335,14 +343,39 @@ impl Checker<'_> {
                         section.verify_keys.push(dir.join(file.trim()));
                     }
                 }
+                "trust_policy" | "trust_store" => {
+                    let file = PathBuf::from(self.string(&full, line, value)?);
+                    let path = Some(self.path.parent().unwrap_or(Path::new(".")).join(file));
+                    match key {
+                        "trust_policy" => section.trust_policy = path,
+                        _ => section.trust_store = path,
+                    }
+                }
                 _ => {
                     return Err(self.bad(
                         &full,
                         line,
-                        "unknown key; a registry section takes plain_http, insecure, ca_file, chunk_size and verify_keys",
+                        "unknown key; a registry section takes plain_http, insecure, ca_file, chunk_size, verify_keys, trust_policy and trust_store",
                     ))
                 }
             }
+        }
+        match (&section.trust_policy, &section.trust_store) {
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(self.bad(
+                    name,
+                    line,
+                    "trust_policy and trust_store go together: give both, or neither",
+                ))
+            }
+            (Some(_), Some(_)) if !section.verify_keys.is_empty() => {
+                return Err(self.bad(
+                    name,
+                    line,
+                    "give either verify_keys or trust_policy with trust_store, not both",
+                ))
+            }
+            _ => {}
         }
         Ok(section)
     }
@@ -549,6 +582,26 @@ mod tests {
             "[registries.\"site.lan\"]\nverify_keys = \"one.pub\"\n",
         );
         assert!(bad.is_err());
+    }
+
+    #[test]
+    fn a_trust_policy_and_its_store_are_read_together_relative_to_the_file() {
+        let f = ConfigFile::parse(
+            Path::new("/c/config.toml"),
+            "[registries.\"site.lan\"]\ntrust_policy = \"trust/policy.json\"\ntrust_store = \"/t/store\"\n",
+        )
+        .unwrap();
+        let s = f.registry_section("site.lan").unwrap();
+        assert_eq!(s.trust_policy, Some(PathBuf::from("/c/trust/policy.json")));
+        assert_eq!(s.trust_store, Some(PathBuf::from("/t/store")));
+        for bad in [
+            "[registries.\"a\"]\ntrust_policy = \"p.json\"\n",
+            "[registries.\"a\"]\ntrust_store = \"s\"\n",
+            "[registries.\"a\"]\ntrust_policy = \"p\"\ntrust_store = \"s\"\nverify_keys = [\"k.pub\"]\n",
+        ] {
+            let err = ConfigFile::parse(Path::new("/c/config.toml"), bad).unwrap_err();
+            assert!(err.to_string().contains("registries.\"a\""), "{err}");
+        }
     }
 
     #[test]

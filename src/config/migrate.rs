@@ -81,7 +81,7 @@ pub fn migrate_hosts_file(config: &Path) -> Result<Option<String>, ConfigError> 
                     insecure: old.insecure.then_some(true),
                     ca_file: old.ca_file.clone(),
                     chunk_size: None,
-                    verify_keys: Vec::new(),
+                    ..RegistrySection::default()
                 };
                 set_section(doc, &host, &section, &[]);
                 moved += 1;

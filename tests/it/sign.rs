@@ -1120,3 +1120,54 @@ fn ls_shows_which_versions_carry_signatures_when_asked(backend: Backend) {
     assert!(lines[1].contains(" cosign "), "{table}");
     assert!(lines[2].contains(" - "), "{table}");
 }
+
+/// A registry's section can require a Notary Project trust policy instead of keys
+/// (`trust_policy` and `trust_store`, relative to the settings file): a pull without flags
+/// takes the version a notation signature verifies under it and refuses the unsigned one.
+#[test]
+fn a_registrys_trust_policy_in_the_settings_file_gates_pull() {
+    require_peers!("python3:cryptography", "python3:nacl", "docker-registry");
+    let sb = Sandbox::new();
+    let store = TestStore::start(Backend::Registry, &sb);
+    let r = store.at("");
+    push_pack(&sb, &r);
+    ok(&sb.run(&["-r", &r, "push", s(&common::pack("shop"))]));
+    let ec = keys(&sb, "ec", "p256", false);
+    ok(&sb.run(&[
+        "-r",
+        &r,
+        "sign",
+        "hello-manifests:1.0.0",
+        "--key",
+        s(&ec.join("key.pem")),
+        "--cert",
+        s(&ec.join("chain.pem")),
+        "--format",
+        "notation",
+    ]));
+    let (policy, store) = trust_policy(&sb, &ec.join("ca.pem"), "strict", SIGNER_IDENTITY);
+    let settings = sb.path(".config/packreg");
+    std::fs::create_dir_all(&settings).unwrap();
+    std::fs::rename(&policy, settings.join("policy.json")).unwrap();
+    std::fs::rename(&store, settings.join("truststore")).unwrap();
+    std::fs::write(
+        settings.join("config.toml"),
+        format!(
+            "[registries.\"{r}\"]\ntrust_policy = \"policy.json\"\ntrust_store = \"truststore\"\n"
+        ),
+    )
+    .unwrap();
+    ok(&sb.run(&[
+        "-r",
+        &r,
+        "pull",
+        "hello-manifests:1.0.0",
+        "-o",
+        s(&sb.path("pulled")),
+    ]));
+    let refused = sb.run(&["--json", "-r", &r, "pull", "shop", "-o", s(&sb.path("no"))]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    let error: serde_json::Value = serde_json::from_str(stderr(&refused).trim()).unwrap();
+    assert_eq!(error["kind"], "untrusted", "{error}");
+    assert!(!sb.path("no").exists());
+}
