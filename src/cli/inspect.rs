@@ -17,15 +17,21 @@ pub struct Args {
     /// REGISTRY/spectro-packs/archive/NAME[:TAG|@DIGEST] (REGISTRY is host[:port][/base] or
     /// oci:PATH).
     pub reference: String,
+    #[command(flatten)]
+    pub trust: super::trust::ReportFlags,
 }
 
 pub async fn run(
-    _args: &Args,
+    args: &Args,
     pack_ref: &PackRef,
     store: &dyn Store,
     out: &Output,
 ) -> Result<ExitCode, Failure> {
-    let info = inspect(store, pack_ref).await?;
+    let trust = args.trust.trust()?;
+    let mut info = inspect(store, pack_ref).await?;
+    if let Some(trust) = &trust {
+        info.verify_signatures(store, pack_ref, trust).await;
+    }
     if out.json {
         out.print_json(&info);
         return Ok(ExitCode::SUCCESS);
@@ -58,10 +64,16 @@ pub async fn run(
     }
     if let Some(signatures) = &info.signatures {
         let formats: Vec<String> = signatures.iter().map(|f| f.to_string()).collect();
+        let checked = match info.signatures_verified {
+            Some(true) => "one verifies with the trust given",
+            Some(false) => "none verifies with the trust given; `packreg verify` says why",
+            None if trust.is_some() => "they could not be checked",
+            None => "`packreg verify` checks them",
+        };
         match formats.is_empty() {
             true => out.data("Signatures: none"),
             false => out.data(format!(
-                "Signatures: {} ({}; `packreg verify` checks them)",
+                "Signatures: {} ({}; {checked})",
                 formats.len(),
                 formats.join(", ")
             )),

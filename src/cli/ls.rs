@@ -24,6 +24,8 @@ pub struct Args {
     /// notation): one or two more requests a version. `packreg verify` checks them.
     #[arg(long)]
     pub signatures: bool,
+    #[command(flatten)]
+    pub trust: super::trust::ReportFlags,
 }
 
 pub async fn run(
@@ -36,6 +38,12 @@ pub async fn run(
         return Err(Failure::usage(format!(
             "{pack}: ls lists every version of a pack; give NAME, or `packreg inspect {pack}`"
         )));
+    }
+    let trust = args.trust.trust()?;
+    if trust.is_some() && !args.signatures {
+        return Err(Failure::usage(
+            "--verify-key and --trust-policy go with --signatures: `packreg ls --signatures --verify-key PUB`",
+        ));
     }
     let name = pack.map(|p| p.name.as_str());
     let listing = list_packs(store, name, args.filter.as_deref()).await?;
@@ -53,7 +61,7 @@ pub async fn run(
     }
     let mut rows = listing.rows;
     if args.signatures {
-        add_signatures(store, &mut rows).await;
+        add_signatures(store, &mut rows, trust.as_ref()).await;
     }
     if out.json {
         out.print_json(&rows);
@@ -87,7 +95,10 @@ pub async fn run(
                 list(&r.labels),
             ];
             if args.signatures {
-                cells.push(signature_cell(r.signatures.as_deref()));
+                cells.push(signature_cell(
+                    r.signatures.as_deref(),
+                    r.signatures_verified,
+                ));
             }
             cells.push(r.digest.to_string());
             // Registry text, one cell each: a newline must not make a row of its own.
@@ -129,9 +140,13 @@ pub async fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The SIGNATURES cell: the formats, `-` for none, `?` when they could not be listed.
-fn signature_cell(formats: Option<&[packreg::sign::SignatureFormat]>) -> String {
-    match formats {
+/// The SIGNATURES cell: the formats, `-` for none, `?` when they could not be listed; with
+/// trust given, ` (verified)` or ` (unverified)` after them.
+fn signature_cell(
+    formats: Option<&[packreg::sign::SignatureFormat]>,
+    verified: Option<bool>,
+) -> String {
+    let formats = match formats {
         None => "?".into(),
         Some([]) => "-".into(),
         Some(formats) => formats
@@ -139,6 +154,11 @@ fn signature_cell(formats: Option<&[packreg::sign::SignatureFormat]>) -> String 
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(","),
+    };
+    match verified {
+        Some(true) => format!("{formats} (verified)"),
+        Some(false) => format!("{formats} (unverified)"),
+        None => formats,
     }
 }
 

@@ -71,6 +71,38 @@ pub struct GateFlags {
     pub trust_store: Option<PathBuf>,
 }
 
+/// The trust `inspect` and `ls --signatures` report signatures against: reported, never a
+/// gate.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ReportFlags {
+    /// Also say whether a signature verifies with this public key (PEM; cosign signatures
+    /// and bundles). Repeatable.
+    #[arg(long = "verify-key", value_name = "PUB")]
+    pub verify_keys: Vec<PathBuf>,
+    /// Also say whether a notation signature verifies under this trust policy.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "trust_store",
+        conflicts_with = "verify_keys"
+    )]
+    pub trust_policy: Option<PathBuf>,
+    /// The trust store folder of --trust-policy (`x509/ca/NAME/*.pem`).
+    #[arg(long, value_name = "DIR", requires = "trust_policy")]
+    pub trust_store: Option<PathBuf>,
+}
+
+impl ReportFlags {
+    /// The trust given, or None.
+    pub fn trust(&self) -> Result<Option<Trust>, Failure> {
+        load(
+            &self.verify_keys,
+            self.trust_policy.as_deref(),
+            self.trust_store.as_deref(),
+        )
+    }
+}
+
 /// The gate the flags ask for, or None.
 pub fn gate(flags: &GateFlags) -> Result<Option<packreg::ops::verify_gate::VerifyGate>, Failure> {
     Ok(load(

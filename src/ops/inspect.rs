@@ -63,6 +63,24 @@ pub struct Inspection {
     /// None when they could not be listed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signatures: Option<Vec<crate::sign::SignatureFormat>>,
+    /// With trust given ([`verify_signatures`]): whether a signature verifies against it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signatures_verified: Option<bool>,
+}
+
+impl Inspection {
+    /// Checks the signatures against `trust`, for [`Inspection::signatures_verified`]: the
+    /// manifest inspected, by its digest, whatever its tag points at now.
+    pub async fn verify_signatures(
+        &mut self,
+        store: &dyn Store,
+        pack_ref: &PackRef,
+        trust: &crate::sign::Trust,
+    ) {
+        let repo = pack_ref.repository();
+        self.signatures_verified =
+            super::signatures::verifies(store, &repo, &self.digest, trust).await;
+    }
 }
 
 /// Inspects `pack_ref`. Native packs need the manifest and config only; in a Palette
@@ -136,5 +154,6 @@ pub async fn inspect(store: &dyn Store, pack_ref: &PackRef) -> Result<Inspection
         pack,
         pack_verified,
         signatures,
+        signatures_verified: None,
     })
 }

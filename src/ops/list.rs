@@ -44,21 +44,35 @@ pub struct PackVersion {
     /// ([`add_signatures`]); None otherwise, or when they could not be listed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signatures: Option<Vec<crate::sign::SignatureFormat>>,
+    /// With trust given to [`add_signatures`]: whether a signature verifies against it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signatures_verified: Option<bool>,
 }
 
-/// Fills in each row's signature formats: one or two requests a version (the `.sig` tag, the
-/// referrers), which a plain listing does not pay.
-pub async fn add_signatures(store: &dyn Store, rows: &mut [PackVersion]) {
+/// Fills in each row's signature formats, and with `trust` whether one verifies: one or two
+/// requests a version (the `.sig` tag, the referrers) and the envelopes when checked, which
+/// a plain listing does not pay.
+pub async fn add_signatures(
+    store: &dyn Store,
+    rows: &mut [PackVersion],
+    trust: Option<&crate::sign::Trust>,
+) {
     let found: Vec<_> = stream::iter(rows.iter())
         .map(|row| async move {
             let repo = pack_repository(&row.name);
-            super::signatures::formats_of(store, &repo, &row.digest).await
+            let formats = super::signatures::formats_of(store, &repo, &row.digest).await;
+            let verified = match trust {
+                Some(trust) => super::signatures::verifies(store, &repo, &row.digest, trust).await,
+                None => None,
+            };
+            (formats, verified)
         })
         .buffered(LIST_CONCURRENCY)
         .collect()
         .await;
-    for (row, formats) in rows.iter_mut().zip(found) {
+    for (row, (formats, verified)) in rows.iter_mut().zip(found) {
         row.signatures = formats;
+        row.signatures_verified = verified;
     }
 }
 
@@ -207,6 +221,7 @@ async fn version_row(
         format,
         digest: raw.digest,
         signatures: None,
+        signatures_verified: None,
     }))
 }
 

@@ -366,13 +366,25 @@ fn every_command_prints_the_documented_json(backend: Backend) {
     assert_eq!(verified["verified"], true, "{verified}");
     let signed = run(
         "packreg inspect",
-        r(&["inspect", "hello-manifests:1.0.0"]),
+        r(&[
+            "inspect",
+            "hello-manifests:1.0.0",
+            "--verify-key",
+            s(&public),
+        ]),
         &[0],
     );
+    assert_eq!(signed["signaturesVerified"], true, "{signed}");
     assert_eq!(signed["signatures"][0], "cosign", "{signed}");
     let rows = run(
         "packreg ls",
-        r(&["ls", "hello-manifests", "--signatures"]),
+        r(&[
+            "ls",
+            "hello-manifests",
+            "--signatures",
+            "--verify-key",
+            s(&public),
+        ]),
         &[0],
     );
     assert_eq!(rows[0]["signatures"][0], "cosign", "{rows}");

@@ -1086,7 +1086,8 @@ fn a_packreg_bundle_verifies_with_sigstore_js() {
 over_backends!(ls_shows_which_versions_carry_signatures_when_asked);
 
 /// `ls --signatures` names each version's signature formats (`-` for none), in the table and
-/// in `--json`; a plain `ls` does not look for them.
+/// in `--json`; a plain `ls` does not look for them. With a key, `ls --signatures` and
+/// `inspect` also say whether a signature verifies with it.
 fn ls_shows_which_versions_carry_signatures_when_asked(backend: Backend) {
     require_peers!("python3:cryptography", "python3:nacl");
     let sb = Sandbox::new();
@@ -1119,6 +1120,45 @@ fn ls_shows_which_versions_carry_signatures_when_asked(backend: Backend) {
     assert!(lines[0].contains("SIGNATURES"), "{table}");
     assert!(lines[1].contains(" cosign "), "{table}");
     assert!(lines[2].contains(" - "), "{table}");
+
+    // With trust given, whether a signature verifies, per version and in inspect.
+    let public = ec.join("pub.pem");
+    let checked = sb.json(&[
+        "-r",
+        &r,
+        "ls",
+        "hello-manifests",
+        "--signatures",
+        "--verify-key",
+        s(&public),
+    ]);
+    assert_eq!(checked[0]["signaturesVerified"], true, "{checked}");
+    assert_eq!(checked[1]["signaturesVerified"], false, "{checked}");
+    let stranger = keys(&sb, "stranger", "p256", false);
+    let inspected = |key: &Path| {
+        sb.json(&[
+            "-r",
+            &r,
+            "inspect",
+            "hello-manifests:1.0.0",
+            "--verify-key",
+            s(&key.join("pub.pem")),
+        ])["signaturesVerified"]
+            .clone()
+    };
+    assert_eq!(inspected(&ec), true);
+    assert_eq!(inspected(&stranger), false);
+    let text = ok(&sb.run(&[
+        "-r",
+        &r,
+        "inspect",
+        "hello-manifests:1.0.0",
+        "--verify-key",
+        s(&public),
+    ]));
+    assert!(text.contains("one verifies with the trust given"), "{text}");
+    let alone = sb.run(&["-r", &r, "ls", "--verify-key", s(&public)]);
+    assert_eq!(alone.status.code(), Some(2), "{}", stderr(&alone));
 }
 
 /// A registry's section can require a Notary Project trust policy instead of keys

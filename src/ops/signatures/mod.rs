@@ -77,6 +77,20 @@ pub async fn formats_of(
     Some(found.signatures.iter().map(|s| s.format).collect())
 }
 
+/// Whether a signature of manifest `subject` in `repo` verifies against `trust` (what
+/// `inspect` and `ls --signatures` report when given trust); None when it could not be
+/// checked (the manifest or its signatures could not be read).
+pub async fn verifies(
+    store: &dyn Store,
+    repo: &str,
+    subject: &Digest,
+    trust: &crate::sign::Trust,
+) -> Option<bool> {
+    let raw = store.get_manifest(repo, subject.as_str()).await.ok()?;
+    let outcome = verify_manifest(store, repo, &raw, trust).await.ok()?;
+    Some(outcome.verified)
+}
+
 /// A manifest, or None when it does not exist.
 async fn manifest_if_any(
     store: &dyn Store,
