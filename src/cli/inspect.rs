@@ -18,7 +18,7 @@ pub struct Args {
     /// oci:PATH).
     pub reference: String,
     #[command(flatten)]
-    pub trust: super::trust::ReportFlags,
+    pub trust: super::trust::TrustFlags,
 }
 
 pub async fn run(

@@ -25,7 +25,7 @@ pub struct Args {
     #[arg(long)]
     pub signatures: bool,
     #[command(flatten)]
-    pub trust: super::trust::ReportFlags,
+    pub trust: super::trust::TrustFlags,
 }
 
 pub async fn run(

@@ -63,7 +63,7 @@ pub struct Selection {
     #[arg(long, requires = "with_images")]
     pub skip_missing_images: bool,
     #[command(flatten)]
-    pub verify: super::trust::GateFlags,
+    pub verify: super::trust::TrustFlags,
 }
 
 /// `--fail-fast` of mirror and import (export always stops at the first failure).

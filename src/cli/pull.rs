@@ -27,7 +27,7 @@ pub struct Args {
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=packreg::config::MAX_CONCURRENCY as i64))]
     pub concurrency: Option<u16>,
     #[command(flatten)]
-    pub verify: super::trust::GateFlags,
+    pub verify: super::trust::TrustFlags,
 }
 
 pub async fn run(

@@ -51,14 +51,18 @@ pub fn load(
     }
 }
 
-/// The verification gate's flags (pull, mirror, export, import).
+/// The trust a command checks signatures against: pull, mirror, export and import take only
+/// what verifies (a gate); inspect and `ls --signatures` report whether it does.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct GateFlags {
-    /// Take only versions a signature verifies with this public key (PEM; cosign signatures
-    /// and bundles). Repeatable.
+#[command(next_help_heading = "Signature trust")]
+pub struct TrustFlags {
+    /// Trust this public key (PEM; cosign signatures and bundles): pull, mirror, export and
+    /// import take only versions a signature verifies; inspect and ls --signatures say whether
+    /// one does. Repeatable.
     #[arg(long = "verify-key", value_name = "PUB")]
     pub verify_keys: Vec<PathBuf>,
-    /// Take only versions a notation signature verifies under this trust policy.
+    /// Trust what this Notary Project trust policy trusts (notation signatures), as
+    /// --verify-key does for keys.
     #[arg(
         long,
         value_name = "FILE",
@@ -71,28 +75,7 @@ pub struct GateFlags {
     pub trust_store: Option<PathBuf>,
 }
 
-/// The trust `inspect` and `ls --signatures` report signatures against: reported, never a
-/// gate.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct ReportFlags {
-    /// Also say whether a signature verifies with this public key (PEM; cosign signatures
-    /// and bundles). Repeatable.
-    #[arg(long = "verify-key", value_name = "PUB")]
-    pub verify_keys: Vec<PathBuf>,
-    /// Also say whether a notation signature verifies under this trust policy.
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "trust_store",
-        conflicts_with = "verify_keys"
-    )]
-    pub trust_policy: Option<PathBuf>,
-    /// The trust store folder of --trust-policy (`x509/ca/NAME/*.pem`).
-    #[arg(long, value_name = "DIR", requires = "trust_policy")]
-    pub trust_store: Option<PathBuf>,
-}
-
-impl ReportFlags {
+impl TrustFlags {
     /// The trust given, or None.
     pub fn trust(&self) -> Result<Option<Trust>, Failure> {
         load(
@@ -104,20 +87,17 @@ impl ReportFlags {
 }
 
 /// The gate the flags ask for, or None.
-pub fn gate(flags: &GateFlags) -> Result<Option<packreg::ops::verify_gate::VerifyGate>, Failure> {
-    Ok(load(
-        &flags.verify_keys,
-        flags.trust_policy.as_deref(),
-        flags.trust_store.as_deref(),
-    )?
-    .map(packreg::ops::verify_gate::VerifyGate::new))
+pub fn gate(flags: &TrustFlags) -> Result<Option<packreg::ops::verify_gate::VerifyGate>, Failure> {
+    Ok(flags
+        .trust()?
+        .map(packreg::ops::verify_gate::VerifyGate::new))
 }
 
 /// The gate for a command taking packs from or into the registries `hosts` (their
 /// `registry_id`s): the flags', else the `verify_keys` or trust policy the settings file
 /// requires for the first of those registries that has any.
 pub fn gate_for(
-    flags: &GateFlags,
+    flags: &TrustFlags,
     hosts: &[String],
     out: &super::Output,
 ) -> Result<Option<packreg::ops::verify_gate::VerifyGate>, Failure> {
@@ -146,7 +126,7 @@ pub fn gate_for(
 pub async fn gated(
     store: &dyn packreg::store::Store,
     pack_ref: packreg::reference::PackRef,
-    flags: &GateFlags,
+    flags: &TrustFlags,
     out: &super::Output,
 ) -> Result<packreg::reference::PackRef, Failure> {
     let Some(gate) = gate_for(flags, &[store.registry_id()], out)? else {
