@@ -11,6 +11,8 @@ use std::time::{Duration, SystemTime};
 pub const PREFIXES: [&str; 3] = ["packreg-push-", "packreg-import-", "packreg-diff-"];
 /// The lock file inside a staging folder.
 const LOCK: &str = ".packreg-staging.lock";
+/// The lock file while it is being made and locked, before it is renamed to [`LOCK`].
+const LOCK_PENDING: &str = ".packreg-staging.lock.new";
 /// A staging folder without its lock file (one made by an older packreg, or caught between
 /// its creation and its lock) is a leftover only after this long.
 const UNLOCKED_STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
@@ -36,8 +38,13 @@ impl Staging {
     /// Makes a staging folder `PREFIX…` in `root` and locks it for this run.
     pub fn create_in(root: &Path, prefix: &str) -> std::io::Result<Staging> {
         let dir = tempfile::Builder::new().prefix(prefix).tempdir_in(root)?;
-        let lock = fs::File::create(dir.path().join(LOCK))?;
+        // The lock file appears already locked: made under another name, locked, then
+        // renamed. A sweep that found it created but not yet locked would take the run's
+        // folder for a killed one's (concurrent pushes lost their staging folder so).
+        let pending = dir.path().join(LOCK_PENDING);
+        let lock = fs::File::create(&pending)?;
         lock.lock()?;
+        fs::rename(&pending, dir.path().join(LOCK))?;
         Ok(Staging { _lock: lock, dir })
     }
 
@@ -130,5 +137,27 @@ mod tests {
         assert!(live.path().exists() && other.exists() && recent.exists());
         drop(live);
         assert_eq!(sweep_stale(root.path()), 0);
+    }
+
+    /// Runs making their staging folders while another sweeps: no live folder is taken.
+    #[test]
+    fn a_sweep_never_takes_a_folder_being_made() {
+        let root = tempfile::tempdir().unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sweeper = {
+            let (root, stop) = (root.path().to_path_buf(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    sweep_stale(&root);
+                }
+            })
+        };
+        for _ in 0..2000 {
+            let staging = Staging::create_in(root.path(), "packreg-push-").unwrap();
+            std::fs::write(staging.path().join("layer"), b"x")
+                .expect("the staging folder was swept while in use");
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        sweeper.join().unwrap();
     }
 }
