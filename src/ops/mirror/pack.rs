@@ -3,8 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use futures_util::stream::{self, StreamExt};
+
 use super::options::MirrorOptions;
-use super::summary::MirrorSummary;
+use super::selection::select_tags;
+use super::summary::{LabelLeftOut, MirrorSummary};
 use crate::digest::Digest;
 use crate::ops::copy::{CopyOptions, CopyStats, GraphCopier, Side};
 use crate::ops::parent_tags::update_parent_tags_known;
@@ -47,9 +50,9 @@ impl PackCopier<'_> {
         let repo = pack_repository(name);
         // With every tag listed, the list also tells which referrer fallback tags exist.
         let listed = only_tag.is_none();
-        let tags = match only_tag {
-            Some(tag) => vec![tag],
-            None => self.src.tags(&repo).await?,
+        let mut tags = match &only_tag {
+            Some(tag) if !self.opts.selects_versions() => vec![tag.clone()],
+            _ => self.src.tags(&repo).await?,
         };
         if tags.is_empty() {
             // A pack the source lists may be empty; one asked for by name must exist.
@@ -60,6 +63,14 @@ impl PackCopier<'_> {
                 });
             }
             return Ok(Vec::new());
+        }
+        if self.opts.selects_versions() {
+            tags = self
+                .select(name, &repo, &tags, only_tag.as_deref(), summary)
+                .await?;
+            if tags.is_empty() {
+                return Ok(Vec::new());
+            }
         }
         summary.packs += 1;
         let _lock = self.dst.lock(&repo).await?;
@@ -92,6 +103,72 @@ impl PackCopier<'_> {
         summary.add_copy(name, copy.stats);
         result
     }
+}
+
+impl PackCopier<'_> {
+    /// The tags of pack `name` (`listed` in its repository `repo`) the version selection
+    /// takes, or `only_tag` of them; records the labels it leaves out, and says so when a
+    /// pack named takes nothing.
+    async fn select(
+        &self,
+        name: &str,
+        repo: &str,
+        listed: &[String],
+        only_tag: Option<&str>,
+        summary: &mut MirrorSummary,
+    ) -> Result<Vec<String>, OpError> {
+        let digests = resolve_tags(self.src, repo, listed).await?;
+        let mut selected = select_tags(&digests, self.opts);
+        if let Some(only) = only_tag {
+            selected.tags.retain(|t| t == only);
+            selected.labels_left_out.retain(|(t, _)| t == only);
+        }
+        // A pack none of whose versions goes is left out whole, its labels with it.
+        if selected.tags.iter().any(|t| is_version_tag(t)) || only_tag.is_some() {
+            summary
+                .labels_left_out
+                .extend(
+                    selected
+                        .labels_left_out
+                        .into_iter()
+                        .map(|(label, version)| LabelLeftOut {
+                            pack: name.to_string(),
+                            label,
+                            version,
+                        }),
+                );
+        }
+        if selected.tags.is_empty() && (only_tag.is_some() || !self.opts.names.is_empty()) {
+            let what = only_tag.map_or(name.to_string(), |t| format!("{name}:{t}"));
+            summary.warnings.push(
+                format!("{what}: not among the versions selected; nothing of it copied").into(),
+            );
+        }
+        Ok(selected.tags)
+    }
+}
+
+/// The digest each of `tags` points at in `repo` (a tag gone meanwhile is left out).
+async fn resolve_tags(
+    store: &dyn Store,
+    repo: &str,
+    tags: &[String],
+) -> Result<Vec<(String, Digest)>, OpError> {
+    let resolved: Vec<Result<Option<(String, Digest)>, OpError>> = stream::iter(tags)
+        .map(|tag| async move {
+            Ok(store
+                .resolve(repo, tag)
+                .await?
+                .map(|digest| (tag.clone(), digest)))
+        })
+        .buffered(8)
+        .collect()
+        .await;
+    let mut out = Vec::new();
+    for item in resolved {
+        out.extend(item?);
+    }
+    Ok(out)
 }
 
 /// One pack's copy under way.

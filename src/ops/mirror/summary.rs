@@ -49,6 +49,22 @@ pub struct MirrorSummary {
     /// not updated).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<crate::ops::Warning>,
+    /// Labels not copied because the version they point at is not among the versions
+    /// selected ([`MirrorOptions::versions`], [`MirrorOptions::latest`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels_left_out: Vec<LabelLeftOut>,
+}
+
+/// A label a version selection left out with the version it points at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelLeftOut {
+    /// Pack name.
+    pub pack: String,
+    /// The label tag (`group__label` or `label`).
+    pub label: String,
+    /// The version it points at in the source; None when it points at no version.
+    pub version: Option<String>,
 }
 
 /// An image carried with its packs.
@@ -107,6 +123,7 @@ impl MirrorSummary {
         self.referrers_copied += part.referrers_copied;
         self.failures.extend(part.failures);
         self.warnings.extend(part.warnings);
+        self.labels_left_out.extend(part.labels_left_out);
     }
 
     /// Adds what the graph copier did for pack `name`.
