@@ -224,6 +224,12 @@ fn report(summary: &mut MirrorSummary, out: &Output, what: &str, keep_when_quiet
         summary.bytes_copied,
         summary.referrers_copied,
     ));
+    if summary.dry_run {
+        // What the real run writes, tag by tag: the dry run's data.
+        for tag in &summary.copied_tags {
+            summary_line(format!("  would copy {tag}"));
+        }
+    }
     for conflict in &summary.conflicts {
         out.status(format!(
             "  left alone (pass --force to move it): {conflict}"

@@ -228,8 +228,18 @@ impl RepoCopy<'_> {
             .flat_map(|t| parent_tags(t))
             .collect();
         let parents: Vec<String> = parents.into_iter().collect();
-        let dst_tags = std::mem::take(&mut self.dst_tags).into_iter().collect();
-        update_parent_tags_known(dst, repo, &parents, dst_tags).await?;
+        let before = std::mem::take(&mut self.dst_tags);
+        let dst_tags = before.clone().into_iter().collect();
+        let after = update_parent_tags_known(dst, repo, &parents, dst_tags).await?;
+        // Listed with what the run wrote: the parents now pointing elsewhere than before.
+        for parent in after {
+            let target = parent.version.as_ref().and_then(|v| before.get(v));
+            if target.is_some() && target != before.get(&parent.tag) {
+                summary
+                    .copied_tags
+                    .push(format!("{}:{}", self.name, parent.tag));
+            }
+        }
         Ok(done)
     }
 
@@ -272,6 +282,7 @@ impl RepoCopy<'_> {
             .await?;
         self.dst_tags.insert(tag.to_string(), digest.clone());
         summary.tags_copied += 1;
+        summary.copied_tags.push(format!("{name}:{tag}"));
         Ok(digest)
     }
 }

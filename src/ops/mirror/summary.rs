@@ -14,6 +14,9 @@ pub struct MirrorSummary {
     pub packs: usize,
     /// Tags created or moved at the destination.
     pub tags_copied: usize,
+    /// The tags this run wrote at the destination, as `name:tag`, in the order written:
+    /// versions and labels (as many as `tags_copied`), then the parent tags it set or moved.
+    pub copied_tags: Vec<String>,
     /// Tags already pointing at the same digest.
     pub tags_unchanged: usize,
     /// Tags left alone because the destination points them elsewhere (`name:tag`).
@@ -114,6 +117,7 @@ impl MirrorSummary {
         self.packs += part.packs;
         self.tags_copied += part.tags_copied;
         self.tags_unchanged += part.tags_unchanged;
+        self.copied_tags.extend(part.copied_tags);
         self.conflicts.extend(part.conflicts);
         self.manifests_copied += part.manifests_copied;
         self.blobs_copied += part.blobs_copied;
