@@ -139,10 +139,13 @@ impl PackCopier<'_> {
                 );
         }
         if selected.tags.is_empty() && (only_tag.is_some() || !self.opts.names.is_empty()) {
-            let what = only_tag.map_or(name.to_string(), |t| format!("{name}:{t}"));
-            summary.warnings.push(
-                format!("{what}: not among the versions selected; nothing of it copied").into(),
-            );
+            let text = match only_tag {
+                Some(tag) => format!("{name}:{tag}: not among the versions selected; not copied"),
+                None => {
+                    format!("{name}: none of its versions is among those selected; nothing copied")
+                }
+            };
+            summary.warnings.push(text.into());
         }
         Ok(selected.tags)
     }

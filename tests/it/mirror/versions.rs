@@ -216,6 +216,22 @@ fn a_filtered_mirror_takes_exactly_the_selected_versions_and_their_labels() {
         "{}",
         stderr(&out)
     );
+    // A pack named that loses every version says so.
+    let none = sb.json(&[
+        "mirror",
+        &a.addr,
+        &format!("{}/none", b.addr),
+        "probe",
+        "--versions",
+        ">=3",
+    ]);
+    assert_eq!(none["packs"], 0, "{none}");
+    assert!(
+        none["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.starts_with("probe: none of its versions")),
+        "{none}"
+    );
 }
 
 #[test]
