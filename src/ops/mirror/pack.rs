@@ -3,15 +3,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use futures_util::stream::{self, StreamExt};
-
 use super::options::MirrorOptions;
 use super::selection::select_tags;
 use super::summary::{LabelLeftOut, MirrorSummary};
 use crate::digest::Digest;
 use crate::ops::copy::{CopyOptions, CopyStats, GraphCopier, Side};
 use crate::ops::parent_tags::update_parent_tags_known;
-use crate::ops::resolve::tag_digests;
+use crate::ops::resolve::{digests_of, tag_digests};
 use crate::ops::OpError;
 use crate::reference::pack_repository;
 use crate::store::Store;
@@ -64,8 +62,10 @@ impl PackCopier<'_> {
             }
             return Ok(Vec::new());
         }
+        // The source digests the selection read, not asked for again.
+        let mut src_digests = BTreeMap::new();
         if self.opts.selects_versions() {
-            tags = self
+            (tags, src_digests) = self
                 .select(name, &repo, &tags, only_tag.as_deref(), summary)
                 .await?;
             if tags.is_empty() {
@@ -96,6 +96,7 @@ impl PackCopier<'_> {
             name,
             repo: &repo,
             dst_tags: BTreeMap::new(),
+            src_digests,
             subjects: BTreeSet::new(),
             stats: CopyStats::default(),
         };
@@ -116,8 +117,10 @@ impl PackCopier<'_> {
         listed: &[String],
         only_tag: Option<&str>,
         summary: &mut MirrorSummary,
-    ) -> Result<Vec<String>, OpError> {
-        let digests = resolve_tags(self.src, repo, listed).await?;
+    ) -> Result<(Vec<String>, BTreeMap<String, Digest>), OpError> {
+        // Parent tags are never copied: not worth a request each.
+        let wanted = listed.iter().filter(|t| !is_parent_tag(t)).cloned();
+        let digests = digests_of(self.src, repo, wanted.collect()).await?;
         let mut selected = select_tags(&digests, self.opts);
         if let Some(only) = only_tag {
             selected.tags.retain(|t| t == only);
@@ -147,31 +150,12 @@ impl PackCopier<'_> {
             };
             summary.warnings.push(text.into());
         }
-        Ok(selected.tags)
+        let known = digests
+            .into_iter()
+            .filter(|(t, _)| selected.tags.contains(t))
+            .collect();
+        Ok((selected.tags, known))
     }
-}
-
-/// The digest each of `tags` points at in `repo` (a tag gone meanwhile is left out).
-async fn resolve_tags(
-    store: &dyn Store,
-    repo: &str,
-    tags: &[String],
-) -> Result<Vec<(String, Digest)>, OpError> {
-    let resolved: Vec<Result<Option<(String, Digest)>, OpError>> = stream::iter(tags)
-        .map(|tag| async move {
-            Ok(store
-                .resolve(repo, tag)
-                .await?
-                .map(|digest| (tag.clone(), digest)))
-        })
-        .buffered(8)
-        .collect()
-        .await;
-    let mut out = Vec::new();
-    for item in resolved {
-        out.extend(item?);
-    }
-    Ok(out)
 }
 
 /// One pack's copy under way.
@@ -183,6 +167,8 @@ struct RepoCopy<'a> {
     /// What the destination holds, listed once: the tags to compare with, then the basis of
     /// its parent tags.
     dst_tags: BTreeMap<String, Digest>,
+    /// Source tags whose digest is already known.
+    src_digests: BTreeMap<String, Digest>,
     /// The source digests of the tags, whose referrers are copied after them.
     subjects: BTreeSet<Digest>,
     stats: CopyStats,
@@ -255,13 +241,16 @@ impl RepoCopy<'_> {
         summary: &mut MirrorSummary,
     ) -> Result<Digest, OpError> {
         let (src, name) = (self.pack.src, self.name);
-        let digest =
-            src.resolve(self.repo, tag)
+        let digest = match self.src_digests.get(tag) {
+            Some(digest) => digest.clone(),
+            None => src
+                .resolve(self.repo, tag)
                 .await?
                 .ok_or_else(|| OpError::MissingManifest {
                     reference: format!("{name}:{tag}"),
                     location: src.location(),
-                })?;
+                })?,
+        };
         if let Some(gate) = &self.pack.opts.verify {
             gate.admit(src, self.repo, &format!("{name}:{tag}"), &digest)
                 .await?;
