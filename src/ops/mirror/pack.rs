@@ -104,9 +104,7 @@ impl PackCopier<'_> {
         summary.add_copy(name, copy.stats);
         result
     }
-}
 
-impl PackCopier<'_> {
     /// The tags of pack `name` (`listed` in its repository `repo`) the version selection
     /// takes, or `only_tag` of them; records the labels it leaves out, and says so when a
     /// pack named takes nothing.
@@ -118,6 +116,10 @@ impl PackCopier<'_> {
         only_tag: Option<&str>,
         summary: &mut MirrorSummary,
     ) -> Result<(Vec<String>, BTreeMap<String, Digest>), OpError> {
+        if let Some(only) = only_tag.filter(|t| !listed.iter().any(|l| l == t)) {
+            // Not there: the copy reports it missing, as without a selection.
+            return Ok((vec![only.to_string()], BTreeMap::new()));
+        }
         // Parent tags are never copied: not worth a request each.
         let wanted = listed.iter().filter(|t| !is_parent_tag(t)).cloned();
         let digests = digests_of(self.src, repo, wanted.collect()).await?;

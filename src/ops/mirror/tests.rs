@@ -143,4 +143,13 @@ async fn a_version_selection_carries_the_referrers_of_the_versions_it_takes_only
             .starts_with("demo:1.0.0: not among"),
         "{summary:?}"
     );
+    // Named with a tag the source lacks: a failure, as without a selection.
+    let missing = MirrorOptions {
+        latest: Some(1),
+        names: vec![("demo".into(), Some("9.9.9".into()))],
+        ..MirrorOptions::default()
+    };
+    let summary = mirror(&src, &dst, &missing).await.unwrap();
+    assert_eq!(summary.failures.len(), 1, "{summary:?}");
+    assert_eq!(summary.failures[0].tag.as_deref(), Some("9.9.9"));
 }
