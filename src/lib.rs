@@ -34,5 +34,6 @@ pub mod sign;
 pub mod staging;
 pub mod store;
 pub mod tag_grammar;
+pub mod version_range;
 
 pub use error::PackError;

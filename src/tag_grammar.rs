@@ -56,7 +56,7 @@ pub fn tag_to_version(tag: &str) -> String {
 }
 
 /// Parses a version as semver, accepting `1` and `1.2` as `1.0.0` and `1.2.0`.
-fn lenient_semver(version: &str) -> Option<semver::Version> {
+pub(crate) fn lenient_semver(version: &str) -> Option<semver::Version> {
     if let Ok(v) = semver::Version::parse(version) {
         return Some(v);
     }

@@ -377,6 +377,10 @@ fn examples(name: &str, root: bool) -> Vec<(&'static str, &'static str)> {
                 "packreg mirror registry.example.com/team oci:/srv/packs shop --with-images",
                 "one pack and its images",
             ),
+            (
+                "packreg mirror registry.example.com/team registry.site.lan/team --versions '>=2.1, <3' --latest 3",
+                "the three highest 2.x versions from 2.1 on, with their labels",
+            ),
         ],
         "doctor" => vec![
             (

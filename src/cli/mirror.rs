@@ -10,6 +10,7 @@ use packreg::reference::{is_repository_component, version_to_tag, PackRef, Selec
 use packreg::store::{open_store_pair, Store, StoreOptions};
 
 use super::output::escape_controls;
+use super::version_filter::VersionFlags;
 use super::{Cli, Failure, Output};
 
 /// Connection flags of one side of a copy, over the global ones (as `oras cp` has them).
@@ -86,6 +87,8 @@ pub struct MirrorArgs {
     #[command(flatten)]
     pub selection: Selection,
     #[command(flatten)]
+    pub versions: VersionFlags,
+    #[command(flatten)]
     pub fail_fast: FailFast,
     #[command(flatten)]
     pub sides: SideFlags,
@@ -106,6 +109,8 @@ pub struct ExportArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub selection: Selection,
+    #[command(flatten)]
+    pub versions: VersionFlags,
 }
 
 /// Arguments of `import`.
@@ -166,6 +171,8 @@ fn options(
     Ok(MirrorOptions {
         filter: selection.filter.clone(),
         names,
+        versions: None,
+        latest: None,
         dry_run: selection.dry_run,
         force: selection.force,
         concurrency: super::config::concurrency(selection.concurrency, out)?,
@@ -217,6 +224,12 @@ fn report(summary: &mut MirrorSummary, out: &Output, what: &str, keep_when_quiet
         summary.bytes_copied,
         summary.referrers_copied,
     ));
+    if summary.dry_run {
+        // What the real run writes, tag by tag: the dry run's data.
+        for tag in &summary.copied_tags {
+            summary_line(format!("  would copy {tag}"));
+        }
+    }
     for conflict in &summary.conflicts {
         out.status(format!(
             "  left alone (pass --force to move it): {conflict}"
@@ -293,6 +306,7 @@ pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode
         fail_fast: args.fail_fast.fail_fast,
         ..options(cli, &args.selection, names, out, "mirror")?
     };
+    args.versions.apply(&mut opts)?;
     super::run_interruptible(
         super::runtime()?,
         Box::pin(async move {
@@ -302,6 +316,7 @@ pub fn run_mirror(args: &MirrorArgs, cli: &Cli, out: &Output) -> Result<ExitCode
             let hosts = [dst.registry_id(), src.registry_id()];
             opts.verify = super::trust::gate_for(&args.selection.verify, &hosts, out)?;
             let mut summary = mirror(src.as_ref(), dst.as_ref(), &opts).await?;
+            args.versions.word_labels_left_out(&mut summary);
             let what = format!("{} -> {}", args.src, args.dst);
             report(&mut summary, out, &what, false);
             Ok(exit_code(&summary))
@@ -344,8 +359,10 @@ pub async fn run_export(
         .collect::<Result<Vec<_>, _>>()?;
     names.extend(parse_names(&[], args.selection.names_from.as_ref())?);
     let mut opts = options(cli, &args.selection, names, out, "export")?;
+    args.versions.apply(&mut opts)?;
     opts.verify = super::trust::gate_for(&args.selection.verify, &[store.registry_id()], out)?;
     let mut summary = export(store, &args.output, &opts).await?;
+    args.versions.word_labels_left_out(&mut summary);
     // The images went into a staging folder, now gone: they are in the bundle.
     for image in &mut summary.images {
         image.destination = args.output.display().to_string();

@@ -28,6 +28,7 @@ mod tag;
 mod trust;
 mod validate;
 mod verify;
+mod version_filter;
 
 use std::process::ExitCode;
 

@@ -45,13 +45,20 @@ pub async fn resolve_ref(
 
 /// Every tag of `repo` with the digest it points at.
 pub async fn tag_digests(store: &dyn Store, repo: &str) -> Result<Vec<(String, Digest)>, OpError> {
-    let resolved: Vec<Result<Option<(String, Digest)>, OpError>> = stream::iter(
-        store.tags(repo).await?,
-    )
-    .map(|tag| async move { Ok(store.resolve(repo, &tag).await?.map(|digest| (tag, digest))) })
-    .buffered(8)
-    .collect()
-    .await;
+    digests_of(store, repo, store.tags(repo).await?).await
+}
+
+/// Each of `tags` of `repo` with the digest it points at (a tag not there is left out).
+pub async fn digests_of(
+    store: &dyn Store,
+    repo: &str,
+    tags: Vec<String>,
+) -> Result<Vec<(String, Digest)>, OpError> {
+    let resolved: Vec<Result<Option<(String, Digest)>, OpError>> = stream::iter(tags)
+        .map(|tag| async move { Ok(store.resolve(repo, &tag).await?.map(|digest| (tag, digest))) })
+        .buffered(8)
+        .collect()
+        .await;
     let mut out = Vec::new();
     for item in resolved {
         out.extend(item?);

@@ -418,6 +418,17 @@ fn every_command_prints_the_documented_json(backend: Backend) {
     );
     let mirrored = format!("oci:{}", s(&sb.path("mirrored")));
     run("packreg mirror", r(&["mirror", &target, &mirrored]), &[0]);
+    // A version selection that leaves the label on 1.0.0 behind reports it.
+    let newest = format!("oci:{}", s(&sb.path("newest")));
+    let filtered = run(
+        "packreg mirror",
+        r(&["mirror", &target, &newest, "--latest", "1"]),
+        &[0],
+    );
+    assert_eq!(
+        filtered["labelsLeftOut"][0]["label"], "lts__stable",
+        "{filtered}"
+    );
     let bundle = sb.path("bundle.tar");
     run(
         "packreg export",

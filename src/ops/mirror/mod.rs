@@ -16,7 +16,7 @@ mod summary;
 use futures_util::stream::{self, StreamExt};
 
 pub use options::MirrorOptions;
-pub use summary::{MirrorFailure, MirrorSummary, MirroredImage};
+pub use summary::{LabelLeftOut, MirrorFailure, MirrorSummary, MirroredImage};
 
 use super::OpError;
 use crate::store::Store;

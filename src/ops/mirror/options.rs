@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::ops::progress::{NoProgress, Progress};
+use crate::version_range::VersionRange;
 
 /// Choices for [`mirror`](super::mirror).
 #[derive(Clone)]
@@ -11,6 +12,10 @@ pub struct MirrorOptions {
     pub filter: Option<String>,
     /// Explicit packs (name, optional tag), for registries without `_catalog`.
     pub names: Vec<(String, Option<String>)>,
+    /// Only the versions in this range, of each pack (with the labels on them).
+    pub versions: Option<VersionRange>,
+    /// Only the N highest versions of each pack (of those in `versions`, when both are given).
+    pub latest: Option<usize>,
     /// Report what would be copied, copy nothing.
     pub dry_run: bool,
     /// Overwrite destination tags that point elsewhere.
@@ -36,11 +41,20 @@ pub struct MirrorOptions {
     pub verify: Option<crate::ops::verify_gate::VerifyGate>,
 }
 
+impl MirrorOptions {
+    /// Whether only some versions of each pack are copied.
+    pub fn selects_versions(&self) -> bool {
+        self.versions.is_some() || self.latest.is_some()
+    }
+}
+
 impl Default for MirrorOptions {
     fn default() -> Self {
         MirrorOptions {
             filter: None,
             names: Vec::new(),
+            versions: None,
+            latest: None,
             dry_run: false,
             force: false,
             concurrency: crate::ops::push::DEFAULT_CONCURRENCY,

@@ -4,11 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::options::MirrorOptions;
-use super::summary::MirrorSummary;
+use super::selection::select_tags;
+use super::summary::{LabelLeftOut, MirrorSummary};
 use crate::digest::Digest;
 use crate::ops::copy::{CopyOptions, CopyStats, GraphCopier, Side};
 use crate::ops::parent_tags::update_parent_tags_known;
-use crate::ops::resolve::tag_digests;
+use crate::ops::resolve::{digests_of, tag_digests};
 use crate::ops::OpError;
 use crate::reference::pack_repository;
 use crate::store::Store;
@@ -47,9 +48,9 @@ impl PackCopier<'_> {
         let repo = pack_repository(name);
         // With every tag listed, the list also tells which referrer fallback tags exist.
         let listed = only_tag.is_none();
-        let tags = match only_tag {
-            Some(tag) => vec![tag],
-            None => self.src.tags(&repo).await?,
+        let mut tags = match &only_tag {
+            Some(tag) if !self.opts.selects_versions() => vec![tag.clone()],
+            _ => self.src.tags(&repo).await?,
         };
         if tags.is_empty() {
             // A pack the source lists may be empty; one asked for by name must exist.
@@ -60,6 +61,16 @@ impl PackCopier<'_> {
                 });
             }
             return Ok(Vec::new());
+        }
+        // The source digests the selection read, not asked for again.
+        let mut src_digests = BTreeMap::new();
+        if self.opts.selects_versions() {
+            (tags, src_digests) = self
+                .select(name, &repo, &tags, only_tag.as_deref(), summary)
+                .await?;
+            if tags.is_empty() {
+                return Ok(Vec::new());
+            }
         }
         summary.packs += 1;
         let _lock = self.dst.lock(&repo).await?;
@@ -85,12 +96,67 @@ impl PackCopier<'_> {
             name,
             repo: &repo,
             dst_tags: BTreeMap::new(),
+            src_digests,
             subjects: BTreeSet::new(),
             stats: CopyStats::default(),
         };
         let result = copy.copy_repo(&tags, listed, summary).await;
         summary.add_copy(name, copy.stats);
         result
+    }
+
+    /// The tags of pack `name` (`listed` in its repository `repo`) the version selection
+    /// takes, or `only_tag` of them; records the labels it leaves out, and says so when a
+    /// pack named takes nothing.
+    async fn select(
+        &self,
+        name: &str,
+        repo: &str,
+        listed: &[String],
+        only_tag: Option<&str>,
+        summary: &mut MirrorSummary,
+    ) -> Result<(Vec<String>, BTreeMap<String, Digest>), OpError> {
+        if let Some(only) = only_tag.filter(|t| !listed.iter().any(|l| l == t)) {
+            // Not there: the copy reports it missing, as without a selection.
+            return Ok((vec![only.to_string()], BTreeMap::new()));
+        }
+        // Parent tags are never copied: not worth a request each.
+        let wanted = listed.iter().filter(|t| !is_parent_tag(t)).cloned();
+        let digests = digests_of(self.src, repo, wanted.collect()).await?;
+        let mut selected = select_tags(&digests, self.opts);
+        if let Some(only) = only_tag {
+            selected.tags.retain(|t| t == only);
+            selected.labels_left_out.retain(|(t, _)| t == only);
+        }
+        // A pack none of whose versions goes is left out whole, its labels with it.
+        if selected.tags.iter().any(|t| is_version_tag(t)) || only_tag.is_some() {
+            summary
+                .labels_left_out
+                .extend(
+                    selected
+                        .labels_left_out
+                        .into_iter()
+                        .map(|(label, version)| LabelLeftOut {
+                            pack: name.to_string(),
+                            label,
+                            version,
+                        }),
+                );
+        }
+        if selected.tags.is_empty() && (only_tag.is_some() || !self.opts.names.is_empty()) {
+            let text = match only_tag {
+                Some(tag) => format!("{name}:{tag}: not among the versions selected; not copied"),
+                None => {
+                    format!("{name}: none of its versions is among those selected; nothing copied")
+                }
+            };
+            summary.warnings.push(text.into());
+        }
+        let known = digests
+            .into_iter()
+            .filter(|(t, _)| selected.tags.contains(t))
+            .collect();
+        Ok((selected.tags, known))
     }
 }
 
@@ -103,6 +169,8 @@ struct RepoCopy<'a> {
     /// What the destination holds, listed once: the tags to compare with, then the basis of
     /// its parent tags.
     dst_tags: BTreeMap<String, Digest>,
+    /// Source tags whose digest is already known.
+    src_digests: BTreeMap<String, Digest>,
     /// The source digests of the tags, whose referrers are copied after them.
     subjects: BTreeSet<Digest>,
     stats: CopyStats,
@@ -151,8 +219,18 @@ impl RepoCopy<'_> {
             .flat_map(|t| parent_tags(t))
             .collect();
         let parents: Vec<String> = parents.into_iter().collect();
-        let dst_tags = std::mem::take(&mut self.dst_tags).into_iter().collect();
-        update_parent_tags_known(dst, repo, &parents, dst_tags).await?;
+        let before = std::mem::take(&mut self.dst_tags);
+        let dst_tags = before.clone().into_iter().collect();
+        let after = update_parent_tags_known(dst, repo, &parents, dst_tags).await?;
+        // Listed with what the run wrote: the parents now pointing elsewhere than before.
+        for parent in after {
+            let target = parent.version.as_ref().and_then(|v| before.get(v));
+            if target.is_some() && target != before.get(&parent.tag) {
+                summary
+                    .copied_tags
+                    .push(format!("{}:{}", self.name, parent.tag));
+            }
+        }
         Ok(done)
     }
 
@@ -165,13 +243,16 @@ impl RepoCopy<'_> {
         summary: &mut MirrorSummary,
     ) -> Result<Digest, OpError> {
         let (src, name) = (self.pack.src, self.name);
-        let digest =
-            src.resolve(self.repo, tag)
+        let digest = match self.src_digests.get(tag) {
+            Some(digest) => digest.clone(),
+            None => src
+                .resolve(self.repo, tag)
                 .await?
                 .ok_or_else(|| OpError::MissingManifest {
                     reference: format!("{name}:{tag}"),
                     location: src.location(),
-                })?;
+                })?,
+        };
         if let Some(gate) = &self.pack.opts.verify {
             gate.admit(src, self.repo, &format!("{name}:{tag}"), &digest)
                 .await?;
@@ -195,6 +276,7 @@ impl RepoCopy<'_> {
             .await?;
         self.dst_tags.insert(tag.to_string(), digest.clone());
         summary.tags_copied += 1;
+        summary.copied_tags.push(format!("{name}:{tag}"));
         Ok(digest)
     }
 }

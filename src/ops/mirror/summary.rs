@@ -14,6 +14,9 @@ pub struct MirrorSummary {
     pub packs: usize,
     /// Tags created or moved at the destination.
     pub tags_copied: usize,
+    /// The tags this run wrote at the destination, as `name:tag`, in the order written:
+    /// versions and labels (as many as `tags_copied`), then the parent tags it set or moved.
+    pub copied_tags: Vec<String>,
     /// Tags already pointing at the same digest.
     pub tags_unchanged: usize,
     /// Tags left alone because the destination points them elsewhere (`name:tag`).
@@ -49,6 +52,22 @@ pub struct MirrorSummary {
     /// not updated).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<crate::ops::Warning>,
+    /// Labels not copied because the version they point at is not among the versions
+    /// selected ([`MirrorOptions::versions`], [`MirrorOptions::latest`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels_left_out: Vec<LabelLeftOut>,
+}
+
+/// A label a version selection left out with the version it points at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelLeftOut {
+    /// Pack name.
+    pub pack: String,
+    /// The label tag (`group__label` or `label`).
+    pub label: String,
+    /// The version it points at in the source; None when it points at no version.
+    pub version: Option<String>,
 }
 
 /// An image carried with its packs.
@@ -98,6 +117,7 @@ impl MirrorSummary {
         self.packs += part.packs;
         self.tags_copied += part.tags_copied;
         self.tags_unchanged += part.tags_unchanged;
+        self.copied_tags.extend(part.copied_tags);
         self.conflicts.extend(part.conflicts);
         self.manifests_copied += part.manifests_copied;
         self.blobs_copied += part.blobs_copied;
@@ -107,6 +127,7 @@ impl MirrorSummary {
         self.referrers_copied += part.referrers_copied;
         self.failures.extend(part.failures);
         self.warnings.extend(part.warnings);
+        self.labels_left_out.extend(part.labels_left_out);
     }
 
     /// Adds what the graph copier did for pack `name`.

@@ -88,3 +88,68 @@ async fn a_dry_run_reports_what_the_real_run_then_does_and_writes_nothing() {
     assert_eq!(counts(&planned), counts(&done));
     assert_eq!((done.tags_copied, done.blobs_copied), (0, 0), "{done:?}");
 }
+
+#[tokio::test]
+async fn a_version_selection_carries_the_referrers_of_the_versions_it_takes_only() {
+    let a = tempfile::tempdir().unwrap();
+    let src = LayoutStore::new(a.path());
+    let (pack, _sbom, sig, sig_tag) = signed_pack(&src).await;
+    let (newer, _) =
+        crate::ops::copy::fixtures::put_image(&src, Some("2.0.0"), b"version 2", None).await;
+    let older = MirrorOptions {
+        versions: Some("<2".parse().unwrap()),
+        ..MirrorOptions::default()
+    };
+    let b = tempfile::tempdir().unwrap();
+    let dst = LayoutStore::new(b.path());
+    let summary = mirror(&src, &dst, &older).await.unwrap();
+    assert_eq!(
+        summary.copied_tags,
+        ["demo:1.0.0", "demo:1.0.x", "demo:1.x"]
+    );
+    assert_eq!(summary.referrers_copied, 2, "{summary:?}");
+    assert_eq!(dst.resolve(REPO, &sig_tag).await.unwrap(), Some(sig));
+    assert_eq!(dst.resolve(REPO, "2.0.0").await.unwrap(), None);
+
+    // The highest version, named with its tag: nothing about 1.0.0 goes.
+    let newest = MirrorOptions {
+        latest: Some(1),
+        names: vec![("demo".into(), Some("2.0.0".into()))],
+        ..MirrorOptions::default()
+    };
+    let c = tempfile::tempdir().unwrap();
+    let dst = LayoutStore::new(c.path());
+    let summary = mirror(&src, &dst, &newest).await.unwrap();
+    assert_eq!(
+        summary.copied_tags,
+        ["demo:2.0.0", "demo:2.0.x", "demo:2.x"]
+    );
+    assert_eq!(summary.referrers_copied, 0, "{summary:?}");
+    assert_eq!(dst.resolve(REPO, "2.0.0").await.unwrap(), Some(newer));
+    for tag in [sig_tag.as_str(), &referrers_tag(&pack), "1.0.0"] {
+        assert_eq!(dst.resolve(REPO, tag).await.unwrap(), None, "{tag}");
+    }
+    // Named with a tag the selection leaves out: nothing goes, and the summary says so.
+    let outside = MirrorOptions {
+        latest: Some(1),
+        names: vec![("demo".into(), Some("1.0.0".into()))],
+        ..MirrorOptions::default()
+    };
+    let summary = mirror(&src, &dst, &outside).await.unwrap();
+    assert!(summary.copied_tags.is_empty(), "{summary:?}");
+    assert!(
+        summary.warnings[0]
+            .text
+            .starts_with("demo:1.0.0: not among"),
+        "{summary:?}"
+    );
+    // Named with a tag the source lacks: a failure, as without a selection.
+    let missing = MirrorOptions {
+        latest: Some(1),
+        names: vec![("demo".into(), Some("9.9.9".into()))],
+        ..MirrorOptions::default()
+    };
+    let summary = mirror(&src, &dst, &missing).await.unwrap();
+    assert_eq!(summary.failures.len(), 1, "{summary:?}");
+    assert_eq!(summary.failures[0].tag.as_deref(), Some("9.9.9"));
+}

@@ -106,6 +106,27 @@ fn a_mirror_with_nothing_to_copy_asks_each_tag_once() {
     assert_eq!(src, expected_src, "source requests");
     assert_eq!(dst, expected_dst, "destination requests");
 
+    // A version selection reads each version tag of the source once too (the tags it takes
+    // are not asked again), and no parent tag.
+    let before_a = a.log().len();
+    let summary = sb.json(&[
+        "--plain-http",
+        "mirror",
+        &a.addr,
+        &b.addr,
+        "--versions",
+        "<2",
+        "--latest",
+        "1",
+    ]);
+    assert_eq!(summary["tagsUnchanged"], packs, "{summary}");
+    let src = requests(&a.log(), before_a);
+    assert_eq!(
+        src.get("HEAD manifests").copied(),
+        Some(version_tags),
+        "{src:?}"
+    );
+
     // Told to learn again, packreg asks the Referrers API again: once, or once for each pack
     // copied at the same time before the first answer came, never once per version.
     let before_a = a.log().len();
