@@ -520,4 +520,24 @@ mod tests {
             "{help}"
         );
     }
+
+    /// The trust flags have their own heading, and it does not take in the flags declared
+    /// after them.
+    #[test]
+    fn help_shows_the_trust_flags_under_their_own_heading_and_only_them() {
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mirror = cmd.find_subcommand_mut("mirror").unwrap();
+        let help = mirror.render_help().to_string();
+        let (own, trust) = help.split_once("Signature trust:").expect("a heading");
+        let trust = trust.split("Global options:").next().unwrap_or_default();
+        assert!(
+            own.contains("--versions") && own.contains("--fail-fast"),
+            "{help}"
+        );
+        assert!(
+            trust.contains("--verify-key") && !trust.contains("--versions"),
+            "{help}"
+        );
+    }
 }

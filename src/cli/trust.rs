@@ -54,12 +54,11 @@ pub fn load(
 /// The trust a command checks signatures against: pull, mirror, export and import take only
 /// what verifies (a gate); inspect and `ls --signatures` report whether it does.
 #[derive(Debug, Clone, Default, clap::Args)]
-#[command(next_help_heading = "Signature trust")]
 pub struct TrustFlags {
     /// Trust this public key (PEM; cosign signatures and bundles): pull, mirror, export and
     /// import take only versions a signature verifies; inspect and ls --signatures say whether
     /// one does. Repeatable.
-    #[arg(long = "verify-key", value_name = "PUB")]
+    #[arg(long = "verify-key", value_name = "PUB", help_heading = TRUST_HEADING)]
     pub verify_keys: Vec<PathBuf>,
     /// Trust what this Notary Project trust policy trusts (notation signatures), as
     /// --verify-key does for keys.
@@ -67,13 +66,23 @@ pub struct TrustFlags {
         long,
         value_name = "FILE",
         requires = "trust_store",
-        conflicts_with = "verify_keys"
+        conflicts_with = "verify_keys",
+        help_heading = TRUST_HEADING
     )]
     pub trust_policy: Option<PathBuf>,
     /// The trust store folder of --trust-policy (`x509/ca/NAME/*.pem`).
-    #[arg(long, value_name = "DIR", requires = "trust_policy")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "trust_policy",
+        help_heading = TRUST_HEADING
+    )]
     pub trust_store: Option<PathBuf>,
 }
+
+/// The help heading of the trust flags (set on each: a heading on the struct would carry
+/// over to the flags declared after it).
+const TRUST_HEADING: &str = "Signature trust";
 
 impl TrustFlags {
     /// The trust given, or None.
