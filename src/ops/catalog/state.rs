@@ -1,0 +1,67 @@
+//! What a catalogue folder remembers between runs (`.packreg-catalog.json`): the store it
+//! shows, and per pack the digest of every tag and its card. A run whose tags of a pack point
+//! where they did reads nothing more of it and leaves its page alone.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::model::Card;
+use crate::digest::Digest;
+
+/// The state file's name, inside the catalogue folder.
+pub const STATE_FILE: &str = ".packreg-catalog.json";
+/// The state file's format.
+const FORMAT: u32 = 1;
+/// A state file larger than this is not ours: it is ignored (and everything rewritten).
+const MAX_STATE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The state of a catalogue folder.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct State {
+    /// [`FORMAT`].
+    pub format: u32,
+    /// The store shown.
+    pub store: String,
+    /// The packs shown, by name.
+    pub packs: BTreeMap<String, PackState>,
+}
+
+/// What the catalogue holds of one pack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PackState {
+    /// Every tag and the digest it pointed at when the page was written.
+    pub tags: BTreeMap<String, Digest>,
+    /// The card on the index.
+    pub card: Card,
+}
+
+impl State {
+    /// The state in `dir` when it is of `store` and readable; else an empty one, after which
+    /// every page is written again.
+    pub fn read(dir: &Path, store: &str) -> State {
+        let path = dir.join(STATE_FILE);
+        let fits =
+            std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() <= MAX_STATE_BYTES);
+        let state = fits
+            .then(|| std::fs::read(&path).ok())
+            .flatten()
+            .and_then(|bytes| serde_json::from_slice::<State>(&bytes).ok())
+            .filter(|s| s.format == FORMAT && s.store == store);
+        state.unwrap_or_else(|| State {
+            format: FORMAT,
+            store: store.to_string(),
+            packs: BTreeMap::new(),
+        })
+    }
+
+    /// The state as its file holds it.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
+        bytes.push(b'\n');
+        bytes
+    }
+}
