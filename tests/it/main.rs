@@ -36,6 +36,7 @@ mod support;
 mod advice;
 mod build;
 mod bundle;
+mod catalog;
 mod config;
 mod diff;
 mod doctor;
