@@ -37,6 +37,7 @@ mod advice;
 mod build;
 mod bundle;
 mod catalog;
+mod catalog_browser;
 mod config;
 mod diff;
 mod doctor;

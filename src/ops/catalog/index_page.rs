@@ -46,7 +46,7 @@ pub fn render_index(cards: &[Card], store: &str) -> String {
         body.push_str(&format!(
             "<a class=\"card\" id=\"pack-{name}\" href=\"packs/{file}\" data-search=\"{search}\">{logo}<div>\
 <h2>{display}</h2><div class=\"meta\"><code>{name}</code></div><div class=\"meta\">{kind}</div>\
-<div class=\"meta\">latest {latest} &middot; {count} versions</div><div>{labels}</div></div></a>\n",
+<div class=\"meta\">latest {latest} &middot; {count} version{plural}</div><div>{labels}</div></div></a>\n",
             name = escape(&card.name),
             file = escape(&page_file(&card.name)),
             search = escape(&search),
@@ -55,6 +55,7 @@ pub fn render_index(cards: &[Card], store: &str) -> String {
             kind = kind,
             latest = card.latest.as_deref().map_or_else(|| "-".into(), escape),
             count = card.versions,
+            plural = if card.versions == 1 { "" } else { "s" },
             labels = labels(&card.labels),
         ));
     }
