@@ -279,3 +279,147 @@ fn hostile_readmes_and_logos_are_neutralised() {
         "{index}"
     );
 }
+
+// Run through a proxy that logs every request, a no-op second run lists tags and resolves
+// them (HEAD) only: no manifest or blob is downloaded, which the first run did.
+#[test]
+fn a_no_op_run_reads_tag_lists_and_digests_only() {
+    require_peers!("docker-registry");
+    let sb = Sandbox::new();
+    let store = TestStore::start(Backend::Registry, &sb);
+    fill(&sb, &store);
+    let proxy = common::fault_proxy::FaultProxy::start(&store.at(""));
+    let site = sb.path("site");
+    ok(&sb.run(&["-r", &proxy.addr, "catalog", "-o", s(&site)]));
+    let first = proxy.log();
+    let downloads = |log: &[(String, String, u16)]| -> Vec<String> {
+        log.iter()
+            .filter(|(method, path, _)| {
+                method == "GET" && (path.contains("/manifests/") || path.contains("/blobs/"))
+            })
+            .map(|(m, p, _)| format!("{m} {p}"))
+            .collect()
+    };
+    assert!(
+        !downloads(&first).is_empty(),
+        "the first run reads manifests and blobs: {first:?}"
+    );
+    ok(&sb.run(&["-r", &proxy.addr, "catalog", "-o", s(&site)]));
+    let second = &proxy.log()[first.len()..];
+    assert!(downloads(second).is_empty(), "{:?}", downloads(second));
+    assert!(
+        second
+            .iter()
+            .any(|(m, p, _)| m == "GET" && p.contains("/tags/list")),
+        "{second:?}"
+    );
+    for (method, path, _) in second {
+        let allowed = (method == "HEAD" && path.contains("/manifests/"))
+            || (method == "GET"
+                && (path.contains("/tags/list") || path.contains("/_catalog") || path == "/v2/"));
+        assert!(allowed, "{method} {path}");
+    }
+}
+
+// A version's page row names the formats of its signatures, `none` for a version without;
+// signing moves a tag (the `.sig` tag), so the next run rewrites that pack's page.
+#[test]
+fn signatures_show_in_the_versions_table() {
+    let sb = Sandbox::new();
+    let store = TestStore::start(Backend::Local, &sb);
+    let target = fill(&sb, &store);
+    let site = sb.path("site");
+    ok(&sb.run(&["-r", &target, "catalog", "-o", s(&site)]));
+    let key = sb.path("key.pem");
+    {
+        use openssl::{ec, nid::Nid, pkey::PKey};
+        let group = ec::EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        let pair = PKey::from_ec_key(ec::EcKey::generate(&group).unwrap()).unwrap();
+        std::fs::write(&key, pair.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    }
+    ok(&sb.run(&[
+        "-r",
+        &target,
+        "sign",
+        "hello-manifests:1.0.0",
+        "--key",
+        s(&key),
+    ]));
+    let summary = sb.json(&["-r", &target, "catalog", "-o", s(&site)]);
+    assert_eq!(summary["pagesWritten"], 1, "{summary}");
+    let page = read(&site.join("packs/hello-manifests.html"));
+    let row = |version: &str| {
+        page.lines()
+            .find(|l| l.contains(&format!("<td>{version}</td>")))
+            .unwrap_or_else(|| panic!("no row {version}: {page}"))
+            .to_string()
+    };
+    assert!(
+        row("1.0.0").ends_with("<td>cosign</td></tr>"),
+        "{}",
+        row("1.0.0")
+    );
+    assert!(
+        row("1.1.0").ends_with("<td>none</td></tr>"),
+        "{}",
+        row("1.1.0")
+    );
+}
+
+// A README larger than the catalogue reads is named in a note, not shown; a pack in Palette's
+// format (one tarball) shows its README and logo read from the head of the tarball.
+#[test]
+fn readmes_are_bounded_and_tarball_packs_are_read() {
+    let sb = Sandbox::new();
+    let store = TestStore::start(Backend::Local, &sb);
+    let target = store.at("");
+    let big = pack_with_version(&sb.path("big"), "hello-manifests", "1.0.0");
+    set_pack_field(&big, "name", "big");
+    let mut readme = String::from("# Big\n\n");
+    while readme.len() <= 1024 * 1024 {
+        readme.push_str("a line of a very long README that nobody will read\n");
+    }
+    std::fs::write(big.join("README.md"), readme).unwrap();
+    ok(&sb.run(&["-r", &target, "push", s(&big)]));
+    let palette = pack_with_version(&sb.path("tarball"), "hello-manifests", "2.0.0");
+    set_pack_field(&palette, "name", "tarball");
+    ok(&sb.run(&["-r", &target, "push", "--format", "palette", s(&palette)]));
+
+    let site = sb.path("site");
+    let summary = sb.json(&["-r", &target, "catalog", "-o", s(&site)]);
+    let notes = summary["notes"].to_string();
+    assert!(notes.contains("big: README.md is"), "{notes}");
+    let big_page = read(&site.join("packs/big.html"));
+    assert!(
+        !big_page.contains("<h1>Big</h1>"),
+        "the README is not shown"
+    );
+    assert!(big_page.contains("README.md is"), "the note is on the page");
+    let tarball = read(&site.join("packs/tarball.html"));
+    assert!(tarball.contains("<h1>Hello Manifests</h1>"), "{tarball}");
+    assert!(tarball.contains("<td>palette</td>"), "{tarball}");
+    assert!(site.join("packs/tarball.logo.png").is_file());
+}
+
+// A pack named but not in the store is an error naming the nearest pack there is.
+#[test]
+fn a_named_pack_not_there_is_not_found() {
+    let sb = Sandbox::new();
+    let store = TestStore::start(Backend::Local, &sb);
+    let target = fill(&sb, &store);
+    let out = sb.run(&[
+        "--json",
+        "-r",
+        &target,
+        "catalog",
+        "-o",
+        s(&sb.path("site")),
+        "shopp",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
+    let err: serde_json::Value = serde_json::from_str(&common::stderr(&out)).unwrap();
+    assert_eq!(err["kind"], "not_found", "{err}");
+    assert!(err["message"].as_str().unwrap().contains("shop"), "{err}");
+    let bad = sb.run(&["-r", &target, "catalog", "-o", s(&sb.path("site")), "../x"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", common::stderr(&bad));
+}

@@ -162,9 +162,17 @@ pub async fn catalog(
         index_written: false,
         notes: Vec::new(),
     };
+    let named = !opts.names.is_empty();
     for name in pack_names(store, opts).await? {
-        let tags = gather::tag_map(store, &name).await?;
+        let tags = match gather::tag_map(store, &name).await {
+            Ok(tags) => tags,
+            Err(OpError::Store(e)) if named && e.is_not_found() => BTreeMap::new(),
+            Err(e) => return Err(e.into()),
+        };
         if !tags.keys().any(|t| crate::tag_grammar::is_version_tag(t)) {
+            if named {
+                return Err(missing(store, &name).await.into());
+            }
             // A repository with no version (all removed) is no pack to show.
             continue;
         }
@@ -206,6 +214,21 @@ pub async fn catalog(
     let state_path = dir.join(STATE_FILE);
     write_if_changed(&state_path, &new.to_bytes())?;
     Ok(summary)
+}
+
+/// The error for a pack named but not in the store, with the nearest names there are.
+async fn missing(store: &dyn Store, name: &str) -> OpError {
+    let pack = crate::reference::PackRef {
+        name: name.to_string(),
+        selector: crate::reference::Selector::Latest,
+    };
+    match super::not_found::explain_missing(store, &pack).await {
+        Some(missing) => OpError::PackNotFound(Box::new(missing)),
+        None => OpError::NoVersions {
+            name: name.to_string(),
+            location: store.location(),
+        },
+    }
 }
 
 /// Whether the page (and logo) a card needs are in `packs_dir`.
