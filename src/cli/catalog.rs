@@ -53,6 +53,7 @@ fn options(args: &Args, pull: PullStyle, store_label: String) -> CatalogOptions 
     CatalogOptions {
         names: args.names.clone(),
         pull,
+        pull_command: "packreg pull".into(),
         store_label,
     }
 }

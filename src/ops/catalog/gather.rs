@@ -28,7 +28,7 @@ const MAX_PACK_JSON: u64 = crate::limits::MAX_PACK_JSON_BYTES;
 /// Versions whose manifests and signatures are read at once.
 const CONCURRENCY: usize = 8;
 
-/// How the page words the pull command.
+/// How the page names a version in its pull command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PullStyle {
     /// The full reference in the store read (a registry or `oci:` layout).
@@ -106,14 +106,14 @@ pub async fn gather_pack(
         images: Vec::new(),
         dependencies: Vec::new(),
         other_constraints: None,
-        pull_command: None,
+        pull_reference: None,
         logo: None,
         notes: Vec::new(),
     };
     if let Some((tag, manifest)) = latest_manifest {
-        page.pull_command = Some(match pull {
-            PullStyle::Full => format!("packreg pull {}", store.reference(&repo, &tag)),
-            PullStyle::Name => format!("packreg pull {name}:{tag}"),
+        page.pull_reference = Some(match pull {
+            PullStyle::Full => store.reference(&repo, &tag),
+            PullStyle::Name => format!("{name}:{tag}"),
         });
         latest_files(store, &repo, &manifest, &mut page).await;
     }

@@ -39,8 +39,11 @@ pub const PACKS_DIR: &str = "packs";
 pub struct CatalogOptions {
     /// The packs to show; every pack of the store when empty.
     pub names: Vec<String>,
-    /// How the pull command is worded.
+    /// How the pull command names a version.
     pub pull: PullStyle,
+    /// The command the pages show pulling a version with, before its reference (the front
+    /// end's, as a user types it).
+    pub pull_command: String,
     /// What the pages call the store (its location, or the bundle's file).
     pub store_label: String,
 }
@@ -188,7 +191,7 @@ pub async fn catalog(
             }
             None => {
                 let page = gather::gather_pack(store, &name, &tags, opts.pull).await?;
-                write_pack(&packs_dir, &page, &opts.store_label, old.packs.get(&name))?;
+                write_pack(&packs_dir, &page, opts, old.packs.get(&name))?;
                 summary
                     .notes
                     .extend(page.notes.iter().map(|n| format!("{name}: {n}")));
@@ -242,10 +245,10 @@ fn pack_files_present(packs_dir: &Path, card: &Card) -> bool {
 fn write_pack(
     packs_dir: &Path,
     page: &model::PackPage,
-    store_label: &str,
+    opts: &CatalogOptions,
     before: Option<&PackState>,
 ) -> Result<(), CatalogError> {
-    let html = page::render_pack(page, store_label);
+    let html = page::render_pack(page, &opts.store_label, &opts.pull_command);
     write_if_changed(
         &packs_dir.join(page::page_file(&page.card.name)),
         html.as_bytes(),

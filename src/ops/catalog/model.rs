@@ -97,8 +97,8 @@ pub struct PackPage {
     pub dependencies: Vec<Dependency>,
     /// pack.json's constraints other than dependencies (resources, ...), as pretty JSON.
     pub other_constraints: Option<String>,
-    /// The command that pulls the latest version.
-    pub pull_command: Option<String>,
+    /// The reference that pulls the latest version.
+    pub pull_reference: Option<String>,
     /// The logo's bytes, checked to be of `card.logo`'s kind.
     pub logo: Option<Vec<u8>>,
     /// What could not be read (an oversized README, a logo that is no image).

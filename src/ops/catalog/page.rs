@@ -43,8 +43,8 @@ fn or_dash(value: Option<&str>) -> String {
     value.map_or_else(|| "-".into(), escape)
 }
 
-/// The HTML of `pack`'s page.
-pub fn render_pack(pack: &PackPage, store: &str) -> String {
+/// The HTML of `pack`'s page; `pull_command` is the command its reference is appended to.
+pub fn render_pack(pack: &PackPage, store: &str, pull_command: &str) -> String {
     let card = &pack.card;
     let title = card.display_name.as_deref().unwrap_or(&card.name);
     let mut body = format!(
@@ -66,10 +66,11 @@ pub fn render_pack(pack: &PackPage, store: &str) -> String {
     for note in &pack.notes {
         body.push_str(&format!("<p class=\"note\">note: {}</p>\n", escape(note)));
     }
-    if let Some(command) = &pack.pull_command {
+    if let Some(reference) = &pack.pull_reference {
         body.push_str(&format!(
-            "<h2>Pull</h2>\n<pre id=\"pull\"><code>{}</code></pre>\n",
-            escape(command)
+            "<h2>Pull</h2>\n<pre id=\"pull\"><code>{} {}</code></pre>\n",
+            escape(pull_command),
+            escape(reference)
         ));
     }
     if let Some(readme) = &pack.readme {

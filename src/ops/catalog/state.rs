@@ -14,6 +14,8 @@ use crate::digest::Digest;
 pub const STATE_FILE: &str = ".packreg-catalog.json";
 /// The state file's format.
 const FORMAT: u32 = 1;
+/// The packreg that renders the pages.
+const GENERATOR: &str = env!("CARGO_PKG_VERSION");
 /// A state file larger than this is not ours: it is ignored (and everything rewritten).
 const MAX_STATE_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -23,6 +25,9 @@ const MAX_STATE_BYTES: u64 = 64 * 1024 * 1024;
 pub struct State {
     /// [`FORMAT`].
     pub format: u32,
+    /// The packreg version that wrote the pages: another one renders them again.
+    #[serde(default)]
+    pub generator: String,
     /// The store shown.
     pub store: String,
     /// The packs shown, by name.
@@ -50,9 +55,10 @@ impl State {
             .then(|| std::fs::read(&path).ok())
             .flatten()
             .and_then(|bytes| serde_json::from_slice::<State>(&bytes).ok())
-            .filter(|s| s.format == FORMAT && s.store == store);
+            .filter(|s| s.format == FORMAT && s.generator == GENERATOR && s.store == store);
         state.unwrap_or_else(|| State {
             format: FORMAT,
+            generator: GENERATOR.to_string(),
             store: store.to_string(),
             packs: BTreeMap::new(),
         })
