@@ -19,6 +19,7 @@ mod state;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
 pub use gather::PullStyle;
@@ -30,6 +31,12 @@ use super::OpError;
 use crate::reference::{is_repository_component, PACKS_PREFIX};
 use crate::store::Store;
 use state::{PackState, State};
+
+/// Packs whose tags are listed at once.
+const PACKS_AT_ONCE: usize = 4;
+
+/// A pack's tags and what each points at.
+type TagMap = BTreeMap<String, crate::digest::Digest>;
 
 /// The folder of the pack pages and logos, inside the catalogue folder.
 pub const PACKS_DIR: &str = "packs";
@@ -166,8 +173,18 @@ pub async fn catalog(
         notes: Vec::new(),
     };
     let named = !opts.names.is_empty();
-    for name in pack_names(store, opts).await? {
-        let tags = match gather::tag_map(store, &name).await {
+    // Every pack's tags first, several packs at once: all a no-op run reads.
+    let listed: Vec<(String, Result<TagMap, OpError>)> =
+        stream::iter(pack_names(store, opts).await?)
+            .map(|name| async move {
+                let tags = gather::tag_map(store, &name).await;
+                (name, tags)
+            })
+            .buffered(PACKS_AT_ONCE)
+            .collect()
+            .await;
+    for (name, tags) in listed {
+        let tags = match tags {
             Ok(tags) => tags,
             Err(OpError::Store(e)) if named && e.is_not_found() => BTreeMap::new(),
             Err(e) => return Err(e.into()),
