@@ -399,6 +399,13 @@ fn readmes_are_bounded_and_tarball_packs_are_read() {
     assert!(tarball.contains("<h1>Hello Manifests</h1>"), "{tarball}");
     assert!(tarball.contains("<td>palette</td>"), "{tarball}");
     assert!(site.join("packs/tarball.logo.png").is_file());
+    // A run that keeps the page still names what it does not show.
+    let again = sb.json(&["-r", &target, "catalog", "-o", s(&site)]);
+    assert_eq!(again["pagesKept"], 2, "{again}");
+    assert!(
+        again["notes"].to_string().contains("big: README.md is"),
+        "{again}"
+    );
 }
 
 // A pack named but not in the store is an error naming the nearest pack there is.
@@ -422,4 +429,31 @@ fn a_named_pack_not_there_is_not_found() {
     assert!(err["message"].as_str().unwrap().contains("shop"), "{err}");
     let bad = sb.run(&["-r", &target, "catalog", "-o", s(&sb.path("site")), "../x"]);
     assert_eq!(bad.status.code(), Some(2), "{}", common::stderr(&bad));
+}
+
+// A folder that showed another store shows the new one only: the old store's pages go, and
+// none of its pages is kept as if it were the new store's.
+#[test]
+fn a_folder_of_another_store_is_rewritten_for_the_new_one() {
+    let sb = Sandbox::new();
+    let store = TestStore::start(Backend::Local, &sb);
+    let first = fill(&sb, &store);
+    let site = sb.path("site");
+    ok(&sb.run(&["-r", &first, "catalog", "-o", s(&site)]));
+    let second = format!("oci:{}", s(&sb.path("other")));
+    ok(&sb.run(&["-r", &second, "push", s(&common::pack("probe"))]));
+    let summary = sb.json(&["-r", &second, "catalog", "-o", s(&site)]);
+    assert_eq!(summary["packs"], 1, "{summary}");
+    assert_eq!(summary["pagesWritten"], 1, "{summary}");
+    assert_eq!(summary["pagesRemoved"], 2, "{summary}");
+    let mut files: Vec<String> = std::fs::read_dir(site.join("packs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["probe.html", "probe.logo.png"]);
+    // Back to the first store: its pages are written again, not kept.
+    let back = sb.json(&["-r", &first, "catalog", "-o", s(&site)]);
+    assert_eq!(back["pagesWritten"], 2, "{back}");
+    assert_eq!(back["pagesKept"], 0, "{back}");
 }

@@ -157,11 +157,9 @@ pub async fn catalog(
 ) -> Result<CatalogSummary, CatalogError> {
     let packs_dir = dir.join(PACKS_DIR);
     std::fs::create_dir_all(&packs_dir).map_err(write_error(&packs_dir))?;
-    let old = State::read(dir, &opts.store_label);
-    let mut new = State {
-        packs: BTreeMap::new(),
-        ..old.clone()
-    };
+    let old = State::read(dir).unwrap_or_else(|| State::new(&opts.store_label));
+    let reusable = old.reusable_for(&opts.store_label);
+    let mut new = State::new(&opts.store_label);
     let mut summary = CatalogSummary {
         index: dir.join("index.html"),
         packs: 0,
@@ -199,26 +197,26 @@ pub async fn catalog(
         let kept = old
             .packs
             .get(&name)
-            .filter(|p| p.card.name == name && p.tags == tags)
+            .filter(|p| reusable && p.card.name == name && p.tags == tags)
             .filter(|p| pack_files_present(&packs_dir, &p.card));
-        let card = match kept {
+        let (card, notes) = match kept {
             Some(previous) => {
                 summary.pages_kept += 1;
-                previous.card.clone()
+                (previous.card.clone(), previous.notes.clone())
             }
             None => {
                 let page = gather::gather_pack(store, &name, &tags, opts.pull).await?;
                 write_pack(&packs_dir, &page, opts, old.packs.get(&name))?;
-                summary
-                    .notes
-                    .extend(page.notes.iter().map(|n| format!("{name}: {n}")));
                 summary.pages_written += 1;
-                page.card
+                (page.card, page.notes)
             }
         };
+        summary
+            .notes
+            .extend(notes.iter().map(|n| format!("{name}: {n}")));
         summary.packs += 1;
         summary.versions += card.versions;
-        new.packs.insert(name, PackState { tags, card });
+        new.packs.insert(name, PackState { tags, card, notes });
     }
     for (name, gone) in old
         .packs
@@ -270,7 +268,9 @@ fn write_pack(
         &packs_dir.join(page::page_file(&page.card.name)),
         html.as_bytes(),
     )?;
-    let old_logo = before.and_then(|b| page::logo_file(&b.card));
+    let old_logo = before
+        .filter(|b| b.card.name == page.card.name)
+        .and_then(|b| page::logo_file(&b.card));
     let new_logo = page::logo_file(&page.card);
     if let Some(old) = old_logo.filter(|old| Some(old) != new_logo.as_ref()) {
         remove_file(&packs_dir.join(old))?;

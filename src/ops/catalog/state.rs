@@ -42,26 +42,37 @@ pub struct PackState {
     pub tags: BTreeMap<String, Digest>,
     /// The card on the index.
     pub card: Card,
+    /// What could not be shown of the pack (repeated by runs that keep its page).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 impl State {
-    /// The state in `dir` when it is of `store` and readable; else an empty one, after which
-    /// every page is written again.
-    pub fn read(dir: &Path, store: &str) -> State {
-        let path = dir.join(STATE_FILE);
-        let fits =
-            std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() <= MAX_STATE_BYTES);
-        let state = fits
-            .then(|| std::fs::read(&path).ok())
-            .flatten()
-            .and_then(|bytes| serde_json::from_slice::<State>(&bytes).ok())
-            .filter(|s| s.format == FORMAT && s.generator == GENERATOR && s.store == store);
-        state.unwrap_or_else(|| State {
+    /// An empty state of `store`, written by this packreg.
+    pub fn new(store: &str) -> State {
+        State {
             format: FORMAT,
             generator: GENERATOR.to_string(),
             store: store.to_string(),
             packs: BTreeMap::new(),
-        })
+        }
+    }
+
+    /// The state in `dir`, when there is one that parses (of any store or packreg: its pages
+    /// are the ones to remove when they are not written again).
+    pub fn read(dir: &Path) -> Option<State> {
+        let path = dir.join(STATE_FILE);
+        let fits =
+            std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() <= MAX_STATE_BYTES);
+        fits.then(|| std::fs::read(&path).ok())
+            .flatten()
+            .and_then(|bytes| serde_json::from_slice::<State>(&bytes).ok())
+    }
+
+    /// Whether pages this state lists can be kept by a run of this packreg on `store`: the
+    /// same store, rendered by the same packreg.
+    pub fn reusable_for(&self, store: &str) -> bool {
+        self.format == FORMAT && self.generator == GENERATOR && self.store == store
     }
 
     /// The state as its file holds it.
