@@ -48,6 +48,8 @@ main{padding:16px 24px;max-width:1200px}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));gap:16px}
 .card{background:#fff;border:1px solid #d9dde5;border-radius:8px;padding:14px;display:flex;gap:12px;text-decoration:none;color:inherit}
 .head{max-width:640px;margin-bottom:16px}
+.head h1{font-size:1.6rem;margin:0 0 6px}
+.digest{word-break:break-all;display:inline-block;max-width:24ch}
 .card:hover{border-color:#4a6cf7}
 .logo{width:48px;height:48px;object-fit:contain;flex:none}
 .nologo{width:48px;height:48px;flex:none;border-radius:6px;background:#d9dde5;display:flex;align-items:center;justify-content:center;font-weight:bold;font-size:1.4rem;color:#555}

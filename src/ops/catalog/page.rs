@@ -147,7 +147,7 @@ fn versions_table(rows: &[VersionRow]) -> String {
             None => "unknown".to_string(),
         };
         out.push_str(&format!(
-            "<tr class=\"version\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr class=\"version\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code class=\"digest\">{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             escape(&row.version),
             labels(&row.labels),
             escape(&row.parent_tags.join(", ")),
