@@ -5,8 +5,10 @@ set -euo pipefail
 
 # Debian packages: OpenSSL headers for the TLS stack, the registry the integration tests start
 # (CNCF distribution 2.8), htpasswd for its basic auth, openssl to make test certificates, and
-# skopeo, a peer the interop tests use; GNU time measures peak memory in tests and the bench.
-APT_PACKAGES=(pkg-config libssl-dev openssl docker-registry apache2-utils skopeo time)
+# skopeo, a peer the interop tests use; GNU time measures peak memory in tests and the bench;
+# chromium-headless-shell (/usr/bin/chromium-headless-shell) renders the catalogue in
+# tests/it/catalog_browser.rs.
+APT_PACKAGES=(pkg-config libssl-dev openssl docker-registry apache2-utils skopeo time chromium-headless-shell)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

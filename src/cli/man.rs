@@ -404,6 +404,16 @@ fn examples(name: &str, root: bool) -> Vec<(&'static str, &'static str)> {
             "packreg -r registry.site.lan import site.tar --with-images",
             "push a bundle's packs and images",
         )],
+        "catalog" => vec![
+            (
+                "packreg -r registry.example.com/team catalog -o site/",
+                "a browsable site of every pack: open site/index.html",
+            ),
+            (
+                "packreg catalog --bundle site.tar -o arrived/",
+                "what a bundle holds, at the air-gapped site",
+            ),
+        ],
         "diff" => vec![(
             "packreg -r registry.example.com/team diff shop:2.1.0 shop:2.2.0 --patch",
             "what changed, with unified diffs",

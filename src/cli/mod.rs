@@ -2,6 +2,7 @@
 
 mod advice;
 mod build;
+mod catalog;
 #[cfg(test)]
 mod command_pages;
 mod completions;
@@ -134,6 +135,8 @@ enum Command {
     Export(mirror::ExportArgs),
     /// Push the packs of a bundle written by `export` into a registry.
     Import(mirror::ImportArgs),
+    /// Write a static catalogue site (cards, README, versions) of a store's or bundle's packs.
+    Catalog(catalog::Args),
     /// Show what changed between two packs (exit 0 identical, 1 different, 2 error).
     Diff(diff::Args),
     /// Show the settings in force (config.toml, environment, flags).
@@ -234,6 +237,7 @@ pub fn run() -> ExitCode {
         Command::Import(args) => with_store(&cli, &out, |rt, store| {
             run_interruptible(rt, Box::pin(mirror::run_import(args, &cli, &out, store)))
         }),
+        Command::Catalog(args) => catalog::run(args, &cli, &out),
         Command::Diff(args) => diff::run(args, &cli, &out),
         Command::Config(cmd) => config::run(cmd, &cli, &out),
         Command::Index(cmd) => with_store(&cli, &out, |rt, store| {

@@ -3,6 +3,7 @@
 
 pub mod blobcache;
 pub mod bundle;
+pub mod catalog;
 pub mod copy;
 pub mod diff;
 pub mod doctor;

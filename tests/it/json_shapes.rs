@@ -441,6 +441,20 @@ fn every_command_prints_the_documented_json(backend: Backend) {
         vec!["-r".into(), imported, "import".into(), s(&bundle).into()],
         &[0],
     );
+    let site = sb.path("site");
+    let catalogue = run("packreg catalog", r(&["catalog", "-o", s(&site)]), &[0]);
+    assert_eq!(catalogue["versions"], 3, "{catalogue}");
+    run(
+        "packreg catalog",
+        vec![
+            "catalog".into(),
+            "--bundle".into(),
+            s(&bundle).into(),
+            "-o".into(),
+            s(&sb.path("bundle-site")).into(),
+        ],
+        &[0],
+    );
     run("packreg index rebuild", r(&["index", "rebuild"]), &[0]);
     run("packreg index verify", r(&["index", "verify"]), &[0, 1]);
     run(

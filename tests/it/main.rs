@@ -36,6 +36,8 @@ mod support;
 mod advice;
 mod build;
 mod bundle;
+mod catalog;
+mod catalog_browser;
 mod config;
 mod diff;
 mod doctor;

@@ -54,6 +54,7 @@ fn quiet_silences_progress_and_summaries() {
     let out = sb.run(&["-q", "-r", &imported, "import", s(&bundle)]);
     assert_eq!(ok(&out), "", "import");
     assert_eq!(stderr(&out), "");
+    assert_eq!(quiet(&["catalog", "-o", s(&sb.path("site"))]), "");
     assert_eq!(quiet(&["index", "rebuild"]), "");
     assert_eq!(quiet(&["rm", "hello-manifests:1.1.0"]), "");
     assert_eq!(quiet(&["logout", "127.0.0.1:1"]), "");

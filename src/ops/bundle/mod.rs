@@ -6,6 +6,7 @@
 
 mod contents;
 mod error;
+mod open;
 mod scan;
 
 use std::fs::File;
@@ -21,6 +22,7 @@ use crate::store::Store;
 
 pub use contents::{BundleContents, RepositoryContents, CONTENTS_ENTRY};
 pub use error::BundleError;
+pub use open::{open, OpenBundle};
 
 fn bundle_error(path: &Path, message: impl std::fmt::Display) -> OpError {
     OpError::Bundle {
