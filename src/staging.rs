@@ -1,6 +1,7 @@
 //! Staging folders in the temporary folder (`packreg-push-…`, `packreg-import-…`,
-//! `packreg-diff-…`): each holds a lock file its run keeps locked, so a folder whose lock no
-//! process holds is what a killed run left, and [`sweep_stale`] removes it. A leaf: it knows
+//! `packreg-diff-…`, `packreg-bundle-…`): each holds a lock file its run keeps locked, so a
+//! folder whose lock no process holds is what a killed run left, and [`sweep_stale`] removes
+//! it. A leaf: it knows
 //! nothing of stores or operations.
 
 use std::fs;
@@ -8,7 +9,12 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 /// The staging folders packreg makes in the temporary folder start with one of these.
-pub const PREFIXES: [&str; 3] = ["packreg-push-", "packreg-import-", "packreg-diff-"];
+pub const PREFIXES: [&str; 4] = [
+    "packreg-push-",
+    "packreg-import-",
+    "packreg-diff-",
+    "packreg-bundle-",
+];
 /// The lock file inside a staging folder.
 const LOCK: &str = ".packreg-staging.lock";
 /// The lock file while it is being made and locked, before it is renamed to [`LOCK`].

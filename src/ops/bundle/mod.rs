@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use super::mirror::{mirror, MirrorOptions, MirrorSummary};
 use super::OpError;
-use crate::archive::{extract_tar, write_tar, ExtractOptions, TarEntry, TarEntryKind};
+use crate::archive::{write_tar, TarEntry, TarEntryKind};
 use crate::digest::{hash_file, Digest};
 use crate::reference::PACKS_PREFIX;
 use crate::store::layout::LayoutStore;
@@ -187,56 +187,14 @@ pub async fn import(
     dst: &dyn Store,
     opts: &MirrorOptions,
 ) -> Result<MirrorSummary, OpError> {
-    let staging =
-        crate::staging::Staging::create("packreg-import-").map_err(|e| bundle_error(bundle, e))?;
-    let tree = staging.path().join("layout");
-    std::fs::create_dir_all(&tree).map_err(|e| bundle_error(&tree, e))?;
-    let (bundle_path, tree_for_task) = (bundle.to_path_buf(), tree.clone());
-    tokio::task::spawn_blocking(move || -> Result<(), OpError> {
-        // The tar's structure first: a cut or damaged bundle is named as such, not as the
-        // tar reader's "failed to read entire block", and one cut at an entry boundary (a
-        // valid, shorter tar) is caught by its missing end marker.
-        scan::scan(&bundle_path)?;
-        let file = File::open(&bundle_path).map_err(|e| bundle_error(&bundle_path, e))?;
-        // `packreg export` writes files and folders only: links in a bundle are refused. A
-        // bundle is a plain tar: it unpacks to its own size at most, so only the header and
-        // entry limits apply.
-        let size = file
-            .metadata()
-            .map_err(|e| bundle_error(&bundle_path, e))?
-            .len();
-        let opts = ExtractOptions {
-            allow_links: false,
-            cap: size,
-            ..ExtractOptions::new(None)
-        };
-        extract_tar(std::io::BufReader::new(file), &tree_for_task, &opts)
-            .map_err(|e| bundle_error(&bundle_path, e))?;
-        verify_layout_blobs(&tree_for_task)?;
-        Ok(())
-    })
-    .await??;
-    let layout = LayoutStore::new(&tree);
-    if let Some(contents) = BundleContents::read(bundle, &tree)? {
-        contents.check(bundle, &layout).await?;
-    }
-    let repos = layout.repositories(PACKS_PREFIX).await?;
-    if repos.is_empty() {
-        return Err(OpError::EmptyBundle(bundle.to_path_buf()));
-    }
-    // Packs and the images carried with them.
-    for repo in &layout.repositories("").await? {
-        check_complete(&layout, repo)
-            .await
-            .map_err(|e| bundle_error(bundle, e))?;
-    }
-    mirror(&layout, dst, opts).await
+    let opened = open::open_in(bundle, "packreg-import-").await?;
+    mirror(&opened.layout, dst, opts).await
 }
 
 /// Checks that every manifest the layout `repo` lists, and every manifest and blob they
 /// reference, is in the bundle (their content was verified on extraction). A truncated or
 /// edited bundle is refused here, before anything is tagged at the destination.
-async fn check_complete(layout: &LayoutStore, repo: &str) -> Result<(), String> {
+pub(super) async fn check_complete(layout: &LayoutStore, repo: &str) -> Result<(), String> {
     let pack = match repo.strip_prefix(PACKS_PREFIX) {
         Some(name) => format!("pack {name}"),
         None => format!("image {repo}"),
