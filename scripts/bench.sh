@@ -208,7 +208,8 @@ done
 
 # Scale: 200 packs x 5 versions (plus parent tags), mirrored once; then a mirror with nothing to
 # copy, beside the registries' own floor for exactly those requests (scripts/mirror-floor.py,
-# keep-alive, 8 at a time) and skopeo sync of the same repositories; and ls of the source.
+# keep-alive, 8 at a time) and skopeo sync of the same repositories; ls of the source; and the
+# catalogue of the source, first and no-op runs.
 SCALE_SRC="$(start_registry scale-src)"
 SCALE_DST="$(start_registry scale-dst)"
 SKOPEO_SYNC_DST="$(start_registry scale-skopeo)"
@@ -230,6 +231,10 @@ for round in $(seq "$ROUNDS"); do
   for b in $(builds "$round"); do L="${b%%:*}" BIN="${b#*:}"
     measure "${L}ls_scale" "$BIN" -q --plain-http -r "$SCALE_SRC" ls
   done
+  # The catalogue of the same source: a first run into an empty folder, then a run with
+  # nothing changed (this build only: a baseline may not have the command).
+  measure catalog_first "$PACKREG" -q --plain-http -r "$SCALE_SRC" catalog -o "$WORK/catalog-$round"
+  measure catalog_noop "$PACKREG" -q --plain-http -r "$SCALE_SRC" catalog -o "$WORK/catalog-$round"
 done
 
 # Images: a pack whose values list a 256 MiB two-platform image, mirrored with --with-images
@@ -267,7 +272,7 @@ size_mib = int(sys.argv[2]) / 1048576
 med = {k: statistics.median(s for s, _ in v) for k, v in rows.items()}
 peak = {k: max(r for _, r in v) / 1024 for k, v in rows.items()}
 print(f"blob: {size_mib:.0f} MiB; rounds: {len(rows['packreg_push'])}; medians")
-for k in ["packreg_push", "oras_push", "curl_upload", "packreg_pull", "oras_pull", "curl_download", "packreg_mirror", "skopeo_copy", "packreg_small", "oras_small", "inspect_http", "curl_manifest_http", "inspect_https", "curl_manifest_https", "push_chunk_4", "push_chunk_16", "push_chunk_64", "push_chunk_0", "mirror_noop", "mirror_floor", "skopeo_sync", "ls_scale", "packreg_mirror_images", "skopeo_copy_all"]:
+for k in ["packreg_push", "oras_push", "curl_upload", "packreg_pull", "oras_pull", "curl_download", "packreg_mirror", "skopeo_copy", "packreg_small", "oras_small", "inspect_http", "curl_manifest_http", "inspect_https", "curl_manifest_https", "push_chunk_4", "push_chunk_16", "push_chunk_64", "push_chunk_0", "mirror_noop", "mirror_floor", "skopeo_sync", "ls_scale", "catalog_first", "catalog_noop", "packreg_mirror_images", "skopeo_copy_all"]:
     if k in med:
         print(f"  {k:<19} {med[k]:7.3f} s   peak {peak[k]:7.1f} MiB")
 def ratio(a, b):
@@ -278,6 +283,7 @@ print(f"mirror: packreg/skopeo {ratio('packreg_mirror','skopeo_copy'):.2f} (targ
 print(f"small files: packreg/oras {ratio('packreg_small','oras_small'):.2f} (target <= 1.0)")
 print("push by chunk size (packreg/curl): " + ", ".join(f"{c} MiB {ratio(f'push_chunk_{c}', 'curl_upload'):.2f}" for c in ["4", "16", "64"]) + f", whole {ratio('push_chunk_0', 'curl_upload'):.2f}")
 print(f"200 packs x 5 versions: no-op mirror {med['mirror_noop']:.2f} s, floor {med['mirror_floor']:.2f} s: {ratio('mirror_noop', 'mirror_floor'):.2f}x (target <= 1.5); skopeo sync {med['skopeo_sync']:.2f} s; ls {med['ls_scale']:.2f} s (target <= 3)")
+print(f"200 packs x 5 versions: catalog first run {med['catalog_first']:.2f} s, no-op run {med['catalog_noop']:.2f} s: {ratio('catalog_noop', 'mirror_noop'):.2f}x the no-op mirror")
 print(f"pack with a 256 MiB two-platform image: packreg mirror --with-images / skopeo copy --all {ratio('packreg_mirror_images', 'skopeo_copy_all'):.2f} (target <= 1.1)")
 print(f"inspect, plain HTTP: {med['inspect_http']:.3f} s (target <= 0.05; curl {med['curl_manifest_http']:.3f} s)")
 print(f"inspect, HTTPS with --ca-file: {med['inspect_https']:.3f} s (target <= 0.12; curl {med['curl_manifest_https']:.3f} s)")
