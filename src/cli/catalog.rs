@@ -3,8 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use packreg::ops::catalog::{catalog, CatalogError, CatalogOptions, CatalogSummary, PullStyle};
-use packreg::store::Store;
+use packreg::ops::catalog::{
+    catalog_checking, CatalogError, CatalogOptions, CatalogSummary, PullStyle,
+};
+use packreg::store::{open_store, Store, StoreOptions};
 
 use super::failure::Kind;
 use super::{Cli, Failure, Output};
@@ -21,6 +23,11 @@ pub struct Args {
     /// Show the packs of a bundle written by `packreg export`, instead of a registry.
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
+    /// Also say, for each pack's images, whether they are at their mapped place in this
+    /// registry (or `oci:PATH`), as `mirror --with-images` puts them there. Looked at again on
+    /// every run.
+    #[arg(long, value_name = "REG")]
+    pub check: Option<String>,
 }
 
 impl From<CatalogError> for Failure {
@@ -40,11 +47,15 @@ pub fn run(args: &Args, cli: &Cli, out: &Output) -> Result<ExitCode, Failure> {
         )),
         Some(bundle) => {
             let runtime = super::runtime()?;
-            super::run_interruptible(runtime, Box::pin(from_bundle(args, bundle, out)))
+            let store_opts = cli.store_options(out)?;
+            super::run_interruptible(
+                runtime,
+                Box::pin(from_bundle(args, bundle, &store_opts, out)),
+            )
         }
-        None => super::with_store(cli, out, |rt, store| {
+        None => super::with_store_and_options(cli, out, |rt, store, store_opts| {
             let opts = options(args, PullStyle::Full, store.location());
-            super::run_interruptible(rt, Box::pin(write(args, store, opts, out)))
+            super::run_interruptible(rt, Box::pin(write(args, store, store_opts, opts, out)))
         }),
     }
 }
@@ -58,20 +69,34 @@ fn options(args: &Args, pull: PullStyle, store_label: String) -> CatalogOptions 
     }
 }
 
-async fn from_bundle(args: &Args, bundle: &Path, out: &Output) -> Result<ExitCode, Failure> {
+async fn from_bundle(
+    args: &Args,
+    bundle: &Path,
+    store_opts: &StoreOptions,
+    out: &Output,
+) -> Result<ExitCode, Failure> {
     let opened = packreg::ops::bundle::open(bundle).await?;
     let label = format!("bundle {}", bundle.display());
     let opts = options(args, PullStyle::Name, label);
-    write(args, &opened.layout, opts, out).await
+    write(args, &opened.layout, store_opts, opts, out).await
 }
 
 async fn write(
     args: &Args,
     store: &dyn Store,
+    store_opts: &StoreOptions,
     opts: CatalogOptions,
     out: &Output,
 ) -> Result<ExitCode, Failure> {
-    let summary = catalog(store, &args.output, &opts).await?;
+    let check = match &args.check {
+        Some(registry) => Some(
+            open_store(Some(registry), store_opts)
+                .await
+                .map_err(Failure::from)?,
+        ),
+        None => None,
+    };
+    let summary = catalog_checking(store, check.as_deref(), &args.output, &opts).await?;
     if out.json {
         out.print_json(&summary);
         return Ok(ExitCode::SUCCESS);

@@ -457,3 +457,77 @@ fn a_folder_of_another_store_is_rewritten_for_the_new_one() {
     assert_eq!(back["pagesWritten"], 2, "{back}");
     assert_eq!(back["pagesKept"], 0, "{back}");
 }
+
+/// `--check REG` says, for each image a pack declares, whether it is at its mapped place in
+/// REG; every run looks again, and a page is written again only when an answer changed.
+#[test]
+fn check_shows_which_images_are_in_a_registry_and_follows_them() {
+    require_peers!("docker-registry");
+    use common::registry::{Registry, Tls};
+    let upstream = Registry::start(Tls::None, None);
+    crate::images::push_image(&upstream.addr, "team/app", "1.0");
+    crate::images::push_image(&upstream.addr, "team/other", "2.0");
+    let sb = Sandbox::new();
+    let app = format!("{}/team/app:1.0", upstream.addr);
+    let other = format!("{}/team/other:2.0", upstream.addr);
+    let store = crate::images::pack_with_images(&sb, "withimages", &[app.clone(), other.clone()]);
+    let site = sb.path("site");
+    let dest = Registry::start(Tls::None, None);
+    let run = || {
+        sb.json(&[
+            "-r",
+            &store,
+            "--plain-http",
+            "catalog",
+            "--check",
+            &dest.addr,
+            "-o",
+            s(&site),
+        ])
+    };
+    let row = |page: &str, image: &str| -> String {
+        let start = page
+            .find(&format!("<code>{image}</code>"))
+            .unwrap_or_else(|| panic!("{image} not on the page:\n{page}"));
+        page[start..].split("</tr>").next().unwrap().to_string()
+    };
+    let first = run();
+    assert_eq!(first["pagesWritten"], 1, "{first}");
+    let page = read(&site.join("packs/withimages.html"));
+    assert!(
+        page.contains(&format!("<th>in {}</th>", dest.addr)),
+        "{page}"
+    );
+    assert!(row(&page, &app).contains("missing"), "{page}");
+    assert!(row(&page, &other).contains("missing"), "{page}");
+
+    // Nothing changed: the page is kept.
+    let again = run();
+    assert_eq!(
+        (again["pagesWritten"].clone(), again["pagesKept"].clone()),
+        (0.into(), 1.into()),
+        "{again}"
+    );
+
+    // One image arrives at its mapped place: the page says so.
+    // `images --check` exits 1 while an image is missing; its report names the mapped place.
+    let out = sb.run(&[
+        "--json",
+        "-r",
+        &store,
+        "images",
+        "withimages",
+        "--check",
+        &dest.addr,
+    ]);
+    let mapped: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+    let at = mapped["images"][0]["mapped"].as_str().unwrap().to_string();
+    let path = at.strip_prefix(&format!("{}/", dest.addr)).unwrap();
+    let (repo, tag) = path.rsplit_once(':').unwrap();
+    crate::images::push_image(&dest.addr, repo, tag);
+    let after = run();
+    assert_eq!(after["pagesWritten"], 1, "{after}");
+    let page = read(&site.join("packs/withimages.html"));
+    assert!(row(&page, &app).contains("present"), "{page}");
+    assert!(row(&page, &other).contains("missing"), "{page}");
+}

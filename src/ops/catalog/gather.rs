@@ -104,6 +104,7 @@ pub async fn gather_pack(
         values: None,
         charts: Vec::new(),
         images: Vec::new(),
+        presence: None,
         dependencies: Vec::new(),
         other_constraints: None,
         pull_reference: None,

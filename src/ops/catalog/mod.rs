@@ -25,7 +25,7 @@ use serde::Serialize;
 pub use gather::PullStyle;
 pub use logo::LogoKind;
 pub use model::Card;
-pub use state::STATE_FILE;
+pub use state::{Presence, STATE_FILE};
 
 use super::OpError;
 use crate::reference::{is_repository_component, PACKS_PREFIX};
@@ -155,6 +155,18 @@ pub async fn catalog(
     dir: &Path,
     opts: &CatalogOptions,
 ) -> Result<CatalogSummary, CatalogError> {
+    catalog_checking(store, None, dir, opts).await
+}
+
+/// [`catalog`], with each pack's images looked for at their mapped place in `check` (as
+/// `mirror --with-images` puts them there): every run looks again, and a page whose answers
+/// changed is written again.
+pub async fn catalog_checking(
+    store: &dyn Store,
+    check: Option<&dyn Store>,
+    dir: &Path,
+    opts: &CatalogOptions,
+) -> Result<CatalogSummary, CatalogError> {
     let packs_dir = dir.join(PACKS_DIR);
     std::fs::create_dir_all(&packs_dir).map_err(write_error(&packs_dir))?;
     let old = State::read(dir).unwrap_or_else(|| State::new(&opts.store_label));
@@ -199,24 +211,38 @@ pub async fn catalog(
             .get(&name)
             .filter(|p| reusable && p.card.name == name && p.tags == tags)
             .filter(|p| pack_files_present(&packs_dir, &p.card));
-        let (card, notes) = match kept {
+        let presence = match (kept, check) {
+            (Some(previous), Some(check)) => Some(presence_in(check, &previous.images).await?),
+            _ => None,
+        };
+        let kept = kept.filter(|p| p.presence == presence);
+        let state = match kept {
             Some(previous) => {
                 summary.pages_kept += 1;
-                (previous.card.clone(), previous.notes.clone())
+                previous.clone()
             }
             None => {
-                let page = gather::gather_pack(store, &name, &tags, opts.pull).await?;
+                let mut page = gather::gather_pack(store, &name, &tags, opts.pull).await?;
+                if let Some(check) = check {
+                    page.presence = Some(presence_in(check, &page.images).await?);
+                }
                 write_pack(&packs_dir, &page, opts, old.packs.get(&name))?;
                 summary.pages_written += 1;
-                (page.card, page.notes)
+                PackState {
+                    tags,
+                    card: page.card,
+                    notes: page.notes,
+                    images: page.images,
+                    presence: page.presence,
+                }
             }
         };
         summary
             .notes
-            .extend(notes.iter().map(|n| format!("{name}: {n}")));
+            .extend(state.notes.iter().map(|n| format!("{name}: {n}")));
         summary.packs += 1;
-        summary.versions += card.versions;
-        new.packs.insert(name, PackState { tags, card, notes });
+        summary.versions += state.card.versions;
+        new.packs.insert(name, state);
     }
     for (name, gone) in old
         .packs
@@ -232,6 +258,30 @@ pub async fn catalog(
     let state_path = dir.join(STATE_FILE);
     write_if_changed(&state_path, &new.to_bytes())?;
     Ok(summary)
+}
+
+/// Whether each of `images` is at its mapped place in `check`: the same tag, or the digest
+/// it names. An image that does not parse is not there; a store that cannot answer fails
+/// the run rather than show every image as missing.
+async fn presence_in(check: &dyn Store, images: &[String]) -> Result<Presence, OpError> {
+    let mut found = BTreeMap::new();
+    for image in images {
+        let present = match crate::image::ImageRef::parse(image) {
+            Ok(parsed) => {
+                let repo = parsed.mapped_repository();
+                match check.resolve(&repo, &parsed.reference()).await? {
+                    Some(digest) => parsed.digest.as_ref().is_none_or(|want| *want == digest),
+                    None => false,
+                }
+            }
+            Err(_) => false,
+        };
+        found.insert(image.clone(), present);
+    }
+    Ok(Presence {
+        store: check.location(),
+        images: found,
+    })
 }
 
 /// The error for a pack named but not in the store, with the nearest names there are.

@@ -93,6 +93,8 @@ pub struct PackPage {
     pub charts: Vec<Chart>,
     /// The latest version's container images, normalised.
     pub images: Vec<String>,
+    /// With `--check`: where the images were looked for, and which are there.
+    pub presence: Option<super::state::Presence>,
     /// The dependencies pack.json states.
     pub dependencies: Vec<Dependency>,
     /// pack.json's constraints other than dependencies (resources, ...), as pretty JSON.

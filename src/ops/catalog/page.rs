@@ -95,14 +95,7 @@ pub fn render_pack(pack: &PackPage, store: &str, pull_command: &str) -> String {
         body.push_str("</table>\n");
     }
     if !pack.images.is_empty() {
-        body.push_str("<h2>Images</h2>\n<table><tr><th>image</th></tr>\n");
-        for image in &pack.images {
-            body.push_str(&format!(
-                "<tr><td><code>{}</code></td></tr>\n",
-                escape(image)
-            ));
-        }
-        body.push_str("</table>\n");
+        body.push_str(&images_table(&pack.images, pack.presence.as_ref()));
     }
     if !pack.dependencies.is_empty() {
         body.push_str("<h2>Dependencies</h2>\n<table><tr><th>pack</th><th>layer</th><th>type</th><th>min version</th><th>max version</th></tr>\n");
@@ -171,4 +164,27 @@ fn size_text(bytes: u64) -> String {
         }
     }
     format!("{bytes} B")
+}
+
+/// The images, with a column saying whether each is at its mapped place in the store checked
+/// (`--check`).
+fn images_table(images: &[String], presence: Option<&super::state::Presence>) -> String {
+    let mut html = String::from("<h2>Images</h2>\n<table><tr><th>image</th>");
+    if let Some(p) = presence {
+        html.push_str(&format!("<th>in {}</th>", escape(&p.store)));
+    }
+    html.push_str("</tr>\n");
+    for image in images {
+        html.push_str(&format!("<tr><td><code>{}</code></td>", escape(image)));
+        if let Some(p) = presence {
+            html.push_str(match p.images.get(image) {
+                Some(true) => "<td class=\"present\">present</td>",
+                Some(false) => "<td class=\"missing\">missing</td>",
+                None => "<td>-</td>",
+            });
+        }
+        html.push_str("</tr>\n");
+    }
+    html.push_str("</table>\n");
+    html
 }

@@ -45,6 +45,23 @@ pub struct PackState {
     /// What could not be shown of the pack (repeated by runs that keep its page).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// The latest version's images, as the page lists them.
+    #[serde(default)]
+    pub images: Vec<String>,
+    /// With `--check`: the registry checked and whether each image was at its mapped place
+    /// there, as the page shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<Presence>,
+}
+
+/// Where a pack's images were found, as a page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Presence {
+    /// The store checked (its location).
+    pub store: String,
+    /// Each image, and whether it is at its mapped place there.
+    pub images: BTreeMap<String, bool>,
 }
 
 impl State {
