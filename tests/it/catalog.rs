@@ -531,3 +531,23 @@ fn check_shows_which_images_are_in_a_registry_and_follows_them() {
     assert!(row(&page, &app).contains("present"), "{page}");
     assert!(row(&page, &other).contains("missing"), "{page}");
 }
+
+/// The page holds every version's values.yaml, the latest open, so a reader picks the
+/// version whose values to read.
+#[test]
+fn every_versions_values_are_on_the_page_the_latest_open() {
+    let sb = Sandbox::new();
+    let store = format!("oci:{}", s(&sb.path("store")));
+    for (version, value) in [("1.0.0", "one"), ("1.1.0", "two")] {
+        let dir = pack_with_version(&sb.path(&format!("v{version}")), "hello-manifests", version);
+        std::fs::write(dir.join("values.yaml"), format!("pack:\n  note: {value}\n")).unwrap();
+        ok(&sb.run(&["-r", &store, "push", s(&dir)]));
+    }
+    let site = sb.path("site");
+    ok(&sb.run(&["-r", &store, "catalog", "-o", s(&site)]));
+    let page = read(&site.join("packs/hello-manifests.html"));
+    let latest = "<details class=\"values\" open><summary>1.1.0</summary><pre id=\"values\">pack:\n  note: two";
+    let older = "<details class=\"values\"><summary>1.0.0</summary><pre>pack:\n  note: one";
+    assert!(page.contains(latest), "{page}");
+    assert!(page.contains(older), "{page}");
+}

@@ -101,7 +101,6 @@ pub async fn gather_pack(
         },
         versions: rows_out,
         readme: None,
-        values: None,
         charts: Vec::new(),
         images: Vec::new(),
         presence: None,
@@ -154,6 +153,18 @@ async fn version_row(store: &dyn Store, repo: &str, tag: String) -> Fetched {
             formats.dedup();
             formats
         });
+    // Each version's values.yaml, for the page to show the one a reader picks; a version
+    // whose file cannot be read shows none (the latest's error is a note on the page).
+    let values = match (&manifest, format) {
+        (Some(m), Some(format)) => {
+            read_pack_file(store, repo, m, format, "values.yaml", MAX_TEXT_BYTES)
+                .await
+                .ok()
+                .flatten()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+        }
+        _ => None,
+    };
     let row = VersionRow {
         version: tag_to_version(&tag),
         tag,
@@ -164,6 +175,7 @@ async fn version_row(store: &dyn Store, repo: &str, tag: String) -> Fetched {
         labels: Vec::new(),
         parent_tags: Vec::new(),
         signatures,
+        values,
     };
     // Only a pack's manifest is worth reading files from.
     Ok(Some((row, manifest.filter(|_| format.is_some()))))
@@ -191,15 +203,14 @@ async fn latest_files(store: &dyn Store, repo: &str, manifest: &Manifest, page: 
         Ok(bytes) => page.readme = bytes.map(|b| String::from_utf8_lossy(&b).into_owned()),
         Err(e) => page.notes.push(e.to_string()),
     }
-    match read("values.yaml", MAX_TEXT_BYTES).await {
-        Ok(bytes) => {
-            let text = bytes.map(|b| String::from_utf8_lossy(&b).into_owned());
-            if let Some(text) = &text {
-                page.images = images_of(text);
+    // The latest values.yaml was read with its row (once); read again only for its error.
+    match page.versions.first().and_then(|row| row.values.as_deref()) {
+        Some(text) => page.images = images_of(text),
+        None => {
+            if let Err(e) = read("values.yaml", MAX_TEXT_BYTES).await {
+                page.notes.push(e.to_string());
             }
-            page.values = text;
         }
-        Err(e) => page.notes.push(e.to_string()),
     }
     read_logo(store, repo, manifest, format, page).await;
 }

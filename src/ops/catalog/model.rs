@@ -50,6 +50,8 @@ pub struct VersionRow {
     pub parent_tags: Vec<String>,
     /// Formats of the signatures found; None when they could not be listed.
     pub signatures: Option<Vec<String>>,
+    /// This version's values.yaml, as text; None when it has none or it could not be read.
+    pub values: Option<String>,
 }
 
 /// A chart of the latest version.
@@ -87,8 +89,6 @@ pub struct PackPage {
     pub versions: Vec<VersionRow>,
     /// The latest version's README, as Markdown; None when it has none.
     pub readme: Option<String>,
-    /// The latest version's values.yaml, as text.
-    pub values: Option<String>,
     /// The latest version's charts.
     pub charts: Vec<Chart>,
     /// The latest version's container images, normalised.

@@ -1,5 +1,5 @@
 //! One pack's page: the card's facts, the pull command, the README (rendered and sanitised),
-//! the versions, charts, images, dependencies and constraints, and the latest values.yaml.
+//! the versions, charts, images, dependencies and constraints, and each version's values.yaml.
 
 use super::html::{escape, labels, page};
 use super::markdown::render_readme;
@@ -117,13 +117,7 @@ pub fn render_pack(pack: &PackPage, store: &str, pull_command: &str) -> String {
             escape(constraints)
         ));
     }
-    if let Some(values) = &pack.values {
-        body.push_str(&format!(
-            "<h2>values.yaml of {}</h2>\n<pre id=\"values\">{}</pre>\n",
-            or_dash(card.latest.as_deref()),
-            escape(values)
-        ));
-    }
+    body.push_str(&values_section(&pack.versions));
     body.push_str("</main>");
     page(&format!("{title} - packs"), &body, None)
 }
@@ -186,5 +180,31 @@ fn images_table(images: &[String], presence: Option<&super::state::Presence>) ->
         html.push_str("</tr>\n");
     }
     html.push_str("</table>\n");
+    html
+}
+
+/// Each version's values.yaml, the latest open: a reader picks a version by opening its
+/// entry (no script needed).
+fn values_section(rows: &[VersionRow]) -> String {
+    let with_values: Vec<(usize, &VersionRow, &str)> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, row)| row.values.as_deref().map(|v| (i, row, v)))
+        .collect();
+    if with_values.is_empty() {
+        return String::new();
+    }
+    let mut html = String::from("<h2>values.yaml</h2>\n");
+    for (i, row, values) in with_values {
+        let (open, id) = match i {
+            0 => (" open", " id=\"values\""),
+            _ => ("", ""),
+        };
+        html.push_str(&format!(
+            "<details class=\"values\"{open}><summary>{}</summary><pre{id}>{}</pre></details>\n",
+            escape(&row.version),
+            escape(values)
+        ));
+    }
     html
 }
