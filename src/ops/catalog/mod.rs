@@ -25,7 +25,8 @@ use serde::Serialize;
 pub use gather::PullStyle;
 pub use logo::LogoKind;
 pub use model::Card;
-pub use state::{Presence, STATE_FILE};
+pub use model::Presence;
+pub use state::STATE_FILE;
 
 use super::OpError;
 use crate::reference::{is_repository_component, PACKS_PREFIX};

@@ -2,6 +2,8 @@
 //! rendered to HTML ([`super::page`], [`super::index_page`]), and the cards kept in the state
 //! file between runs ([`super::state`]). Every string here is untrusted store content.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::logo::LogoKind;
@@ -94,7 +96,7 @@ pub struct PackPage {
     /// The latest version's container images, normalised.
     pub images: Vec<String>,
     /// With `--check`: where the images were looked for, and which are there.
-    pub presence: Option<super::state::Presence>,
+    pub presence: Option<Presence>,
     /// The dependencies pack.json states.
     pub dependencies: Vec<Dependency>,
     /// pack.json's constraints other than dependencies (resources, ...), as pretty JSON.
@@ -105,4 +107,14 @@ pub struct PackPage {
     pub logo: Option<Vec<u8>>,
     /// What could not be read (an oversized README, a logo that is no image).
     pub notes: Vec<String>,
+}
+
+/// Where a pack's images were found, as a page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Presence {
+    /// The store checked (its location).
+    pub store: String,
+    /// Each image, and whether it is at its mapped place there.
+    pub images: BTreeMap<String, bool>,
 }

@@ -162,7 +162,7 @@ fn size_text(bytes: u64) -> String {
 
 /// The images, with a column saying whether each is at its mapped place in the store checked
 /// (`--check`).
-fn images_table(images: &[String], presence: Option<&super::state::Presence>) -> String {
+fn images_table(images: &[String], presence: Option<&super::model::Presence>) -> String {
     let mut html = String::from("<h2>Images</h2>\n<table><tr><th>image</th>");
     if let Some(p) = presence {
         html.push_str(&format!("<th>in {}</th>", escape(&p.store)));

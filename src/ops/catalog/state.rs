@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::model::Card;
+use super::model::{Card, Presence};
 use crate::digest::Digest;
 
 /// The state file's name, inside the catalogue folder.
@@ -52,16 +52,6 @@ pub struct PackState {
     /// there, as the page shows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub presence: Option<Presence>,
-}
-
-/// Where a pack's images were found, as a page shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Presence {
-    /// The store checked (its location).
-    pub store: String,
-    /// Each image, and whether it is at its mapped place there.
-    pub images: BTreeMap<String, bool>,
 }
 
 impl State {
