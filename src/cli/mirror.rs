@@ -121,6 +121,8 @@ pub struct ImportArgs {
     #[command(flatten)]
     pub selection: Selection,
     #[command(flatten)]
+    pub versions: VersionFlags,
+    #[command(flatten)]
     pub fail_fast: FailFast,
 }
 
@@ -390,8 +392,10 @@ pub async fn run_import(
         image_upstreams: args.selection.with_images,
         ..options(cli, &args.selection, Vec::new(), out, "import")?
     };
+    args.versions.apply(&mut opts)?;
     opts.verify = super::trust::gate_for(&args.selection.verify, &[store.registry_id()], out)?;
     let mut summary = import(&args.bundle, store, &opts).await?;
+    args.versions.word_labels_left_out(&mut summary);
     report(
         &mut summary,
         out,

@@ -1,5 +1,5 @@
-//! `--versions RANGE` and `--latest N` of `mirror` and `export`: which versions of each pack
-//! go, and the words for the labels that stay behind.
+//! `--versions RANGE` and `--latest N` of `mirror`, `export` and `import`: which versions of
+//! each pack go, and the words for the labels that stay behind.
 
 use packreg::ops::mirror::{MirrorOptions, MirrorSummary};
 use packreg::ops::Warning;

@@ -1,6 +1,6 @@
-//! `--versions RANGE` and `--latest N`: a mirror and an export take exactly the versions
-//! selected, the labels on them and parent tags derived from them, and say which labels they
-//! leave behind.
+//! `--versions RANGE` and `--latest N`: a mirror, an export and an import take exactly the
+//! versions selected, the labels on them and parent tags derived from them, and say which
+//! labels they leave behind.
 
 use std::collections::BTreeSet;
 
@@ -255,6 +255,35 @@ fn a_filtered_export_carries_exactly_the_selected_versions_through_a_bundle() {
         check_left_out(&exported, case);
         let site = format!("{}/site{i}", b.addr);
         sb.json(&["-r", &site, "import", s(&bundle)]);
+        for name in PACKS {
+            assert_eq!(
+                tags_at(&site, name),
+                set(case.tags),
+                "{name} {:?}",
+                case.flags
+            );
+        }
+    }
+}
+
+/// `import` takes the same filters: from one bundle of everything, each selection brings
+/// exactly its versions, their labels and the parent tags derived from them.
+#[test]
+fn a_filtered_import_takes_exactly_the_selected_versions_of_a_bundle() {
+    require_peers!("docker-registry", "curl");
+    let a = Registry::start(Tls::None, None);
+    let b = Registry::start(Tls::None, None);
+    let sb = Sandbox::new();
+    fill(&sb, &a.addr);
+    let bundle = sb.path("all.tar");
+    sb.json(&["-r", a.addr.as_str(), "export", "--all", "-o", s(&bundle)]);
+    for (i, case) in CASES.iter().enumerate() {
+        let site = format!("{}/site{i}", b.addr);
+        let mut args = vec!["-r", site.as_str(), "import", s(&bundle)];
+        args.extend_from_slice(case.flags);
+        let imported = sb.json(&args);
+        assert_eq!(copied(&imported), qualified(case.tags), "{:?}", case.flags);
+        check_left_out(&imported, case);
         for name in PACKS {
             assert_eq!(
                 tags_at(&site, name),
