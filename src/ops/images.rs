@@ -138,6 +138,18 @@ pub async fn resolve_images(images: &mut [PackImage], opts: &StoreOptions) {
     }
 }
 
+/// Whether `image` is at its mapped place in `dest` (`<source host>/<path>`): the same tag,
+/// or the digest it names.
+pub async fn is_at_mapped_place(dest: &dyn Store, image: &ImageRef) -> Result<bool, StoreError> {
+    let found = dest
+        .resolve(&image.mapped_repository(), &image.reference())
+        .await?;
+    Ok(match (found, &image.digest) {
+        (Some(d), Some(want)) => d == *want,
+        (found, _) => found.is_some(),
+    })
+}
+
 /// Whether each image is at its mapped place in `dest` (`<source host>/<path>`, same tag or
 /// digest). Returns how many are missing.
 pub async fn check_images(images: &mut [PackImage], dest: &dyn Store) -> usize {
@@ -146,12 +158,8 @@ pub async fn check_images(images: &mut [PackImage], dest: &dyn Store) -> usize {
         let repo = image.parsed.mapped_repository();
         let reference = image.parsed.reference();
         image.mapped = Some(dest.reference(&repo, &reference));
-        match dest.resolve(&repo, &reference).await {
-            Ok(found) => {
-                let present = match (&found, &image.parsed.digest) {
-                    (Some(d), Some(want)) => d == want,
-                    (found, _) => found.is_some(),
-                };
+        match is_at_mapped_place(dest, &image.parsed).await {
+            Ok(present) => {
                 image.present = Some(present);
                 if !present {
                     missing += 1;

@@ -141,15 +141,10 @@ async fn version_row(store: &dyn Store, repo: &str, tag: String) -> Fetched {
         .as_ref()
         .and_then(|m| m.annotations.get(ANNOTATION_CREATED))
         .cloned();
-    let signatures = super::super::signatures::discover(store, repo, &raw.digest)
+    let signatures = super::super::signatures::formats_of(store, repo, &raw.digest)
         .await
-        .ok()
         .map(|found| {
-            let mut formats: Vec<String> = found
-                .signatures
-                .iter()
-                .map(|s| s.format.to_string())
-                .collect();
+            let mut formats: Vec<String> = found.iter().map(ToString::to_string).collect();
             formats.dedup();
             formats
         });

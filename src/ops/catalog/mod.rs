@@ -268,13 +268,7 @@ async fn presence_in(check: &dyn Store, images: &[String]) -> Result<Presence, O
     let mut found = BTreeMap::new();
     for image in images {
         let present = match crate::image::ImageRef::parse(image) {
-            Ok(parsed) => {
-                let repo = parsed.mapped_repository();
-                match check.resolve(&repo, &parsed.reference()).await? {
-                    Some(digest) => parsed.digest.as_ref().is_none_or(|want| *want == digest),
-                    None => false,
-                }
-            }
+            Ok(parsed) => super::images::is_at_mapped_place(check, &parsed).await?,
             Err(_) => false,
         };
         found.insert(image.clone(), present);
