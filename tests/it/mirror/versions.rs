@@ -180,14 +180,7 @@ fn a_filtered_mirror_takes_exactly_the_selected_versions_and_their_labels() {
         assert_eq!(copied(&planned), copied(&done), "{:?}", case.flags);
         assert_eq!(planned["tagsCopied"], done["tagsCopied"]);
         assert_eq!(copied(&done), qualified(case.tags), "{:?}", case.flags);
-        for name in PACKS {
-            assert_eq!(
-                tags_at(&dst, name),
-                set(case.tags),
-                "{name} {:?}",
-                case.flags
-            );
-        }
+        assert_site_holds(&dst, case);
         check_left_out(&done, case);
         check_left_out(&planned, case);
     }
@@ -255,14 +248,19 @@ fn a_filtered_export_carries_exactly_the_selected_versions_through_a_bundle() {
         check_left_out(&exported, case);
         let site = format!("{}/site{i}", b.addr);
         sb.json(&["-r", &site, "import", s(&bundle)]);
-        for name in PACKS {
-            assert_eq!(
-                tags_at(&site, name),
-                set(case.tags),
-                "{name} {:?}",
-                case.flags
-            );
-        }
+        assert_site_holds(&site, case);
+    }
+}
+
+/// Every pack at `site` holds exactly the tags `case` selects.
+fn assert_site_holds(site: &str, case: &Case) {
+    for name in PACKS {
+        assert_eq!(
+            tags_at(site, name),
+            set(case.tags),
+            "{name} {:?}",
+            case.flags
+        );
     }
 }
 
@@ -284,14 +282,7 @@ fn a_filtered_import_takes_exactly_the_selected_versions_of_a_bundle() {
         let imported = sb.json(&args);
         assert_eq!(copied(&imported), qualified(case.tags), "{:?}", case.flags);
         check_left_out(&imported, case);
-        for name in PACKS {
-            assert_eq!(
-                tags_at(&site, name),
-                set(case.tags),
-                "{name} {:?}",
-                case.flags
-            );
-        }
+        assert_site_holds(&site, case);
     }
 }
 
