@@ -63,6 +63,38 @@ pub fn write_file_layer(
     Ok(())
 }
 
+/// Moves the verified file `from` to `dest/<title>` as a file layer (mode as in
+/// [`write_file_layer`]): a rename, so its bytes are not written again; a copy only when the
+/// two are on different file systems. Nothing on the way may be a symbolic link.
+pub fn place_file_layer(
+    dest: &Path,
+    title: &str,
+    from: &Path,
+    executable: bool,
+) -> Result<(), ArtifactError> {
+    let parts = title_parts(title)?;
+    let (name, folders) = parts
+        .split_last()
+        .ok_or_else(|| layer_error(title, "empty title"))?;
+    let root = open_root(dest).map_err(|e| ArtifactError::io(dest, e))?;
+    let parent = open_dirs(&root, folders, title).map_err(|e| extract_error(title, e))?;
+    let file = std::fs::File::open(from).map_err(|e| ArtifactError::io(from, e))?;
+    set_file_mode(&file, executable).map_err(|e| layer_error(title, e))?;
+    drop(file);
+    let (Some(from_dir), Some(from_name)) = (from.parent(), from.file_name()) else {
+        return Err(ArtifactError::io(from, io::ErrorKind::InvalidInput.into()));
+    };
+    let source = open_root(from_dir).map_err(|e| ArtifactError::io(from_dir, e))?;
+    match source.rename(from_name, &parent, name) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::CrossesDevices => {
+            let mut reader = std::fs::File::open(from).map_err(|e| ArtifactError::io(from, e))?;
+            write_file_layer(dest, title, &mut reader, executable)
+        }
+        Err(e) => Err(layer_error(title, e)),
+    }
+}
+
 /// Extracts an ORAS directory layer (a gzip tar of `declared` bytes whose entries sit under
 /// `<title>/`) into `dest`.
 pub fn extract_dir_layer(

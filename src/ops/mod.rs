@@ -7,6 +7,8 @@ pub mod catalog;
 pub mod copy;
 pub mod diff;
 pub mod doctor;
+pub(crate) mod download;
+pub(crate) mod gather;
 pub mod images;
 pub mod index;
 pub mod inspect;

@@ -7,9 +7,10 @@
 //! removed once the blob is used.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use super::gather::Gathered;
 use crate::digest::Digest;
 
 /// Blobs at least this large keep their partial bytes.
@@ -50,6 +51,11 @@ impl Partial {
         Some(Partial { path, have })
     }
 
+    /// The file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// The folder holding the file.
     pub(crate) fn folder(&self) -> PathBuf {
         self.path
@@ -59,15 +65,11 @@ impl Partial {
     }
 
     /// The bytes on disk followed by `rest` (the blob from `have` on), appending `rest` to the
-    /// file as it is read.
-    pub(crate) fn reader<R: Read>(&self, rest: R) -> std::io::Result<impl Read> {
+    /// file as it arrives.
+    pub(crate) fn reader(&self, rest: Gathered) -> std::io::Result<impl Read> {
         let existing = File::open(&self.path)?.take(self.have);
         let sink = std::fs::OpenOptions::new().append(true).open(&self.path)?;
-        Ok(existing.chain(Tee {
-            inner: rest,
-            sink,
-            broken: false,
-        }))
+        Ok(existing.chain(rest.tee_into(sink)))
     }
 
     /// Whether the file holds at least `size` bytes: everything arrived.
@@ -95,25 +97,5 @@ impl Partial {
         if self.is_complete(size) {
             self.remove();
         }
-    }
-}
-
-/// A reader that copies what it reads into `sink`.
-struct Tee<R> {
-    inner: R,
-    sink: File,
-    broken: bool,
-}
-
-impl<R: Read> Read for Tee<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        // A cache that cannot be written only costs the resume, not the pull: it is emptied
-        // and no longer written, so it never holds bytes at the wrong offset.
-        if n > 0 && !self.broken && self.sink.write_all(&buf[..n]).is_err() {
-            self.broken = true;
-            let _ = self.sink.set_len(0);
-        }
-        Ok(n)
     }
 }

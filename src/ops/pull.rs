@@ -8,6 +8,7 @@ use std::sync::Arc;
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
+use super::download::download_to_file;
 use super::progress::{NoProgress, Progress};
 use super::push::DEFAULT_CONCURRENCY;
 use super::resolve::resolve_ref;
@@ -15,7 +16,7 @@ use super::transfer::{parse_manifest, read_blob_with_progress};
 use super::OpError;
 use crate::artifact::media::ANNOTATION_FILE_MODE;
 use crate::artifact::unpack::{
-    extract_dir_layer, extract_tarball, find_pack_root, write_file_layer,
+    extract_dir_layer, extract_tarball, find_pack_root, place_file_layer,
 };
 use crate::artifact::{classify, ArtifactError, Format};
 use crate::digest::Digest;
@@ -333,19 +334,26 @@ async fn download_layers(
                 .get(ANNOTATION_FILE_MODE)
                 .map(String::as_str)
                 == Some("0755");
-            read_blob_with_progress(store, repo, layer, true, progress, move |r| {
-                let _keep = keep;
-                let mut r = Cancellable {
-                    inner: r,
-                    cancelled,
-                };
-                if unpack {
+            if unpack {
+                read_blob_with_progress(store, repo, layer, true, progress, move |r| {
+                    let _keep = keep;
+                    let mut r = Cancellable {
+                        inner: r,
+                        cancelled,
+                    };
                     extract_dir_layer(&dest, &title, size, &mut r)
-                } else {
-                    write_file_layer(&dest, &title, &mut r, executable)
-                }
+                })
+                .await?;
+                return Ok(layer.size);
+            }
+            // A file is written once, where it is downloaded, then moved into the pack.
+            let file =
+                download_to_file(store, repo, layer, progress, keep.path(), &cancelled).await?;
+            tokio::task::spawn_blocking(move || {
+                let _keep = keep;
+                file.place(|from| place_file_layer(&dest, &title, from, executable))
             })
-            .await?;
+            .await??;
             Ok(layer.size)
         })
         .buffer_unordered(opts.concurrency.max(1))

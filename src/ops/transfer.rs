@@ -5,6 +5,7 @@ use std::io::Read;
 
 use tokio_util::io::SyncIoBridge;
 
+use super::gather::{gather, Gathered};
 use super::partial::{Partial, PARTIAL_MIN};
 use super::progress::{Counted, Progress};
 use super::OpError;
@@ -221,7 +222,14 @@ where
             store.get_blob_at(repo, &desc.digest, n).await?
         }
     };
-    let bridge = SyncIoBridge::new(Counted::new(blob, bar.clone()));
+    let counted: BlobReader = Box::pin(Counted::new(blob, bar.clone()));
+    // A blob read whole comes in large buffers; one read in part (the head of a layer) a
+    // read at a time, so no more of it is fetched than is used.
+    let body = if whole {
+        Body::Gathered(gather(counted, desc.size.saturating_sub(have)))
+    } else {
+        Body::Bridged(SyncIoBridge::new(counted))
+    };
     let _finish = FinishOnDrop(bar);
     let digest = desc.digest.clone();
     let size = desc.size;
@@ -238,11 +246,12 @@ where
             }
             Ok(out)
         };
-        let Some(partial) = partial else {
-            return verified(&mut { bridge });
+        let (partial, rest) = match (partial, body) {
+            (Some(partial), Body::Gathered(rest)) => (partial, rest),
+            (_, mut body) => return verified(&mut body),
         };
         let mut chained = partial
-            .reader(bridge)
+            .reader(rest)
             .map_err(|e| ArtifactError::io(partial.folder(), e))?;
         let result = verified(&mut chained);
         match &result {
@@ -275,12 +284,15 @@ async fn check_kept(
         );
         store.get_blob_at(repo, &desc.digest, kept.have).await?
     };
-    let bridge = SyncIoBridge::new(Counted::new(rest, bar));
+    let rest = gather(
+        Box::pin(Counted::new(rest, bar)),
+        size - kept.have.min(size),
+    );
     let digest = desc.digest.clone();
     let location = store.reference(repo, digest.as_str());
     tokio::task::spawn_blocking(move || -> Result<Option<Partial>, OpError> {
         let mut chained = kept
-            .reader(bridge)
+            .reader(rest)
             .map_err(|e| ArtifactError::io(kept.folder(), e))?;
         let checked = VerifyingReader::new(&mut chained, digest, size).drain();
         drop(chained);
@@ -366,7 +378,22 @@ impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for VerifyingAsyncRea
     }
 }
 
-struct FinishOnDrop(std::sync::Arc<dyn super::progress::Bar>);
+/// A blob body on the blocking side: gathered into large buffers, or bridged a read at a time.
+enum Body {
+    Gathered(Gathered),
+    Bridged(SyncIoBridge<BlobReader>),
+}
+
+impl Read for Body {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Body::Gathered(r) => r.read(buf),
+            Body::Bridged(r) => r.read(buf),
+        }
+    }
+}
+
+pub(crate) struct FinishOnDrop(pub(crate) std::sync::Arc<dyn super::progress::Bar>);
 
 impl Drop for FinishOnDrop {
     fn drop(&mut self) {

@@ -136,7 +136,7 @@ fn a_download_cut_half_way_resumes_in_the_same_run() {
 }
 
 #[test]
-fn an_interrupted_pull_continues_from_the_bytes_kept_in_the_cache() {
+fn an_interrupted_pull_continues_from_the_bytes_kept_in_the_cache_and_moves_them_into_the_pack() {
     require_peers!("docker-registry");
     let reg = Registry::start(Tls::None, None);
     let sb = Sandbox::new();
@@ -170,8 +170,26 @@ fn an_interrupted_pull_continues_from_the_bytes_kept_in_the_cache() {
     let partial_dir = sb.path(".cache/packreg/downloads");
     let kept = dir_size(&partial_dir);
     assert!(kept >= size / 4, "only {kept} bytes kept");
+    // The kept file is the file the pack gets: moved there, its bytes never written again.
+    let kept_inode = kept_file_inode(&partial_dir);
     let before = proxy.served();
-    pulled_matches(&sb, &proxy.addr, "1.0.0", &dir);
+    let resumed = sb.path("resumed");
+    ok(&sb.run(&[
+        "-r",
+        &proxy.addr,
+        "--plain-http",
+        "pull",
+        "hello-manifests:1.0.0",
+        "-o",
+        s(&resumed),
+    ]));
+    assert!(snapshot(&resumed) == snapshot(&dir), "pulled pack differs");
+    let placed = std::fs::metadata(resumed.join("payload.bin")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::ino(&placed),
+        kept_inode,
+        "the pulled file is a copy of the kept download, not the download itself"
+    );
     let again = proxy.served() - before;
     assert!(
         again <= size - kept + MIB,
@@ -293,6 +311,17 @@ fn crash_during(sb: &Sandbox, reg: &mut Registry, args: &[&str], size: u64) {
 }
 
 /// Bytes in the files below `dir`.
+/// The inode of the one partial download in `dir`.
+fn kept_file_inode(dir: &std::path::Path) -> u64 {
+    let files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert_eq!(files.len(), 1, "one partial download expected");
+    std::os::unix::fs::MetadataExt::ino(&files[0].metadata().unwrap())
+}
+
 fn dir_size(dir: &std::path::Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
