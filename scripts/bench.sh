@@ -5,6 +5,7 @@
 # peak memory (/usr/bin/time -v). Only loopback traffic.
 #
 # usage: scripts/bench.sh [ROUNDS]   (default 3; needs docker-registry, skopeo, curl, python3 with oras)
+# SECTIONS="transfer compression startup scale images" (the default: all) runs only those parts.
 #
 # Before and after in one run: BASELINE=PATH names another packreg binary (an older build, e.g.
 # made by scripts/bench-baseline.sh REV); every packreg step is then also run with it, in the same
@@ -17,6 +18,8 @@ command -v docker-registry >/dev/null || scripts/setup.sh
 cargo build --release --quiet
 PACKREG="$PWD/target/release/packreg"
 BASELINE="${BASELINE:-}"
+SECTIONS="${SECTIONS:-transfer compression startup scale images}"
+want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 [ -z "$BASELINE" ] || [ -x "$BASELINE" ] || { echo "BASELINE=$BASELINE is not an executable" >&2; exit 2; }
 # builds LABEL: the binaries to measure this round, as "label:path" ("" for this build,
 # "before_" for the baseline), the baseline first in even rounds.
@@ -76,6 +79,22 @@ make_packs() {
   done
   printf '{"name":"bench-small","displayName":"Bench small","version":"1.0.0","layer":"addon","cloudTypes":["all"]}\n' > "$small/pack.json"
   printf 'pack:\n  content:\n    images: []\n' > "$small/values.yaml"
+  # Pack 3: 128 MiB of YAML manifests (64 files of 2 MiB: ConfigMaps of generated settings).
+  mkdir -p "$WORK/yaml/manifests"
+  python3 - "$WORK/yaml/manifests" <<'PY'
+import random, sys
+rng = random.Random(7)
+words = ["alpha", "bravo", "charlie", "delta", "echo", "replicas", "image", "port", "enabled", "timeout", "region", "zone"]
+for f in range(64):
+    lines = [f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings-{f}\n  namespace: bench\ndata:\n"]
+    size, i = 0, 0
+    while size < 2 * 1024 * 1024:
+        line = f"  {rng.choice(words)}-{i}: \"{rng.choice(words)}-{rng.getrandbits(48):012x}-{rng.randint(0, 99999)}\"\n"
+        lines.append(line); size += len(line); i += 1
+    open(f"{sys.argv[1]}/settings-{f:02d}.yaml", "w").write("".join(lines))
+PY
+  printf '{"name":"bench-yaml","displayName":"Bench YAML","version":"1.0.0","layer":"addon","cloudTypes":["all"]}\n' > "$WORK/yaml/pack.json"
+  printf 'pack:\n  content:\n    images: []\n' > "$WORK/yaml/values.yaml"
 }
 make_packs
 CHART="$WORK/big/charts/huge-1.0.0.tgz"
@@ -94,14 +113,30 @@ measure() {
   echo "$name $(echo "$end - $start" | bc) $rss" >> "$WORK/results"
 }
 
-curl_upload() {
+# upload_file REPO FILE DIGEST: a monolithic upload with curl (POST, then PUT of the file).
+upload_file() {
   local repo="$1" loc
   loc=$(curl -fsS -X POST -D - -o /dev/null "http://$REG/v2/$repo/blobs/uploads/" | awk -F': ' 'tolower($1)=="location" {print $2}' | tr -d '\r')
   case "$loc" in http*) ;; *) loc="http://$REG$loc";; esac
   local sep='?'; case "$loc" in *\?*) sep='&';; esac
-  curl -fsS -X PUT -H 'Content-Type: application/octet-stream' -T "$CHART" "$loc${sep}digest=$DIGEST" -o /dev/null
+  curl -fsS -X PUT -H 'Content-Type: application/octet-stream' -T "$2" "$loc${sep}digest=$3" -o /dev/null
 }
+curl_upload() { upload_file "$1" "$CHART" "$DIGEST"; }
 curl_download() { curl -fsS "http://$REG/v2/$1/blobs/$DIGEST" -o "$WORK/curl.out"; }
+curl_download_https() { curl -fsS --cacert "$WORK/tls.crt" "https://$TLS_REG/v2/$1/blobs/$DIGEST" -o "$WORK/curl.out"; }
+# by_hand REPO DIR PART: what a Palette-format push (or a native layer) does, by hand: the tar
+# of DIR/PART through `gzip -6` into a file, its sha256, and a curl upload.
+by_hand() {
+  tar -C "$2" -cf - "$3" | gzip -6 > "$WORK/by-hand.tgz"
+  upload_file "$1" "$WORK/by-hand.tgz" "sha256:$(sha256sum "$WORK/by-hand.tgz" | cut -d' ' -f1)"
+}
+# fresh NAME: the environment of a new user on a fresh machine (empty home, no cache, no
+# settings), as env(1) arguments.
+fresh() {
+  local home="$WORK/home-$1"
+  rm -rf "$home"; mkdir -p "$home"
+  echo "HOME=$home XDG_CACHE_HOME=$home/.cache XDG_CONFIG_HOME=$home/.config DOCKER_CONFIG=$home/.docker"
+}
 
 oras_push() {
   (cd "$(dirname "$2")" && python3 - "$REG" "$1" "$(basename "$2")" <<'PY'
@@ -118,11 +153,26 @@ c = oras.client.OrasClient(hostname=sys.argv[1], insecure=True)
 c.pull(target=sys.argv[2], outdir=sys.argv[3])
 PY
 }
-export -f oras_push oras_pull curl_upload curl_download
+export -f oras_push oras_pull upload_file curl_upload curl_download curl_download_https by_hand
 export REG CHART DIGEST WORK
+
+# A TLS registry (self-signed, trusted with --ca-file / --cacert) holding the big pack, for
+# the HTTPS pull and the start-up figures.
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/tls.key" -out "$WORK/tls.crt" 2>/dev/null
+TLS_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+TLS_REG="127.0.0.1:$TLS_PORT"
+export TLS_REG
+sed -e "s#$WORK/data#$WORK/data-tls#" -e "s#addr: $REG#addr: $TLS_REG\n  tls:\n    certificate: $WORK/tls.crt\n    key: $WORK/tls.key#" \
+  "$WORK/registry.yml" > "$WORK/registry-tls.yml"
+docker-registry serve "$WORK/registry-tls.yml" >"$WORK/registry-tls.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do curl -fsS --cacert "$WORK/tls.crt" "https://$TLS_REG/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+"$PACKREG" -q -r "$TLS_REG/tp" --ca-file "$WORK/tls.crt" push "$WORK/big" >/dev/null
 
 : > "$WORK/results"
 for round in $(seq "$ROUNDS"); do
+  if want transfer; then
   # Fresh repositories each round, so nothing is skipped as already present.
   steps=(packreg_push oras_push curl_upload)
   [ $((round % 2)) -eq 0 ] && steps=(curl_upload oras_push packreg_push)
@@ -136,12 +186,16 @@ for round in $(seq "$ROUNDS"); do
     esac
   done
   rm -rf "$WORK/pulled" "$WORK/oras-out"
-  steps=(packreg_pull oras_pull curl_download)
-  [ $((round % 2)) -eq 0 ] && steps=(curl_download oras_pull packreg_pull)
+  # Each pull as a new user's first on a fresh machine: an empty home, no cache, no settings.
+  steps=(packreg_pull oras_pull curl_download packreg_pull_https curl_download_https)
+  [ $((round % 2)) -eq 0 ] && steps=(curl_download_https packreg_pull_https curl_download oras_pull packreg_pull)
   for step in "${steps[@]}"; do
     case "$step" in
       packreg_pull) for b in $(builds "$round"); do L="${b%%:*}" BIN="${b#*:}"
-        rm -rf "$WORK/pulled"; measure "${L}packreg_pull" "$BIN" -q -r "$REG/${L}r$round" pull bench-big -o "$WORK/pulled"; done ;;
+        rm -rf "$WORK/pulled"; measure "${L}packreg_pull" env $(fresh pull) "$BIN" -r "$REG/${L}r$round" pull bench-big -o "$WORK/pulled"; done ;;
+      packreg_pull_https) for b in $(builds "$round"); do L="${b%%:*}" BIN="${b#*:}"
+        rm -rf "$WORK/pulled"; measure "${L}packreg_pull_https" env $(fresh pull) "$BIN" -r "$TLS_REG/tp" --ca-file "$WORK/tls.crt" pull bench-big -o "$WORK/pulled"; done ;;
+      curl_download_https) measure curl_download_https bash -c "curl_download_https tp/spectro-packs/archive/bench-big" ;;
       oras_pull) rm -rf "$WORK/oras-out"; measure oras_pull bash -c "oras_pull '$REG/o$round/chart:1' '$WORK/oras-out'" ;;
       curl_download) measure curl_download bash -c "curl_download c$round/chart" ;;
     esac
@@ -178,20 +232,28 @@ for round in $(seq "$ROUNDS"); do
       oras_small) measure oras_small bash -c "oras_push '$REG/os$round/small:1' '$WORK/small/manifests'" ;;
     esac
   done
+  fi
+  # Compression: a Palette-format push of the big pack (one gzip tar of the folder) and a native
+  # push of 128 MiB of YAML manifests (one gzip tar layer), each against the same by hand.
+  want compression || continue
+  steps=(packreg_palette by_hand_palette packreg_yaml by_hand_yaml)
+  [ $((round % 2)) -eq 0 ] && steps=(by_hand_yaml packreg_yaml by_hand_palette packreg_palette)
+  for step in "${steps[@]}"; do
+    case "$step" in
+      packreg_palette) for b in $(builds "$round"); do L="${b%%:*}" BIN="${b#*:}"
+        measure "${L}push_palette" env $(fresh push) "$BIN" -q -r "$REG/${L}pp$round" push --format palette "$WORK/big"; done ;;
+      by_hand_palette) measure by_hand_palette bash -c "by_hand hp$round/big '$WORK' big" ;;
+      packreg_yaml) for b in $(builds "$round"); do L="${b%%:*}" BIN="${b#*:}"
+        measure "${L}push_yaml" env $(fresh push) "$BIN" -q -r "$REG/${L}py$round" push "$WORK/yaml"; done ;;
+      by_hand_yaml) measure by_hand_yaml bash -c "by_hand hy$round/yaml '$WORK/yaml' manifests" ;;
+    esac
+  done
 done
 
 # Start-up: `packreg inspect` on a plain-HTTP registry and, with --ca-file, on a TLS one,
 # beside curl fetching the same manifest, STARTUP_RUNS times each, interleaved.
 STARTUP_RUNS="${STARTUP_RUNS:-15}"
-openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
-  -addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/tls.key" -out "$WORK/tls.crt" 2>/dev/null
-TLS_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-TLS_REG="127.0.0.1:$TLS_PORT"
-sed -e "s#$WORK/data#$WORK/data-tls#" -e "s#addr: $REG#addr: $TLS_REG\n  tls:\n    certificate: $WORK/tls.crt\n    key: $WORK/tls.key#" \
-  "$WORK/registry.yml" > "$WORK/registry-tls.yml"
-docker-registry serve "$WORK/registry-tls.yml" >"$WORK/registry-tls.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do curl -fsS --cacert "$WORK/tls.crt" "https://$TLS_REG/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+want startup || STARTUP_RUNS=0
 "$PACKREG" -q -r "$REG/i" --plain-http push "$WORK/small" >/dev/null
 "$PACKREG" -q -r "$TLS_REG/i" --ca-file "$WORK/tls.crt" push "$WORK/small" >/dev/null
 ACCEPT='application/vnd.oci.image.manifest.v1+json'
@@ -206,6 +268,7 @@ for run in $(seq "$STARTUP_RUNS"); do
   measure curl_manifest_https curl -fsS --cacert "$WORK/tls.crt" -H "Accept: $ACCEPT" "https://$TLS_REG/v2/i/spectro-packs/archive/bench-small/manifests/1.0.0"
 done
 
+if want scale; then
 # Scale: 200 packs x 5 versions (plus parent tags), mirrored once; then a mirror with nothing to
 # copy, beside the registries' own floor for exactly those requests (scripts/mirror-floor.py,
 # keep-alive, 8 at a time) and skopeo sync of the same repositories; ls of the source; and the
@@ -236,7 +299,9 @@ for round in $(seq "$ROUNDS"); do
   measure catalog_first "$PACKREG" -q --plain-http -r "$SCALE_SRC" catalog -o "$WORK/catalog-$round"
   measure catalog_noop "$PACKREG" -q --plain-http -r "$SCALE_SRC" catalog -o "$WORK/catalog-$round"
 done
+fi
 
+if want images; then
 # Images: a pack whose values list a 256 MiB two-platform image, mirrored with --with-images
 # from a local pack store into a fresh registry, against `skopeo copy --all` of the same image
 # into another fresh registry.
@@ -261,6 +326,7 @@ for round in $(seq "$ROUNDS"); do
     esac
   done
 done
+fi
 
 python3 - "$WORK/results" "$SIZE" <<'PY'
 import statistics, sys
@@ -271,23 +337,32 @@ for line in open(sys.argv[1]):
 size_mib = int(sys.argv[2]) / 1048576
 med = {k: statistics.median(s for s, _ in v) for k, v in rows.items()}
 peak = {k: max(r for _, r in v) / 1024 for k, v in rows.items()}
-print(f"blob: {size_mib:.0f} MiB; rounds: {len(rows['packreg_push'])}; medians")
-for k in ["packreg_push", "oras_push", "curl_upload", "packreg_pull", "oras_pull", "curl_download", "packreg_mirror", "skopeo_copy", "packreg_small", "oras_small", "inspect_http", "curl_manifest_http", "inspect_https", "curl_manifest_https", "push_chunk_4", "push_chunk_16", "push_chunk_64", "push_chunk_0", "mirror_noop", "mirror_floor", "skopeo_sync", "ls_scale", "catalog_first", "catalog_noop", "packreg_mirror_images", "skopeo_copy_all"]:
+print(f"blob: {size_mib:.0f} MiB; rounds: {max(len(v) for v in rows.values())}; medians")
+for k in ["packreg_push", "oras_push", "curl_upload", "packreg_pull", "oras_pull", "curl_download", "packreg_pull_https", "curl_download_https", "push_palette", "by_hand_palette", "push_yaml", "by_hand_yaml", "packreg_mirror", "skopeo_copy", "packreg_small", "oras_small", "inspect_http", "curl_manifest_http", "inspect_https", "curl_manifest_https", "push_chunk_4", "push_chunk_16", "push_chunk_64", "push_chunk_0", "mirror_noop", "mirror_floor", "skopeo_sync", "ls_scale", "catalog_first", "catalog_noop", "packreg_mirror_images", "skopeo_copy_all"]:
     if k in med:
         print(f"  {k:<19} {med[k]:7.3f} s   peak {peak[k]:7.1f} MiB")
 def ratio(a, b):
     return med[a] / med[b]
-print(f"push: packreg/curl {ratio('packreg_push','curl_upload'):.2f} (target <= 1.2), packreg/oras {ratio('packreg_push','oras_push'):.2f}")
-print(f"pull: packreg/curl {ratio('packreg_pull','curl_download'):.2f} (target <= 1.3), packreg/oras {ratio('packreg_pull','oras_pull'):.2f} (target <= 1.0)")
-print(f"mirror: packreg/skopeo {ratio('packreg_mirror','skopeo_copy'):.2f} (target <= 1.0)")
-print(f"small files: packreg/oras {ratio('packreg_small','oras_small'):.2f} (target <= 1.0)")
-print("push by chunk size (packreg/curl): " + ", ".join(f"{c} MiB {ratio(f'push_chunk_{c}', 'curl_upload'):.2f}" for c in ["4", "16", "64"]) + f", whole {ratio('push_chunk_0', 'curl_upload'):.2f}")
-print(f"200 packs x 5 versions: no-op mirror {med['mirror_noop']:.2f} s, floor {med['mirror_floor']:.2f} s: {ratio('mirror_noop', 'mirror_floor'):.2f}x (target <= 1.5); skopeo sync {med['skopeo_sync']:.2f} s; ls {med['ls_scale']:.2f} s (target <= 3)")
-print(f"200 packs x 5 versions: catalog first run {med['catalog_first']:.2f} s, no-op run {med['catalog_noop']:.2f} s: {ratio('catalog_noop', 'mirror_noop'):.2f}x the no-op mirror")
-print(f"pack with a 256 MiB two-platform image: packreg mirror --with-images / skopeo copy --all {ratio('packreg_mirror_images', 'skopeo_copy_all'):.2f} (target <= 1.1)")
-print(f"inspect, plain HTTP: {med['inspect_http']:.3f} s (target <= 0.05; curl {med['curl_manifest_http']:.3f} s)")
-print(f"inspect, HTTPS with --ca-file: {med['inspect_https']:.3f} s (target <= 0.12; curl {med['curl_manifest_https']:.3f} s)")
-print(f"packreg peak memory: {max(peak['packreg_push'], peak['packreg_pull'], peak['packreg_mirror'], peak['packreg_small']):.1f} MiB (target < 64)")
+def show(text):
+    # A figure of a section not run (SECTIONS) leaves its line out.
+    try:
+        print(text())
+    except KeyError:
+        pass
+show(lambda: f"push: packreg/curl {ratio('packreg_push','curl_upload'):.2f} (target <= 1.2), packreg/oras {ratio('packreg_push','oras_push'):.2f}")
+show(lambda: f"pull: packreg/curl {ratio('packreg_pull','curl_download'):.2f} (target <= 1.1), packreg/oras {ratio('packreg_pull','oras_pull'):.2f} (target <= 1.0)")
+show(lambda: f"pull over HTTPS (--ca-file): packreg/curl {ratio('packreg_pull_https','curl_download_https'):.2f} (target <= 1.1)")
+show(lambda: f"Palette-format push / by hand (tar | gzip -6, sha256sum, curl): {ratio('push_palette','by_hand_palette'):.2f} (target <= 0.5)")
+show(lambda: f"native push of 128 MiB of YAML / by hand: {ratio('push_yaml','by_hand_yaml'):.2f} (target <= 0.8)")
+show(lambda: f"mirror: packreg/skopeo {ratio('packreg_mirror','skopeo_copy'):.2f} (target <= 1.0)")
+show(lambda: f"small files: packreg/oras {ratio('packreg_small','oras_small'):.2f} (target <= 1.0)")
+show(lambda: "push by chunk size (packreg/curl): " + ", ".join(f"{c} MiB {ratio(f'push_chunk_{c}', 'curl_upload'):.2f}" for c in ["4", "16", "64"]) + f", whole {ratio('push_chunk_0', 'curl_upload'):.2f}")
+show(lambda: f"200 packs x 5 versions: no-op mirror {med['mirror_noop']:.2f} s, floor {med['mirror_floor']:.2f} s: {ratio('mirror_noop', 'mirror_floor'):.2f}x (target <= 1.5); skopeo sync {med['skopeo_sync']:.2f} s; ls {med['ls_scale']:.2f} s (target <= 3)")
+show(lambda: f"200 packs x 5 versions: catalog first run {med['catalog_first']:.2f} s, no-op run {med['catalog_noop']:.2f} s: {ratio('catalog_noop', 'mirror_noop'):.2f}x the no-op mirror")
+show(lambda: f"pack with a 256 MiB two-platform image: packreg mirror --with-images / skopeo copy --all {ratio('packreg_mirror_images', 'skopeo_copy_all'):.2f} (target <= 1.1)")
+show(lambda: f"inspect, plain HTTP: {med['inspect_http']:.3f} s (target <= 0.05; curl {med['curl_manifest_http']:.3f} s)")
+show(lambda: f"inspect, HTTPS with --ca-file: {med['inspect_https']:.3f} s (target <= 0.12; curl {med['curl_manifest_https']:.3f} s)")
+show(lambda: f"packreg peak memory: {max(peak[k] for k in ['packreg_push', 'packreg_pull', 'packreg_pull_https', 'packreg_mirror', 'packreg_small', 'push_palette', 'push_yaml'] if k in peak):.1f} MiB (target < 64)")
 before = sorted(k for k in med if k.startswith("before_"))
 if before:
     print("before/after, same run (median s; after/before < 1 is faster now):")
