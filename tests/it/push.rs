@@ -107,10 +107,10 @@ fn digests_are_reproducible_and_golden() {
 }
 
 const GOLDEN_HELLO_NATIVE: &str =
-    "sha256:c9af695c1b73fae3f3a4e7d27494a0e42db162e49247efcb8d90da365fabbb38";
+    "sha256:53e408992a3801e7d45fce6d19782e3be39186579c08e8b10803c2983fef17bc";
 
 const GOLDEN_HELLO_PALETTE: &str =
-    "sha256:0e49ec8a6112999b2b7dd25ad351425d4329f58a4a4c7e70b9a91e58ef851d24";
+    "sha256:c8a70e88095db1cb4b9422890c5a8f84e172ac86d712aab2bcc326c20b19bcff";
 
 const GOLDEN_SHOP_NATIVE: &str =
     "sha256:6bae8a92698905c1195b252cd67ebdc5c9b369c803600f65742596ab5ee4a2cc";
