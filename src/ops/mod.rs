@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod copy;
 pub mod diff;
 pub mod doctor;
+pub mod identity;
 pub mod images;
 pub mod index;
 pub mod inspect;

@@ -218,3 +218,65 @@ fn a_pack_pushed_by_an_earlier_compressor_is_unchanged_and_a_changed_file_confli
         );
     }
 }
+
+#[test]
+fn a_palette_tarball_pushed_by_another_tool_is_judged_by_its_uncompressed_content() {
+    require_peers!("docker-registry", "python3", "python3:oras.client");
+    let reg = Registry::start(Tls::None, None);
+    let sb = Sandbox::new();
+    // The tarball an earlier packreg made (other gzip bytes than today's, the same tar),
+    // pushed with the ORAS SDK as Palette's docs show: no packreg annotation on the layer.
+    let repo = testdata().join("layouts/v0.1-miniz/palette/spectro-packs/archive/hello-manifests");
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(repo.join("index.json")).unwrap()).unwrap();
+    let manifest: Value = serde_json::from_slice(
+        &std::fs::read(blob(
+            &repo,
+            index["manifests"][0]["digest"].as_str().unwrap(),
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let work = sb.path("oras-push");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::copy(
+        blob(&repo, manifest["layers"][0]["digest"].as_str().unwrap()),
+        work.join("hello-manifests-1.0.0.tar.gz"),
+    )
+    .unwrap();
+    let target = format!("{}/spectro-packs/archive/hello-manifests:1.0.0", reg.addr);
+    let script = "import sys, oras.client\nc = oras.client.OrasClient(hostname=sys.argv[1], insecure=True)\nc.push(target=sys.argv[2], files=['hello-manifests-1.0.0.tar.gz'])\n";
+    let py = Command::new("python3")
+        .args(["-c", script, &reg.addr, &target])
+        .current_dir(&work)
+        .output()
+        .unwrap();
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let stored = sb.json(&["-r", &reg.addr, "inspect", "hello-manifests:1.0.0"])["digest"].clone();
+
+    let again = sb.json(&[
+        "-r",
+        &reg.addr,
+        "push",
+        "--format",
+        "palette",
+        s(&pack("hello-manifests")),
+    ]);
+    assert_eq!(again["status"], "unchanged", "{again}");
+    assert_eq!(again["digest"], stored);
+
+    let changed = sb.path("changed");
+    copy_dir(&pack("hello-manifests"), &changed);
+    std::fs::write(changed.join("README.md"), "# Changed\n").unwrap();
+    let refused = sb.run(&["-r", &reg.addr, "push", "--format", "palette", s(&changed)]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("already exists with different content"),
+        "{}",
+        stderr(&refused)
+    );
+}
