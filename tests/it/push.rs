@@ -107,10 +107,10 @@ fn digests_are_reproducible_and_golden() {
 }
 
 const GOLDEN_HELLO_NATIVE: &str =
-    "sha256:53e408992a3801e7d45fce6d19782e3be39186579c08e8b10803c2983fef17bc";
+    "sha256:348d37b3be21efd0f3c1716c39123a0d4c66b35eedec3f7a94aa8470f2915bce";
 
 const GOLDEN_HELLO_PALETTE: &str =
-    "sha256:c8a70e88095db1cb4b9422890c5a8f84e172ac86d712aab2bcc326c20b19bcff";
+    "sha256:63c87d1b94c212691a9f42abd02ae16a955d0e48fc0d3b8a7ba998e69b5f9d09";
 
 const GOLDEN_SHOP_NATIVE: &str =
     "sha256:6bae8a92698905c1195b252cd67ebdc5c9b369c803600f65742596ab5ee4a2cc";
