@@ -3,26 +3,28 @@
 //!
 //! Entries carry zeroed mtime, uid and gid, no user or group names, folders 0755 and files 0644
 //! or 0755 (the execute bit is kept). The gzip stream has no timestamp or file name and is made
-//! by the pinned backend and level below; golden-digest tests guard both.
+//! by the deterministic parallel compressor in `pargz` (fixed block size, pinned deflate
+//! implementation and level); golden-digest tests guard it. Digests are reproducible for a
+//! given packreg version: a later version may compress differently.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use flate2::write::GzEncoder;
-use flate2::{Compression, GzBuilder};
-
+mod deflate_blocks;
 mod extract;
 mod guard;
+mod pargz;
 
 pub use extract::{
     check_links_within, create_file, extract_tar, extract_tar_in, open_dirs, open_root,
     resolve_link, safe_components, set_file_mode, ExtractError, ExtractOptions,
 };
 pub use guard::{limit_of, LimitExceeded, TarGuard};
+pub use pargz::{ParGzEncoder, BLOCK_SIZE, MAX_THREADS};
 
-/// Compression level used for every gzip stream packreg writes (flate2's pure-Rust
-/// miniz_oxide backend). Changing either changes artifact digests.
+/// Compression level used for every gzip stream packreg writes (deflate by libdeflate, see
+/// `pargz`). Changing either changes artifact digests.
 pub const GZIP_LEVEL: u32 = 6;
 
 /// One entry to write into a tar stream.
@@ -50,12 +52,10 @@ pub enum TarEntryKind {
     Bytes(Vec<u8>),
 }
 
-/// A gzip encoder with packreg's fixed header (no mtime, no name) and level.
-pub fn gzip_writer<W: Write>(inner: W) -> GzEncoder<W> {
-    GzBuilder::new()
-        .mtime(0)
-        .operating_system(255)
-        .write(inner, Compression::new(GZIP_LEVEL))
+/// A gzip encoder with packreg's fixed header (no mtime, no name, OS 255) and level,
+/// deflating on every core; [`ParGzEncoder::finish`] ends the stream.
+pub fn gzip_writer<W: Write>(inner: W) -> ParGzEncoder<W> {
+    ParGzEncoder::new(inner)
 }
 
 /// Writes `entries`, in the order given, as a tar stream into `out` and returns `out`.
@@ -205,14 +205,15 @@ mod tests {
 
     #[test]
     fn golden_digest_of_the_compressor() {
-        // Guards the pinned backend and level: if this changes, every artifact digest changes.
+        // Guards the compressor (block size, deflate implementation, level): if this changes,
+        // every artifact digest changes.
         let bytes = write_tar_gz(Vec::new(), &sample()).unwrap();
         let digest = hex::encode(Sha256::digest(&bytes));
         assert_eq!(digest, GOLDEN_SAMPLE_DIGEST, "compressed sample changed");
     }
 
     const GOLDEN_SAMPLE_DIGEST: &str =
-        "4eb91145d9409efce4be8abbe84fe7cf0a8856911a77d722858320a0c304ac9d";
+        "3c9ac072fad2f62b6d290ac49ad3f4cc8a2e4e0f67db361a3eec9e3e12223994";
 
     #[test]
     fn long_names_and_modes_survive() {

@@ -9,6 +9,7 @@ pub mod diff;
 pub mod doctor;
 pub(crate) mod download;
 pub(crate) mod gather;
+pub mod identity;
 pub mod images;
 pub mod index;
 pub mod inspect;

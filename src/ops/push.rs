@@ -287,10 +287,13 @@ async fn same_content(
     artifact: &Artifact,
 ) -> Result<bool, OpError> {
     let raw = store.get_manifest(repo, existing.as_str()).await?;
-    Ok(parse_manifest(store, repo, &raw)
-        .ok()
-        .and_then(|m| content_identity(&m))
-        .is_some_and(|old| Some(old) == content_identity(&artifact.manifest)))
+    let (Ok(stored), Some(wanted)) = (
+        parse_manifest(store, repo, &raw),
+        content_identity(&artifact.manifest),
+    ) else {
+        return Ok(false);
+    };
+    super::identity::holds_identity(store, repo, &stored, &wanted).await
 }
 
 /// Uploads (or mounts, where another repository of the store is known to hold them) every

@@ -18,6 +18,8 @@
 //! - what `--json` prints, against the shapes docs/json.md documents, and the error object:
 //!   `json_shapes`; what `-q` leaves: `quiet`; labels and parent tags as `ls` and `inspect`
 //!   show them: `labels`;
+//! - the gzip packreg writes as other tools read it, and identity across compressors:
+//!   `compression`;
 //! - the README's commands: `readme`;
 //! - the pack references every command taking a pack reads, and the answer to a pack or
 //!   version that is not there: `references`;
@@ -38,6 +40,7 @@ mod build;
 mod bundle;
 mod catalog;
 mod catalog_browser;
+mod compression;
 mod config;
 mod diff;
 mod doctor;

@@ -107,10 +107,10 @@ fn digests_are_reproducible_and_golden() {
 }
 
 const GOLDEN_HELLO_NATIVE: &str =
-    "sha256:c9af695c1b73fae3f3a4e7d27494a0e42db162e49247efcb8d90da365fabbb38";
+    "sha256:348d37b3be21efd0f3c1716c39123a0d4c66b35eedec3f7a94aa8470f2915bce";
 
 const GOLDEN_HELLO_PALETTE: &str =
-    "sha256:0e49ec8a6112999b2b7dd25ad351425d4329f58a4a4c7e70b9a91e58ef851d24";
+    "sha256:63c87d1b94c212691a9f42abd02ae16a955d0e48fc0d3b8a7ba998e69b5f9d09";
 
 const GOLDEN_SHOP_NATIVE: &str =
     "sha256:6bae8a92698905c1195b252cd67ebdc5c9b369c803600f65742596ab5ee4a2cc";
