@@ -51,6 +51,7 @@ mod labels;
 mod layering;
 mod login;
 mod ls;
+mod ls_index;
 mod mirror;
 mod protocol;
 mod pull;
