@@ -32,6 +32,8 @@ pub(super) struct PackCopier<'a> {
     pub(super) opts: &'a MirrorOptions,
     /// Whether both stores are one registry, so blobs can be mounted.
     pub(super) same_registry: bool,
+    /// Where this run placed (or found) each blob at the destination.
+    pub(super) places: std::sync::Arc<crate::ops::copy::BlobPlaces>,
 }
 
 impl PackCopier<'_> {
@@ -79,6 +81,7 @@ impl PackCopier<'_> {
             progress: self.opts.progress.clone(),
             mount_from: self.same_registry.then(|| self.src.full_name(&repo)),
             force: self.opts.force,
+            places: Some(self.places.clone()),
         };
         let mut copy = RepoCopy {
             pack: self,
