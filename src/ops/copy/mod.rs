@@ -184,9 +184,22 @@ impl<'a> GraphCopier<'a> {
             .store
             .get_manifest(self.src.repo, digest.as_str())
             .await?;
-        let exists = self.dst_has(digest).await?;
+        self.copy_read(&raw, tag, false, stats).await
+    }
+
+    /// [`GraphCopier::copy_manifest`] of a manifest already read from the source. With
+    /// `fresh` (the destination repository had no tags) it is taken not to be there, which
+    /// saves asking: were it there untagged, its blobs are found there as they are copied.
+    pub async fn copy_read(
+        &self,
+        raw: &RawManifest,
+        tag: Option<&str>,
+        fresh: bool,
+        stats: &mut CopyStats,
+    ) -> Result<(), OpError> {
+        let exists = !fresh && self.dst_has(&raw.digest).await?;
         if !exists || tag.is_some() {
-            self.put_graph(&raw, tag, exists, stats).await?;
+            self.put_graph(raw, tag, exists, stats).await?;
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! A first mirror of packs that share files: each shared blob is uploaded once to the
-//! destination and mounted into the other repositories, and not asked about again.
+//! destination and mounted into the other repositories, and not asked about again; each
+//! version's manifest is read once, and nothing is asked about a repository that was empty.
 
 use crate::support as common;
 
@@ -32,14 +33,21 @@ fn per_digest(log: &str, method: &str) -> BTreeMap<String, usize> {
     out
 }
 
-#[test]
-fn a_first_mirror_uploads_a_shared_blob_once_and_mounts_it_elsewhere() {
-    require_peers!("docker-registry");
+/// Pack repository manifest requests with `method` in `log`.
+fn manifest_requests(log: &str, method: &str) -> usize {
+    log.lines()
+        .filter(|l| l.contains(&format!("\"{method} /v2/spectro-packs/archive/")))
+        .filter(|l| l.contains("/manifests/"))
+        .count()
+}
+
+/// Two registries, the first holding 4 packs of 2 versions each made from one pack (so they
+/// share files).
+fn shared_source(sb: &Sandbox) -> (Registry, Registry) {
     let (a, b) = (
         Registry::start(Tls::None, None),
         Registry::start(Tls::None, None),
     );
-    let sb = Sandbox::new();
     for i in 0..4 {
         for version in ["1.0.0", "1.1.0"] {
             let dir = sb.path(&format!("p{i}-{version}"));
@@ -56,6 +64,34 @@ fn a_first_mirror_uploads_a_shared_blob_once_and_mounts_it_elsewhere() {
             ]));
         }
     }
+    (a, b)
+}
+
+#[test]
+fn a_first_mirror_reads_each_manifest_once_and_asks_nothing_of_new_repositories() {
+    require_peers!("docker-registry");
+    let sb = Sandbox::new();
+    let (a, b) = shared_source(&sb);
+    let skip = a.log().len();
+    let summary = sb.json(&["--plain-http", "mirror", &a.addr, &b.addr]);
+    assert_eq!(summary["tagsCopied"], 8, "{summary}");
+    let (src, dst) = (&a.log()[skip..], b.log());
+    assert_eq!(manifest_requests(src, "GET"), 8, "{src}");
+    assert_eq!(manifest_requests(src, "HEAD"), 0, "{src}");
+    assert_eq!(manifest_requests(&dst, "HEAD"), 0, "{dst}");
+    // Parent tags are written from the manifests read at the source.
+    assert_eq!(
+        manifest_requests(&dst, "PUT"),
+        8 + 4 * 3,
+        "versions, then 1.x, 1.0.x, 1.1.x of each pack"
+    );
+}
+
+#[test]
+fn a_first_mirror_uploads_a_shared_blob_once_and_mounts_it_elsewhere() {
+    require_peers!("docker-registry");
+    let sb = Sandbox::new();
+    let (a, b) = shared_source(&sb);
     let summary = sb.json(&["--plain-http", "mirror", &a.addr, &b.addr]);
     assert_eq!(summary["tagsCopied"], 8, "{summary}");
     assert!(summary["blobsMounted"].as_u64().unwrap() > 0, "{summary}");
