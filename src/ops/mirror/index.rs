@@ -80,7 +80,12 @@ async fn lacking(
             if known.get(&key) == Some(&copied.digest) {
                 continue;
             }
-            match entry_and_format_in_store(dst, name, &copied.tag).await {
+            // Read by the copy; else as the destination has it.
+            let found = match &copied.entry {
+                Some(known) => Ok(Some(known.clone())),
+                None => entry_and_format_in_store(dst, name, &copied.tag).await,
+            };
+            match found {
                 Ok(Some((entry, format))) => {
                     formats.insert(entry.digest.clone(), format);
                     changes.push(Change::Put(entry));

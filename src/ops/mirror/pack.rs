@@ -8,8 +8,10 @@ use super::selection::select_tags;
 use super::summary::{LabelLeftOut, MirrorSummary};
 use crate::digest::Digest;
 use crate::ops::copy::{CopyOptions, CopyStats, GraphCopier, Side};
+use crate::ops::index::{entry_from_manifest, format_name, IndexEntry};
 use crate::ops::parent_tags::update_parent_tags_held;
 use crate::ops::resolve::{digests_of, tag_digests};
+use crate::ops::transfer::parse_manifest;
 use crate::ops::OpError;
 use crate::reference::pack_repository;
 use crate::store::{RawManifest, Store};
@@ -23,6 +25,8 @@ pub(super) struct CopiedTag {
     pub(super) tag: String,
     /// What it points at there (the destination's digest where it was left alone).
     pub(super) digest: Digest,
+    /// Its pack index entry and manifest format, when this copy read its manifest.
+    pub(super) entry: Option<(IndexEntry, String)>,
 }
 
 /// Copies packs from one store to another.
@@ -206,10 +210,20 @@ impl RepoCopy<'_> {
         for tag in plain {
             match self.copy_tag(tag, summary).await {
                 // Every tag now at the destination, and whether this copy wrote it.
-                Ok(digest) => done.push(CopiedTag {
-                    tag: tag.clone(),
-                    digest,
-                }),
+                Ok(digest) => {
+                    let entry = self.written.get(&digest).map(|raw| {
+                        let manifest = parse_manifest(self.pack.src, repo, raw).ok();
+                        (
+                            entry_from_manifest(self.name, tag, digest.clone(), manifest.as_ref()),
+                            format_name(manifest.as_ref()),
+                        )
+                    });
+                    done.push(CopiedTag {
+                        tag: tag.clone(),
+                        digest,
+                        entry,
+                    })
+                }
                 Err(e) => {
                     if summary.fail(opts, self.name, Some(tag), e) {
                         return Ok(done);

@@ -79,7 +79,8 @@ fn a_first_mirror_reads_each_manifest_once_and_asks_nothing_of_new_repositories(
     assert_eq!(manifest_requests(src, "GET"), 8, "{src}");
     assert_eq!(manifest_requests(src, "HEAD"), 0, "{src}");
     assert_eq!(manifest_requests(&dst, "HEAD"), 0, "{dst}");
-    // Parent tags are written from the manifests read at the source.
+    // Neither the parent tags nor the pack index read back what was written.
+    assert_eq!(manifest_requests(&dst, "GET"), 0, "{dst}");
     assert_eq!(
         manifest_requests(&dst, "PUT"),
         8 + 4 * 3,
