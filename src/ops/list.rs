@@ -3,6 +3,7 @@
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
+use super::index::{read_state, IndexEntry, IndexState};
 use super::transfer::parse_manifest;
 use super::OpError;
 use crate::artifact::classify;
@@ -10,7 +11,7 @@ use crate::artifact::media::{ANNOTATION_DISPLAY_NAME, ANNOTATION_LAYER};
 use crate::digest::Digest;
 use crate::oci::ANNOTATION_VERSION;
 use crate::reference::{pack_repository, PACKS_PREFIX};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::tag_grammar::{
     compare_version_tags, is_parent_tag, is_referrers_tag, is_version_tag, parent_tags,
     tag_to_version,
@@ -246,41 +247,126 @@ pub async fn list(
 
 /// [`list`], saying where the pack names came from. The versions of each pack are read from
 /// its tags in any case, so a listing from the index shows what the registry has now.
+///
+/// Listing every pack, the pack index is read too: a version it lists (with the format of
+/// its manifest) makes its row without a manifest read, so a listing costs one tag list a
+/// pack. Versions tagged since the index was written (by another tool) are read from their
+/// manifests; entries whose tag is gone are not shown. A tag another tool moved to other
+/// content keeps the index's row until the index is updated (`index verify` finds it).
+/// Without an index, or with one that does not read, every manifest is read.
 pub async fn list_packs(
     store: &dyn Store,
     name: Option<&str>,
     filter: Option<&str>,
 ) -> Result<Listing, OpError> {
-    let (repos, from_index) = match name {
-        Some(name) => (vec![pack_repository(name)], false),
-        None => super::pack_repositories::pack_repositories(store).await?,
+    let (repos, from_index, index) = match name {
+        Some(name) => (vec![pack_repository(name)], false, None),
+        None => repositories_and_index(store).await?,
     };
+    let index = index.as_ref();
+    let packs = repos.iter().filter_map(|repo| {
+        let pack = repo.strip_prefix(PACKS_PREFIX)?;
+        filter
+            .is_none_or(|f| pack.contains(f))
+            .then_some((repo.as_str(), pack))
+    });
+    // Packs are listed several at once: with the index, a listing is one tag list a pack.
+    let listed: Vec<Result<Vec<PackVersion>, OpError>> = stream::iter(packs)
+        .map(|(repo, pack)| pack_rows(store, repo, pack, index))
+        .buffered(LIST_CONCURRENCY)
+        .collect()
+        .await;
     let mut out = Vec::new();
-    for repo in repos {
-        let Some(pack) = repo.strip_prefix(PACKS_PREFIX) else {
-            continue;
-        };
-        if filter.is_some_and(|f| !pack.contains(f)) {
-            continue;
-        }
-        let all_tags = store.tags(&repo).await?;
-        let others = OtherTags::listed(store, &repo, &all_tags).await?;
-        let mut tags: Vec<String> = all_tags.into_iter().filter(|t| is_version_tag(t)).collect();
-        tags.sort_by(|a, b| compare_version_tags(a, b));
-        // Manifests are small: fetch several at once, keeping the version order.
-        let repo_ref = repo.as_str();
-        let others = &others;
-        let fetched: Vec<Result<Option<PackVersion>, OpError>> = stream::iter(tags)
-            .map(|tag| async move { version_row(store, repo_ref, pack, tag, others).await })
-            .buffered(LIST_CONCURRENCY)
-            .collect()
-            .await;
-        for row in fetched {
-            out.extend(row?);
-        }
+    for rows in listed {
+        out.extend(rows?);
     }
     Ok(Listing {
         rows: out,
         from_index,
     })
+}
+
+/// The pack repositories of `store` (from its catalog, else its pack index, as
+/// [`super::pack_repositories::pack_repositories`]), whether the index gave them, and the
+/// index when it exists and reads.
+async fn repositories_and_index(
+    store: &dyn Store,
+) -> Result<(Vec<String>, bool, Option<IndexState>), OpError> {
+    let (catalog, index) = tokio::join!(store.repositories(PACKS_PREFIX), read_state(store));
+    let index = match index {
+        Ok(state) if state.exists() => Ok(state),
+        Ok(_) => Err(None),
+        Err(e) => {
+            tracing::debug!("the pack index is not used: {e}");
+            Err(Some(e))
+        }
+    };
+    match (catalog, index) {
+        (Ok(repos), index) => Ok((repos, false, index.ok())),
+        (Err(StoreError::CatalogRefused { .. } | StoreError::Unsupported(_)), Ok(state)) => {
+            let repos = state.names().iter().map(|n| pack_repository(n)).collect();
+            Ok((repos, true, Some(state)))
+        }
+        (Err(StoreError::CatalogRefused { .. } | StoreError::Unsupported(_)), Err(e)) => Err(e
+            .unwrap_or_else(|| OpError::NoPackNames {
+                location: store.location(),
+            })),
+        (Err(e), _) => Err(e.into()),
+    }
+}
+
+/// The rows of one pack, in version order: from `index` where it lists the version with its
+/// format, else from the version's manifest.
+async fn pack_rows(
+    store: &dyn Store,
+    repo: &str,
+    pack: &str,
+    index: Option<&IndexState>,
+) -> Result<Vec<PackVersion>, OpError> {
+    let all_tags = store.tags(repo).await?;
+    let others = OtherTags::listed(store, repo, &all_tags).await?;
+    let mut tags: Vec<String> = all_tags.into_iter().filter(|t| is_version_tag(t)).collect();
+    tags.sort_by(|a, b| compare_version_tags(a, b));
+    let others = &others;
+    // Manifests are small: fetch several at once, keeping the version order.
+    let fetched: Vec<Result<Option<PackVersion>, OpError>> = stream::iter(tags)
+        .map(|tag| async move {
+            match index.and_then(|i| i.entry(pack, &tag)) {
+                Some((entry, Some(format))) => {
+                    Ok(Some(indexed_row(store, repo, tag, entry, format, others)))
+                }
+                _ => version_row(store, repo, pack, tag, others).await,
+            }
+        })
+        .buffered(LIST_CONCURRENCY)
+        .collect()
+        .await;
+    fetched.into_iter().filter_map(Result::transpose).collect()
+}
+
+/// The row of version tag `tag` from its index entry: what [`version_row`] reads from the
+/// manifest, the index holds.
+fn indexed_row(
+    store: &dyn Store,
+    repo: &str,
+    tag: String,
+    entry: &IndexEntry,
+    format: &str,
+    others: &OtherTags,
+) -> PackVersion {
+    let given = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+    PackVersion {
+        name: entry.name.clone(),
+        version: entry.version.clone(),
+        layer: given(&entry.layer),
+        display_name: given(&entry.display_name),
+        reference: store.reference(repo, &tag),
+        labels: others.labels_of(&entry.digest),
+        parent_tags: others.parents_of(&entry.digest, Some(&tag)),
+        tag,
+        format: format.to_string(),
+        digest: entry.digest.clone(),
+        signatures: None,
+        signatures_verified: None,
+    }
 }

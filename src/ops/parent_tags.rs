@@ -1,12 +1,14 @@
 //! Parent tags (`1.x`, `1.2.x`): each kept on the highest version of its line as versions are
 //! pushed, copied, labelled and removed.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::resolve::tag_digests;
 use super::OpError;
 use crate::digest::Digest;
-use crate::store::Store;
+use crate::store::{RawManifest, Store};
 use crate::tag_grammar::{compare_version_tags, is_version_tag, parent_tags};
 
 /// A parent tag after an update: the version it now follows, or None when its line is empty
@@ -28,7 +30,7 @@ pub async fn update_parent_tags(
     parents: &[String],
 ) -> Result<Vec<ParentTag>, OpError> {
     let tags = tag_digests(store, repo).await?;
-    move_parent_tags(store, repo, parents, None, tags).await
+    move_parent_tags(store, repo, parents, None, tags, &BTreeMap::new()).await
 }
 
 /// [`update_parent_tags`] for a caller that already knows every tag of `repo` and its digest
@@ -39,7 +41,19 @@ pub async fn update_parent_tags_known(
     parents: &[String],
     tags: Vec<(String, Digest)>,
 ) -> Result<Vec<ParentTag>, OpError> {
-    move_parent_tags(store, repo, parents, None, tags).await
+    move_parent_tags(store, repo, parents, None, tags, &BTreeMap::new()).await
+}
+
+/// [`update_parent_tags_known`], given manifests the caller holds by digest (a mirror that
+/// just wrote them): a parent tag moved onto one of them is written without reading it back.
+pub async fn update_parent_tags_held(
+    store: &dyn Store,
+    repo: &str,
+    parents: &[String],
+    tags: Vec<(String, Digest)>,
+    held: &BTreeMap<Digest, RawManifest>,
+) -> Result<Vec<ParentTag>, OpError> {
+    move_parent_tags(store, repo, parents, None, tags, held).await
 }
 
 /// Points each of `parents` at the highest version of its line other than `leaving`, a
@@ -53,7 +67,8 @@ pub async fn move_parent_tags_off(
     leaving: &str,
 ) -> Result<Vec<String>, OpError> {
     let tags = tag_digests(store, repo).await?;
-    let state = move_parent_tags(store, repo, parents, Some(leaving), tags).await?;
+    let state =
+        move_parent_tags(store, repo, parents, Some(leaving), tags, &BTreeMap::new()).await?;
     Ok(state
         .into_iter()
         .filter(|p| p.version.is_none())
@@ -67,6 +82,7 @@ async fn move_parent_tags(
     parents: &[String],
     leaving: Option<&str>,
     tags: Vec<(String, Digest)>,
+    held: &BTreeMap<Digest, RawManifest>,
 ) -> Result<Vec<ParentTag>, OpError> {
     let mut out = Vec::new();
     for parent in parents {
@@ -79,7 +95,14 @@ async fn move_parent_tags(
         match best {
             Some((version, target)) => {
                 if current != Some(target) {
-                    let raw = store.get_manifest(repo, target.as_str()).await?;
+                    let read;
+                    let raw = match held.get(target) {
+                        Some(raw) => raw,
+                        None => {
+                            read = store.get_manifest(repo, target.as_str()).await?;
+                            &read
+                        }
+                    };
                     store
                         .put_manifest(repo, Some(parent), &raw.bytes, &raw.media_type)
                         .await?;

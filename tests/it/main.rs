@@ -54,6 +54,7 @@ mod labels;
 mod layering;
 mod login;
 mod ls;
+mod ls_index;
 mod mirror;
 mod protocol;
 mod pull;

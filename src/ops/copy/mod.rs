@@ -5,7 +5,10 @@
 //! check. Mirror (and through it export and import) and its `--with-images` copies all copy
 //! through here, as oras-go's `CopyGraph` serves its commands.
 
+mod placed;
 mod referrers;
+
+pub use placed::BlobPlaces;
 
 use std::sync::Arc;
 
@@ -42,6 +45,9 @@ pub struct CopyOptions {
     /// [`CopyStats::conflicts`]. ([`GraphCopier::copy_manifest`] always sets its tag: its
     /// caller decided.)
     pub force: bool,
+    /// The blobs the destination is known to hold, shared by the copies of one run: a blob
+    /// placed in one repository is mounted into the others and not asked about again.
+    pub places: Option<Arc<BlobPlaces>>,
 }
 
 impl Default for CopyOptions {
@@ -51,6 +57,7 @@ impl Default for CopyOptions {
             progress: Arc::new(NoProgress),
             mount_from: None,
             force: true,
+            places: None,
         }
     }
 }
@@ -177,9 +184,22 @@ impl<'a> GraphCopier<'a> {
             .store
             .get_manifest(self.src.repo, digest.as_str())
             .await?;
-        let exists = self.dst_has(digest).await?;
+        self.copy_read(&raw, tag, false, stats).await
+    }
+
+    /// [`GraphCopier::copy_manifest`] of a manifest already read from the source. With
+    /// `fresh` (the destination repository had no tags) it is taken not to be there, which
+    /// saves asking: were it there untagged, its blobs are found there as they are copied.
+    pub async fn copy_read(
+        &self,
+        raw: &RawManifest,
+        tag: Option<&str>,
+        fresh: bool,
+        stats: &mut CopyStats,
+    ) -> Result<(), OpError> {
+        let exists = !fresh && self.dst_has(&raw.digest).await?;
         if !exists || tag.is_some() {
-            self.put_graph(&raw, tag, exists, stats).await?;
+            self.put_graph(raw, tag, exists, stats).await?;
         }
         Ok(())
     }
@@ -257,9 +277,38 @@ impl<'a> GraphCopier<'a> {
         Ok(())
     }
 
+    /// [`GraphCopier::copy_place`], first looking where this run placed the blob: skipped
+    /// where the repository holds it, mounted from another repository of the destination
+    /// that does. Copies of one blob wait for each other, so it is uploaded once.
+    async fn copy_blob(&self, desc: &Descriptor) -> Result<BlobOutcome, OpError> {
+        let Some(places) = &self.opts.places else {
+            return self.copy_place(desc).await;
+        };
+        let dst = &self.dst;
+        let holders = places.of(&desc.digest);
+        let mut holders = holders.lock().await;
+        if holders.iter().any(|(repo, _)| repo == dst.repo) {
+            return Ok(BlobOutcome::Skipped);
+        }
+        let mut outcome = None;
+        if let Some((_, from)) = holders.first() {
+            // A refused mount is no failure: the blob is placed as without a holder.
+            if let Ok(true) = dst.store.mount_blob(dst.repo, from, &desc.digest).await {
+                tracing::debug!("mounted {} from {from}", desc.digest);
+                outcome = Some(BlobOutcome::Mounted);
+            }
+        }
+        let outcome = match outcome {
+            Some(outcome) => outcome,
+            None => self.copy_place(desc).await?,
+        };
+        holders.push((dst.repo.to_string(), dst.store.full_name(dst.repo)));
+        Ok(outcome)
+    }
+
     /// Skips a blob the destination has, else mounts it from the source's repository where
     /// both are one registry, else streams it.
-    async fn copy_blob(&self, desc: &Descriptor) -> Result<BlobOutcome, OpError> {
+    async fn copy_place(&self, desc: &Descriptor) -> Result<BlobOutcome, OpError> {
         let (src, dst) = (&self.src, &self.dst);
         if dst.store.has_blob(dst.repo, &desc.digest).await? {
             return Ok(BlobOutcome::Skipped);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::update::{read_state, read_state_with, update_with, IndexState};
-use super::{entry_in_store, is_indexed_tag, Change, INDEX_REPO, LATEST};
+use super::{entry_and_format_in_store, is_indexed_tag, Change, INDEX_REPO, LATEST};
 use crate::digest::Digest;
 use crate::ops::resolve::tag_digests;
 use crate::ops::OpError;
@@ -175,11 +175,13 @@ pub async fn rebuild(store: &dyn Store, given: &[String]) -> Result<Rebuilt, OpE
     let state = read_state_with(store, true).await?;
     let (packs, _) = names(store, &state, given).await?;
     let mut changes = Vec::new();
+    let mut formats = BTreeMap::new();
     let (mut entries, mut removed) = (0, 0);
     for name in &packs {
         let live = live(store, name).await?;
         for tag in live.keys() {
-            if let Some(entry) = entry_in_store(store, name, tag).await? {
+            if let Some((entry, format)) = entry_and_format_in_store(store, name, tag).await? {
+                formats.insert(entry.digest.clone(), format);
                 changes.push(Change::Put(entry));
                 entries += 1;
             }
@@ -194,7 +196,7 @@ pub async fn rebuild(store: &dyn Store, given: &[String]) -> Result<Rebuilt, OpE
             }
         }
     }
-    update_with(store, &changes, true).await?;
+    update_with(store, &changes, &formats, true).await?;
     Ok(Rebuilt {
         index: store.reference(INDEX_REPO, LATEST),
         packs,

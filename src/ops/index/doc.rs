@@ -68,6 +68,11 @@ pub struct IndexFile {
     /// need not fetch them (see docs/design.md, "The pack index").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged: Vec<Digest>,
+    /// The format (`native`, `palette`, `oras`, `unknown`) of the manifests the entries point
+    /// at, by digest, so `ls` lists from the index alone. Kept by digest rather than in each
+    /// entry: a digest's format never changes, so merging documents is a plain union.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub formats: BTreeMap<Digest, String>,
 }
 
 /// What the index says about one (pack, tag).
@@ -112,9 +117,16 @@ pub enum Change {
     },
 }
 
-/// The index as a map, for merging and changing.
+/// The index as a map, for merging and changing; with the formats known by digest.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Slots(pub BTreeMap<(String, String), Slot>);
+pub struct Slots(
+    pub BTreeMap<(String, String), Slot>,
+    pub BTreeMap<Digest, String>,
+);
+
+/// The values a format takes in the document: what `ls` shows. Others are left out when a
+/// document is read (it comes from the registry).
+const FORMATS: [&str; 4] = ["native", "palette", "oras", "unknown"];
 
 impl Slots {
     /// The slots of a document. Entries whose name or tag could not be a pack's are left
@@ -128,7 +140,22 @@ impl Slots {
         for r in file.removed.iter().filter(|r| valid(&r.name, &r.tag)) {
             slots.offer((r.name.clone(), r.tag.clone()), Slot::Removed(r.updated));
         }
+        for (digest, format) in &file.formats {
+            slots.set_format(digest, format);
+        }
         slots
+    }
+
+    /// Records the format of the manifest `digest` (one of [`FORMATS`], else ignored).
+    pub fn set_format(&mut self, digest: &Digest, format: &str) {
+        if FORMATS.contains(&format) {
+            self.1.insert(digest.clone(), format.to_string());
+        }
+    }
+
+    /// The format of the manifest `digest`, when known.
+    pub fn format_of(&self, digest: &Digest) -> Option<&str> {
+        self.1.get(digest).map(String::as_str)
     }
 
     fn offer(&mut self, key: (String, String), slot: Slot) {
@@ -144,6 +171,9 @@ impl Slots {
     pub fn merge(&mut self, other: &Slots) {
         for (key, slot) in &other.0 {
             self.offer(key.clone(), slot.clone());
+        }
+        for (digest, format) in &other.1 {
+            self.1.insert(digest.clone(), format.clone());
         }
     }
 
@@ -199,7 +229,13 @@ impl Slots {
         };
         for ((name, tag), slot) in &self.0 {
             match slot {
-                Slot::Present(e) => file.packs.push(e.clone()),
+                Slot::Present(e) => {
+                    // Only the formats of what is listed: the document stays bounded.
+                    if let Some(format) = self.1.get(&e.digest) {
+                        file.formats.insert(e.digest.clone(), format.clone());
+                    }
+                    file.packs.push(e.clone())
+                }
                 Slot::Removed(t) => file.removed.push(Removal {
                     name: name.clone(),
                     tag: tag.clone(),
@@ -325,5 +361,27 @@ mod tests {
             9,
         );
         assert_eq!(s, before);
+    }
+
+    #[test]
+    fn formats_are_kept_for_listed_digests_only_and_only_known_values() {
+        let mut s = Slots::default();
+        s.apply(&[Change::Put(entry("a", "1.0.0", b"a"))], 5);
+        s.apply(&[Change::Put(entry("b", "1.0.0", b"b"))], 5);
+        s.set_format(&Digest::of(b"a"), "native");
+        s.set_format(&Digest::of(b"b"), "<script>");
+        s.set_format(&Digest::of(b"gone"), "oras");
+        let file = s.to_file(Vec::new());
+        assert_eq!(
+            file.formats.into_iter().collect::<Vec<_>>(),
+            [(Digest::of(b"a"), "native".to_string())]
+        );
+        let mut hostile = IndexFile::default();
+        hostile.packs.push(entry("a", "1.0.0", b"a"));
+        hostile.formats.insert(Digest::of(b"a"), "x".repeat(100));
+        assert_eq!(
+            Slots::from_file(&hostile).format_of(&Digest::of(b"a")),
+            None
+        );
     }
 }

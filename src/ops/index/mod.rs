@@ -12,7 +12,9 @@ mod update;
 
 pub use check::{rebuild, verify, Drift, DriftKind, Rebuilt, Verification};
 pub use doc::{Change, IndexEntry, IndexFile, ARTIFACT_TYPE, LAYER_MEDIA_TYPE};
-pub use update::{read_state, update, IndexState, INDEX_REPO, LATEST};
+pub use update::{read_state, update, update_with_formats, IndexState, INDEX_REPO, LATEST};
+
+use std::collections::BTreeMap;
 
 use super::{OpError, Remedy, Warning};
 use crate::artifact::media::{ANNOTATION_DISPLAY_NAME, ANNOTATION_LAYER};
@@ -52,12 +54,31 @@ pub fn entry_from_manifest(
     }
 }
 
+/// The format `ls` shows for a manifest: `unknown` for one that does not parse or is no pack.
+pub fn format_name(manifest: Option<&Manifest>) -> String {
+    manifest
+        .and_then(|m| crate::artifact::classify(m).ok())
+        .map(|f| f.to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
 /// The entry of `name:tag` as the store has it now; None when the tag does not exist.
 pub async fn entry_in_store(
     store: &dyn Store,
     name: &str,
     tag: &str,
 ) -> Result<Option<IndexEntry>, OpError> {
+    Ok(entry_and_format_in_store(store, name, tag)
+        .await?
+        .map(|(entry, _)| entry))
+}
+
+/// [`entry_in_store`], with the format of the manifest ([`format_name`]).
+pub async fn entry_and_format_in_store(
+    store: &dyn Store,
+    name: &str,
+    tag: &str,
+) -> Result<Option<(IndexEntry, String)>, OpError> {
     let repo = pack_repository(name);
     let raw = match store.get_manifest(&repo, tag).await {
         Ok(raw) => raw,
@@ -65,18 +86,27 @@ pub async fn entry_in_store(
         Err(e) => return Err(e.into()),
     };
     let manifest = super::transfer::parse_manifest(store, &repo, &raw).ok();
-    Ok(Some(entry_from_manifest(
-        name,
-        tag,
-        raw.digest,
-        manifest.as_ref(),
+    let format = format_name(manifest.as_ref());
+    Ok(Some((
+        entry_from_manifest(name, tag, raw.digest, manifest.as_ref()),
+        format,
     )))
 }
 
 /// Applies `changes` to the index after an operation that already succeeded. A failure does
 /// not undo the operation: it comes back as a warning for the user.
 pub async fn record(store: &dyn Store, changes: &[Change]) -> Option<Warning> {
-    match update(store, changes).await {
+    record_with_formats(store, changes, &BTreeMap::new()).await
+}
+
+/// [`record`], given the formats of the manifests (by digest) the caller already read; the
+/// update reads the manifest of any other digest it adds.
+pub async fn record_with_formats(
+    store: &dyn Store,
+    changes: &[Change],
+    formats: &BTreeMap<Digest, String>,
+) -> Option<Warning> {
+    match update_with_formats(store, changes, formats).await {
         Ok(()) => None,
         Err(e) => Some(Warning::with_remedy(
             format!(

@@ -12,15 +12,17 @@
 //! order concurrent writers' tag PUTs land in: a lost race costs a stale `latest` for a moment,
 //! never an entry. Re-checking `latest` right before moving it keeps such moments rare.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::doc::{manifest_for, Change, IndexFile, Slots, LAYER_MEDIA_TYPE};
+use super::doc::{manifest_for, Change, IndexEntry, IndexFile, Slot, Slots, LAYER_MEDIA_TYPE};
+use super::format_name;
 use crate::artifact::ArtifactError;
 use crate::digest::Digest;
 use crate::limits::{human, MAX_PACK_INDEX_BYTES, MAX_PACK_INDEX_ENTRIES};
 use crate::oci::{Manifest, EMPTY_JSON, MEDIA_TYPE_MANIFEST};
-use crate::ops::transfer::read_blob;
+use crate::ops::transfer::{parse_manifest, read_blob};
 use crate::ops::OpError;
+use crate::reference::pack_repository;
 use crate::store::{Store, StoreError};
 
 /// The repository of the index, outside `archive/` where Palette looks for packs.
@@ -55,6 +57,14 @@ impl IndexState {
     /// Whether any index document exists.
     pub fn exists(&self) -> bool {
         !self.read.is_empty()
+    }
+
+    /// The entry of `name:tag`, with the format of the manifest it points at when known.
+    pub fn entry(&self, name: &str, tag: &str) -> Option<(&IndexEntry, Option<&str>)> {
+        match self.slots.0.get(&(name.to_string(), tag.to_string()))? {
+            Slot::Present(entry) => Some((entry, self.slots.format_of(&entry.digest))),
+            Slot::Removed(_) => None,
+        }
     }
 
     /// The pack names the index knows, sorted.
@@ -280,14 +290,25 @@ fn now_ms() -> u64 {
 /// lost to a concurrent writer). Costs one read of the index, two blob and two manifest
 /// writes, and a delete of the document it replaces.
 pub async fn update(store: &dyn Store, changes: &[Change]) -> Result<(), OpError> {
-    update_with(store, changes, false).await
+    update_with(store, changes, &BTreeMap::new(), false).await
 }
 
-/// [`update`]; with `discard`, documents that cannot be read are replaced (see
+/// [`update`], given the formats (by digest) of manifests the caller read; the format of any
+/// other digest an entry added points at is read from its manifest.
+pub async fn update_with_formats(
+    store: &dyn Store,
+    changes: &[Change],
+    formats: &BTreeMap<Digest, String>,
+) -> Result<(), OpError> {
+    update_with(store, changes, formats, false).await
+}
+
+/// [`update_with_formats`]; with `discard`, documents that cannot be read are replaced (see
 /// [`read_state_with`]).
 pub(super) async fn update_with(
     store: &dyn Store,
     changes: &[Change],
+    formats: &BTreeMap<Digest, String>,
     discard: bool,
 ) -> Result<(), OpError> {
     if changes.is_empty() && !discard {
@@ -295,10 +316,12 @@ pub(super) async fn update_with(
     }
     // Serialises writers of a local store; registries have no lock (no-op).
     let _lock = store.lock(INDEX_REPO).await?;
+    let mut formats = formats.clone();
     for attempt in 1..=ATTEMPTS {
         let state = read_state_with(store, discard).await?;
         let mut slots = state.slots.clone();
         slots.apply(changes, now_ms());
+        add_formats(store, &mut slots, changes, &mut formats).await;
         if slots == state.slots && state.exists() && state.unreadable.is_empty() {
             return Ok(());
         }
@@ -350,6 +373,38 @@ pub(super) async fn update_with(
     }
     tracing::debug!("the pack index kept moving; this change waits in its pending tag");
     Ok(())
+}
+
+/// Records in `slots` the format of each manifest an added entry points at: from `known`, else
+/// read from the pack's manifest (and kept in `known` for a next attempt). A manifest that
+/// cannot be read leaves its format out; `ls` then reads it itself.
+async fn add_formats(
+    store: &dyn Store,
+    slots: &mut Slots,
+    changes: &[Change],
+    known: &mut BTreeMap<Digest, String>,
+) {
+    for change in changes {
+        let Change::Put(entry) = change else {
+            continue;
+        };
+        if slots.format_of(&entry.digest).is_some() {
+            continue;
+        }
+        if !known.contains_key(&entry.digest) {
+            let repo = pack_repository(&entry.name);
+            match store.get_manifest(&repo, entry.digest.as_str()).await {
+                Ok(raw) => {
+                    let manifest = parse_manifest(store, &repo, &raw).ok();
+                    known.insert(entry.digest.clone(), format_name(manifest.as_ref()));
+                }
+                Err(e) => tracing::debug!("format of {} not recorded: {e}", entry.digest),
+            }
+        }
+        if let Some(format) = known.get(&entry.digest) {
+            slots.set_format(&entry.digest, format);
+        }
+    }
 }
 
 fn manifest_for_bytes(doc: &[u8]) -> Vec<u8> {
@@ -501,7 +556,9 @@ mod unreadable_tests {
             .unwrap();
         let err = read_state(&store).await.unwrap_err();
         assert!(matches!(err, OpError::BadIndex(_)), "{err:?}");
-        update_with(&store, &[], true).await.unwrap();
+        update_with(&store, &[], &BTreeMap::new(), true)
+            .await
+            .unwrap();
         let state = read_state(&store).await.unwrap();
         assert!(state.exists() && state.names().is_empty());
         let tags = store.tags(INDEX_REPO).await.unwrap();

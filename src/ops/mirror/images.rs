@@ -136,6 +136,7 @@ async fn copy_one(
         progress: opts.progress.clone(),
         mount_from: mount_source(&from_side, dst),
         force: opts.force,
+        places: None,
     };
     let copier = GraphCopier::new(
         from_side,

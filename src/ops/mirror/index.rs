@@ -9,7 +9,9 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::pack::CopiedTag;
 use crate::digest::Digest;
-use crate::ops::index::{entry_in_store, is_indexed_tag, read_state, record, Change};
+use crate::ops::index::{
+    entry_and_format_in_store, is_indexed_tag, read_state, record_with_formats, Change,
+};
 use crate::ops::{Remedy, Warning};
 use crate::store::Store;
 
@@ -40,14 +42,14 @@ pub(super) async fn keep_index(
         while let Ok(more) = packs.try_recv() {
             batch.push(more);
         }
-        let changes = match lacking(dst, &known, &batch).await {
-            Ok(changes) => changes,
+        let (changes, formats) = match lacking(dst, &known, &batch).await {
+            Ok(found) => found,
             Err(w) => {
                 warning.get_or_insert(w);
                 continue;
             }
         };
-        match record(dst, &changes).await {
+        match record_with_formats(dst, &changes, &formats).await {
             Some(w) => {
                 warning.get_or_insert(w);
             }
@@ -63,21 +65,31 @@ pub(super) async fn keep_index(
     warning
 }
 
-/// The entries of `batch` that the index does not list with the digest the destination has.
+/// The entries of `batch` that the index does not list with the digest the destination has,
+/// and the formats of the manifests they point at.
 async fn lacking(
     dst: &dyn Store,
     known: &BTreeMap<(String, String), Digest>,
     batch: &[Completed],
-) -> Result<Vec<Change>, Warning> {
+) -> Result<(Vec<Change>, BTreeMap<Digest, String>), Warning> {
     let mut changes = Vec::new();
+    let mut formats = BTreeMap::new();
     for (name, tags) in batch {
         for copied in tags.iter().filter(|t| is_indexed_tag(&t.tag)) {
             let key = (name.clone(), copied.tag.clone());
             if known.get(&key) == Some(&copied.digest) {
                 continue;
             }
-            match entry_in_store(dst, name, &copied.tag).await {
-                Ok(Some(entry)) => changes.push(Change::Put(entry)),
+            // Read by the copy; else as the destination has it.
+            let found = match &copied.entry {
+                Some(known) => Ok(Some(known.clone())),
+                None => entry_and_format_in_store(dst, name, &copied.tag).await,
+            };
+            match found {
+                Ok(Some((entry, format))) => {
+                    formats.insert(entry.digest.clone(), format);
+                    changes.push(Change::Put(entry));
+                }
                 Ok(None) => {}
                 Err(e) => {
                     return Err(Warning::with_remedy(
@@ -88,5 +100,5 @@ async fn lacking(
             }
         }
     }
-    Ok(changes)
+    Ok((changes, formats))
 }

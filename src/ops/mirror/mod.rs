@@ -61,6 +61,7 @@ async fn copy(
         dst,
         opts,
         same_registry: src.registry_id() == dst.registry_id(),
+        places: Default::default(),
     };
     let named = !opts.names.is_empty();
     let copier = &copier;

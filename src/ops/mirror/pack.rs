@@ -8,11 +8,13 @@ use super::selection::select_tags;
 use super::summary::{LabelLeftOut, MirrorSummary};
 use crate::digest::Digest;
 use crate::ops::copy::{CopyOptions, CopyStats, GraphCopier, Side};
-use crate::ops::parent_tags::update_parent_tags_known;
+use crate::ops::index::{entry_from_manifest, format_name, IndexEntry};
+use crate::ops::parent_tags::update_parent_tags_held;
 use crate::ops::resolve::{digests_of, tag_digests};
+use crate::ops::transfer::parse_manifest;
 use crate::ops::OpError;
 use crate::reference::pack_repository;
-use crate::store::Store;
+use crate::store::{RawManifest, Store};
 use crate::tag_grammar::{
     is_parent_tag, is_referrers_tag, is_version_tag, parent_tags, referrer_subject,
 };
@@ -23,6 +25,8 @@ pub(super) struct CopiedTag {
     pub(super) tag: String,
     /// What it points at there (the destination's digest where it was left alone).
     pub(super) digest: Digest,
+    /// Its pack index entry and manifest format, when this copy read its manifest.
+    pub(super) entry: Option<(IndexEntry, String)>,
 }
 
 /// Copies packs from one store to another.
@@ -32,6 +36,8 @@ pub(super) struct PackCopier<'a> {
     pub(super) opts: &'a MirrorOptions,
     /// Whether both stores are one registry, so blobs can be mounted.
     pub(super) same_registry: bool,
+    /// Where this run placed (or found) each blob at the destination.
+    pub(super) places: std::sync::Arc<crate::ops::copy::BlobPlaces>,
 }
 
 impl PackCopier<'_> {
@@ -79,6 +85,7 @@ impl PackCopier<'_> {
             progress: self.opts.progress.clone(),
             mount_from: self.same_registry.then(|| self.src.full_name(&repo)),
             force: self.opts.force,
+            places: Some(self.places.clone()),
         };
         let mut copy = RepoCopy {
             pack: self,
@@ -99,6 +106,8 @@ impl PackCopier<'_> {
             src_digests,
             subjects: BTreeSet::new(),
             stats: CopyStats::default(),
+            fresh: false,
+            written: BTreeMap::new(),
         };
         let result = copy.copy_repo(&tags, listed, summary).await;
         summary.add_copy(name, copy.stats);
@@ -174,6 +183,11 @@ struct RepoCopy<'a> {
     /// The source digests of the tags, whose referrers are copied after them.
     subjects: BTreeSet<Digest>,
     stats: CopyStats,
+    /// Whether the destination repository had no tags: its manifests are not asked about.
+    fresh: bool,
+    /// The manifests this copy read and wrote, by digest: the parent tags are written from
+    /// them without reading them back.
+    written: BTreeMap<Digest, RawManifest>,
 }
 
 impl RepoCopy<'_> {
@@ -191,14 +205,25 @@ impl RepoCopy<'_> {
             .filter(|t| !is_parent_tag(t))
             .partition(|t| is_referrers_tag(t));
         self.dst_tags = tag_digests(dst, repo).await?.into_iter().collect();
+        self.fresh = self.dst_tags.is_empty();
         let mut done = Vec::new();
         for tag in plain {
             match self.copy_tag(tag, summary).await {
                 // Every tag now at the destination, and whether this copy wrote it.
-                Ok(digest) => done.push(CopiedTag {
-                    tag: tag.clone(),
-                    digest,
-                }),
+                Ok(digest) => {
+                    let entry = self.written.get(&digest).map(|raw| {
+                        let manifest = parse_manifest(self.pack.src, repo, raw).ok();
+                        (
+                            entry_from_manifest(self.name, tag, digest.clone(), manifest.as_ref()),
+                            format_name(manifest.as_ref()),
+                        )
+                    });
+                    done.push(CopiedTag {
+                        tag: tag.clone(),
+                        digest,
+                        entry,
+                    })
+                }
                 Err(e) => {
                     if summary.fail(opts, self.name, Some(tag), e) {
                         return Ok(done);
@@ -221,7 +246,7 @@ impl RepoCopy<'_> {
         let parents: Vec<String> = parents.into_iter().collect();
         let before = std::mem::take(&mut self.dst_tags);
         let dst_tags = before.clone().into_iter().collect();
-        let after = update_parent_tags_known(dst, repo, &parents, dst_tags).await?;
+        let after = update_parent_tags_held(dst, repo, &parents, dst_tags, &self.written).await?;
         // Listed with what the run wrote: the parents now pointing elsewhere than before.
         for parent in after {
             let target = parent.version.as_ref().and_then(|v| before.get(v));
@@ -243,15 +268,26 @@ impl RepoCopy<'_> {
         summary: &mut MirrorSummary,
     ) -> Result<Digest, OpError> {
         let (src, name) = (self.pack.src, self.name);
+        let missing = || OpError::MissingManifest {
+            reference: format!("{name}:{tag}"),
+            location: src.location(),
+        };
+        // A tag the destination lacks is copied: its manifest is read at once (its digest
+        // with it) rather than looked up first.
+        let mut read = None;
         let digest = match self.src_digests.get(tag) {
             Some(digest) => digest.clone(),
-            None => src
-                .resolve(self.repo, tag)
-                .await?
-                .ok_or_else(|| OpError::MissingManifest {
-                    reference: format!("{name}:{tag}"),
-                    location: src.location(),
-                })?,
+            None if !self.dst_tags.contains_key(tag) => {
+                let raw = match src.get_manifest(self.repo, tag).await {
+                    Ok(raw) => raw,
+                    Err(e) if e.is_not_found() => return Err(missing()),
+                    Err(e) => return Err(e.into()),
+                };
+                let digest = raw.digest.clone();
+                read = Some(raw);
+                digest
+            }
+            None => src.resolve(self.repo, tag).await?.ok_or_else(missing)?,
         };
         if let Some(gate) = &self.pack.opts.verify {
             gate.admit(src, self.repo, &format!("{name}:{tag}"), &digest)
@@ -271,9 +307,19 @@ impl RepoCopy<'_> {
             }
             _ => {}
         }
-        self.copier
-            .copy_manifest(&digest, Some(tag), &mut self.stats)
-            .await?;
+        match read {
+            Some(raw) => {
+                self.copier
+                    .copy_read(&raw, Some(tag), self.fresh, &mut self.stats)
+                    .await?;
+                self.written.insert(digest.clone(), raw);
+            }
+            None => {
+                self.copier
+                    .copy_manifest(&digest, Some(tag), &mut self.stats)
+                    .await?
+            }
+        }
         self.dst_tags.insert(tag.to_string(), digest.clone());
         summary.tags_copied += 1;
         summary.copied_tags.push(format!("{name}:{tag}"));

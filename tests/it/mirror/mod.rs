@@ -4,6 +4,7 @@ use crate::support as common;
 
 mod interrupted;
 mod scale;
+mod shared_blobs;
 mod versions;
 
 use common::registry::{Registry, Tls};
