@@ -5,7 +5,7 @@
 # peak memory (/usr/bin/time -v). Only loopback traffic.
 #
 # usage: scripts/bench.sh [ROUNDS]   (default 3; needs docker-registry, skopeo, curl, python3 with oras)
-# SECTIONS="transfer compression startup scale images" (the default: all) runs only those parts.
+# SECTIONS="transfer compression startup scale scale10 images" (the default: all) runs only those parts.
 #
 # Before and after in one run: BASELINE=PATH names another packreg binary (an older build, e.g.
 # made by scripts/bench-baseline.sh REV); every packreg step is then also run with it, in the same
@@ -18,7 +18,7 @@ command -v docker-registry >/dev/null || scripts/setup.sh
 cargo build --release --quiet
 PACKREG="$PWD/target/release/packreg"
 BASELINE="${BASELINE:-}"
-SECTIONS="${SECTIONS:-transfer compression startup scale images}"
+SECTIONS="${SECTIONS:-transfer compression startup scale scale10 images}"
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 [ -z "$BASELINE" ] || [ -x "$BASELINE" ] || { echo "BASELINE=$BASELINE is not an executable" >&2; exit 2; }
 # builds LABEL: the binaries to measure this round, as "label:path" ("" for this build,
@@ -301,6 +301,31 @@ for round in $(seq "$ROUNDS"); do
 done
 fi
 
+# Scale x10: 2,000 packs x 5 versions (SCALE10_PACKS to change it), plus parent tags. The first
+# full mirror into an empty registry, once per binary, beside the request floor of the same
+# copy (`mirror-floor.py --copy`, which mounts a blob it already uploaded elsewhere); then, each
+# round, the no-op mirror beside its floor and `ls` of the 10,000 versions.
+if want scale10; then
+SCALE10_PACKS="${SCALE10_PACKS:-2000}"
+S10_SRC="$(start_registry s10-src)"
+python3 scripts/scale-fixture.py "$S10_SRC" "$SCALE10_PACKS" 5 >/dev/null
+for b in $(builds 1); do L="${b%%:*}" BIN="${b#*:}"
+  dst="$(start_registry "${L}s10-dst")"
+  measure "${L}mirror_first_x10" env $(fresh "${L}s10") "$BIN" -q --plain-http mirror "$S10_SRC" "$dst"
+  [ -n "$L" ] || S10_DST="$dst"
+done
+measure mirror_first_floor_x10 python3 scripts/mirror-floor.py --copy "$S10_SRC" "$(start_registry s10-floor)"
+for round in $(seq "$ROUNDS"); do
+  for b in $(builds "$round"); do L="${b%%:*}" BIN="${b#*:}"
+    measure "${L}mirror_noop_x10" env $(fresh "${L}s10n") "$BIN" -q --plain-http mirror "$S10_SRC" "$S10_DST"
+  done
+  measure mirror_noop_floor_x10 python3 scripts/mirror-floor.py "$S10_SRC" "$S10_DST"
+  for b in $(builds "$round"); do L="${b%%:*}" BIN="${b#*:}"
+    measure "${L}ls_x10" env $(fresh "${L}s10l") "$BIN" -q --plain-http -r "$S10_SRC" ls --json
+  done
+done
+fi
+
 if want images; then
 # Images: a pack whose values list a 256 MiB two-platform image, mirrored with --with-images
 # from a local pack store into a fresh registry, against `skopeo copy --all` of the same image
@@ -338,7 +363,7 @@ size_mib = int(sys.argv[2]) / 1048576
 med = {k: statistics.median(s for s, _ in v) for k, v in rows.items()}
 peak = {k: max(r for _, r in v) / 1024 for k, v in rows.items()}
 print(f"blob: {size_mib:.0f} MiB; rounds: {max(len(v) for v in rows.values())}; medians")
-for k in ["packreg_push", "oras_push", "curl_upload", "packreg_pull", "oras_pull", "curl_download", "packreg_pull_https", "curl_download_https", "push_palette", "by_hand_palette", "push_yaml", "by_hand_yaml", "packreg_mirror", "skopeo_copy", "packreg_small", "oras_small", "inspect_http", "curl_manifest_http", "inspect_https", "curl_manifest_https", "push_chunk_4", "push_chunk_16", "push_chunk_64", "push_chunk_0", "mirror_noop", "mirror_floor", "skopeo_sync", "ls_scale", "catalog_first", "catalog_noop", "packreg_mirror_images", "skopeo_copy_all"]:
+for k in ["packreg_push", "oras_push", "curl_upload", "packreg_pull", "oras_pull", "curl_download", "packreg_pull_https", "curl_download_https", "push_palette", "by_hand_palette", "push_yaml", "by_hand_yaml", "packreg_mirror", "skopeo_copy", "packreg_small", "oras_small", "inspect_http", "curl_manifest_http", "inspect_https", "curl_manifest_https", "push_chunk_4", "push_chunk_16", "push_chunk_64", "push_chunk_0", "mirror_noop", "mirror_floor", "skopeo_sync", "ls_scale", "catalog_first", "catalog_noop", "mirror_first_x10", "mirror_first_floor_x10", "mirror_noop_x10", "mirror_noop_floor_x10", "ls_x10", "packreg_mirror_images", "skopeo_copy_all"]:
     if k in med:
         print(f"  {k:<19} {med[k]:7.3f} s   peak {peak[k]:7.1f} MiB")
 def ratio(a, b):
@@ -359,6 +384,7 @@ show(lambda: f"small files: packreg/oras {ratio('packreg_small','oras_small'):.2
 show(lambda: "push by chunk size (packreg/curl): " + ", ".join(f"{c} MiB {ratio(f'push_chunk_{c}', 'curl_upload'):.2f}" for c in ["4", "16", "64"]) + f", whole {ratio('push_chunk_0', 'curl_upload'):.2f}")
 show(lambda: f"200 packs x 5 versions: no-op mirror {med['mirror_noop']:.2f} s, floor {med['mirror_floor']:.2f} s: {ratio('mirror_noop', 'mirror_floor'):.2f}x (target <= 1.5); skopeo sync {med['skopeo_sync']:.2f} s; ls {med['ls_scale']:.2f} s (target <= 3)")
 show(lambda: f"200 packs x 5 versions: catalog first run {med['catalog_first']:.2f} s, no-op run {med['catalog_noop']:.2f} s: {ratio('catalog_noop', 'mirror_noop'):.2f}x the no-op mirror")
+show(lambda: f"x10 scale: first full mirror {med['mirror_first_x10']:.1f} s, floor {med['mirror_first_floor_x10']:.1f} s: {ratio('mirror_first_x10', 'mirror_first_floor_x10'):.2f}x (target <= 2); no-op mirror {med['mirror_noop_x10']:.1f} s, floor {med['mirror_noop_floor_x10']:.1f} s: {ratio('mirror_noop_x10', 'mirror_noop_floor_x10'):.2f}x (target <= 1.0); ls --json {med['ls_x10']:.2f} s (target <= 3); peak {max(peak['mirror_first_x10'], peak['mirror_noop_x10'], peak['ls_x10']):.1f} MiB (target <= 64)")
 show(lambda: f"pack with a 256 MiB two-platform image: packreg mirror --with-images / skopeo copy --all {ratio('packreg_mirror_images', 'skopeo_copy_all'):.2f} (target <= 1.1)")
 show(lambda: f"inspect, plain HTTP: {med['inspect_http']:.3f} s (target <= 0.05; curl {med['curl_manifest_http']:.3f} s)")
 show(lambda: f"inspect, HTTPS with --ca-file: {med['inspect_https']:.3f} s (target <= 0.12; curl {med['curl_manifest_https']:.3f} s)")
