@@ -30,17 +30,6 @@ fn catalog_refused(reg: &Registry) -> FaultProxy {
     proxy
 }
 
-/// A copy of hello-manifests named `name` at `version`.
-fn named_pack(sb: &Sandbox, name: &str, version: &str) -> PathBuf {
-    let dir = common::pack_with_version(
-        &sb.path(&format!("{name}-{version}")),
-        "hello-manifests",
-        version,
-    );
-    common::set_pack_field(&dir, "name", name);
-    dir
-}
-
 fn run(sb: &Sandbox, registry: &str, args: &[&str]) -> std::process::Output {
     let mut full = vec!["-r", registry, "--plain-http"];
     full.extend_from_slice(args);
@@ -132,12 +121,12 @@ fn ls_lists_from_the_index_where_catalog_is_refused() {
     ok(&run(
         &sb,
         &proxy.addr,
-        &["push", s(&named_pack(&sb, "alpha", "1.0.0"))],
+        &["push", s(&common::named_pack(&sb, "alpha", "1.0.0"))],
     ));
     ok(&run(
         &sb,
         &proxy.addr,
-        &["push", s(&named_pack(&sb, "beta", "2.0.0"))],
+        &["push", s(&common::named_pack(&sb, "beta", "2.0.0"))],
     ));
     let (rows, err) = listed(&sb, &proxy.addr);
     assert_eq!(rows, pairs(&[("alpha", "1.0.0"), ("beta", "2.0.0")]));
@@ -168,7 +157,7 @@ fn push_rm_tag_and_mirror_keep_the_index_right() {
         ok(&run(
             &sb,
             &proxy.addr,
-            &["push", s(&named_pack(&sb, name, version))],
+            &["push", s(&common::named_pack(&sb, name, version))],
         ));
     }
     ok(&run(
@@ -225,10 +214,10 @@ fn concurrent_pushes(reg: &Registry, n: usize) {
     ok(&run(
         &sb,
         &proxy.addr,
-        &["push", s(&named_pack(&sb, "base", "1.0.0"))],
+        &["push", s(&common::named_pack(&sb, "base", "1.0.0"))],
     ));
     let dirs: Vec<PathBuf> = (0..n)
-        .map(|i| named_pack(&sb, &format!("racer{i}"), "1.0.0"))
+        .map(|i| common::named_pack(&sb, &format!("racer{i}"), "1.0.0"))
         .collect();
     let children: Vec<std::process::Child> = dirs
         .iter()
@@ -257,7 +246,7 @@ fn concurrent_pushes(reg: &Registry, n: usize) {
     ok(&run(
         &sb,
         &proxy.addr,
-        &["push", s(&named_pack(&sb, "late", "1.0.0"))],
+        &["push", s(&common::named_pack(&sb, "late", "1.0.0"))],
     ));
     want.push(("late".to_string(), "1.0.0".to_string()));
     want.sort();
@@ -286,7 +275,7 @@ fn verify_finds_a_tag_deleted_behind_packregs_back_and_rebuild_repairs_it() {
         ok(&run(
             &sb,
             &proxy.addr,
-            &["push", s(&named_pack(&sb, "alpha", version))],
+            &["push", s(&common::named_pack(&sb, "alpha", version))],
         ));
     }
     ok(&run(&sb, &proxy.addr, &["index", "verify"]));
@@ -343,7 +332,7 @@ fn rebuild_with_names_creates_the_index_for_packs_pushed_by_other_tools() {
     let pushed = run(
         &sb,
         &proxy.addr,
-        &["push", s(&named_pack(&sb, "gamma", "3.0.0"))],
+        &["push", s(&common::named_pack(&sb, "gamma", "3.0.0"))],
     );
     ok(&pushed);
     assert!(
@@ -371,7 +360,12 @@ fn a_local_store_keeps_an_index_skopeo_reads() {
     let sb = Sandbox::new();
     let store = format!("oci:{}", sb.path("store").display());
     for (name, version) in [("alpha", "1.0.0"), ("alpha", "1.1.0"), ("beta", "2.0.0")] {
-        ok(&sb.run(&["-r", &store, "push", s(&named_pack(&sb, name, version))]));
+        ok(&sb.run(&[
+            "-r",
+            &store,
+            "push",
+            s(&common::named_pack(&sb, name, version)),
+        ]));
     }
     ok(&sb.run(&["-r", &store, "rm", "alpha:1.0.0"]));
     let out = std::process::Command::new("skopeo")
@@ -406,7 +400,12 @@ fn an_imported_bundle_is_listable_where_catalog_is_refused() {
     let sb = Sandbox::new();
     let store = format!("oci:{}", sb.path("store").display());
     for (name, version) in [("alpha", "1.0.0"), ("beta", "2.0.0")] {
-        ok(&sb.run(&["-r", &store, "push", s(&named_pack(&sb, name, version))]));
+        ok(&sb.run(&[
+            "-r",
+            &store,
+            "push",
+            s(&common::named_pack(&sb, name, version)),
+        ]));
     }
     let bundle = sb.path("packs.tar");
     ok(&sb.run(&["-r", &store, "export", "--all", "-o", s(&bundle)]));
@@ -441,7 +440,12 @@ fn a_token_registry_that_grants_no_catalog_is_listed_from_the_index() {
         Some(PW),
     ));
     for (name, version) in [("alpha", "1.0.0"), ("beta", "2.0.0")] {
-        let out = sb.run(&["-r", &reg.addr, "push", s(&named_pack(&sb, name, version))]);
+        let out = sb.run(&[
+            "-r",
+            &reg.addr,
+            "push",
+            s(&common::named_pack(&sb, name, version)),
+        ]);
         ok(&out);
         assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
     }

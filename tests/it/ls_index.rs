@@ -5,22 +5,9 @@
 use crate::support as common;
 use crate::support::fault_proxy;
 
-use std::path::PathBuf;
-
 use common::registry::{Registry, Tls};
 use common::{ok, stderr, Sandbox};
 use fault_proxy::{FaultProxy, Inject};
-
-/// A copy of hello-manifests named `name` at `version`.
-fn named_pack(sb: &Sandbox, name: &str, version: &str) -> PathBuf {
-    let dir = common::pack_with_version(
-        &sb.path(&format!("{name}-{version}")),
-        "hello-manifests",
-        version,
-    );
-    common::set_pack_field(&dir, "name", name);
-    dir
-}
 
 fn run(sb: &Sandbox, registry: &str, args: &[&str]) -> std::process::Output {
     let mut full = vec!["-r", registry, "--plain-http"];
@@ -29,7 +16,7 @@ fn run(sb: &Sandbox, registry: &str, args: &[&str]) -> std::process::Output {
 }
 
 fn push(sb: &Sandbox, registry: &str, name: &str, version: &str) {
-    let dir = named_pack(sb, name, version);
+    let dir = common::named_pack(sb, name, version);
     ok(&run(sb, registry, &["-q", "push", dir.to_str().unwrap()]));
 }
 

@@ -105,6 +105,17 @@ pub fn ok(out: &Output) -> String {
     stdout(out)
 }
 
+/// A copy of hello-manifests named `name` at `version`, in the sandbox's `<name>-<version>`.
+pub fn named_pack(sb: &Sandbox, name: &str, version: &str) -> PathBuf {
+    let dir = pack_with_version(
+        &sb.path(&format!("{name}-{version}")),
+        "hello-manifests",
+        version,
+    );
+    set_pack_field(&dir, "name", name);
+    dir
+}
+
 /// Copies testdata pack `name` to `dir` with pack.json's version set to `version`.
 pub fn pack_with_version(dir: &Path, name: &str, version: &str) -> PathBuf {
     copy_dir(&pack(name), dir);
