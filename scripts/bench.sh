@@ -304,7 +304,8 @@ fi
 # Scale x10: 2,000 packs x 5 versions (SCALE10_PACKS to change it), plus parent tags. The first
 # full mirror into an empty registry, once per binary, beside the request floor of the same
 # copy (`mirror-floor.py --copy`, which mounts a blob it already uploaded elsewhere); then, each
-# round, the no-op mirror beside its floor and `ls` of the 10,000 versions.
+# round, the no-op mirror beside its floor and `ls` of the 10,000 versions at the destination
+# (which holds the pack index the mirror wrote; the fixture's source has none).
 if want scale10; then
 SCALE10_PACKS="${SCALE10_PACKS:-2000}"
 S10_SRC="$(start_registry s10-src)"
@@ -321,7 +322,7 @@ for round in $(seq "$ROUNDS"); do
   done
   measure mirror_noop_floor_x10 python3 scripts/mirror-floor.py "$S10_SRC" "$S10_DST"
   for b in $(builds "$round"); do L="${b%%:*}" BIN="${b#*:}"
-    measure "${L}ls_x10" env $(fresh "${L}s10l") "$BIN" -q --plain-http -r "$S10_SRC" ls --json
+    measure "${L}ls_x10" env $(fresh "${L}s10l") "$BIN" -q --plain-http -r "$S10_DST" ls --json
   done
 done
 fi
