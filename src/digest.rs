@@ -102,18 +102,23 @@ impl Hasher {
 
 /// The digest and size of a file, read in large chunks.
 pub fn hash_file(path: &std::path::Path) -> io::Result<(Digest, u64)> {
-    let mut file = std::fs::File::open(path)?;
+    let hasher = hash_reader(std::fs::File::open(path)?)?;
+    let size = hasher.len();
+    Ok((hasher.finish(), size))
+}
+
+/// A hasher fed everything `reader` yields, read in large chunks.
+pub fn hash_reader(mut reader: impl Read) -> io::Result<Hasher> {
     let mut hasher = Hasher::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = file.read(&mut buf)?;
+        let n = reader.read(&mut buf)?;
         if n == 0 {
             break;
         }
         hasher.update(&buf[..n]);
     }
-    let size = hasher.len();
-    Ok((hasher.finish(), size))
+    Ok(hasher)
 }
 
 /// A writer that hashes what passes through to `inner`.

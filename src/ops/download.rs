@@ -10,13 +10,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::gather::{gather, Gathered, GATHER};
+use super::gather::{gather, Gathered};
 use super::partial::{Partial, PARTIAL_MIN};
 use super::progress::{Counted, Progress};
-use super::transfer::FinishOnDrop;
+use super::transfer::{blob_label, FinishOnDrop};
 use super::OpError;
 use crate::artifact::ArtifactError;
-use crate::digest::{Digest, Hasher};
+use crate::digest::{hash_reader, Digest};
 use crate::oci::Descriptor;
 use crate::store::{BlobReader, Store, StoreError};
 
@@ -76,10 +76,7 @@ pub(crate) async fn download_to_file(
     scratch: &Path,
     cancelled: &Arc<AtomicBool>,
 ) -> Result<Downloaded, OpError> {
-    let label = desc
-        .title()
-        .map(str::to_string)
-        .unwrap_or_else(|| desc.digest.hex()[..12].to_string());
+    let label = blob_label(desc);
     let bar = progress.start(&label, desc.size);
     let _finish = FinishOnDrop(bar.clone());
     let kept = (desc.size >= PARTIAL_MIN && store.keeps_partial_downloads())
@@ -183,16 +180,13 @@ fn write_verified(
     cancelled: &AtomicBool,
 ) -> Result<(), Failed> {
     let file_error = |e: std::io::Error| Failed::Other(ArtifactError::io(path, e).into());
-    let file = OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(file_error)?;
-    file.set_len(from).map_err(file_error)?;
-    let mut hasher = hash_head(path, from).map_err(file_error)?;
     let mut file = OpenOptions::new()
         .append(true)
         .open(path)
         .map_err(file_error)?;
+    file.set_len(from).map_err(file_error)?;
+    let head = File::open(path).map_err(file_error)?.take(from);
+    let mut hasher = hash_reader(head).map_err(file_error)?;
     loop {
         if cancelled.load(Ordering::Relaxed) {
             return Err(Failed::Other(
@@ -232,22 +226,4 @@ fn write_verified(
         )));
     }
     Ok(())
-}
-
-/// A hasher fed the first `len` bytes of the file at `path`.
-fn hash_head(path: &Path, len: u64) -> std::io::Result<Hasher> {
-    let mut hasher = Hasher::new();
-    if len == 0 {
-        return Ok(hasher);
-    }
-    let mut head = File::open(path)?.take(len);
-    let mut buf = vec![0u8; GATHER];
-    loop {
-        let n = head.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher)
 }

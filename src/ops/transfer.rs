@@ -48,10 +48,7 @@ pub async fn upload_or_mount(
             Err(e) => tracing::debug!("mount of {} from {from} failed: {e}", desc.digest),
         }
     }
-    let label = desc
-        .title()
-        .map(str::to_string)
-        .unwrap_or_else(|| desc.digest.hex()[..12].to_string());
+    let label = blob_label(desc);
     let bar = progress.start(&label, desc.size);
     let origin = LocalOrigin {
         source: &blob.source,
@@ -63,6 +60,13 @@ pub async fn upload_or_mount(
     bar.finish();
     result?;
     Ok(true)
+}
+
+/// How a blob is named in progress and messages: its title, else the head of its digest.
+pub(crate) fn blob_label(desc: &Descriptor) -> String {
+    desc.title()
+        .map(str::to_string)
+        .unwrap_or_else(|| desc.digest.hex()[..12].to_string())
 }
 
 /// A blob's bytes on this machine (a file, or bytes in memory), readable from any offset.
@@ -186,10 +190,7 @@ where
     T: Send + 'static,
     F: FnOnce(&mut dyn Read) -> Result<T, ArtifactError> + Send + 'static,
 {
-    let label = desc
-        .title()
-        .map(str::to_string)
-        .unwrap_or_else(|| desc.digest.hex()[..12].to_string());
+    let label = blob_label(desc);
     let bar = progress.start(&label, desc.size);
     // A large blob read whole keeps its bytes in the cache as they arrive, so an interrupted
     // run is continued by the next.
