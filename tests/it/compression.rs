@@ -62,11 +62,7 @@ fn gnu_untar(archive: &Path, dest: &Path) {
 
 /// Pulls `target` with the ORAS Python SDK into `out` (it unpacks folder layers itself).
 fn oras_pull(registry: &str, target: &str, out: &Path) {
-    let script = "import sys, oras.client\nc = oras.client.OrasClient(hostname=sys.argv[1], insecure=True)\nc.pull(target=sys.argv[2], outdir=sys.argv[3])\n";
-    let py = Command::new("python3")
-        .args(["-c", script, registry, target, s(out)])
-        .output()
-        .unwrap();
+    let py = common::oras::pull(registry, target, out);
     assert!(
         py.status.success(),
         "oras pull: {}",
@@ -245,12 +241,7 @@ fn a_palette_tarball_pushed_by_another_tool_is_judged_by_its_uncompressed_conten
     )
     .unwrap();
     let target = format!("{}/spectro-packs/archive/hello-manifests:1.0.0", reg.addr);
-    let script = "import sys, oras.client\nc = oras.client.OrasClient(hostname=sys.argv[1], insecure=True)\nc.push(target=sys.argv[2], files=['hello-manifests-1.0.0.tar.gz'])\n";
-    let py = Command::new("python3")
-        .args(["-c", script, &reg.addr, &target])
-        .current_dir(&work)
-        .output()
-        .unwrap();
+    let py = common::oras::push(&reg.addr, &target, &work, "hello-manifests-1.0.0.tar.gz");
     assert!(
         py.status.success(),
         "{}",

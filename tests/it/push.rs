@@ -399,11 +399,7 @@ fn oras_sdk_and_skopeo_interoperate() {
             reg.addr,
             pushed["tag"].as_str().unwrap()
         );
-        let script = "import sys, oras.client\nc = oras.client.OrasClient(hostname=sys.argv[1], insecure=True)\nc.pull(target=sys.argv[2], outdir=sys.argv[3])\n";
-        let py = std::process::Command::new("python3")
-            .args(["-c", script, &reg.addr, &target, s(&out)])
-            .output()
-            .unwrap();
+        let py = common::oras::pull(&reg.addr, &target, &out);
         assert!(
             py.status.success(),
             "oras pull {name}: {}",
@@ -438,12 +434,7 @@ fn oras_sdk_and_skopeo_interoperate() {
         .unwrap();
     assert!(tar.success());
     let target = format!("{}/spectro-packs/archive/hello-manifests:1.0.0", reg.addr);
-    let script = "import sys, oras.client\nc = oras.client.OrasClient(hostname=sys.argv[1], insecure=True)\nc.push(target=sys.argv[2], files=['hello-manifests-1.0.0.tar.gz'])\n";
-    let py = std::process::Command::new("python3")
-        .args(["-c", script, &reg.addr, &target])
-        .current_dir(&work)
-        .output()
-        .unwrap();
+    let py = common::oras::push(&reg.addr, &target, &work, "hello-manifests-1.0.0.tar.gz");
     assert!(
         py.status.success(),
         "oras push: {}",

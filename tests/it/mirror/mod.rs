@@ -94,12 +94,8 @@ fn mirror_between_registries_preserves_digests_and_is_incremental() {
 
     // The ORAS Python SDK pulls a mirrored native pack into the pack's files.
     let oras_out = sb.path("oras-shop");
-    let script = "import sys, oras.client\nc = oras.client.OrasClient(hostname=sys.argv[1], insecure=True)\nc.pull(target=sys.argv[2], outdir=sys.argv[3])\n";
     let target = format!("{dst}/spectro-packs/archive/shop:2.1.0_build.7");
-    let py = std::process::Command::new("python3")
-        .args(["-c", script, &b.addr, &target, s(&oras_out)])
-        .output()
-        .unwrap();
+    let py = common::oras::pull(&b.addr, &target, &oras_out);
     if py.status.success() {
         let files = |root: &std::path::Path| -> Vec<(String, Vec<u8>)> {
             snapshot(root)

@@ -59,10 +59,7 @@ fn a_mirror_with_nothing_to_copy_asks_each_tag_once() {
     let (packs, versions) = (4, ["1.0.0", "1.1.0", "2.0.0"]);
     for i in 0..packs {
         for version in versions {
-            let dir = sb.path(&format!("p{i}-{version}"));
-            common::copy_dir(&common::pack("hello-manifests"), &dir);
-            common::set_pack_field(&dir, "name", &format!("scale-{i}"));
-            common::set_pack_field(&dir, "version", version);
+            let dir = common::named_pack(&sb, &format!("scale-{i}"), version);
             ok(&sb.run(&[
                 "-r",
                 &a.addr,

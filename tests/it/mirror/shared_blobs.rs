@@ -50,10 +50,7 @@ fn shared_source(sb: &Sandbox) -> (Registry, Registry) {
     );
     for i in 0..4 {
         for version in ["1.0.0", "1.1.0"] {
-            let dir = sb.path(&format!("p{i}-{version}"));
-            common::copy_dir(&common::pack("hello-manifests"), &dir);
-            common::set_pack_field(&dir, "name", &format!("shared-{i}"));
-            common::set_pack_field(&dir, "version", version);
+            let dir = common::named_pack(sb, &format!("shared-{i}"), version);
             ok(&sb.run(&[
                 "-r",
                 &a.addr,

@@ -9,6 +9,7 @@ pub mod connect_proxy;
 pub mod fake_registry;
 pub mod fault_proxy;
 pub mod local;
+pub mod oras;
 pub mod registry;
 mod sandbox;
 pub mod store;
